@@ -1,0 +1,190 @@
+package config
+
+import "time"
+
+// Config is the whole configuration file.
+type Config struct {
+	Listen       Listen         `yaml:"listen"`
+	SCIM         SCIM           `yaml:"scim"`
+	Gainsight    Gainsight      `yaml:"gainsight"`
+	Store        Store          `yaml:"store"`
+	Sync         Sync           `yaml:"sync"`
+	Mapping      Mapping        `yaml:"mapping"`
+	Defaults     Defaults       `yaml:"defaults"`
+	Licenses     Licenses       `yaml:"licenses"`
+	CustomFields []CustomField  `yaml:"customFields"`
+	Roles        []string       `yaml:"roles"` // known permission bundles; empty = not checked locally
+	Groups       []GroupProfile `yaml:"groups"`
+	Deprovision  Deprovision    `yaml:"deprovision"`
+	Log          Log            `yaml:"log"`
+	Google       *GoogleSource  `yaml:"google,omitempty"`
+}
+
+// Listen holds the two listeners' addresses.
+type Listen struct {
+	SCIM  string `yaml:"scim"`  // default 127.0.0.1:8080
+	Admin string `yaml:"admin"` // default 127.0.0.1:9090
+}
+
+// SCIM configures the SCIM front end.
+type SCIM struct {
+	BasePath     string  `yaml:"basePath"` // default /scim/v2
+	Tokens       []Token `yaml:"tokens"`
+	MaxBodyBytes int64   `yaml:"maxBodyBytes"` // default 1 MiB
+	// ExternalURL is the base URL IdPs use (for Location and meta.location);
+	// empty means derived from the request.
+	ExternalURL string `yaml:"externalURL"`
+}
+
+// Token is one accepted bearer token, stored as the hex SHA-256 of the
+// token (see `scim-bridge hash-token`). Several may be configured at once so
+// a token can be rotated without downtime.
+type Token struct {
+	Name       string `yaml:"name"`
+	SHA256     Secret `yaml:"sha256"`
+	SHA256File string `yaml:"sha256File"`
+}
+
+// Gainsight configures the upstream client.
+type Gainsight struct {
+	BaseURL       string        `yaml:"baseURL"`
+	API           string        `yaml:"api"` // services (default) | users-v1
+	AccessKey     Secret        `yaml:"accessKey"`
+	AccessKeyFile string        `yaml:"accessKeyFile"`
+	Timeout       time.Duration `yaml:"timeout"` // per call, default 30s
+	Budget        Budget        `yaml:"budget"`
+	BatchSize     int           `yaml:"batchSize"`   // default 50, max 50
+	Concurrency   int           `yaml:"concurrency"` // users-v1 fan-out, default 4
+	// DefaultRole is the users-v1 role sent on create when a user has no
+	// permission bundle (that dialect requires one).
+	DefaultRole string `yaml:"defaultRole"`
+}
+
+// Budget is the rate budget in fixed windows; 0 means unlimited.
+type Budget struct {
+	PerHour int `yaml:"perHour"` // default 100
+	PerDay  int `yaml:"perDay"`  // default 1000
+}
+
+// Store selects and configures the storage backend.
+type Store struct {
+	Type     string   `yaml:"type"` // sqlite (default) | postgres
+	SQLite   SQLite   `yaml:"sqlite"`
+	Postgres Postgres `yaml:"postgres"`
+}
+
+// SQLite configures the embedded store.
+type SQLite struct {
+	Path string `yaml:"path"` // default ./scim-bridge.db
+}
+
+// Postgres configures the PostgreSQL store.
+type Postgres struct {
+	DSN              Secret        `yaml:"dsn"`
+	DSNFile          string        `yaml:"dsnFile"`
+	MaxConns         int           `yaml:"maxConns"`         // default 10
+	StatementTimeout time.Duration `yaml:"statementTimeout"` // default 10s
+}
+
+// Sync configures the sync engine.
+type Sync struct {
+	BatchWindow       time.Duration `yaml:"batchWindow"`       // wait to fill a batch, default 2s
+	MinBackoff        time.Duration `yaml:"minBackoff"`        // default 30s
+	MaxBackoff        time.Duration `yaml:"maxBackoff"`        // default 1h
+	Lease             time.Duration `yaml:"lease"`             // default 5m
+	ReconcileInterval time.Duration `yaml:"reconcileInterval"` // 0 = off (default 24h)
+}
+
+// Mapping overrides the default SCIM → Gainsight mapping.
+type Mapping struct {
+	// Fields maps further SCIM attributes (paths such as
+	// "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department"
+	// or "title") to Gainsight fields, overriding defaults.
+	Fields []FieldMapping `yaml:"fields"`
+	// UserNameField is the Gainsight field userName maps to (default
+	// SFDCUserName).
+	UserNameField string `yaml:"userNameField"`
+}
+
+// FieldMapping maps one SCIM attribute path to one Gainsight field.
+type FieldMapping struct {
+	SCIM      string `yaml:"scim"`
+	Gainsight string `yaml:"gainsight"`
+}
+
+// Defaults are applied to new users and to users in no profiled group.
+type Defaults struct {
+	LicenseType       string   `yaml:"licenseType"` // default Viewer
+	SystemType        string   `yaml:"systemType"`  // default Internal
+	PermissionBundles []string `yaml:"permissionBundles"`
+}
+
+// Licenses lists license types from lowest to highest priority.
+type Licenses struct {
+	Priority []string `yaml:"priority"` // default Internal_Collaborator, Viewer, Viewer_Analytics, Full
+}
+
+// Custom field types.
+const (
+	FieldBoolean       = "boolean"
+	FieldMultiPicklist = "multiPicklist"
+	FieldDropdown      = "dropdown"
+	FieldString        = "string"
+	FieldNumber        = "number"
+)
+
+// CustomField is one Gainsight custom field (name ends in "__gc").
+type CustomField struct {
+	Name   string   `yaml:"name"`
+	Type   string   `yaml:"type"`
+	Values []string `yaml:"values"` // allowed values for dropdown/multiPicklist; empty = any
+}
+
+// GroupProfile sets attributes that members of a matching pushed group
+// inherit.
+type GroupProfile struct {
+	Name        string         `yaml:"name"` // profile name, for messages
+	DisplayName string         `yaml:"displayName"`
+	ExternalID  string         `yaml:"externalId"`
+	SuperAdmin  *bool          `yaml:"superAdmin"`
+	LicenseType string         `yaml:"licenseType"`
+	Roles       []string       `yaml:"roles"`
+	Fields      map[string]any `yaml:"fields"` // custom field name → value (bool, string or []string)
+}
+
+// Deprovision says what happens when users leave.
+type Deprovision struct {
+	OnNoProfiledGroups string `yaml:"onNoProfiledGroups"` // keep (default) | deactivate
+}
+
+// Log configures logging.
+type Log struct {
+	Level string `yaml:"level"` // debug | info (default) | warn | error
+}
+
+// GoogleSource configures polling Google Workspace's Directory API.
+type GoogleSource struct {
+	CredentialsFile string        `yaml:"credentialsFile"`
+	Subject         string        `yaml:"subject"` // admin to impersonate
+	Customer        string        `yaml:"customer"`
+	Domain          string        `yaml:"domain"`
+	Endpoint        string        `yaml:"endpoint"` // override, for tests
+	Interval        time.Duration `yaml:"interval"`
+	OrgUnits        []string      `yaml:"orgUnits"`
+	UserGroups      []string      `yaml:"userGroups"`
+	GroupPatterns   []string      `yaml:"groupPatterns"`
+}
+
+// Secret is a string that prints masked.
+type Secret string
+
+// String masks the secret.
+func (s Secret) String() string {
+	if s == "" {
+		return ""
+	}
+	return "<secret>"
+}
+
+// MarshalYAML masks the secret when the effective config is printed.
+func (s Secret) MarshalYAML() (any, error) { return s.String(), nil }
