@@ -1,0 +1,148 @@
+{{/*
+Expand the name of the chart.
+*/}}
+{{- define "scim-bridge.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/*
+Create a default fully qualified app name. Truncated at 63 characters
+because some Kubernetes name fields are limited to this (by the DNS naming
+spec). If the release name contains the chart name it is used as the full
+name.
+*/}}
+{{- define "scim-bridge.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
+Create chart name and version as used by the chart label.
+*/}}
+{{- define "scim-bridge.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/*
+Common labels.
+*/}}
+{{- define "scim-bridge.labels" -}}
+helm.sh/chart: {{ include "scim-bridge.chart" . }}
+{{ include "scim-bridge.selectorLabels" . }}
+{{- if .Chart.AppVersion }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+{{- end }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- with .Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}
+
+{{/*
+Selector labels.
+*/}}
+{{- define "scim-bridge.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "scim-bridge.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{/*
+The name of the service account to use.
+*/}}
+{{- define "scim-bridge.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "scim-bridge.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{/*
+The image reference; the tag defaults to the chart's appVersion.
+*/}}
+{{- define "scim-bridge.image" -}}
+{{- if .Values.image.digest }}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest }}
+{{- else }}
+{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
+{{- end }}
+{{- end }}
+
+{{/*
+The name of the Secret holding token hashes, the access key and the DSN.
+*/}}
+{{- define "scim-bridge.secretName" -}}
+{{- default (include "scim-bridge.fullname" .) .Values.secrets.existingSecret }}
+{{- end }}
+
+{{/*
+The store backend selected in the bridge config.
+*/}}
+{{- define "scim-bridge.storeType" -}}
+{{- $store := default dict .Values.config.store }}
+{{- default "sqlite" $store.type }}
+{{- end }}
+
+{{/*
+Refuse setting combinations that would corrupt data or cannot work.
+*/}}
+{{- define "scim-bridge.validate" -}}
+{{- $store := include "scim-bridge.storeType" . }}
+{{- if not (has $store (list "sqlite" "postgres")) }}
+{{- fail (printf "config.store.type must be sqlite or postgres, not %q" $store) }}
+{{- end }}
+{{- if and (eq $store "sqlite") (gt (int .Values.replicaCount) 1) }}
+{{- fail "config.store.type sqlite supports exactly one replica (the SQLite file has one writer): set replicaCount to 1 or use config.store.type: postgres" }}
+{{- end }}
+{{- end }}
+
+{{/*
+Where the Secret is mounted and the data directory lives.
+*/}}
+{{- define "scim-bridge.secretDir" -}}/etc/scim-bridge/secrets{{- end }}
+{{- define "scim-bridge.dataDir" -}}/var/lib/scim-bridge{{- end }}
+
+{{/*
+The bridge configuration file: values.config with the settings the chart
+owns (listen addresses, secret file paths, SQLite path) laid over it.
+*/}}
+{{- define "scim-bridge.config" -}}
+{{- $cfg := deepCopy (default dict .Values.config) }}
+{{- $secretDir := include "scim-bridge.secretDir" . }}
+{{- $tokens := list }}
+{{- range .Values.secrets.scimTokens }}
+{{- $tokens = append $tokens (dict "name" .name "sha256File" (printf "%s/scim-token-%s.sha256" $secretDir .name)) }}
+{{- end }}
+{{- $scim := mergeOverwrite (default dict $cfg.scim) (dict "tokens" $tokens) }}
+{{- $gainsight := mergeOverwrite (default dict $cfg.gainsight) (dict "accessKeyFile" (printf "%s/gainsight-access-key" $secretDir)) }}
+{{- $store := default dict $cfg.store }}
+{{- $storeType := include "scim-bridge.storeType" . }}
+{{- $_ := set $store "type" $storeType }}
+{{- if eq $storeType "postgres" }}
+{{- $_ := set $store "postgres" (mergeOverwrite (default dict $store.postgres) (dict "dsnFile" (printf "%s/postgres-dsn" $secretDir))) }}
+{{- else }}
+{{- $_ := set $store "sqlite" (mergeOverwrite (default dict $store.sqlite) (dict "path" (printf "%s/scim-bridge.db" (include "scim-bridge.dataDir" .)))) }}
+{{- end }}
+{{- $listen := dict "scim" (printf "0.0.0.0:%d" (int .Values.containerPorts.http)) "admin" (printf "0.0.0.0:%d" (int .Values.containerPorts.admin)) }}
+{{- $_ := set $cfg "listen" $listen }}
+{{- $_ := set $cfg "scim" $scim }}
+{{- $_ := set $cfg "gainsight" $gainsight }}
+{{- $_ := set $cfg "store" $store }}
+{{- toYaml $cfg }}
+{{- end }}
+
+{{/*
+The SCIM base path the IdP appends resource names to.
+*/}}
+{{- define "scim-bridge.basePath" -}}
+{{- $scim := default dict .Values.config.scim }}
+{{- default "/scim/v2" $scim.basePath }}
+{{- end }}
