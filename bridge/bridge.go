@@ -1,0 +1,279 @@
+package bridge
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/scim"
+	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/store"
+	bsync "github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/sync"
+	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/translate"
+	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/config"
+)
+
+// Options are the bridge's dependencies. Everything is injected so several
+// bridges can run in one process (tests do).
+type Options struct {
+	Config *config.Config
+	// ConfigPath, when set, is re-read on Reload signals and when its
+	// content changes; group profiles and mapping take effect at once.
+	ConfigPath string
+	// WatchInterval is how often ConfigPath is checked for changes
+	// (default 5s; 0 keeps the default, negative disables watching).
+	WatchInterval time.Duration
+	// Reload delivers reload requests (SIGHUP). May be nil.
+	Reload <-chan struct{}
+
+	Logger   *zap.Logger
+	Registry *prometheus.Registry
+	Store    store.Store
+	Upstream bsync.Upstream
+	Version  string
+	Now      func() time.Time
+	// Owner names this replica in dirty-set leases (default: hostname).
+	Owner string
+
+	// SCIMListener and AdminListener, when set, are used instead of
+	// listening on the configured addresses.
+	SCIMListener  net.Listener
+	AdminListener net.Listener
+	// Ready is called once both listeners accept connections.
+	Ready func(scimAddr, adminAddr net.Addr)
+}
+
+func (o *Options) validate() error {
+	var errs []error
+	if o.Config == nil {
+		errs = append(errs, errors.New("bridge: Config is nil"))
+	}
+	if o.Logger == nil {
+		errs = append(errs, errors.New("bridge: Logger is nil"))
+	}
+	if o.Registry == nil {
+		errs = append(errs, errors.New("bridge: Registry is nil"))
+	}
+	if o.Store == nil {
+		errs = append(errs, errors.New("bridge: Store is nil"))
+	}
+	if o.Upstream == nil {
+		errs = append(errs, errors.New("bridge: Upstream is nil"))
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.WatchInterval == 0 {
+		o.WatchInterval = 5 * time.Second
+	}
+	return errors.Join(errs...)
+}
+
+// state is what a configuration reload replaces as one unit.
+type state struct {
+	cfg    *config.Config
+	mapper *translate.Mapper
+	tokens [][]byte
+}
+
+// Bridge is a running bridge. It is created by New and driven by Run.
+type Bridge struct {
+	opts    Options
+	log     *zap.Logger
+	metrics *metrics
+	cur     atomic.Pointer[state]
+	engine  *bsync.Engine
+	scim    http.Handler
+	admin   http.Handler
+}
+
+// New builds a bridge from opts without starting anything.
+func New(opts Options) (*Bridge, error) {
+	if err := opts.validate(); err != nil {
+		return nil, err
+	}
+	b := &Bridge{opts: opts, log: opts.Logger}
+	st, err := newState(opts.Config)
+	if err != nil {
+		return nil, err
+	}
+	b.cur.Store(st)
+
+	cfg := opts.Config
+	b.engine, err = bsync.New(bsync.Options{
+		Store:         opts.Store,
+		Upstream:      opts.Upstream,
+		Planner:       func() bsync.Planner { return b.cur.Load().mapper },
+		Logger:        opts.Logger.Named("sync"),
+		Registerer:    opts.Registry,
+		Now:           opts.Now,
+		Owner:         opts.Owner,
+		BatchSize:     cfg.Gainsight.BatchSize,
+		BatchWindow:   cfg.Sync.BatchWindow,
+		MinBackoff:    cfg.Sync.MinBackoff,
+		MaxBackoff:    cfg.Sync.MaxBackoff,
+		Lease:         cfg.Sync.Lease,
+		UserNameField: cfg.Mapping.UserNameField,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("bridge: sync engine: %w", err)
+	}
+	b.scim, err = scim.NewHandler(scim.Options{
+		Store:        opts.Store,
+		Validator:    func() scim.Validator { return b.cur.Load().mapper },
+		TokenHashes:  func() [][]byte { return b.cur.Load().tokens },
+		BasePath:     cfg.SCIM.BasePath,
+		MaxBodyBytes: cfg.SCIM.MaxBodyBytes,
+		ExternalURL:  cfg.SCIM.ExternalURL,
+		Notify:       b.engine.Kick,
+		Logger:       opts.Logger.Named("scim"),
+		Registerer:   opts.Registry,
+		Now:          opts.Now,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("bridge: scim handler: %w", err)
+	}
+	// After the SCIM handler: it may own metrics this registration shares.
+	b.metrics = newMetrics(opts.Registry, opts.Version)
+	b.admin = b.adminHandler()
+	return b, nil
+}
+
+func newState(cfg *config.Config) (*state, error) {
+	m, err := translate.NewMapper(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("bridge: mapping: %w", err)
+	}
+	tokens, err := cfg.TokenHashes()
+	if err != nil {
+		return nil, fmt.Errorf("bridge: tokens: %w", err)
+	}
+	return &state{cfg: cfg, mapper: m, tokens: tokens}, nil
+}
+
+// Config returns the configuration in effect.
+func (b *Bridge) Config() *config.Config { return b.cur.Load().cfg }
+
+// Engine returns the bridge's sync engine.
+func (b *Bridge) Engine() *bsync.Engine { return b.engine }
+
+// SCIMHandler returns the SCIM API handler.
+func (b *Bridge) SCIMHandler() http.Handler { return b.scim }
+
+// AdminHandler returns the admin handler (/metrics, /healthz, /readyz,
+// /admin/...).
+func (b *Bridge) AdminHandler() http.Handler { return b.admin }
+
+// Run serves the SCIM and admin listeners, drains the dirty set and applies
+// configuration reloads until ctx is done, then shuts down gracefully.
+func Run(ctx context.Context, opts Options) error {
+	b, err := New(opts)
+	if err != nil {
+		return err
+	}
+	return b.Run(ctx)
+}
+
+// Run is the method form of the package-level Run.
+func (b *Bridge) Run(ctx context.Context) error {
+	cfg := b.Config()
+	scimLn, err := listen(b.opts.SCIMListener, cfg.Listen.SCIM)
+	if err != nil {
+		return fmt.Errorf("bridge: scim listener: %w", err)
+	}
+	adminLn, err := listen(b.opts.AdminListener, cfg.Listen.Admin)
+	if err != nil {
+		scimLn.Close()
+		return fmt.Errorf("bridge: admin listener: %w", err)
+	}
+	b.log.Info("listening",
+		zap.String("scim", scimLn.Addr().String()+cfg.SCIM.BasePath),
+		zap.String("admin", adminLn.Addr().String()),
+		zap.String("version", b.opts.Version))
+	if b.opts.Ready != nil {
+		b.opts.Ready(scimLn.Addr(), adminLn.Addr())
+	}
+
+	g, gctx := errgroup.WithContext(ctx)
+	serve := func(name string, ln net.Listener, h http.Handler) {
+		srv := &http.Server{
+			Handler:           h,
+			ReadHeaderTimeout: 10 * time.Second,
+			ReadTimeout:       60 * time.Second,
+			WriteTimeout:      60 * time.Second,
+			IdleTimeout:       120 * time.Second,
+			ErrorLog:          zap.NewStdLog(b.log.Named(name)),
+		}
+		g.Go(func() error {
+			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				return fmt.Errorf("bridge: %s server: %w", name, err)
+			}
+			return nil
+		})
+		g.Go(func() error {
+			<-gctx.Done()
+			sctx, cancel := context.WithTimeout(context.WithoutCancel(gctx), 10*time.Second)
+			defer cancel()
+			return srv.Shutdown(sctx)
+		})
+	}
+	serve("scim-http", scimLn, b.scim)
+	serve("admin-http", adminLn, b.admin)
+	g.Go(func() error {
+		err := b.engine.Run(gctx)
+		if err != nil && gctx.Err() == nil {
+			return fmt.Errorf("bridge: sync engine: %w", err)
+		}
+		return nil
+	})
+	g.Go(func() error { b.watchConfig(gctx); return nil })
+	g.Go(func() error { b.observe(gctx); return nil })
+	err = g.Wait()
+	b.log.Info("stopped")
+	return err
+}
+
+func listen(ln net.Listener, addr string) (net.Listener, error) {
+	if ln != nil {
+		return ln, nil
+	}
+	return net.Listen("tcp", addr)
+}
+
+// Reconcile marks every user dirty and drains the dirty set until it is
+// empty or ctx ends, returning how many users were marked. Entries waiting
+// on a backoff are waited for, so a reconcile that returns nil left nothing
+// behind.
+func (b *Bridge) Reconcile(ctx context.Context) (int, error) {
+	ids, err := allUserIDs(ctx, b.opts.Store)
+	if err != nil {
+		return 0, fmt.Errorf("reconcile: %w", err)
+	}
+	if err := markDirtyChunked(ctx, b.opts.Store, ids); err != nil {
+		return 0, fmt.Errorf("reconcile: %w", err)
+	}
+	for {
+		if _, err := b.engine.DrainOnce(ctx); err != nil {
+			return len(ids), fmt.Errorf("reconcile: %w", err)
+		}
+		n, _, err := b.opts.Store.DirtyStats(ctx)
+		if err != nil {
+			return len(ids), fmt.Errorf("reconcile: %w", err)
+		}
+		if n == 0 {
+			return len(ids), nil
+		}
+		select {
+		case <-ctx.Done():
+			return len(ids), fmt.Errorf("reconcile: %d users still dirty: %w", n, ctx.Err())
+		case <-time.After(time.Second):
+		}
+	}
+}

@@ -1,0 +1,436 @@
+package bridge_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap/zaptest"
+
+	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge"
+	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/gainsight"
+	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/gainsight/gainsighttest"
+	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/store"
+	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/store/sqlite"
+	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/translate"
+	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/config"
+)
+
+const (
+	testToken     = "test-token-0123456789"
+	testAccessKey = "sim-access-key"
+)
+
+// harness is one bridge wired to one simulator and one SQLite file, all in
+// process, listening on 127.0.0.1.
+type harness struct {
+	t        *testing.T
+	sim      *gainsighttest.Server
+	simURL   string
+	cfg      *config.Config
+	store    store.Store
+	bridge   *bridge.Bridge
+	reg      *prometheus.Registry
+	scimURL  string
+	adminURL string
+	cancel   context.CancelFunc
+	done     chan error
+	dbPath   string
+}
+
+type harnessOpts struct {
+	tenant    gainsighttest.Tenant
+	configure func(*config.Config)
+	// window shrinks Gainsight's hour window (and the client's) for tests
+	// that exercise the rate budget.
+	window time.Duration
+	// sim, when set, is used instead of a new simulator (a restart test
+	// keeps Gainsight's state).
+	sim    *gainsighttest.Server
+	simURL string
+	dbPath string
+}
+
+func newTenant() gainsighttest.Tenant {
+	return gainsighttest.Tenant{
+		AccessKey:         testAccessKey,
+		PermissionBundles: []string{"Admin", "Manager", "User", "Analyst"},
+		CustomFields: map[string]string{
+			"Region__gc":     "multiPicklist",
+			"Department__gc": "string",
+			"Division__gc":   "dropdown",
+			"Beta__gc":       "boolean",
+		},
+	}
+}
+
+func testConfig(t *testing.T, simURL string, dbPath string) *config.Config {
+	t.Helper()
+	cfg := config.Default()
+	cfg.Listen.SCIM = "127.0.0.1:0"
+	cfg.Listen.Admin = "127.0.0.1:0"
+	cfg.SCIM.Tokens = []config.Token{{Name: "test", SHA256: config.Secret(config.HashToken(testToken))}}
+	cfg.Gainsight.BaseURL = simURL
+	cfg.Gainsight.AccessKey = testAccessKey
+	cfg.Gainsight.Timeout = 5 * time.Second
+	cfg.Store.SQLite.Path = dbPath
+	cfg.Sync.BatchWindow = 100 * time.Millisecond
+	cfg.Sync.MinBackoff = 50 * time.Millisecond
+	cfg.Sync.MaxBackoff = 500 * time.Millisecond
+	cfg.Sync.Lease = 30 * time.Second
+	cfg.Roles = []string{"Admin", "Manager", "User", "Analyst"}
+	cfg.CustomFields = []config.CustomField{
+		{Name: "Region__gc", Type: config.FieldMultiPicklist, Values: []string{"US", "EU", "APAC"}},
+		{Name: "Department__gc", Type: config.FieldString},
+		{Name: "Division__gc", Type: config.FieldDropdown, Values: []string{"East", "West"}},
+		{Name: "Beta__gc", Type: config.FieldBoolean},
+	}
+	cfg.Mapping.Fields = []config.FieldMapping{{
+		SCIM:      "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department",
+		Gainsight: "Department__gc",
+	}}
+	return &cfg
+}
+
+func startHarness(t *testing.T, o harnessOpts) *harness {
+	t.Helper()
+	h := &harness{t: t, sim: o.sim, simURL: o.simURL, dbPath: o.dbPath}
+	if o.tenant.AccessKey == "" {
+		o.tenant = newTenant()
+	}
+	if o.window > 0 {
+		o.tenant.HourWindow = o.window
+		o.tenant.DayWindow = 24 * o.window
+	}
+	if h.sim == nil {
+		h.sim = gainsighttest.New(o.tenant, gainsighttest.WithLogger(zaptest.NewLogger(t).Named("sim")))
+		srv := httptest.NewServer(h.sim)
+		t.Cleanup(srv.Close)
+		h.simURL = srv.URL
+	}
+	if h.dbPath == "" {
+		h.dbPath = filepath.Join(t.TempDir(), "bridge.db")
+	}
+	h.cfg = testConfig(t, h.simURL, h.dbPath)
+	h.cfg.Gainsight.Budget.PerHour = o.tenant.PerHour
+	h.cfg.Gainsight.Budget.PerDay = o.tenant.PerDay
+	if o.configure != nil {
+		o.configure(h.cfg)
+	}
+	if err := h.cfg.Validate(); err != nil {
+		t.Fatalf("config: %v", err)
+	}
+	h.start(o.window)
+	return h
+}
+
+func (h *harness) start(window time.Duration) {
+	t := h.t
+	ctx, cancel := context.WithCancel(context.Background())
+	h.cancel = cancel
+	log := zaptest.NewLogger(t)
+	st, err := sqlite.Open(ctx, h.dbPath, sqlite.Options{Logger: log.Named("store")})
+	if err != nil {
+		t.Fatalf("open store: %v", err)
+	}
+	h.store = st
+	h.reg = prometheus.NewRegistry()
+	up, err := gainsight.New(gainsight.Options{
+		BaseURL:    h.cfg.Gainsight.BaseURL,
+		API:        h.cfg.Gainsight.API,
+		AccessKey:  string(h.cfg.Gainsight.AccessKey),
+		Timeout:    h.cfg.Gainsight.Timeout,
+		PerHour:    h.cfg.Gainsight.Budget.PerHour,
+		PerDay:     h.cfg.Gainsight.Budget.PerDay,
+		HourWindow: window,
+		DayWindow:  24 * window,
+		MaxBackoff: 200 * time.Millisecond,
+		Logger:     log.Named("gainsight"),
+		Registerer: h.reg,
+	})
+	if err != nil {
+		t.Fatalf("gainsight client: %v", err)
+	}
+	scimLn := listenLocal(t)
+	adminLn := listenLocal(t)
+	h.bridge, err = bridge.New(bridge.Options{
+		Config:        h.cfg,
+		Logger:        log,
+		Registry:      h.reg,
+		Store:         st,
+		Upstream:      up,
+		Version:       "test",
+		Owner:         "test",
+		SCIMListener:  scimLn,
+		AdminListener: adminLn,
+	})
+	if err != nil {
+		t.Fatalf("bridge: %v", err)
+	}
+	h.scimURL = "http://" + scimLn.Addr().String() + h.cfg.SCIM.BasePath
+	h.adminURL = "http://" + adminLn.Addr().String()
+	h.done = make(chan error, 1)
+	go func() { h.done <- h.bridge.Run(ctx) }()
+	t.Cleanup(h.stop)
+}
+
+// stop shuts the bridge down and closes its store; it is idempotent.
+func (h *harness) stop() {
+	if h.cancel == nil {
+		return
+	}
+	h.cancel()
+	h.cancel = nil
+	select {
+	case err := <-h.done:
+		if err != nil {
+			h.t.Errorf("bridge run: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		h.t.Errorf("bridge did not stop")
+	}
+	if err := h.store.Close(); err != nil {
+		h.t.Errorf("close store: %v", err)
+	}
+}
+
+func listenLocal(t *testing.T) net.Listener {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ln
+}
+
+// do sends one SCIM request and decodes the JSON answer into out (when
+// non-nil). It returns the status code.
+func (h *harness) do(method, path string, body any, out any) int {
+	h.t.Helper()
+	status, _, data := h.doRaw(method, path, body)
+	if out != nil && len(data) > 0 {
+		if err := json.Unmarshal(data, out); err != nil {
+			h.t.Fatalf("%s %s: decode %q: %v", method, path, data, err)
+		}
+	}
+	return status
+}
+
+func (h *harness) doRaw(method, path string, body any) (int, http.Header, []byte) {
+	h.t.Helper()
+	var r io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		r = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, h.scimURL+path, r)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+testToken)
+	req.Header.Set("Content-Type", "application/scim+json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		h.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return resp.StatusCode, resp.Header, data
+}
+
+// createUser creates a SCIM user and returns its id.
+func (h *harness) createUser(doc map[string]any) string {
+	h.t.Helper()
+	if _, ok := doc["schemas"]; !ok {
+		doc["schemas"] = []string{"urn:ietf:params:scim:schemas:core:2.0:User"}
+	}
+	var out map[string]any
+	if status := h.do(http.MethodPost, "/Users", doc, &out); status != http.StatusCreated {
+		h.t.Fatalf("create user %v: status %d: %v", doc["userName"], status, out)
+	}
+	id, _ := out["id"].(string)
+	return id
+}
+
+func userDoc(name string, extra map[string]any) map[string]any {
+	local := strings.SplitN(name, "@", 2)[0]
+	doc := map[string]any{
+		"schemas":  []string{"urn:ietf:params:scim:schemas:core:2.0:User"},
+		"userName": name,
+		"name":     map[string]any{"givenName": strings.ToUpper(local[:1]) + local[1:], "familyName": "Tester"},
+		"emails":   []any{map[string]any{"value": name, "type": "work", "primary": true}},
+		"active":   true,
+	}
+	for k, v := range extra {
+		doc[k] = v
+	}
+	return doc
+}
+
+// waitSynced waits until the dirty set is empty and no user is pending.
+func (h *harness) waitSynced(timeout time.Duration) {
+	h.t.Helper()
+	ctx := context.Background()
+	deadline := time.Now().Add(timeout)
+	for {
+		n, _, err := h.store.DirtyStats(ctx)
+		if err != nil {
+			h.t.Fatalf("dirty stats: %v", err)
+		}
+		states, err := h.store.CountSyncStates(ctx)
+		if err != nil {
+			h.t.Fatalf("sync states: %v", err)
+		}
+		if n == 0 && states[store.StatePending] == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			h.t.Fatalf("not synced after %v: %d dirty, states %v, sim stats %+v", timeout, n, states, h.sim.Stats())
+		}
+		h.bridge.Engine().Kick()
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// checkConverged asserts the invariants every end-to-end test ends with:
+// each SCIM user is linked to exactly one Gainsight user holding the
+// planned fields and status; deleted users are inactive; Gainsight holds
+// no duplicates.
+func (h *harness) checkConverged() {
+	h.t.Helper()
+	ctx := context.Background()
+	mapper, err := translate.NewMapper(h.bridge.Config())
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	users, _, err := h.store.ListUsers(ctx, store.Query{})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	simUsers := h.sim.Users()
+	byEmail := map[string]int{}
+	byGSID := map[string]map[string]any{}
+	for _, u := range simUsers {
+		e := strings.ToLower(fmt.Sprint(u["Email"]))
+		byEmail[e]++
+		if byEmail[e] > 1 {
+			h.t.Errorf("gainsight holds %d users with email %s", byEmail[e], e)
+		}
+		byGSID[fmt.Sprint(u["Gsid"])] = u
+	}
+	for _, u := range users {
+		info, err := h.store.GetSync(ctx, u.ID)
+		if err != nil {
+			h.t.Errorf("user %s: sync info: %v", u.UserName, err)
+			continue
+		}
+		if info.State != store.StateSynced {
+			h.t.Errorf("user %s: state %s (%s)", u.UserName, info.State, info.LastError)
+			continue
+		}
+		got, ok := byGSID[info.GSID]
+		if !ok {
+			h.t.Errorf("user %s: gsid %q not in gainsight", u.UserName, info.GSID)
+			continue
+		}
+		groups, err := h.store.GroupsOfUser(ctx, u.ID)
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		plan, err := mapper.Plan(u, groups)
+		if err != nil {
+			h.t.Errorf("user %s: plan: %v", u.UserName, err)
+			continue
+		}
+		if active, _ := got["IsActiveUser"].(bool); active != plan.Active {
+			h.t.Errorf("user %s: active in gainsight %v, want %v", u.UserName, got["IsActiveUser"], plan.Active)
+		}
+		for k, want := range plan.Record {
+			if !plan.Active && k == "LicenseType" {
+				continue // Gainsight strips the license of inactive users
+			}
+			if !sameValue(got[k], want) {
+				h.t.Errorf("user %s: gainsight %s = %#v, want %#v", u.UserName, k, got[k], want)
+			}
+		}
+		if plan.ManagerID != "" {
+			mgr, err := h.store.GetSync(ctx, plan.ManagerID)
+			if err == nil && mgr.GSID != "" && got["Manager"] != mgr.GSID {
+				h.t.Errorf("user %s: manager %v, want %s", u.UserName, got["Manager"], mgr.GSID)
+			}
+		}
+	}
+}
+
+// sameValue compares a value decoded from the simulator with a planned
+// one: lists compare as sets of strings, everything else by its text.
+func sameValue(got, want any) bool {
+	toList := func(v any) ([]string, bool) {
+		switch l := v.(type) {
+		case []string:
+			return l, true
+		case []any:
+			out := make([]string, len(l))
+			for i, x := range l {
+				out[i] = fmt.Sprint(x)
+			}
+			return out, true
+		}
+		return nil, false
+	}
+	gl, gok := toList(got)
+	wl, wok := toList(want)
+	if gok || wok {
+		if len(gl) != len(wl) {
+			return false
+		}
+		set := map[string]int{}
+		for _, s := range gl {
+			set[s]++
+		}
+		for _, s := range wl {
+			if set[s] == 0 {
+				return false
+			}
+			set[s]--
+		}
+		return true
+	}
+	return fmt.Sprint(got) == fmt.Sprint(want)
+}
+
+// writeCalls counts the simulator's write calls.
+func writeCalls(s gainsighttest.Stats) int {
+	return s.Calls["create"] + s.Calls["update"] + s.Calls["status"]
+}
+
+func (h *harness) get(url string) (int, []byte) {
+	h.t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		h.t.Fatalf("GET %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil && !errors.Is(err, io.EOF) {
+		h.t.Fatal(err)
+	}
+	return resp.StatusCode, b
+}

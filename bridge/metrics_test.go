@@ -1,0 +1,100 @@
+package bridge_test
+
+import (
+	"net/http"
+	"os"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+)
+
+var metricName = regexp.MustCompile(`\bscim_bridge_[a-z0-9_]+`)
+
+// exported scrapes the admin listener and returns the metric family names.
+func (h *harness) exported() map[string]bool {
+	h.t.Helper()
+	status, body := h.get(h.adminURL + "/metrics")
+	if status != http.StatusOK {
+		h.t.Fatalf("/metrics: %d", status)
+	}
+	names := map[string]bool{}
+	for _, line := range strings.Split(string(body), "\n") {
+		if strings.HasPrefix(line, "# TYPE ") {
+			names[strings.Fields(line)[2]] = true
+		}
+	}
+	return names
+}
+
+// TestDashboardAndAlertsUseExportedMetrics checks that every metric the
+// Grafana dashboard and the Prometheus rules query is one the bridge
+// exports, so neither silently shows nothing.
+func TestDashboardAndAlertsUseExportedMetrics(t *testing.T) {
+	h := startHarness(t, harnessOpts{configure: withProfiles})
+	// Some traffic, so nothing depends on lazily created series.
+	h.createUser(userDoc("metrics@example.com", nil))
+	h.waitSynced(30 * time.Second)
+	names := h.exported()
+
+	for _, file := range []string{"../deploy/grafana/scim-bridge.json", "../deploy/prometheus/rules.yaml"} {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatalf("read %s: %v", file, err)
+		}
+		used := map[string]bool{}
+		for _, m := range metricName.FindAllString(string(data), -1) {
+			used[m] = true
+		}
+		if len(used) == 0 {
+			t.Errorf("%s uses no scim_bridge_ metric", file)
+		}
+		var missing []string
+		for m := range used {
+			base := m
+			for _, suffix := range []string{"_bucket", "_sum", "_count"} {
+				if b, ok := strings.CutSuffix(m, suffix); ok && names[b] {
+					base = b
+				}
+			}
+			if !names[base] {
+				missing = append(missing, m)
+			}
+		}
+		sort.Strings(missing)
+		if len(missing) > 0 {
+			t.Errorf("%s uses metrics the bridge does not export: %v", file, missing)
+		}
+	}
+}
+
+// TestAdminEndpoints checks health, readiness and explain on the admin
+// listener.
+func TestAdminEndpoints(t *testing.T) {
+	h := startHarness(t, harnessOpts{configure: withProfiles})
+	id := h.createUser(userDoc("explained@example.com", nil))
+	h.createGroup("Gainsight Full", "", id)
+	h.waitSynced(30 * time.Second)
+
+	if s, _ := h.get(h.adminURL + "/healthz"); s != http.StatusOK {
+		t.Errorf("healthz: %d", s)
+	}
+	if s, _ := h.get(h.adminURL + "/readyz"); s != http.StatusOK {
+		t.Errorf("readyz: %d", s)
+	}
+	for _, key := range []string{id, "explained@example.com"} {
+		s, body := h.get(h.adminURL + "/admin/users/" + key + "/explain")
+		if s != http.StatusOK {
+			t.Fatalf("explain %s: %d %s", key, s, body)
+		}
+		for _, want := range []string{`"syncState": "synced"`, "Gainsight Full", `"gsid"`, "Full"} {
+			if !strings.Contains(string(body), want) {
+				t.Errorf("explain %s lacks %s:\n%s", key, want, body)
+			}
+		}
+	}
+	if s, _ := h.get(h.adminURL + "/admin/users/nobody/explain"); s != http.StatusNotFound {
+		t.Errorf("explain unknown user: %d", s)
+	}
+}

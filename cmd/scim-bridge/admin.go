@@ -1,0 +1,134 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge"
+	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/translate"
+	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/config"
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
+)
+
+func cmdExplain(ctx context.Context, args []string, e env) error {
+	fs := newFlagSet("explain", e)
+	path := fs.String("config", e.getenv("SCIM_BRIDGE_CONFIG"), "config file (env SCIM_BRIDGE_CONFIG)")
+	asJSON := fs.Bool("json", false, "print JSON, as the admin endpoint does")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *path == "" || fs.NArg() != 1 {
+		return fmt.Errorf("%w: explain --config FILE USER", errUsage)
+	}
+	cfg, err := config.Load(*path)
+	if err != nil {
+		return err
+	}
+	mapper, err := translate.NewMapper(cfg)
+	if err != nil {
+		return err
+	}
+	st, err := openStore(ctx, cfg, zap.NewNop())
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	ex, err := bridge.Explain(ctx, st, mapper, fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		enc := json.NewEncoder(e.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(ex)
+	}
+	printExplanation(e.stdout, ex)
+	return nil
+}
+
+func printExplanation(w io.Writer, ex bridge.Explanation) {
+	fmt.Fprintf(w, "user       %s (%s)\n", ex.UserName, ex.UserID)
+	if ex.Deleted {
+		fmt.Fprintln(w, "           deleted in SCIM; kept as a tombstone")
+	}
+	if ex.Effective != nil {
+		writeEffective(w, *ex.Effective)
+	}
+	if ex.Conflict != "" {
+		fmt.Fprintf(w, "conflict   %s\n", ex.Conflict)
+	}
+	state := ex.SyncState
+	if state == "" {
+		state = "unknown"
+	}
+	fmt.Fprintf(w, "sync       %s", state)
+	if ex.GSID != "" {
+		fmt.Fprintf(w, ", gsid %s", ex.GSID)
+	}
+	if ex.Active != nil {
+		fmt.Fprintf(w, ", active in Gainsight: %t", *ex.Active)
+	}
+	if ex.Updated != nil {
+		fmt.Fprintf(w, ", at %s", ex.Updated.Format(time.RFC3339))
+	}
+	fmt.Fprintln(w)
+	if ex.LastError != "" {
+		fmt.Fprintf(w, "last error %s\n", ex.LastError)
+	}
+	if len(ex.LastPushed) > 0 {
+		b, _ := json.MarshalIndent(ex.LastPushed, "           ", "  ")
+		fmt.Fprintf(w, "pushed     %s\n", b)
+	}
+}
+
+func cmdReconcile(ctx context.Context, args []string, e env) error {
+	fs := newFlagSet("reconcile", e)
+	path := fs.String("config", e.getenv("SCIM_BRIDGE_CONFIG"), "config file (env SCIM_BRIDGE_CONFIG)")
+	timeout := fs.Duration("timeout", time.Hour, "give up after this long")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *path == "" || fs.NArg() != 0 {
+		return fmt.Errorf("%w: reconcile --config FILE", errUsage)
+	}
+	cfg, err := config.Load(*path)
+	if err != nil {
+		return err
+	}
+	logger, err := newLogger(cfg.Log.Level, e)
+	if err != nil {
+		return err
+	}
+	st, err := openStore(ctx, cfg, logger.Named("store"))
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	reg := prometheus.NewRegistry()
+	up, err := newUpstream(cfg, st, logger.Named("gainsight"), reg)
+	if err != nil {
+		return err
+	}
+	b, err := bridge.New(bridge.Options{Config: cfg, Logger: logger, Registry: reg, Store: st, Upstream: up, Version: version})
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, *timeout)
+	defer cancel()
+	n, err := b.Reconcile(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "reconciled %d users\n", n)
+	return nil
+}
+
+func writeEffective(w io.Writer, ex translate.Explanation) {
+	b, _ := json.MarshalIndent(ex, "           ", "  ")
+	fmt.Fprintf(w, "effective  %s\n", strings.TrimSpace(string(b)))
+}

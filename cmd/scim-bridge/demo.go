@@ -1,0 +1,155 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/gainsight/gainsighttest"
+	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/config"
+)
+
+// demoTenant is the small Gainsight tenant the demo simulates: two users
+// already exist, so adoption (linking instead of duplicating) shows on the
+// first push of either.
+func demoTenant(accessKey string) gainsighttest.Tenant {
+	return gainsighttest.Tenant{
+		AccessKey:         accessKey,
+		PermissionBundles: []string{"Admin", "Manager", "User"},
+		CustomFields: map[string]string{
+			"Region__gc":     "multiPicklist",
+			"Department__gc": "string",
+		},
+		PerHour: 100,
+		PerDay:  1000,
+		Users: []map[string]any{
+			{"FirstName": "Ada", "LastName": "Lovelace", "Name": "Ada Lovelace", "Email": "ada@example.com",
+				"SFDCUserName": "ada@example.com", "LicenseType": "Full", "SystemType": "Internal", "IsActiveUser": true},
+			{"FirstName": "Grace", "LastName": "Hopper", "Name": "Grace Hopper", "Email": "grace@example.com",
+				"SFDCUserName": "grace@example.com", "LicenseType": "Viewer", "SystemType": "Internal", "IsActiveUser": true},
+		},
+	}
+}
+
+// demoConfig is the configuration the demo runs with: the defaults, the
+// simulator as Gainsight, a temporary SQLite file and two group profiles.
+func demoConfig(dir, simURL, accessKey, tokenHash string) (*config.Config, error) {
+	cfg := config.Default()
+	cfg.Listen.Admin = "127.0.0.1:0"
+	cfg.SCIM.Tokens = []config.Token{{Name: "demo", SHA256: config.Secret(tokenHash)}}
+	cfg.Gainsight.BaseURL = simURL
+	cfg.Gainsight.AccessKey = config.Secret(accessKey)
+	cfg.Store.Type = "sqlite"
+	cfg.Store.SQLite.Path = filepath.Join(dir, "scim-bridge.db")
+	cfg.Sync.BatchWindow = time.Second
+	cfg.Sync.MinBackoff = 5 * time.Second
+	cfg.Roles = []string{"Admin", "Manager", "User"}
+	cfg.CustomFields = []config.CustomField{
+		{Name: "Region__gc", Type: config.FieldMultiPicklist, Values: []string{"US", "EU", "APAC"}},
+		{Name: "Department__gc", Type: config.FieldString},
+	}
+	yes := true
+	cfg.Groups = []config.GroupProfile{
+		{Name: "admins", DisplayName: "Gainsight Admins", SuperAdmin: &yes, Roles: []string{"Admin"}},
+		{Name: "sales-us", DisplayName: "Sales US", LicenseType: "Viewer", Fields: map[string]any{"Region__gc": []any{"US"}}},
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("demo config: %w", err)
+	}
+	return &cfg, nil
+}
+
+func runDemo(ctx context.Context, listen string, e env) error {
+	dir, err := os.MkdirTemp("", "scim-bridge-demo-")
+	if err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	defer os.RemoveAll(dir)
+
+	token, err := randomToken()
+	if err != nil {
+		return err
+	}
+	accessKey, err := randomToken()
+	if err != nil {
+		return err
+	}
+
+	simLog, err := newLogger("warn", e)
+	if err != nil {
+		return err
+	}
+	sim := gainsighttest.New(demoTenant(accessKey), gainsighttest.WithLogger(simLog.Named("gainsight-sim")))
+	simLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return fmt.Errorf("demo: simulator listener: %w", err)
+	}
+	simSrv := &http.Server{Handler: sim, ReadHeaderTimeout: 10 * time.Second, ErrorLog: zap.NewStdLog(simLog)}
+	go func() { _ = simSrv.Serve(simLn) }()
+	defer simSrv.Close()
+	simURL := "http://" + simLn.Addr().String()
+
+	cfg, err := demoConfig(dir, simURL, accessKey, config.HashToken(token))
+	if err != nil {
+		return err
+	}
+	scimLn, err := net.Listen("tcp", listen)
+	if err != nil {
+		// The usual port is taken: any free one will do for a demo.
+		scimLn, err = net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return fmt.Errorf("demo: scim listener: %w", err)
+		}
+	}
+	ready := e.ready
+	e.ready = func(base string) {
+		printDemoBanner(e, base, token, simURL, accessKey)
+		if ready != nil {
+			ready(base)
+		}
+	}
+	err = serve(ctx, cfg, "", scimLn, e)
+	if errors.Is(err, context.Canceled) {
+		return nil
+	}
+	return err
+}
+
+func printDemoBanner(e env, base, token, simURL, accessKey string) {
+	fmt.Fprintf(e.stdout, `
+gainsight-scim-bridge demo is running (Ctrl-C to stop; nothing is kept).
+
+  SCIM base URL   %[1]s
+  Bearer token    %[2]s
+  Gainsight sim   %[3]s   (access key %[4]s; see %[3]s/_sim/users)
+
+Create a user:
+
+  curl -s -X POST %[1]s/Users \
+    -H 'Authorization: Bearer %[2]s' \
+    -H 'Content-Type: application/scim+json' \
+    -d '{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"alan@example.com","name":{"givenName":"Alan","familyName":"Turing"},"emails":[{"value":"alan@example.com","type":"work","primary":true}],"active":true}'
+
+Then watch it reach Gainsight (about a second later):
+
+  curl -s -H 'accesskey: %[4]s' %[3]s/_sim/users
+
+`, base, token, simURL, accessKey)
+}
+
+func randomToken() (string, error) {
+	b := make([]byte, 24)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("random token: %w", err)
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
+}
