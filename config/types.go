@@ -1,6 +1,9 @@
 package config
 
-import "time"
+import (
+	"encoding/json"
+	"time"
+)
 
 // Config is the whole configuration file.
 type Config struct {
@@ -164,12 +167,12 @@ type Log struct {
 
 // GoogleSource configures polling Google Workspace's Directory API.
 type GoogleSource struct {
-	CredentialsFile string        `yaml:"credentialsFile"`
-	Subject         string        `yaml:"subject"` // admin to impersonate
+	CredentialsFile string        `yaml:"credentialsFile"` // relative to the config file's directory
+	Subject         string        `yaml:"subject"`         // admin to impersonate
 	Customer        string        `yaml:"customer"`
 	Domain          string        `yaml:"domain"`
 	Endpoint        string        `yaml:"endpoint"` // override, for tests
-	Interval        time.Duration `yaml:"interval"`
+	Interval        time.Duration `yaml:"interval"` // default 5m
 	OrgUnits        []string      `yaml:"orgUnits"`
 	UserGroups      []string      `yaml:"userGroups"`
 	GroupPatterns   []string      `yaml:"groupPatterns"`
@@ -186,5 +189,34 @@ func (s Secret) String() string {
 	return "<secret>"
 }
 
+// GoString masks the secret in %#v output.
+func (s Secret) GoString() string { return `"` + s.String() + `"` }
+
 // MarshalYAML masks the secret when the effective config is printed.
 func (s Secret) MarshalYAML() (any, error) { return s.String(), nil }
+
+// MarshalJSON masks the secret when the config is encoded as JSON (for
+// example by an admin endpoint).
+func (s Secret) MarshalJSON() ([]byte, error) { return json.Marshal(s.String()) }
+
+// Gainsight API dialects (Gainsight.API).
+const (
+	APIServices = "services"
+	APIUsersV1  = "users-v1"
+)
+
+// Store types (Store.Type).
+const (
+	StoreSQLite   = "sqlite"
+	StorePostgres = "postgres"
+)
+
+// Deprovision policies (Deprovision.OnNoProfiledGroups).
+const (
+	DeprovisionKeep       = "keep"
+	DeprovisionDeactivate = "deactivate"
+)
+
+// LicenseExternal is the free license of external users; it is valid in
+// defaults and profiles without being listed in Licenses.Priority.
+const LicenseExternal = "External"

@@ -1,0 +1,50 @@
+package config
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+
+	"gopkg.in/yaml.v3"
+)
+
+// HashToken returns the hex SHA-256 of a bearer token: the form tokens take
+// in scim.tokens[].sha256.
+func HashToken(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:])
+}
+
+// TokenHashes returns the 32-byte SHA-256 of every configured SCIM token,
+// in configuration order, for constant-time comparison with the hash of a
+// presented token (crypto/subtle.ConstantTimeCompare). Entries that are not
+// valid hashes are skipped; Validate reports them.
+func (c *Config) TokenHashes() [][]byte {
+	out := make([][]byte, 0, len(c.SCIM.Tokens))
+	for _, t := range c.SCIM.Tokens {
+		if !isSHA256Hex(string(t.SHA256)) {
+			continue
+		}
+		h, err := hex.DecodeString(string(t.SHA256))
+		if err != nil {
+			continue
+		}
+		out = append(out, h)
+	}
+	return out
+}
+
+// Print writes the effective configuration as YAML. Every secret, whether
+// given inline, through ${VAR} or from a file, prints as <secret>.
+func (c *Config) Print(w io.Writer) error {
+	enc := yaml.NewEncoder(w)
+	enc.SetIndent(2)
+	if err := enc.Encode(c); err != nil {
+		return fmt.Errorf("config: print: %w", err)
+	}
+	if err := enc.Close(); err != nil {
+		return fmt.Errorf("config: print: %w", err)
+	}
+	return nil
+}
