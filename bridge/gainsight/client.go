@@ -56,13 +56,16 @@ type Options struct {
 	// DefaultRole is the users-v1 role sent on create when a record has no
 	// permissionBundles (that dialect requires a role).
 	DefaultRole string
-	UserAgent   string       // default "gainsight-scim-bridge"
-	HTTPClient  *http.Client // default: a client without timeout (Timeout applies per call)
-	Clock       Clock        // default: the wall clock
-	Counter     Counter      // default: NewMemoryCounter()
-	MaxBackoff  time.Duration
-	Logger      *zap.Logger
-	Registerer  prometheus.Registerer
+	// ListFields are fields Find selects besides the standard ones
+	// (services dialect), typically the configured custom fields.
+	ListFields []string
+	UserAgent  string       // default "gainsight-scim-bridge"
+	HTTPClient *http.Client // default: a client without timeout (Timeout applies per call)
+	Clock      Clock        // default: the wall clock
+	Counter    Counter      // default: NewMemoryCounter()
+	MaxBackoff time.Duration
+	Logger     *zap.Logger
+	Registerer prometheus.Registerer
 }
 
 func (o *Options) validate() error {

@@ -194,7 +194,7 @@ func classifyMessage(msg string) string {
 		return ""
 	case strings.Contains(m, "duplicate") || strings.Contains(m, "already exist") || strings.Contains(m, "gu_2411"):
 		return ReasonDuplicate
-	case strings.Contains(m, "not found") || strings.Contains(m, "does not exist") ||
+	case strings.Contains(m, "not found") ||
 		strings.Contains(m, "no user") || strings.Contains(m, "unknown gsid") || strings.Contains(m, "invalid gsid"):
 		return ReasonNotFound
 	}

@@ -18,12 +18,14 @@ const listPageSize = 100
 // maxListPages bounds a Find that Gainsight keeps paging.
 const maxListPages = 10000
 
-// listSelect is the set of fields Find asks for.
-func listSelect() []string {
-	return []string{
+// listSelect is the set of fields Find asks for: the standard ones and
+// Options.ListFields.
+func listSelect(extra []string) []string {
+	return append([]string{
 		"Gsid", "FirstName", "LastName", "Name", "Email", "SFDCUserName", "SfdcUserId",
 		"Title", "Timezone", "Locale", "Manager", "LicenseType", "SystemType", "IsActiveUser",
-	}
+		"IsSuperAdmin", "CompanyID", "permissionBundles",
+	}, extra...)
 }
 
 // services is the documented User Management API (/v1/users/services...).
@@ -109,7 +111,7 @@ func (s *services) SetStatus(ctx context.Context, gsids []string, active bool) (
 // page or the reported total. No conditions lists every user.
 func (s *services) Find(ctx context.Context, conds []Condition) ([]Record, error) {
 	body := map[string]any{
-		"select":       listSelect(),
+		"select":       listSelect(s.t.opts.ListFields),
 		"limit":        listPageSize,
 		"includeTotal": true,
 	}

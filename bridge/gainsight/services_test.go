@@ -115,7 +115,7 @@ func TestServicesRequestShape(t *testing.T) {
 				return err
 			},
 			wantQuery: map[string][]string{},
-			wantBody: `{"select":["Gsid","FirstName","LastName","Name","Email","SFDCUserName","SfdcUserId","Title","Timezone","Locale","Manager","LicenseType","SystemType","IsActiveUser"],
+			wantBody: `{"select":["Gsid","FirstName","LastName","Name","Email","SFDCUserName","SfdcUserId","Title","Timezone","Locale","Manager","LicenseType","SystemType","IsActiveUser","IsSuperAdmin","CompanyID","permissionBundles"],
 				"where":{"conditions":[{"name":"Email","alias":"A","operator":"EQ","value":["a@x.com"]},{"name":"SFDCUserName","alias":"B","operator":"EQ","value":["a@x.com","b@x.com"]}],"expression":"A OR B"},
 				"limit":100,"page":0,"includeTotal":true}`,
 		},

@@ -16,30 +16,34 @@ import (
 const v1PageSize = 1000
 
 // v1Fields maps Record fields to users-v1 JSON fields. Custom fields
-// ("…__gc") keep their names; SFDCUserName and SfdcUserId have no users-v1
-// field and are not sent; permissionBundles ⇄ role is handled apart (one
-// role).
+// ("…__gc") keep their names; other Record fields are not sent.
+// permissionBundles ⇄ role is handled apart: the dialect has one role.
 //
-//	Record          users-v1
-//	Gsid            userId
-//	Email           email
-//	FirstName       firstName
-//	LastName        lastName
-//	Name            name
-//	Title           title
-//	Timezone        timezone
-//	Locale          locale
-//	Manager         manager
-//	LicenseType     licenseType
-//	SystemType      systemType
-//	IsActiveUser    isActive
-//	permissionBundles ([]string, at most one)  role (string)
+//	Record             users-v1
+//	Gsid               userId (the path on writes, never in a body)
+//	Email              email
+//	FirstName          firstName
+//	LastName           lastName
+//	Name               name
+//	Title              title
+//	Timezone           timezone
+//	Locale             locale
+//	Manager            manager
+//	LicenseType        licenseType
+//	SystemType         systemType
+//	SFDCUserName       sfdcUserName
+//	SfdcUserId         sfdcUserId
+//	CompanyID          companyId
+//	IsSuperAdmin       isSuperAdmin
+//	IsActiveUser       isActive
+//	permissionBundles  role ([]string of at most one ⇄ string)
 func v1Fields() map[string]string {
 	return map[string]string{
 		"Gsid": "userId", "Email": "email", "FirstName": "firstName", "LastName": "lastName",
 		"Name": "name", "Title": "title", "Timezone": "timezone", "Locale": "locale",
 		"Manager": "manager", "LicenseType": "licenseType", "SystemType": "systemType",
-		"IsActiveUser": "isActive",
+		"SFDCUserName": "sfdcUserName", "SfdcUserId": "sfdcUserId", "CompanyID": "companyId",
+		"IsSuperAdmin": "isSuperAdmin", "IsActiveUser": "isActive",
 	}
 }
 
@@ -120,7 +124,8 @@ func (v *usersV1) SetStatus(ctx context.Context, gsids []string, active bool) ([
 
 // Find has no server-side filter in this dialect: conditions that are all
 // "Gsid EQ" are answered with GET /v1/users/{id} each; anything else lists
-// every user (GET /v1/users, pages of 1000) and filters locally.
+// every user (GET /v1/users, pages of 1000 from page 0) and filters
+// locally.
 func (v *usersV1) Find(ctx context.Context, conds []Condition) ([]Record, error) {
 	if ids, ok := gsidLookups(conds); ok {
 		var out []Record
@@ -142,7 +147,7 @@ func (v *usersV1) Find(ctx context.Context, conds []Condition) ([]Record, error)
 		return out, nil
 	}
 	var out []Record
-	for page := 1; page <= maxListPages; page++ {
+	for page := 0; page < maxListPages; page++ {
 		resp, err := v.t.call(ctx, request{
 			op: OpV1List, method: http.MethodGet, path: "/v1/users",
 			query:      url.Values{"page": {strconv.Itoa(page)}, "pageSize": {strconv.Itoa(v1PageSize)}},
@@ -161,7 +166,7 @@ func (v *usersV1) Find(ctx context.Context, conds []Condition) ([]Record, error)
 				out = append(out, u)
 			}
 		}
-		seen := (page-1)*v1PageSize + len(users)
+		seen := page*v1PageSize + len(users)
 		if len(users) < v1PageSize || (total >= 0 && seen >= total) {
 			return out, nil
 		}
