@@ -1,0 +1,296 @@
+package sync
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	stdsync "sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
+
+	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/gainsight"
+	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/store"
+	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/translate"
+)
+
+// Upstream is the part of gainsight.Client the engine uses; the Gainsight
+// client satisfies it. Batch methods get at most Options.BatchSize items and
+// return one Result per item in input order, or a call-level error.
+type Upstream interface {
+	// Create creates users. Not idempotent: after a lost response the
+	// engine looks the users up (adoption) before creating again.
+	Create(ctx context.Context, records []gainsight.Record) ([]gainsight.Result, error)
+	// Update changes the fields present in each record, keyed by Gsid;
+	// permissionBundles overwrite. Idempotent.
+	Update(ctx context.Context, records []gainsight.Record) ([]gainsight.Result, error)
+	// SetStatus activates or deactivates users by GSID. Idempotent.
+	SetStatus(ctx context.Context, gsids []string, active bool) ([]gainsight.Result, error)
+	// Find returns every user matching any of the conditions. Read-only.
+	Find(ctx context.Context, conds []gainsight.Condition) ([]gainsight.Record, error)
+}
+
+// Planner computes the Gainsight state a user should have from the user and
+// its groups; translate.Mapper satisfies it. An error (a resolution
+// conflict, an unmappable value) fails the user until it changes.
+type Planner interface {
+	Plan(u store.User, groups []store.GroupRef) (translate.Plan, error)
+}
+
+// Defaults of Options, applied by New to zero fields.
+const (
+	DefaultBatchWindow   = 2 * time.Second
+	DefaultMinBackoff    = 30 * time.Second
+	DefaultMaxBackoff    = time.Hour
+	DefaultLease         = 5 * time.Minute
+	DefaultPollInterval  = 5 * time.Second
+	DefaultUserNameField = "SFDCUserName"
+)
+
+// Options configures an Engine. Store, Upstream, Planner, Logger and
+// Registerer are required.
+type Options struct {
+	Store    store.Store
+	Upstream Upstream
+	// Planner returns the current planner; it is called once per pass, so a
+	// config reload that swaps the planner takes effect on the next pass.
+	Planner    func() Planner
+	Logger     *zap.Logger
+	Registerer prometheus.Registerer
+	Now        func() time.Time // default time.Now
+	Owner      string           // lease owner (hostname or replica id); default the hostname
+	BatchSize  int              // users per Gainsight call, 1..50; default 50
+	// BatchWindow is how long Run waits after a Kick before draining, so a
+	// burst of SCIM writes fills one batch.
+	BatchWindow time.Duration
+	// MinBackoff and MaxBackoff bound the per-user retry delay
+	// MinBackoff·2^attempts (with jitter).
+	MinBackoff, MaxBackoff time.Duration
+	// Lease is how long a claimed dirty entry stays with this engine; if the
+	// process dies the entry becomes claimable again after it.
+	Lease time.Duration
+	// PollInterval is how often Run looks for entries that became due
+	// (retries, expired leases) without a Kick.
+	PollInterval time.Duration
+	// UserNameField is the Gainsight field userName is joined on.
+	UserNameField string
+}
+
+func (o *Options) validate() error {
+	var errs []error
+	if o.Store == nil {
+		errs = append(errs, errors.New("Store is nil"))
+	}
+	if o.Upstream == nil {
+		errs = append(errs, errors.New("Upstream is nil"))
+	}
+	if o.Planner == nil {
+		errs = append(errs, errors.New("Planner is nil"))
+	}
+	if o.Logger == nil {
+		errs = append(errs, errors.New("Logger is nil"))
+	}
+	if o.Registerer == nil {
+		errs = append(errs, errors.New("Registerer is nil"))
+	}
+	if o.BatchSize < 0 || o.BatchSize > gainsight.MaxBatch {
+		errs = append(errs, fmt.Errorf("BatchSize %d is not in 1..%d", o.BatchSize, gainsight.MaxBatch))
+	}
+	for name, d := range map[string]time.Duration{
+		"BatchWindow": o.BatchWindow, "MinBackoff": o.MinBackoff, "MaxBackoff": o.MaxBackoff,
+		"Lease": o.Lease, "PollInterval": o.PollInterval,
+	} {
+		if d < 0 {
+			errs = append(errs, fmt.Errorf("%s %s is negative", name, d))
+		}
+	}
+	if o.MinBackoff > 0 && o.MaxBackoff > 0 && o.MaxBackoff < o.MinBackoff {
+		errs = append(errs, fmt.Errorf("MaxBackoff %s is below MinBackoff %s", o.MaxBackoff, o.MinBackoff))
+	}
+	return errors.Join(errs...)
+}
+
+func (o *Options) applyDefaults() {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Owner == "" {
+		if h, err := os.Hostname(); err == nil && h != "" {
+			o.Owner = h
+		} else {
+			o.Owner = "scim-bridge"
+		}
+	}
+	if o.BatchSize == 0 {
+		o.BatchSize = gainsight.MaxBatch
+	}
+	if o.BatchWindow == 0 {
+		o.BatchWindow = DefaultBatchWindow
+	}
+	if o.MinBackoff == 0 {
+		o.MinBackoff = DefaultMinBackoff
+	}
+	if o.MaxBackoff == 0 {
+		o.MaxBackoff = max(DefaultMaxBackoff, o.MinBackoff)
+	}
+	if o.Lease == 0 {
+		o.Lease = DefaultLease
+	}
+	if o.PollInterval == 0 {
+		o.PollInterval = DefaultPollInterval
+	}
+	if o.UserNameField == "" {
+		o.UserNameField = DefaultUserNameField
+	}
+}
+
+// Engine drains the dirty set into Gainsight. Run, Kick and DrainOnce are
+// safe for concurrent use; concurrent drains never process one user twice
+// because entries are leased.
+type Engine struct {
+	opts    Options
+	log     *zap.Logger
+	metrics *metrics
+	kick    chan struct{}
+
+	mu             stdsync.Mutex
+	superAdminSeen map[string]bool // users already reported as unpushed super admins
+}
+
+// New validates opts, applies defaults and registers the engine's metrics.
+func New(opts Options) (*Engine, error) {
+	if err := opts.validate(); err != nil {
+		return nil, fmt.Errorf("sync: invalid options: %w", err)
+	}
+	opts.applyDefaults()
+	m, err := newMetrics(opts.Registerer)
+	if err != nil {
+		return nil, fmt.Errorf("sync: register metrics: %w", err)
+	}
+	return &Engine{
+		opts:           opts,
+		log:            opts.Logger.Named("sync"),
+		metrics:        m,
+		kick:           make(chan struct{}, 1),
+		superAdminSeen: map[string]bool{},
+	}, nil
+}
+
+// Kick asks Run to drain soon (after BatchWindow). It never blocks; kicks
+// that arrive while one is pending are merged.
+func (e *Engine) Kick() {
+	select {
+	case e.kick <- struct{}{}:
+	default:
+	}
+}
+
+// Run drains the dirty set at start, after every Kick (once BatchWindow has
+// passed) and every PollInterval, until ctx is done. It returns nil when ctx
+// ends; errors of a pass are logged and the pass is tried again later.
+func (e *Engine) Run(ctx context.Context) error {
+	poll := time.NewTimer(0)
+	defer poll.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-e.kick:
+			window := time.NewTimer(e.opts.BatchWindow)
+			select {
+			case <-ctx.Done():
+				window.Stop()
+				return nil
+			case <-window.C:
+			}
+		case <-poll.C:
+		}
+		if _, err := e.DrainOnce(ctx); err != nil && ctx.Err() == nil {
+			e.log.Warn("sync pass failed", zap.Error(err))
+		}
+		poll.Reset(e.opts.PollInterval)
+	}
+}
+
+// DrainOnce processes every dirty entry that is due now, BatchSize users at
+// a time, until none is left, and returns how many entries it processed.
+// Entries put back for a later retry are not due again in the same pass.
+// Store errors end the pass; Gainsight errors only affect the users
+// concerned.
+func (e *Engine) DrainOnce(ctx context.Context) (int, error) {
+	total := 0
+	var passErr error
+	for ctx.Err() == nil {
+		claimed, err := e.opts.Store.ClaimDirty(ctx, e.opts.Owner, e.opts.BatchSize, e.opts.Lease, e.opts.Now())
+		if err != nil {
+			passErr = fmt.Errorf("sync: claim dirty users: %w", err)
+			break
+		}
+		if len(claimed) == 0 {
+			break
+		}
+		total += len(claimed)
+		e.processBatch(ctx, claimed)
+	}
+	if err := e.refreshGauges(context.WithoutCancel(ctx)); err != nil && passErr == nil {
+		passErr = err
+	}
+	return total, passErr
+}
+
+// refreshGauges updates the dirty-set and sync-state gauges from the store.
+func (e *Engine) refreshGauges(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	count, oldest, err := e.opts.Store.DirtyStats(ctx)
+	if err != nil {
+		return fmt.Errorf("sync: dirty stats: %w", err)
+	}
+	e.metrics.dirtyUsers.Set(float64(count))
+	age := 0.0
+	if count > 0 && !oldest.IsZero() {
+		age = max(0, e.opts.Now().Sub(oldest).Seconds())
+	}
+	e.metrics.oldestDirty.Set(age)
+	states, err := e.opts.Store.CountSyncStates(ctx)
+	if err != nil {
+		return fmt.Errorf("sync: count sync states: %w", err)
+	}
+	for _, s := range []string{store.StatePending, store.StateSynced, store.StateFailed} {
+		e.metrics.users.WithLabelValues(s).Set(float64(states[s]))
+	}
+	return nil
+}
+
+// backoff is the delay before retry number attempts (1-based): MinBackoff·
+// 2^(attempts-1) capped at MaxBackoff, with the upper half jittered so
+// users that failed together do not retry together.
+func (e *Engine) backoff(attempts int) time.Duration {
+	d := e.opts.MinBackoff
+	for i := 1; i < attempts && d < e.opts.MaxBackoff; i++ {
+		d *= 2
+	}
+	d = min(d, e.opts.MaxBackoff)
+	half := d / 2
+	if half <= 0 {
+		return d
+	}
+	return half + rand.N(half+1)
+}
+
+// noteSuperAdmin reports once per user (per process) that its super admin
+// flag is not pushed.
+func (e *Engine) noteSuperAdmin(userID string) {
+	e.mu.Lock()
+	seen := e.superAdminSeen[userID]
+	e.superAdminSeen[userID] = true
+	e.mu.Unlock()
+	if seen {
+		return
+	}
+	e.metrics.superAdminSkip.Inc()
+	e.log.Info("super admin is not pushed: the Gainsight REST API cannot set it; set it in Gainsight", zap.String("user_id", userID))
+}

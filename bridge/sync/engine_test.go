@@ -1,0 +1,731 @@
+package sync
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"go.uber.org/zap/zaptest"
+
+	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/gainsight"
+	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/store"
+)
+
+// harness is an engine over the in-memory store and upstream with a manual
+// clock.
+type harness struct {
+	t     *testing.T
+	clock *clock
+	store *memStore
+	up    *fakeUpstream
+	reg   *prometheus.Registry
+	eng   *Engine
+}
+
+func newHarness(t *testing.T, tweak func(*Options)) *harness {
+	t.Helper()
+	h := &harness{t: t, clock: newClock(), up: newFakeUpstream(), reg: prometheus.NewRegistry()}
+	h.store = newMemStore(h.clock.Now)
+	opts := Options{
+		Store: h.store, Upstream: h.up, Planner: func() Planner { return fakePlanner{} },
+		Logger: zaptest.NewLogger(t), Registerer: h.reg, Now: h.clock.Now, Owner: "test",
+		BatchSize: 50, BatchWindow: time.Millisecond, MinBackoff: time.Second, MaxBackoff: time.Minute,
+		Lease: time.Minute, PollInterval: 10 * time.Millisecond,
+	}
+	if tweak != nil {
+		tweak(&opts)
+	}
+	eng, err := New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.eng = eng
+	return h
+}
+
+func (h *harness) create(id, name string, mut func(*store.User)) {
+	h.t.Helper()
+	u := store.User{ID: id, UserName: name, Emails: []string{name + "@example.com"}, Active: true, Doc: map[string]any{}}
+	if mut != nil {
+		mut(&u)
+	}
+	if _, err := h.store.CreateUser(context.Background(), u); err != nil {
+		h.t.Fatal(err)
+	}
+}
+
+func (h *harness) update(id string, mut func(*store.User)) {
+	h.t.Helper()
+	_, err := h.store.UpdateUser(context.Background(), id, func(u store.User) (store.User, error) {
+		mut(&u)
+		return u, nil
+	})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+}
+
+func (h *harness) drain() int {
+	h.t.Helper()
+	n, err := h.eng.DrainOnce(context.Background())
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return n
+}
+
+func (h *harness) sync(id string) store.SyncInfo {
+	h.t.Helper()
+	info, err := h.store.GetSync(context.Background(), id)
+	if err != nil {
+		h.t.Fatalf("sync info of %s: %v", id, err)
+	}
+	return info
+}
+
+func (h *harness) dirty() int {
+	n, _, _ := h.store.DirtyStats(context.Background())
+	return n
+}
+
+func (h *harness) outcome(outcome, reason string) int {
+	return int(testutil.ToFloat64(h.eng.metrics.outcomes.WithLabelValues(outcome, reason)))
+}
+
+func TestCreateBatches(t *testing.T) {
+	tests := []struct {
+		name      string
+		users     int
+		batchSize int
+		creates   []int
+	}{
+		{"one", 1, 50, []int{1}},
+		{"exactly one batch", 50, 50, []int{50}},
+		{"several batches", 120, 50, []int{50, 50, 20}},
+		{"small batch size", 7, 3, []int{3, 3, 1}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, func(o *Options) { o.BatchSize = tc.batchSize })
+			for i := range tc.users {
+				h.create(fmt.Sprintf("u%03d", i), fmt.Sprintf("user%03d", i), nil)
+			}
+			if n := h.drain(); n != tc.users {
+				t.Fatalf("processed %d, want %d", n, tc.users)
+			}
+			var creates []int
+			for _, c := range h.up.calls {
+				if c.op == "create" {
+					creates = append(creates, c.size)
+				}
+			}
+			if fmt.Sprint(creates) != fmt.Sprint(tc.creates) {
+				t.Errorf("create batches %v, want %v", creates, tc.creates)
+			}
+			if got, want := h.up.count("list"), len(tc.creates); got != want {
+				t.Errorf("%d lookups, want one per batch (%d)", got, want)
+			}
+			if got := h.up.count("update") + h.up.count("status"); got != 0 {
+				t.Errorf("%d update/status calls, want 0", got)
+			}
+			gsids := map[string]bool{}
+			for i := range tc.users {
+				info := h.sync(fmt.Sprintf("u%03d", i))
+				if info.State != store.StateSynced || info.GSID == "" || !info.Active || info.LastError != "" {
+					t.Fatalf("user %d: %+v", i, info)
+				}
+				if gsids[info.GSID] {
+					t.Fatalf("GSID %s linked twice", info.GSID)
+				}
+				gsids[info.GSID] = true
+			}
+			if h.dirty() != 0 {
+				t.Errorf("%d users still dirty", h.dirty())
+			}
+			if got := h.outcome(outcomeSynced, reasonCreated); got != tc.users {
+				t.Errorf("created outcomes %d, want %d", got, tc.users)
+			}
+			if got := testutil.ToFloat64(h.eng.metrics.users.WithLabelValues(store.StateSynced)); int(got) != tc.users {
+				t.Errorf("synced users gauge %v, want %d", got, tc.users)
+			}
+		})
+	}
+}
+
+func TestAdoption(t *testing.T) {
+	tests := []struct {
+		name       string
+		existing   map[string]any
+		wantUpdate map[string]any // fields the update must carry (besides Gsid); nil = no update
+		wantStatus bool           // a reactivation is sent
+	}{
+		{
+			name:     "same userName and fields",
+			existing: map[string]any{"SFDCUserName": "alice", "Email": "alice@example.com", "Name": "alice", "LicenseType": "Full"},
+		},
+		{
+			name:       "matched by userName, fields differ",
+			existing:   map[string]any{"SFDCUserName": "ALICE", "Email": "old@example.com", "Name": "Old", "LicenseType": "Full"},
+			wantUpdate: map[string]any{"Email": "alice@example.com", "Name": "alice"},
+		},
+		{
+			name:       "matched by email",
+			existing:   map[string]any{"SFDCUserName": "a.smith", "Email": "Alice@Example.com", "Name": "alice", "LicenseType": "Viewer"},
+			wantUpdate: map[string]any{"SFDCUserName": "alice", "LicenseType": "Full"},
+		},
+		{
+			name:       "inactive user is reactivated with its license",
+			existing:   map[string]any{"SFDCUserName": "alice", "Email": "alice@example.com", "Name": "alice", "IsActiveUser": false},
+			wantUpdate: map[string]any{"LicenseType": "Full"},
+			wantStatus: true,
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, nil)
+			gsid := h.up.seed(tc.existing)
+			h.create("a", "alice", nil)
+			h.drain()
+			if n := h.up.count("create"); n != 0 {
+				t.Fatalf("%d creates, want none", n)
+			}
+			info := h.sync("a")
+			if info.GSID != gsid || info.State != store.StateSynced || !info.Active {
+				t.Fatalf("sync info %+v, want linked to %s, synced, active", info, gsid)
+			}
+			var updates []gainsight.Record
+			for _, c := range h.up.calls {
+				if c.op == "update" {
+					updates = append(updates, nil)
+				}
+			}
+			if tc.wantUpdate == nil && len(updates) != 0 {
+				t.Fatalf("%d updates, want none", len(updates))
+			}
+			got := h.up.byName("alice")
+			for k, v := range tc.wantUpdate {
+				if got[k] != v {
+					t.Errorf("gainsight %s = %v, want %v", k, got[k], v)
+				}
+			}
+			if (h.up.count("status") == 1) != tc.wantStatus {
+				t.Errorf("status calls %d, want reactivation %v", h.up.count("status"), tc.wantStatus)
+			}
+			if got["IsActiveUser"] != true {
+				t.Errorf("gainsight user inactive")
+			}
+			if h.outcome(outcomeSynced, reasonAdopted) != 1 {
+				t.Errorf("adopted outcome not counted")
+			}
+			// A second pass after a change sends only the change.
+			h.update("a", func(u *store.User) { u.Doc["title"] = "CTO" })
+			h.drain()
+			if rec := h.up.byName("alice"); rec["Title"] != "CTO" {
+				t.Errorf("title not updated: %v", rec)
+			}
+		})
+	}
+}
+
+func TestLostCreateResponseIsAdopted(t *testing.T) {
+	h := newHarness(t, nil)
+	h.up.loseCreates = 1
+	for i := range 10 {
+		h.create(fmt.Sprintf("u%d", i), fmt.Sprintf("user%d", i), nil)
+	}
+	h.drain()
+	for i := range 10 {
+		info := h.sync(fmt.Sprintf("u%d", i))
+		if info.State != store.StatePending || info.GSID != "" || !strings.Contains(info.LastError, "connection reset") {
+			t.Fatalf("after lost response: %+v", info)
+		}
+	}
+	if h.outcome(outcomeRetry, reasonNetwork) != 10 {
+		t.Errorf("retry/network outcomes = %d", h.outcome(outcomeRetry, reasonNetwork))
+	}
+	if n := h.drain(); n != 0 {
+		t.Fatalf("retried %d users before their backoff", n)
+	}
+	h.clock.Advance(time.Minute)
+	h.drain()
+	if n := h.up.count("create"); n != 1 {
+		t.Errorf("%d create calls, want 1", n)
+	}
+	if len(h.up.users) != 10 {
+		t.Errorf("%d users in gainsight, want 10", len(h.up.users))
+	}
+	for i := range 10 {
+		info := h.sync(fmt.Sprintf("u%d", i))
+		if info.State != store.StateSynced || info.GSID == "" {
+			t.Fatalf("after retry: %+v", info)
+		}
+	}
+	if h.outcome(outcomeSynced, reasonAdopted) != 10 {
+		t.Errorf("adopted outcomes = %d", h.outcome(outcomeSynced, reasonAdopted))
+	}
+}
+
+func TestDuplicateOnCreateIsAdopted(t *testing.T) {
+	h := newHarness(t, nil)
+	h.create("a", "alice", nil)
+	h.create("b", "bob", nil)
+	// bob appears in Gainsight between the lookup and the create.
+	h.up.failRecord = func(op string, rec gainsight.Record) error {
+		if op == "create" && rec["SFDCUserName"] == "bob" {
+			h.up.failRecord = nil
+			h.up.nextID++
+			gsid := fmt.Sprintf("gs-%04d", h.up.nextID)
+			h.up.users[gsid] = gainsight.Record{"Gsid": gsid, "SFDCUserName": "bob", "Email": "bob@example.com", "IsActiveUser": true}
+			return &gainsight.Error{Op: "create", Code: gainsight.CodeDuplicate, Message: "user already exists"}
+		}
+		return nil
+	}
+	h.drain()
+	if len(h.up.users) != 2 {
+		t.Fatalf("%d gainsight users, want 2", len(h.up.users))
+	}
+	b := h.sync("b")
+	if b.State != store.StateSynced || b.GSID == "" {
+		t.Fatalf("bob: %+v", b)
+	}
+	if got := h.up.byName("bob"); got["Name"] != "bob" || got["LicenseType"] != "Full" {
+		t.Errorf("adopted bob not updated: %v", got)
+	}
+	if h.up.count("list") != 2 {
+		t.Errorf("%d lookups, want 2 (before the create, after the duplicate)", h.up.count("list"))
+	}
+}
+
+func TestUpdateSendsOnlyChanges(t *testing.T) {
+	h := newHarness(t, nil)
+	h.create("a", "alice", nil)
+	h.create("b", "bob", nil)
+	h.drain()
+	var sent []gainsight.Record
+	h.up.failRecord = func(op string, rec gainsight.Record) error {
+		if op == "update" {
+			sent = append(sent, cloneRecord(rec))
+		}
+		return nil
+	}
+	// Several changes to one user coalesce into one update.
+	h.update("a", func(u *store.User) { u.Doc["title"] = "Engineer" })
+	h.update("a", func(u *store.User) { u.Doc["title"] = "CTO"; u.Doc["license"] = "Viewer" })
+	h.store.groups["a"] = []store.GroupRef{{ID: "g1", DisplayName: "Admin"}}
+	h.store.MarkDirty(context.Background(), "b") // nothing changed for b
+	h.drain()
+	if len(sent) != 1 {
+		t.Fatalf("updates %v, want one", sent)
+	}
+	want := fmt.Sprint(gainsight.Record{"Gsid": h.sync("a").GSID, "Title": "CTO", "LicenseType": "Viewer", "permissionBundles": []string{"Admin"}})
+	if fmt.Sprint(sent[0]) != want {
+		t.Errorf("sent %v, want %v", sent[0], want)
+	}
+	if h.outcome(outcomeSynced, reasonUpdated) != 1 || h.outcome(outcomeSynced, reasonUnchanged) != 1 {
+		t.Errorf("updated=%d unchanged=%d", h.outcome(outcomeSynced, reasonUpdated), h.outcome(outcomeSynced, reasonUnchanged))
+	}
+	// Removing a field clears it in Gainsight.
+	sent = nil
+	h.update("a", func(u *store.User) { delete(u.Doc, "title") })
+	h.drain()
+	if len(sent) != 1 || sent[0]["Title"] != nil || len(sent[0]) != 2 {
+		t.Errorf("clearing update %v", sent)
+	}
+	if _, ok := h.up.byName("alice")["Title"]; ok {
+		t.Errorf("title not cleared in gainsight")
+	}
+}
+
+func TestDeactivateReactivate(t *testing.T) {
+	h := newHarness(t, nil)
+	h.create("a", "alice", nil)
+	h.drain()
+	h.update("a", func(u *store.User) { u.Active = false })
+	h.drain()
+	rec := h.up.byName("alice")
+	if rec["IsActiveUser"] != false {
+		t.Fatalf("not deactivated: %v", rec)
+	}
+	if info := h.sync("a"); info.Active || info.State != store.StateSynced {
+		t.Fatalf("after deactivation %+v", info)
+	}
+	if h.up.count("update") != 0 {
+		t.Errorf("deactivation sent %d updates", h.up.count("update"))
+	}
+	// A change while inactive is sent without a license.
+	h.update("a", func(u *store.User) { u.Doc["title"] = "Gone" })
+	h.drain()
+	if rec := h.up.byName("alice"); rec["LicenseType"] != nil || rec["Title"] != "Gone" {
+		t.Errorf("inactive update: %v", rec)
+	}
+	h.update("a", func(u *store.User) { u.Active = true })
+	h.drain()
+	rec = h.up.byName("alice")
+	if rec["IsActiveUser"] != true || rec["LicenseType"] != "Full" {
+		t.Errorf("after reactivation %v, want active with license Full", rec)
+	}
+	if h.outcome(outcomeSynced, reasonDeactivated) != 1 || h.outcome(outcomeSynced, reasonReactivated) != 1 {
+		t.Errorf("deactivated=%d reactivated=%d", h.outcome(outcomeSynced, reasonDeactivated), h.outcome(outcomeSynced, reasonReactivated))
+	}
+}
+
+func TestCreateInactiveUser(t *testing.T) {
+	h := newHarness(t, nil)
+	h.create("a", "alice", func(u *store.User) { u.Active = false })
+	h.drain()
+	rec := h.up.byName("alice")
+	if rec == nil || rec["IsActiveUser"] != false {
+		t.Fatalf("gainsight record %v, want an inactive user", rec)
+	}
+	if info := h.sync("a"); info.Active || info.State != store.StateSynced || info.GSID == "" {
+		t.Errorf("sync info %+v", info)
+	}
+}
+
+func TestDeleteAndRecreate(t *testing.T) {
+	h := newHarness(t, nil)
+	h.create("a", "alice", nil)
+	h.drain()
+	gsid := h.sync("a").GSID
+	if err := h.store.DeleteUser(context.Background(), "a"); err != nil {
+		t.Fatal(err)
+	}
+	h.drain()
+	info := h.sync("a")
+	if !info.Tombstone || info.Active || info.GSID != gsid {
+		t.Fatalf("tombstone %+v", info)
+	}
+	if h.up.byName("alice")["IsActiveUser"] != false {
+		t.Fatalf("deleted user still active in gainsight")
+	}
+	// A second pass over the tombstone sends nothing.
+	h.store.MarkDirty(context.Background(), "a")
+	calls := len(h.up.calls)
+	h.drain()
+	if len(h.up.calls) != calls {
+		t.Errorf("tombstone pass made calls %v", h.up.calls[calls:])
+	}
+
+	h.create("a2", "alice", nil)
+	h.drain()
+	info = h.sync("a2")
+	if info.GSID != gsid || !info.Active || info.State != store.StateSynced {
+		t.Fatalf("re-created %+v, want GSID %s active", info, gsid)
+	}
+	if h.up.count("create") != 1 || len(h.up.users) != 1 {
+		t.Errorf("creates %d, users %d", h.up.count("create"), len(h.up.users))
+	}
+	if rec := h.up.byName("alice"); rec["LicenseType"] != "Full" || rec["IsActiveUser"] != true {
+		t.Errorf("reactivated record %v", rec)
+	}
+}
+
+func TestDeleteUnlinkedUser(t *testing.T) {
+	h := newHarness(t, nil)
+	h.create("a", "alice", nil)
+	if err := h.store.DeleteUser(context.Background(), "a"); err != nil {
+		t.Fatal(err)
+	}
+	h.drain()
+	if len(h.up.calls) != 0 {
+		t.Errorf("calls %v for a user never linked", h.up.calls)
+	}
+	if h.dirty() != 0 || h.outcome(outcomeSynced, reasonOK) != 1 {
+		t.Errorf("dirty %d, ok outcomes %d", h.dirty(), h.outcome(outcomeSynced, reasonOK))
+	}
+}
+
+func TestManagerDeferral(t *testing.T) {
+	t.Run("manager created later", func(t *testing.T) {
+		h := newHarness(t, nil)
+		h.create("b", "bob", func(u *store.User) { u.ManagerID = "a" })
+		h.drain()
+		info := h.sync("b")
+		if info.GSID == "" || info.State != store.StatePending || !strings.Contains(info.LastError, "manager a") {
+			t.Fatalf("deferred user %+v", info)
+		}
+		if h.dirty() != 1 || h.outcome(outcomeDeferred, reasonManagerPending) != 1 {
+			t.Fatalf("dirty %d deferred %d", h.dirty(), h.outcome(outcomeDeferred, reasonManagerPending))
+		}
+		if _, ok := h.up.byName("bob")["Manager"]; ok {
+			t.Fatal("manager sent before it was linked")
+		}
+		h.create("a", "alice", nil)
+		h.drain()
+		mgr := h.sync("a").GSID
+		if got := h.up.byName("bob")["Manager"]; got != mgr {
+			t.Errorf("bob's manager %v, want %s", got, mgr)
+		}
+		if info := h.sync("b"); info.State != store.StateSynced || info.LastError != "" {
+			t.Errorf("bob %+v", info)
+		}
+		if h.dirty() != 0 {
+			t.Errorf("%d dirty", h.dirty())
+		}
+	})
+	t.Run("manager in the same batch", func(t *testing.T) {
+		h := newHarness(t, nil)
+		h.create("b", "bob", func(u *store.User) { u.ManagerID = "a" })
+		h.create("a", "alice", nil)
+		h.drain()
+		if got, want := h.up.byName("bob")["Manager"], h.sync("a").GSID; got != want {
+			t.Errorf("bob's manager %v, want %s", got, want)
+		}
+		if h.dirty() != 0 || h.up.count("create") != 1 {
+			t.Errorf("dirty %d creates %d", h.dirty(), h.up.count("create"))
+		}
+	})
+	t.Run("manager removed", func(t *testing.T) {
+		h := newHarness(t, nil)
+		h.create("a", "alice", nil)
+		h.create("b", "bob", func(u *store.User) { u.ManagerID = "a" })
+		h.drain()
+		h.update("b", func(u *store.User) { u.ManagerID = "" })
+		h.drain()
+		if _, ok := h.up.byName("bob")["Manager"]; ok {
+			t.Errorf("manager not cleared")
+		}
+	})
+}
+
+func TestPermanentErrorDoesNotBlockOthers(t *testing.T) {
+	h := newHarness(t, nil)
+	h.up.failRecord = func(op string, rec gainsight.Record) error {
+		if op == "create" && rec["SFDCUserName"] == "bad" {
+			return &gainsight.Error{Op: "create", Code: gainsight.CodeBulkCreate, Message: "Timezone is invalid"}
+		}
+		return nil
+	}
+	h.create("x", "bad", nil)
+	for i := range 5 {
+		h.create(fmt.Sprintf("u%d", i), fmt.Sprintf("user%d", i), nil)
+	}
+	h.drain()
+	info := h.sync("x")
+	if info.State != store.StateFailed || !strings.Contains(info.LastError, "Timezone is invalid") {
+		t.Fatalf("failed user %+v", info)
+	}
+	for i := range 5 {
+		if s := h.sync(fmt.Sprintf("u%d", i)); s.State != store.StateSynced {
+			t.Fatalf("user %d: %+v", i, s)
+		}
+	}
+	if h.dirty() != 0 {
+		t.Fatalf("failed user still dirty")
+	}
+	if h.outcome(outcomeFailed, reasonValidation) != 1 {
+		t.Errorf("failed/validation = %d", h.outcome(outcomeFailed, reasonValidation))
+	}
+	// It is retried only once the user changes.
+	h.clock.Advance(time.Hour)
+	if n := h.drain(); n != 0 {
+		t.Fatalf("failed user retried without a change")
+	}
+	h.up.failRecord = nil
+	h.update("x", func(u *store.User) { u.Doc["title"] = "fixed" })
+	h.drain()
+	if s := h.sync("x"); s.State != store.StateSynced || s.GSID == "" {
+		t.Errorf("after change %+v", s)
+	}
+}
+
+func TestTransientErrorsBackOff(t *testing.T) {
+	tests := []struct {
+		name   string
+		op     string
+		err    error
+		reason string
+	}{
+		{"server error on create", "create", &gainsight.Error{Op: "create", Status: 500, Code: gainsight.CodeUnexpected}, reasonServerError},
+		{"rate limited lookup", "list", &gainsight.Error{Op: "list", Status: 429, Code: gainsight.CodeTooManyReqs}, reasonRateLimited},
+		{"timeout on update", "update", &gainsight.Error{Op: "update", Err: context.DeadlineExceeded}, reasonTimeout},
+		{"network error on status", "status", &gainsight.Error{Op: "status", Err: errors.New("connection refused")}, reasonNetwork},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, nil)
+			h.create("a", "alice", nil)
+			if tc.op == "update" || tc.op == "status" {
+				h.drain()
+				h.update("a", func(u *store.User) { u.Doc["title"] = "x"; u.Active = tc.op != "status" })
+			}
+			h.up.failCalls[tc.op] = 3
+			h.up.callErr = tc.err
+			var delays []time.Duration
+			for attempt := 1; attempt <= 3; attempt++ {
+				h.drain()
+				info := h.sync("a")
+				if info.State != store.StatePending || info.LastError == "" {
+					t.Fatalf("attempt %d: %+v", attempt, info)
+				}
+				// Find when it becomes due again.
+				start := h.clock.Now()
+				for h.drainQuiet() == 0 {
+					h.clock.Advance(100 * time.Millisecond)
+					if h.clock.Now().Sub(start) > 2*time.Minute {
+						t.Fatal("never retried")
+					}
+				}
+				delays = append(delays, h.clock.Now().Sub(start))
+			}
+			if h.outcome(outcomeRetry, tc.reason) != 3 {
+				t.Errorf("retry/%s = %d, want 3", tc.reason, h.outcome(outcomeRetry, tc.reason))
+			}
+			// MinBackoff 1s doubling with jitter in the upper half: 0.5–1s, 1–2s, 2–4s.
+			for i, d := range delays {
+				lo, hi := time.Second<<i/2, time.Second<<i+100*time.Millisecond
+				if d < lo || d > hi {
+					t.Errorf("retry %d after %s, want %s..%s", i+1, d, lo, hi)
+				}
+			}
+			if info := h.sync("a"); info.State != store.StateSynced {
+				t.Errorf("final %+v", info)
+			}
+		})
+	}
+}
+
+// drainQuiet drains and reports how many entries were processed.
+func (h *harness) drainQuiet() int { return h.drain() }
+
+func TestPlannerConflictFails(t *testing.T) {
+	h := newHarness(t, nil)
+	h.create("a", "alice", func(u *store.User) { u.Doc["conflict"] = `Region: "East" (group A) vs "West" (group B)` })
+	h.drain()
+	info := h.sync("a")
+	if info.State != store.StateFailed || !strings.Contains(info.LastError, "East") {
+		t.Fatalf("%+v", info)
+	}
+	if len(h.up.calls) != 0 || h.dirty() != 0 {
+		t.Errorf("calls %v dirty %d", h.up.calls, h.dirty())
+	}
+	if h.outcome(outcomeFailed, reasonValidation) != 1 {
+		t.Error("conflict not counted")
+	}
+}
+
+func TestSuperAdminNotPushed(t *testing.T) {
+	h := newHarness(t, nil)
+	h.create("a", "alice", func(u *store.User) { u.Doc["superAdmin"] = true })
+	h.drain()
+	h.update("a", func(u *store.User) { u.Doc["title"] = "Boss" })
+	h.drain()
+	rec := h.up.byName("alice")
+	if _, ok := rec["IsSuperAdmin"]; ok || rec["Title"] != "Boss" {
+		t.Errorf("record %v", rec)
+	}
+	if got := testutil.ToFloat64(h.eng.metrics.superAdminSkip); got != 1 {
+		t.Errorf("superadmin counter %v, want 1 (once per user)", got)
+	}
+}
+
+func TestGauges(t *testing.T) {
+	h := newHarness(t, nil)
+	h.up.failRecord = func(op string, rec gainsight.Record) error {
+		if rec["SFDCUserName"] == "bad" {
+			return &gainsight.Error{Op: op, Message: "invalid"}
+		}
+		return nil
+	}
+	h.create("a", "alice", nil)
+	h.create("b", "bad", nil)
+	h.create("c", "carol", func(u *store.User) { u.ManagerID = "nobody" })
+	h.clock.Advance(90 * time.Second)
+	h.drain()
+	h.clock.Advance(10 * time.Second)
+	h.create("d", "dave", nil)
+	// Another replica holds both dirty entries: the pass only refreshes the
+	// gauges.
+	if claimed, err := h.store.ClaimDirty(context.Background(), "other", 10, time.Minute, h.clock.Now()); err != nil || len(claimed) != 2 {
+		t.Fatal(claimed, err)
+	}
+	if n := h.drain(); n != 0 {
+		t.Fatalf("processed %d leased entries", n)
+	}
+	want := `
+# HELP scim_bridge_sync_dirty_users Users waiting to be synced to Gainsight.
+# TYPE scim_bridge_sync_dirty_users gauge
+scim_bridge_sync_dirty_users 2
+# HELP scim_bridge_sync_oldest_dirty_seconds Age of the oldest entry of the dirty set; 0 when it is empty.
+# TYPE scim_bridge_sync_oldest_dirty_seconds gauge
+scim_bridge_sync_oldest_dirty_seconds 100
+# HELP scim_bridge_sync_users Users by sync state (pending, synced, failed).
+# TYPE scim_bridge_sync_users gauge
+scim_bridge_sync_users{state="failed"} 1
+scim_bridge_sync_users{state="pending"} 2
+scim_bridge_sync_users{state="synced"} 1
+`
+	if err := testutil.GatherAndCompare(h.reg, strings.NewReader(want),
+		"scim_bridge_sync_dirty_users", "scim_bridge_sync_oldest_dirty_seconds", "scim_bridge_sync_users"); err != nil {
+		t.Error(err)
+	}
+}
+
+func TestRunDrainsOnKick(t *testing.T) {
+	h := newHarness(t, func(o *Options) { o.Now = time.Now; o.PollInterval = time.Hour })
+	h.store.now = time.Now
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- h.eng.Run(ctx) }()
+	h.create("a", "alice", nil)
+	h.eng.Kick()
+	h.eng.Kick() // merged, never blocks
+	deadline := time.Now().Add(10 * time.Second)
+	for h.sync("a").State != store.StateSynced {
+		if time.Now().After(deadline) {
+			t.Fatal("not synced after a kick")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("Run returned %v", err)
+	}
+}
+
+func TestOptionsValidation(t *testing.T) {
+	ok := func() Options {
+		return Options{Store: newMemStore(time.Now), Upstream: newFakeUpstream(), Planner: func() Planner { return fakePlanner{} },
+			Logger: zaptest.NewLogger(t), Registerer: prometheus.NewRegistry()}
+	}
+	tests := []struct {
+		name string
+		mut  func(*Options)
+		want string
+	}{
+		{"valid", func(*Options) {}, ""},
+		{"no store", func(o *Options) { o.Store = nil }, "Store is nil"},
+		{"no upstream", func(o *Options) { o.Upstream = nil }, "Upstream is nil"},
+		{"no planner", func(o *Options) { o.Planner = nil }, "Planner is nil"},
+		{"no logger", func(o *Options) { o.Logger = nil }, "Logger is nil"},
+		{"no registerer", func(o *Options) { o.Registerer = nil }, "Registerer is nil"},
+		{"batch too large", func(o *Options) { o.BatchSize = 51 }, "BatchSize 51"},
+		{"negative lease", func(o *Options) { o.Lease = -time.Second }, "Lease -1s is negative"},
+		{"max below min", func(o *Options) { o.MinBackoff, o.MaxBackoff = time.Minute, time.Second }, "MaxBackoff 1s is below"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			o := ok()
+			tc.mut(&o)
+			e, err := New(o)
+			if tc.want == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if e.opts.BatchSize != 50 || e.opts.UserNameField != "SFDCUserName" || e.opts.Owner == "" ||
+					e.opts.MinBackoff != DefaultMinBackoff || e.opts.MaxBackoff != DefaultMaxBackoff {
+					t.Errorf("defaults not applied: %+v", e.opts)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %v, want %q", err, tc.want)
+			}
+		})
+	}
+}

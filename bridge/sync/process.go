@@ -1,0 +1,669 @@
+package sync
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/gainsight"
+	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/store"
+)
+
+// bookkeepingTimeout bounds the store writes that record a pass's results;
+// they run even when the pass's context was cancelled, so a user created in
+// Gainsight just before shutdown keeps its GSID.
+const bookkeepingTimeout = 30 * time.Second
+
+// work is one claimed user during a pass.
+type work struct {
+	d       store.Dirty
+	user    store.User
+	deleted bool // the SCIM user no longer exists
+	loaded  bool // info was read from the store (or is known to be absent)
+	hadInfo bool
+	info    store.SyncInfo // what Gainsight is known to hold, updated as calls succeed
+
+	desired        gainsight.Record // managed fields the user should have
+	active         bool             // status the user should have
+	managerPending string           // SCIM id of a manager not linked yet
+	changes        gainsight.Record // fields to update in this pass
+
+	created, adopted, updated, reactivated, deactivated bool
+
+	retryErr   error
+	failErr    error
+	failReason string
+}
+
+func (w *work) open() bool { return w.retryErr == nil && w.failErr == nil }
+
+func (w *work) retry(err error) {
+	if w.open() {
+		w.retryErr = err
+	}
+}
+
+func (w *work) fail(reason string, err error) {
+	if w.open() {
+		w.failErr, w.failReason = err, reason
+	}
+}
+
+// linked reports whether the user was linked to a Gainsight user in this
+// pass.
+func (w *work) linked() bool { return w.created || w.adopted }
+
+// processBatch runs one batch of claimed users through planning, adoption,
+// creation, status changes and updates, then records each user's outcome.
+func (e *Engine) processBatch(ctx context.Context, claimed []store.Dirty) {
+	planner := e.opts.Planner()
+	works := make([]*work, 0, len(claimed))
+	for _, d := range claimed {
+		works = append(works, e.load(ctx, d, planner))
+	}
+
+	var cands []*work
+	for _, w := range works {
+		if w.open() && !w.deleted && w.info.GSID == "" {
+			cands = append(cands, w)
+		}
+	}
+	if len(cands) > 0 {
+		rest := e.adopt(ctx, cands)
+		if dups := e.create(ctx, rest); len(dups) > 0 {
+			// Gainsight says these exist already: link them instead.
+			for _, w := range e.adopt(ctx, dups) {
+				w.fail(reasonDuplicate, fmt.Errorf("gainsight reports a duplicate but no user matches %s or Email", e.opts.UserNameField))
+			}
+		}
+	}
+
+	var activate, update, deactivate []*work
+	for _, w := range works {
+		if !w.open() || w.info.GSID == "" {
+			continue
+		}
+		if w.deleted {
+			if w.info.Active {
+				deactivate = append(deactivate, w)
+			}
+			continue
+		}
+		changes := diffRecord(w.desired, w.info.Record)
+		if w.active && !w.info.Active {
+			activate = append(activate, w)
+			// Gainsight drops the license on deactivation.
+			if lic, ok := w.desired[fieldLicense]; ok {
+				changes[fieldLicense] = lic
+			}
+		}
+		if !w.active {
+			// An inactive user holds no license; sending one would either
+			// fail or grant it.
+			delete(changes, fieldLicense)
+			if w.info.Active {
+				deactivate = append(deactivate, w)
+			}
+		}
+		if len(changes) > 0 {
+			w.changes = changes
+			update = append(update, w)
+		}
+	}
+	e.setStatus(ctx, activate, true)
+	e.update(ctx, update)
+	e.setStatus(ctx, deactivate, false)
+
+	for _, w := range works {
+		e.finish(ctx, w)
+	}
+}
+
+// load reads a claimed user, its link and groups, and plans its desired
+// state.
+func (e *Engine) load(ctx context.Context, d store.Dirty, planner Planner) *work {
+	w := &work{d: d}
+	user, err := e.opts.Store.GetUser(ctx, d.UserID)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		w.deleted = true
+	case err != nil:
+		w.retry(fmt.Errorf("load user: %w", err))
+		return w
+	default:
+		w.user = user
+	}
+	info, err := e.opts.Store.GetSync(ctx, d.UserID)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		info = store.SyncInfo{UserID: d.UserID}
+	case err != nil:
+		w.retry(fmt.Errorf("load sync state: %w", err))
+		return w
+	default:
+		w.hadInfo = true
+	}
+	w.info, w.loaded = info, true
+	if w.deleted {
+		return w
+	}
+	w.info.UserName = user.UserName
+
+	groups, err := e.opts.Store.GroupsOfUser(ctx, d.UserID)
+	if err != nil {
+		w.retry(fmt.Errorf("load groups: %w", err))
+		return w
+	}
+	plan, err := planner.Plan(user, groups)
+	if err != nil {
+		w.fail(reasonValidation, err)
+		return w
+	}
+	if plan.SuperAdmin {
+		e.noteSuperAdmin(d.UserID)
+	}
+	w.active = plan.Active
+	w.desired = gainsight.Record{}
+	for k, v := range plan.Record {
+		switch k {
+		case fieldGsid, fieldActive, fieldSuperAdmin, fieldManager:
+			continue
+		}
+		if v != nil {
+			w.desired[k] = v
+		}
+	}
+	if mid := plan.ManagerID; mid != "" && mid != d.UserID {
+		mgr, err := e.opts.Store.GetSync(ctx, mid)
+		switch {
+		case err == nil && mgr.GSID != "":
+			w.desired[fieldManager] = mgr.GSID
+		case err == nil || errors.Is(err, store.ErrNotFound):
+			w.managerPending = mid
+			// Keep whatever manager Gainsight has until the new one links.
+			if cur, ok := w.info.Record[fieldManager]; ok {
+				w.desired[fieldManager] = cur
+			}
+		default:
+			w.retry(fmt.Errorf("load manager's sync state: %w", err))
+		}
+	}
+	return w
+}
+
+// joinKeys returns the user-name and email a candidate is matched on.
+func (e *Engine) joinKeys(w *work) (name, email string) {
+	name = stringField(w.desired, e.opts.UserNameField)
+	if name == "" {
+		name = w.user.UserName
+	}
+	return name, stringField(w.desired, fieldEmail)
+}
+
+// adopt looks the candidates up in Gainsight with one Find call (user-name
+// field or Email) and links every match. It returns the candidates nothing
+// matched; on a failed call every candidate is put back for a retry.
+func (e *Engine) adopt(ctx context.Context, cands []*work) []*work {
+	var names, emails []string
+	for _, w := range cands {
+		name, email := e.joinKeys(w)
+		if name != "" {
+			names = append(names, name)
+		}
+		if email != "" {
+			emails = append(emails, email)
+		}
+	}
+	var conds []gainsight.Condition
+	if len(names) > 0 {
+		conds = append(conds, gainsight.Condition{Name: e.opts.UserNameField, Operator: "EQ", Values: names})
+	}
+	if len(emails) > 0 {
+		conds = append(conds, gainsight.Condition{Name: fieldEmail, Operator: "EQ", Values: emails})
+	}
+	if len(conds) == 0 {
+		return cands
+	}
+	e.metrics.batchSize.WithLabelValues(batchList).Observe(float64(len(cands)))
+	start := time.Now()
+	found, err := e.opts.Upstream.Find(ctx, conds)
+	if err != nil {
+		e.log.Warn("gainsight lookup failed", zap.String("operation", batchList), zap.Int("users", len(cands)),
+			zap.String("reason", gainsight.ReasonOf(err)), zap.Error(maskedError(err)))
+		for _, w := range cands {
+			w.retry(fmt.Errorf("look up existing Gainsight users: %w", err))
+		}
+		return nil
+	}
+
+	used := map[string]bool{}
+	var unmatched []*work
+	adopted := 0
+	for _, w := range cands {
+		name, email := e.joinKeys(w)
+		rec := match(found, e.opts.UserNameField, name, email, used)
+		if rec == nil {
+			unmatched = append(unmatched, w)
+			continue
+		}
+		gsid := rec.GSID()
+		if !e.takeLink(ctx, w, gsid) {
+			continue
+		}
+		used[gsid] = true
+		w.info.GSID = gsid
+		w.info.Record = restrict(rec, w.desired)
+		w.info.Active = activeOf(rec)
+		if !w.info.Active {
+			delete(w.info.Record, fieldLicense)
+		}
+		w.adopted = true
+		adopted++
+	}
+	e.log.Info("gainsight batch", zap.String("operation", batchList), zap.Int("users", len(cands)),
+		zap.Int("found", len(found)), zap.Int("adopted", adopted), zap.Duration("duration", time.Since(start)))
+	return unmatched
+}
+
+// takeLink checks that gsid is not linked to another user. A tombstone's
+// link is taken over (the person was deleted and provisioned again under
+// another userName); a live user's is not, and w fails as a duplicate.
+func (e *Engine) takeLink(ctx context.Context, w *work, gsid string) bool {
+	other, err := e.opts.Store.SyncByGSID(ctx, gsid)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return true
+	case err != nil:
+		w.retry(fmt.Errorf("look up link of %s: %w", gsid, err))
+		return false
+	case other.UserID == w.d.UserID:
+		return true
+	case !other.Tombstone:
+		w.fail(reasonDuplicate, fmt.Errorf("the matching Gainsight user %s is already linked to user %s", gsid, other.UserID))
+		return false
+	}
+	other.GSID = ""
+	other.Updated = e.opts.Now()
+	if err := e.opts.Store.PutSync(ctx, other); err != nil {
+		w.retry(fmt.Errorf("unlink tombstone %s from %s: %w", other.UserID, gsid, err))
+		return false
+	}
+	return true
+}
+
+// match finds the record for a candidate: user-name field first, then
+// Email, skipping records already taken in this batch.
+func match(found []gainsight.Record, nameField, name, email string, used map[string]bool) gainsight.Record {
+	for _, byEmail := range []bool{false, true} {
+		for _, rec := range found {
+			gsid := rec.GSID()
+			if gsid == "" || used[gsid] {
+				continue
+			}
+			if !byEmail && equalFold(name, stringField(rec, nameField)) ||
+				byEmail && equalFold(email, stringField(rec, fieldEmail)) {
+				return rec
+			}
+		}
+	}
+	return nil
+}
+
+// activeOf reads IsActiveUser from a found record; absent means active.
+func activeOf(rec gainsight.Record) bool {
+	switch v := rec[fieldActive].(type) {
+	case bool:
+		return v
+	case string:
+		return !strings.EqualFold(v, "false")
+	}
+	return true
+}
+
+// create creates the users in batches. It returns the users Gainsight
+// rejected as duplicates, for the caller to adopt.
+func (e *Engine) create(ctx context.Context, ws []*work) []*work {
+	var dups []*work
+	for _, chunk := range chunks(ws, e.opts.BatchSize) {
+		records := make([]gainsight.Record, len(chunk))
+		for i, w := range chunk {
+			records[i] = cloneRecord(w.desired)
+		}
+		results, err := e.call(ctx, batchCreate, len(chunk), func() ([]gainsight.Result, error) {
+			return e.opts.Upstream.Create(ctx, records)
+		})
+		if err != nil {
+			// The response may be lost after Gainsight created the users:
+			// the next attempt adopts them instead of creating again.
+			for _, w := range chunk {
+				w.retry(fmt.Errorf("create: %w", err))
+			}
+			continue
+		}
+		for i, w := range chunk {
+			r := results[i]
+			if r.Err != nil {
+				if gainsight.ReasonOf(r.Err) == gainsight.ReasonDuplicate {
+					dups = append(dups, w)
+				} else {
+					e.recordError(w, "create", r.Err)
+				}
+				continue
+			}
+			gsid := r.GSID
+			if gsid == "" {
+				gsid = r.Record.GSID()
+			}
+			if gsid == "" {
+				w.retry(errors.New("create: gainsight returned no Gsid"))
+				continue
+			}
+			w.info.GSID = gsid
+			w.info.Record = records[i]
+			w.info.Active = true
+			if _, ok := r.Record[fieldActive]; ok {
+				w.info.Active = activeOf(r.Record)
+			}
+			w.created = true
+		}
+	}
+	return dups
+}
+
+// update sends each user's changed fields.
+func (e *Engine) update(ctx context.Context, ws []*work) {
+	for _, chunk := range chunks(openOnly(ws), e.opts.BatchSize) {
+		records := make([]gainsight.Record, len(chunk))
+		for i, w := range chunk {
+			rec := cloneRecord(w.changes)
+			rec[fieldGsid] = w.info.GSID
+			records[i] = rec
+		}
+		results, err := e.call(ctx, batchUpdate, len(chunk), func() ([]gainsight.Result, error) {
+			return e.opts.Upstream.Update(ctx, records)
+		})
+		if err != nil {
+			for _, w := range chunk {
+				w.retry(fmt.Errorf("update: %w", err))
+			}
+			continue
+		}
+		for i, w := range chunk {
+			if err := results[i].Err; err != nil {
+				e.recordError(w, "update", err)
+				continue
+			}
+			w.info.Record = applyChanges(w.info.Record, w.changes)
+			w.updated = true
+		}
+	}
+}
+
+// setStatus activates or deactivates the users.
+func (e *Engine) setStatus(ctx context.Context, ws []*work, active bool) {
+	verb := "deactivate"
+	if active {
+		verb = "activate"
+	}
+	for _, chunk := range chunks(openOnly(ws), e.opts.BatchSize) {
+		gsids := make([]string, len(chunk))
+		for i, w := range chunk {
+			gsids[i] = w.info.GSID
+		}
+		results, err := e.call(ctx, batchStatus, len(chunk), func() ([]gainsight.Result, error) {
+			return e.opts.Upstream.SetStatus(ctx, gsids, active)
+		})
+		if err != nil {
+			for _, w := range chunk {
+				w.retry(fmt.Errorf("%s: %w", verb, err))
+			}
+			continue
+		}
+		for i, w := range chunk {
+			if err := results[i].Err; err != nil {
+				e.recordError(w, verb, err)
+				continue
+			}
+			w.info.Active = active
+			if active {
+				w.reactivated = true
+			} else {
+				// Gainsight drops the license of a deactivated user.
+				w.info.Record = cloneRecord(w.info.Record)
+				delete(w.info.Record, fieldLicense)
+				w.deactivated = true
+			}
+		}
+	}
+}
+
+// call makes one batch call, checks the result count and logs one line.
+func (e *Engine) call(ctx context.Context, op string, n int, fn func() ([]gainsight.Result, error)) ([]gainsight.Result, error) {
+	e.metrics.batchSize.WithLabelValues(op).Observe(float64(n))
+	start := time.Now()
+	results, err := fn()
+	if err == nil && len(results) != n {
+		err = fmt.Errorf("gainsight returned %d results for %d records", len(results), n)
+	}
+	if err != nil {
+		e.log.Warn("gainsight batch failed", zap.String("operation", op), zap.Int("users", n),
+			zap.String("reason", gainsight.ReasonOf(err)), zap.Duration("duration", time.Since(start)),
+			zap.Error(maskedError(err)))
+		return nil, err
+	}
+	failed := 0
+	for _, r := range results {
+		if r.Err != nil {
+			failed++
+		}
+	}
+	e.log.Info("gainsight batch", zap.String("operation", op), zap.Int("users", n),
+		zap.Int("failed", failed), zap.Duration("duration", time.Since(start)))
+	return results, nil
+}
+
+// recordError classifies a per-record error: retryable ones are retried,
+// the rest fail the user until it changes.
+func (e *Engine) recordError(w *work, verb string, err error) {
+	err = fmt.Errorf("%s: %w", verb, err)
+	if gainsight.IsRetryable(err) {
+		w.retry(err)
+		return
+	}
+	w.fail(failedReason(gainsight.ReasonOf(err)), err)
+}
+
+// finish records a user's outcome: its link and state, then completes the
+// dirty entry or schedules its retry.
+func (e *Engine) finish(ctx context.Context, w *work) {
+	bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), bookkeepingTimeout)
+	defer cancel()
+	now := e.opts.Now()
+	log := e.log.With(zap.String("user_id", w.d.UserID))
+	shutdown := ctx.Err() != nil && w.retryErr != nil
+
+	outcome, reason := w.outcome()
+	info := w.info
+	info.Updated = now
+	switch outcome {
+	case outcomeSynced:
+		info.State, info.LastError = store.StateSynced, ""
+	case outcomeDeferred:
+		info.State, info.LastError = store.StatePending, fmt.Sprintf("waiting for manager %s to be linked to Gainsight", w.managerPending)
+	case outcomeRetry:
+		info.State, info.LastError = store.StatePending, w.retryErr.Error()
+	case outcomeFailed:
+		info.State, info.LastError = store.StateFailed, w.failErr.Error()
+	}
+	if w.deleted {
+		info.Tombstone = true
+	}
+	if err := e.saveSync(bctx, w, info); err != nil {
+		log.Warn("cannot record sync state; the entry is retried when its lease expires", zap.Error(err))
+		return
+	}
+	if w.linked() {
+		if reports, err := e.opts.Store.UsersByManager(bctx, w.d.UserID); err != nil {
+			log.Warn("cannot look up reports of a newly linked user", zap.Error(err))
+		} else if len(reports) > 0 {
+			if err := e.opts.Store.MarkDirty(bctx, reports...); err != nil {
+				log.Warn("cannot mark reports of a newly linked user dirty", zap.Error(err))
+			}
+		}
+	}
+
+	var err error
+	switch {
+	case shutdown:
+		err = e.opts.Store.RetryDirty(bctx, w.d.UserID, w.d.Generation, w.d.Attempts, now)
+	case outcome == outcomeSynced || outcome == outcomeFailed:
+		err = e.opts.Store.CompleteDirty(bctx, w.d.UserID, w.d.Generation)
+	default:
+		attempts := w.d.Attempts + 1
+		next := now.Add(e.backoff(attempts))
+		err = e.opts.Store.RetryDirty(bctx, w.d.UserID, w.d.Generation, attempts, next)
+		if outcome == outcomeRetry {
+			log.Warn("user sync will be retried", zap.String("reason", reason), zap.Int("attempts", attempts),
+				zap.Time("next_attempt", next), zap.Error(maskedError(w.retryErr)))
+		} else {
+			log.Debug("user deferred until its manager is linked", zap.String("manager_id", w.managerPending))
+		}
+	}
+	if err != nil {
+		log.Warn("cannot update the dirty entry; it is retried when its lease expires", zap.Error(err))
+	}
+	if shutdown {
+		return
+	}
+	if outcome == outcomeFailed {
+		log.Warn("user sync failed; it is retried after the user changes", zap.String("reason", reason),
+			zap.Error(maskedError(w.failErr)))
+	}
+	e.metrics.outcomes.WithLabelValues(outcome, reason).Inc()
+}
+
+// saveSync writes info unless the store's view moved under the pass: a
+// SCIM DELETE during the pass keeps its tombstone, and a tombstone
+// re-attached to a new user id is left to that user.
+func (e *Engine) saveSync(ctx context.Context, w *work, info store.SyncInfo) error {
+	if !w.loaded {
+		return nil
+	}
+	if w.deleted && !w.hadInfo {
+		return nil
+	}
+	cur, err := e.opts.Store.GetSync(ctx, w.d.UserID)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		if w.hadInfo {
+			return nil
+		}
+	case err != nil:
+		return fmt.Errorf("re-read sync state: %w", err)
+	case cur.Tombstone:
+		info.Tombstone = true
+	}
+	if err := e.opts.Store.PutSync(ctx, info); err != nil {
+		return fmt.Errorf("store sync state: %w", err)
+	}
+	return nil
+}
+
+// outcome classifies the pass's result for a user.
+func (w *work) outcome() (string, string) {
+	switch {
+	case w.failErr != nil:
+		return outcomeFailed, w.failReason
+	case w.retryErr != nil:
+		return outcomeRetry, retryReason(gainsight.ReasonOf(w.retryErr))
+	case w.managerPending != "":
+		return outcomeDeferred, reasonManagerPending
+	case w.created:
+		return outcomeSynced, reasonCreated
+	case w.adopted:
+		return outcomeSynced, reasonAdopted
+	case w.reactivated:
+		return outcomeSynced, reasonReactivated
+	case w.deactivated:
+		return outcomeSynced, reasonDeactivated
+	case w.updated:
+		return outcomeSynced, reasonUpdated
+	case w.deleted && w.info.GSID == "":
+		return outcomeSynced, reasonOK
+	}
+	return outcomeSynced, reasonUnchanged
+}
+
+func retryReason(r string) string {
+	switch r {
+	case reasonRateLimited, reasonServerError, reasonNetwork, reasonTimeout, reasonAuth:
+		return r
+	}
+	return reasonOther
+}
+
+func failedReason(r string) string {
+	switch r {
+	case reasonValidation, reasonDuplicate, reasonAuth, reasonNotFound:
+		return r
+	}
+	return reasonOther
+}
+
+func openOnly(ws []*work) []*work {
+	var out []*work
+	for _, w := range ws {
+		if w.open() {
+			out = append(out, w)
+		}
+	}
+	return out
+}
+
+func chunks(ws []*work, size int) [][]*work {
+	var out [][]*work
+	for len(ws) > 0 {
+		n := min(size, len(ws))
+		out = append(out, ws[:n])
+		ws = ws[n:]
+	}
+	return out
+}
+
+// maskedError hides the local part of email addresses in err's text, so
+// logs at info level carry no full emails.
+func maskedError(err error) error {
+	if err == nil {
+		return nil
+	}
+	return errors.New(maskEmails(err.Error()))
+}
+
+func maskEmails(s string) string {
+	if !strings.Contains(s, "@") {
+		return s
+	}
+	b := []byte(s)
+	for i := 0; i < len(b); i++ {
+		if b[i] != '@' {
+			continue
+		}
+		j := i
+		for j > 0 && isLocalChar(b[j-1]) {
+			j--
+		}
+		for k := j + 1; k < i; k++ {
+			b[k] = '*'
+		}
+	}
+	return string(b)
+}
+
+func isLocalChar(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
+		strings.IndexByte(".!#$%&'*+-/=?^_`{|}~", c) >= 0
+}
