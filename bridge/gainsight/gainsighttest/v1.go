@@ -123,16 +123,16 @@ func notFound(id string) response {
 	return fail(http.StatusNotFound, "", fmt.Sprintf("user not found: no user with userId %q", id))
 }
 
-// handleV1List serves GET /v1/users?page=&pageSize= (page from 0, pageSize
+// handleV1List serves GET /v1/users?page=&pageSize= (page from 1, pageSize
 // default 100, at most 1000), inactive users included, in creation order.
 // data is {"records":[…], "page":n, "pageSize":n, "totalCount":n}.
 func (s *Server) handleV1List(r *http.Request, _ []byte) response {
 	q := r.URL.Query()
-	page, size := 0, defaultPageSize
+	page, size := 1, defaultPageSize
 	if v := q.Get("page"); v != "" {
 		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 {
-			return fail(http.StatusBadRequest, "", fmt.Sprintf("page %q must be a number from 0", v))
+		if err != nil || n < 1 {
+			return fail(http.StatusBadRequest, "", fmt.Sprintf("page %q must be a number from 1", v))
 		}
 		page = n
 	}
@@ -145,7 +145,7 @@ func (s *Server) handleV1List(r *http.Request, _ []byte) response {
 	}
 	users := s.sortedUsers()
 	records := []map[string]any{}
-	for i := page * size; i < len(users) && i < (page+1)*size; i++ {
+	for i := (page - 1) * size; i < len(users) && i < page*size; i++ {
 		records = append(records, toV1(users[i].rec))
 	}
 	return ok(map[string]any{"records": records, "page": page, "pageSize": size, "totalCount": len(users)})
