@@ -247,8 +247,8 @@ func (t *transport) call(ctx context.Context, req request) (*response, error) {
 		}
 		last = gerr
 		reason := gerr.Reason()
-		t.m.retries.WithLabelValues(req.op, reason).Inc()
 		if reason == ReasonRateLimited {
+			t.m.retries.WithLabelValues(req.op, reason).Inc()
 			until := t.budget.block()
 			t.log.Warn("rate limited; waiting for the next window",
 				zap.String("operation", req.op), zap.Time("until", until), zap.Int("attempt", attempt))
@@ -258,6 +258,7 @@ func (t *transport) call(ctx context.Context, req request) (*response, error) {
 		if dl, ok := ctx.Deadline(); ok && t.opts.Clock.Now().Add(delay).After(dl) {
 			return resp, giveUp(req.op, attempt, gerr, context.DeadlineExceeded)
 		}
+		t.m.retries.WithLabelValues(req.op, reason).Inc()
 		t.log.Info("retrying after backoff", zap.String("operation", req.op),
 			zap.String("reason", reason), zap.Duration("backoff", delay), zap.Int("attempt", attempt))
 		select {

@@ -1,0 +1,240 @@
+package gainsight
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+)
+
+const updatedG1 = `{"result":true,"data":{"success":[{"Gsid":"G1"}],"errors":[]}}`
+
+func TestBudgetWaitsForNextWindow(t *testing.T) {
+	t0 := time.Date(2026, 3, 2, 10, 58, 0, 0, time.UTC)
+	tests := []struct {
+		name            string
+		perHour, perDay int
+		start           time.Time
+		calls           int
+		// wantAt are the fake times at which Gainsight saw each call.
+		wantAt []time.Time
+		// remaining budget gauges at the end
+		wantHour, wantDay float64
+	}{
+		{
+			name: "hour limit", perHour: 2, start: t0, calls: 5,
+			wantAt:   []time.Time{t0, t0, t0.Add(2 * time.Minute), t0.Add(2 * time.Minute), t0.Add(62 * time.Minute)},
+			wantHour: 1, wantDay: -1,
+		},
+		{
+			name: "day limit", perDay: 2, start: time.Date(2026, 3, 2, 23, 0, 0, 0, time.UTC), calls: 3,
+			wantAt: []time.Time{
+				time.Date(2026, 3, 2, 23, 0, 0, 0, time.UTC), time.Date(2026, 3, 2, 23, 0, 0, 0, time.UTC),
+				time.Date(2026, 3, 3, 0, 0, 0, 0, time.UTC),
+			},
+			wantHour: -1, wantDay: 1,
+		},
+		{
+			name: "hour and day", perHour: 1, perDay: 2, start: time.Date(2026, 3, 2, 22, 30, 0, 0, time.UTC), calls: 3,
+			wantAt: []time.Time{
+				time.Date(2026, 3, 2, 22, 30, 0, 0, time.UTC), time.Date(2026, 3, 2, 23, 0, 0, 0, time.UTC),
+				time.Date(2026, 3, 3, 0, 0, 0, 0, time.UTC),
+			},
+			wantHour: 0, wantDay: 1,
+		},
+		{
+			name: "unlimited", start: t0, calls: 3, wantAt: []time.Time{t0, t0, t0},
+			wantHour: -1, wantDay: -1,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			clock := newFakeClock(tt.start)
+			f := newFakeGainsight(t, clock, map[string][]canned{"PUT /v1/users/services": {{status: 200, body: updatedG1}}})
+			c, reg := testClient(t, f.srv.URL, func(o *Options) {
+				o.Clock, o.PerHour, o.PerDay = clock, tt.perHour, tt.perDay
+			})
+			for i := range tt.calls {
+				if _, err := c.Update(context.Background(), []Record{{"Gsid": "G1"}}); err != nil {
+					t.Fatalf("call %d: %v", i, err)
+				}
+			}
+			reqs := f.requests()
+			if len(reqs) != len(tt.wantAt) {
+				t.Fatalf("%d calls, want %d", len(reqs), len(tt.wantAt))
+			}
+			for i, r := range reqs {
+				if !r.at.Equal(tt.wantAt[i]) {
+					t.Errorf("call %d at %s, want %s", i, r.at.Format(time.TimeOnly), tt.wantAt[i].Format(time.TimeOnly))
+				}
+			}
+			wantHour, wantDay := tt.wantHour, tt.wantDay
+			if got := testutil.ToFloat64(clientMetrics(t, reg, "scim_bridge_upstream_budget_remaining", WindowHour)); got != wantHour {
+				t.Errorf("hour budget remaining = %v, want %v", got, wantHour)
+			}
+			if got := testutil.ToFloat64(clientMetrics(t, reg, "scim_bridge_upstream_budget_remaining", WindowDay)); got != wantDay {
+				t.Errorf("day budget remaining = %v, want %v", got, wantDay)
+			}
+		})
+	}
+}
+
+// countingCounter counts the slots taken, per window name.
+type countingCounter struct {
+	Counter
+	mu    sync.Mutex
+	taken map[string]int
+}
+
+func (c *countingCounter) Take(ctx context.Context, w string, start time.Time, limit int) (bool, error) {
+	ok, err := c.Counter.Take(ctx, w, start, limit)
+	if ok {
+		c.mu.Lock()
+		c.taken[w]++
+		c.mu.Unlock()
+	}
+	return ok, err
+}
+
+func TestBudgetKeepsDaySlotWhileWaitingForHour(t *testing.T) {
+	clock := newFakeClock(time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC))
+	f := newFakeGainsight(t, clock, map[string][]canned{"PUT /v1/users/services": {{status: 200, body: updatedG1}}})
+	cc := &countingCounter{Counter: NewMemoryCounter(), taken: map[string]int{}}
+	c, _ := testClient(t, f.srv.URL, func(o *Options) { o.Clock, o.PerHour, o.PerDay, o.Counter = clock, 1, 10, cc })
+	for range 3 {
+		if _, err := c.Update(context.Background(), []Record{{"Gsid": "G1"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if cc.taken[WindowDay] != 3 || cc.taken[WindowHour] != 3 {
+		t.Errorf("slots taken = %v, want 3 day and 3 hour", cc.taken)
+	}
+}
+
+func TestBudgetWaitEndsWithContext(t *testing.T) {
+	clock := newFakeClock(time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC))
+	f := newFakeGainsight(t, clock, map[string][]canned{"PUT /v1/users/services": {{status: 200, body: updatedG1}}})
+	// A Clock whose After never fires: the only way out is the context.
+	c, _ := testClient(t, f.srv.URL, func(o *Options) { o.Clock, o.PerHour = stuckClock{clock}, 1 })
+	if _, err := c.Update(context.Background(), []Record{{"Gsid": "G1"}}); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		_, err := c.Update(ctx, []Record{{"Gsid": "G1"}})
+		done <- err
+	}()
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want context.Canceled", err)
+	}
+	if n := len(f.requests()); n != 1 {
+		t.Errorf("%d calls sent, want 1", n)
+	}
+}
+
+type stuckClock struct{ *fakeClock }
+
+func (stuckClock) After(time.Duration) <-chan time.Time { return nil }
+
+func TestMemoryCounterConcurrent(t *testing.T) {
+	c := NewMemoryCounter()
+	start := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+	var ok atomic.Int32
+	var wg sync.WaitGroup
+	for range 100 {
+		wg.Go(func() {
+			if took, _ := c.Take(context.Background(), WindowHour, start, 10); took {
+				ok.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if ok.Load() != 10 {
+		t.Errorf("%d takes succeeded, want 10", ok.Load())
+	}
+	if took, _ := c.Take(context.Background(), WindowHour, start.Add(-time.Hour), 10); took {
+		t.Error("take in a past window succeeded")
+	}
+	if took, _ := c.Take(context.Background(), WindowHour, start.Add(time.Hour), 10); !took {
+		t.Error("take in the next window failed")
+	}
+}
+
+func TestRateLimitedWaitsForNextHour(t *testing.T) {
+	clock := newFakeClock(time.Date(2026, 3, 2, 10, 30, 0, 0, time.UTC))
+	f := newFakeGainsight(t, clock, map[string][]canned{"PUT /v1/users/services": {
+		{status: 429, body: `{"result":false,"errorCode":"GU_2400","errorDesc":"too many requests"}`},
+		{status: 200, body: updatedG1},
+	}})
+	c, _ := testClient(t, f.srv.URL, func(o *Options) { o.Clock = clock })
+	if _, err := c.Update(context.Background(), []Record{{"Gsid": "G1"}}); err != nil {
+		t.Fatal(err)
+	}
+	reqs := f.requests()
+	if len(reqs) != 2 {
+		t.Fatalf("%d calls, want 2", len(reqs))
+	}
+	if want := time.Date(2026, 3, 2, 11, 0, 0, 0, time.UTC); !reqs[1].at.Equal(want) {
+		t.Errorf("retry at %s, want %s", reqs[1].at, want)
+	}
+}
+
+func TestBackoffBoundedByContext(t *testing.T) {
+	const err500 = `{"result":false,"errorCode":"GU_1101","errorDesc":"unexpected processing error"}`
+	tests := []struct {
+		name       string
+		maxBackoff time.Duration
+		deadline   time.Duration
+	}{
+		{"deadline shorter than backoff cap", 5 * time.Minute, 20 * time.Second},
+		{"low cap", 2 * time.Second, time.Minute},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			clock := newFakeClock(time.Now())
+			f := newFakeGainsight(t, clock, map[string][]canned{"PUT /v1/users/services": {{status: 500, body: err500}}})
+			c, reg := testClient(t, f.srv.URL, func(o *Options) { o.Clock, o.MaxBackoff = clock, tt.maxBackoff })
+			ctx, cancel := context.WithDeadline(context.Background(), clock.Now().Add(tt.deadline))
+			defer cancel()
+			_, err := c.Update(ctx, []Record{{"Gsid": "G1"}})
+			if !errors.Is(err, context.DeadlineExceeded) {
+				t.Fatalf("err = %v, want DeadlineExceeded", err)
+			}
+			var e *Error
+			if !errors.As(err, &e) || e.Reason() != ReasonServerError || e.Status != 500 {
+				t.Fatalf("err = %v, want the last 500 as *Error", err)
+			}
+			waits := clock.Waits()
+			var total time.Duration
+			for i, w := range waits {
+				ceiling := tt.maxBackoff
+				if i < 20 {
+					ceiling = min(ceiling, baseBackoff<<i)
+				}
+				if w < 0 || w > ceiling {
+					t.Errorf("backoff %d = %s, want within [0, %s]", i, w, ceiling)
+				}
+				total += w
+			}
+			if total > tt.deadline {
+				t.Errorf("waited %s in total, beyond the %s deadline", total, tt.deadline)
+			}
+			calls := len(f.requests())
+			if calls < 2 || calls != len(waits)+1 {
+				t.Errorf("%d calls after %d backoffs", calls, len(waits))
+			}
+			if got := testutil.ToFloat64(clientMetrics(t, reg, "scim_bridge_upstream_retries_total", OpUpdate, ReasonServerError)); got != float64(len(waits)) {
+				t.Errorf("retries = %v, want %d", got, len(waits))
+			}
+			if got := testutil.ToFloat64(clientMetrics(t, reg, "scim_bridge_upstream_requests_total", OpUpdate, "500")); got != float64(calls) {
+				t.Errorf("requests{500} = %v, want %d", got, calls)
+			}
+		})
+	}
+}
