@@ -183,13 +183,13 @@ func TestPlan(t *testing.T) {
 		{
 			name: "capitalised attribute names (Entra) and string booleans",
 			user: store.User{UserName: "e", Doc: map[string]any{
-				"UserName": "e@x",
-				"Name":     map[string]any{"GivenName": "Eve", "FamilyName": "Smith"},
-				"Emails":   []any{map[string]any{"Value": "eve@x", "Type": "work", "Primary": "true"}},
-				"Active":   "False",
-				"Title":    "CTO",
-				"Locale":   "en-GB",
-				"Roles":    []any{map[string]any{"Value": "Admin"}},
+				"UserName":                     "e@x",
+				"Name":                         map[string]any{"GivenName": "Eve", "FamilyName": "Smith"},
+				"Emails":                       []any{map[string]any{"Value": "eve@x", "Type": "work", "Primary": "true"}},
+				"Active":                       "False",
+				"Title":                        "CTO",
+				"Locale":                       "en-GB",
+				"Roles":                        []any{map[string]any{"Value": "Admin"}},
 				strings.ToLower(EnterpriseURN): map[string]any{"Department": "Ops", "Manager": "mgr-entra"},
 			}},
 			want: Plan{Active: false, ManagerID: "mgr-entra", Record: gainsight.Record{
@@ -347,7 +347,9 @@ func TestPlan(t *testing.T) {
 		},
 		{
 			name: "an overridden target with no value stays absent (no fallback to the default source)",
-			cfg:  func(c *config.Config) { c.Mapping.Fields = []config.FieldMapping{{SCIM: "nickName", Gainsight: "Name"}} },
+			cfg: func(c *config.Config) {
+				c.Mapping.Fields = []config.FieldMapping{{SCIM: "nickName", Gainsight: "Name"}}
+			},
 			user: store.User{UserName: "o", Doc: map[string]any{"userName": "o", "displayName": "Ignored", "name": map[string]any{"givenName": "O"}}},
 			want: Plan{Active: true, Record: base(gainsight.Record{"SFDCUserName": "o", "Email": "o", "FirstName": "O"})},
 		},
