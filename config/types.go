@@ -1,9 +1,6 @@
 package config
 
-import (
-	"encoding/json"
-	"time"
-)
+import "time"
 
 // Config is the whole configuration file.
 type Config struct {
@@ -197,7 +194,12 @@ func (s Secret) MarshalYAML() (any, error) { return s.String(), nil }
 
 // MarshalJSON masks the secret when the config is encoded as JSON (for
 // example by an admin endpoint).
-func (s Secret) MarshalJSON() ([]byte, error) { return json.Marshal(s.String()) }
+func (s Secret) MarshalJSON() ([]byte, error) {
+	if s == "" {
+		return []byte(`""`), nil
+	}
+	return []byte(`"<secret>"`), nil
+}
 
 // Gainsight API dialects (Gainsight.API).
 const (
