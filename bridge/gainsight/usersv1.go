@@ -124,7 +124,7 @@ func (v *usersV1) SetStatus(ctx context.Context, gsids []string, active bool) ([
 
 // Find has no server-side filter in this dialect: conditions that are all
 // "Gsid EQ" are answered with GET /v1/users/{id} each; anything else lists
-// every user (GET /v1/users, pages of 1000 from page 0) and filters
+// every user (GET /v1/users, pages of 1000 numbered from 1) and filters
 // locally.
 func (v *usersV1) Find(ctx context.Context, conds []Condition) ([]Record, error) {
 	if ids, ok := gsidLookups(conds); ok {
@@ -147,7 +147,7 @@ func (v *usersV1) Find(ctx context.Context, conds []Condition) ([]Record, error)
 		return out, nil
 	}
 	var out []Record
-	for page := 0; page < maxListPages; page++ {
+	for page := 1; page <= maxListPages; page++ {
 		resp, err := v.t.call(ctx, request{
 			op: OpV1List, method: http.MethodGet, path: "/v1/users",
 			query:      url.Values{"page": {strconv.Itoa(page)}, "pageSize": {strconv.Itoa(v1PageSize)}},
@@ -166,7 +166,7 @@ func (v *usersV1) Find(ctx context.Context, conds []Condition) ([]Record, error)
 				out = append(out, u)
 			}
 		}
-		seen := page*v1PageSize + len(users)
+		seen := (page-1)*v1PageSize + len(users)
 		if len(users) < v1PageSize || (total >= 0 && seen >= total) {
 			return out, nil
 		}
