@@ -22,9 +22,9 @@ func TestFaults(t *testing.T) {
 		return call{http.MethodPost, "/v1/users/services/list", map[string]any{}, status, false}
 	}
 	tests := []struct {
-		name      string
-		faults    Faults
-		calls     []call
+		name     string
+		faults   Faults
+		calls    []call
 		wantLeft Faults // counters after the calls
 		want429  int
 	}{
@@ -39,7 +39,7 @@ func TestFaults(t *testing.T) {
 		{name: "lose next applies the write", faults: Faults{LoseNext: 1},
 			calls: []call{list(200), create("l1", 0, true), create("l2", 200, true)}},
 		{name: "lose response rate", faults: Faults{LoseResponseRate: 1},
-			calls: []call{create("r1", 0, true), list(200), call{http.MethodPost, "/v1/users", map[string]any{"email": "r2@example.com", "firstName": "r", "lastName": "2", "role": "User"}, 0, true}},
+			calls:    []call{create("r1", 0, true), list(200), call{http.MethodPost, "/v1/users", map[string]any{"email": "r2@example.com", "firstName": "r", "lastName": "2", "role": "User"}, 0, true}},
 			wantLeft: Faults{LoseResponseRate: 1}},
 		{name: "lost response of a refused write", faults: Faults{LoseNext: 1},
 			calls: []call{call{http.MethodPost, "/v1/users/services", records(with(newUser("bad"), "LicenseType", "Gold")), 0, false}}},
