@@ -1,0 +1,33 @@
+// Package scim owns the bridge's SCIM 2.0 front end: the /Users and /Groups
+// resource handlers, PATCH application, filter evaluation over the store,
+// discovery endpoints, bearer-token auth, body-limit, recover, logging and
+// metrics middleware, and SCIM error responses.
+//
+// Routing, schema validation, PATCH parsing, list responses, /Schemas and
+// /ResourceTypes come from github.com/elimity-com/scim, mounted under
+// gorilla/mux at the configured base path. Where that library is stricter
+// than real identity providers, requests are normalised before it sees them
+// (normalize.go) rather than rejected:
+//
+//   - string booleans ("False", "true") become booleans for every attribute
+//     the schema types as boolean (Entra without aadOptscim062020); the
+//     library's process-wide SetAllowStringValues switch is not used;
+//   - a bare string given for a complex attribute with a "value"
+//     sub-attribute becomes {"value": s} (Entra's enterprise manager, and
+//     member lists sent as plain ids);
+//   - "members": null is dropped, a missing "schemas" array is supplied;
+//   - keys of a path-less PATCH value that name no known attribute are
+//     dropped, as unknown attributes of POST/PUT bodies are;
+//   - the PATCH "schemas" array is supplied when missing; capitalised ops
+//     are lower-cased by the library itself.
+//
+// The library only parses PATCH operations; this package applies them
+// (patch.go), including value-path filters, dotted and URN-prefixed keys,
+// and "replace on a filtered path that matches nothing adds the value".
+// Group membership PATCHes are applied inside store.UpdateGroup's function
+// so concurrent PATCHes never lose each other. /ServiceProviderConfig is
+// served here because the library's version cannot advertise ETag support.
+// List filters are validated by the library; common "eq" filters become
+// indexed store queries and everything else is evaluated in memory
+// (filter.go).
+package scim

@@ -1,0 +1,105 @@
+package scim
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	scimerrors "github.com/elimity-com/scim/errors"
+	"github.com/google/uuid"
+
+	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/store"
+)
+
+func newUUID() string { return uuid.NewString() }
+
+func scimError(status int, typ scimerrors.ScimType, detail string) scimerrors.ScimError {
+	return scimerrors.ScimError{Status: status, ScimType: typ, Detail: detail}
+}
+
+func errInvalidValue(format string, args ...any) scimerrors.ScimError {
+	return scimError(http.StatusBadRequest, scimerrors.ScimTypeInvalidValue, fmt.Sprintf(format, args...))
+}
+
+func errInternal(what string) scimerrors.ScimError {
+	return scimError(http.StatusInternalServerError, "", "Internal error: "+what+".")
+}
+
+func errNotFound(kind, id string) scimerrors.ScimError {
+	return scimError(http.StatusNotFound, "", fmt.Sprintf("%s %s not found.", kind, id))
+}
+
+var errPrecondition = scimError(http.StatusPreconditionFailed, "", "The resource version does not match If-Match.")
+
+// writeError writes a SCIM error response.
+func writeError(w http.ResponseWriter, e scimerrors.ScimError) {
+	raw, err := json.Marshal(e)
+	if err != nil {
+		raw = []byte(`{"schemas":["urn:ietf:params:scim:api:messages:2.0:Error"],"status":"500"}`)
+		e.Status = http.StatusInternalServerError
+	}
+	w.Header().Set("Content-Type", "application/scim+json")
+	w.WriteHeader(e.Status)
+	_, _ = w.Write(raw)
+}
+
+// conflictError is a resolution conflict found for one user by a GroupCheck.
+type conflictError struct {
+	userID string
+	err    error
+}
+
+func (e *conflictError) Error() string { return fmt.Sprintf("user %s: %v", e.userID, e.err) }
+func (e *conflictError) Unwrap() error { return e.err }
+
+// validationMessage flattens a Validator error (possibly joined) into one
+// line for a SCIM detail.
+func validationMessage(err error) string {
+	var parts []string
+	var walk func(error)
+	walk = func(e error) {
+		if j, ok := e.(interface{ Unwrap() []error }); ok {
+			for _, c := range j.Unwrap() {
+				walk(c)
+			}
+			return
+		}
+		parts = append(parts, describeFieldError(e))
+	}
+	walk(err)
+	return strings.Join(parts, "; ")
+}
+
+// describeFieldError names the attribute of a field error when the error
+// exposes it, and otherwise uses its message.
+func describeFieldError(err error) string {
+	var named interface{ SCIMAttribute() string }
+	if errors.As(err, &named) {
+		msg := err.Error()
+		if attr := named.SCIMAttribute(); attr != "" && !strings.Contains(msg, attr) {
+			return attr + ": " + msg
+		}
+		return msg
+	}
+	return err.Error()
+}
+
+// storeError maps a store error to a SCIM error for kind/id.
+func storeError(err error, kind, id string) error {
+	var se scimerrors.ScimError
+	switch {
+	case errors.As(err, &se):
+		return se
+	case errors.Is(err, store.ErrNotFound):
+		return errNotFound(kind, id)
+	case errors.Is(err, store.ErrConflict):
+		if kind == "Group" {
+			return scimError(http.StatusConflict, scimerrors.ScimTypeUniqueness, "A group with this displayName already exists.")
+		}
+		return scimError(http.StatusConflict, scimerrors.ScimTypeUniqueness, "A user with this userName already exists.")
+	default:
+		return fmt.Errorf("scim: %s %s: %w", strings.ToLower(kind), id, err)
+	}
+}

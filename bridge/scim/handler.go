@@ -1,0 +1,311 @@
+package scim
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	elscim "github.com/elimity-com/scim"
+	"github.com/gorilla/mux"
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
+
+	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/store"
+	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/config"
+)
+
+// Validator checks SCIM input against the current configuration.
+type Validator interface {
+	// ValidateUser checks a user document as it would be stored. It returns
+	// nil, or errors naming the offending attribute (possibly several joined
+	// with errors.Join). It must be pure: it is called inside store
+	// transactions and may be called more than once per request.
+	ValidateUser(doc map[string]any) error
+	// CheckGroups checks the set of groups a user would be in after a group
+	// change; it returns nil or a conflict error whose message names the
+	// field, the values and the groups.
+	CheckGroups(groups []store.GroupRef) error
+}
+
+// SwappableValidator is a Validator whose implementation can be replaced at
+// run time (on config reload) while requests are being served.
+type SwappableValidator struct {
+	v atomic.Pointer[Validator]
+}
+
+// NewSwappableValidator returns a SwappableValidator delegating to v.
+func NewSwappableValidator(v Validator) *SwappableValidator {
+	s := &SwappableValidator{}
+	s.Store(v)
+	return s
+}
+
+// Store makes v the validator used by subsequent requests.
+func (s *SwappableValidator) Store(v Validator) { s.v.Store(&v) }
+
+// ValidateUser delegates to the current validator.
+func (s *SwappableValidator) ValidateUser(doc map[string]any) error {
+	return (*s.v.Load()).ValidateUser(doc)
+}
+
+// CheckGroups delegates to the current validator.
+func (s *SwappableValidator) CheckGroups(groups []store.GroupRef) error {
+	return (*s.v.Load()).CheckGroups(groups)
+}
+
+// Store is the part of store.Store the SCIM front end uses.
+type Store interface {
+	CreateUser(ctx context.Context, u store.User) (store.User, error)
+	GetUser(ctx context.Context, id string) (store.User, error)
+	UpdateUser(ctx context.Context, id string, fn func(store.User) (store.User, error)) (store.User, error)
+	DeleteUser(ctx context.Context, id string) error
+	ListUsers(ctx context.Context, q store.Query) ([]store.User, int, error)
+	CreateGroup(ctx context.Context, g store.Group, check store.GroupCheck) (store.Group, error)
+	GetGroup(ctx context.Context, id string) (store.Group, error)
+	UpdateGroup(ctx context.Context, id string, fn func(store.Group) (store.Group, error), check store.GroupCheck) (store.Group, error)
+	DeleteGroup(ctx context.Context, id string, check store.GroupCheck) error
+	ListGroups(ctx context.Context, q store.Query, withMembers bool) ([]store.Group, int, error)
+	GroupsOfUser(ctx context.Context, id string) ([]store.GroupRef, error)
+	GetSync(ctx context.Context, userID string) (store.SyncInfo, error)
+}
+
+var _ Store = store.Store(nil)
+
+// Options configures NewHandler.
+type Options struct {
+	// Store holds users and groups; store.Store satisfies it.
+	Store Store
+	// Validator checks users and group memberships. To swap it at run time
+	// pass a *SwappableValidator and call its Store method.
+	Validator Validator
+	// TokenHashes returns the currently accepted SHA-256 hashes (32 bytes
+	// each) of bearer tokens; it is called on every request, so rotation
+	// takes effect at once.
+	TokenHashes func() [][]byte
+	// BasePath is where the SCIM API is mounted (default /scim/v2).
+	BasePath string
+	// MaxBodyBytes limits request bodies (default 1 MiB); larger → 413.
+	MaxBodyBytes int64
+	// ExternalURL is the base URL IdPs use. When its path is empty BasePath
+	// is appended; otherwise it is used as the SCIM base URL as is. Empty
+	// means derived from each request (Host, TLS, X-Forwarded-Proto).
+	ExternalURL string
+	// CustomFields are the Gainsight custom fields accepted in the Gainsight
+	// extension schema beside LicenseType.
+	CustomFields []config.CustomField
+	// MaxResults caps list page sizes (default 200).
+	MaxResults int
+	// Notify is called after every successful write; may be nil.
+	Notify func()
+	// Logger receives one line per request.
+	Logger *zap.Logger
+	// Registerer receives the SCIM metrics.
+	Registerer prometheus.Registerer
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+	// NewID mints resource ids (default random UUIDs).
+	NewID func() string
+}
+
+func (o *Options) validate() error {
+	var errs []error
+	if o.Store == nil {
+		errs = append(errs, errors.New("Store is nil"))
+	}
+	if o.Validator == nil {
+		errs = append(errs, errors.New("Validator is nil"))
+	}
+	if o.TokenHashes == nil {
+		errs = append(errs, errors.New("TokenHashes is nil"))
+	}
+	if o.Logger == nil {
+		errs = append(errs, errors.New("Logger is nil"))
+	}
+	if o.Registerer == nil {
+		errs = append(errs, errors.New("Registerer is nil"))
+	}
+	if o.BasePath == "" {
+		o.BasePath = "/scim/v2"
+	}
+	if !strings.HasPrefix(o.BasePath, "/") {
+		errs = append(errs, fmt.Errorf("BasePath %q must start with /", o.BasePath))
+	}
+	o.BasePath = strings.TrimRight(o.BasePath, "/")
+	if o.MaxBodyBytes <= 0 {
+		o.MaxBodyBytes = 1 << 20
+	}
+	if o.MaxResults <= 0 {
+		o.MaxResults = 200
+	}
+	if o.ExternalURL != "" {
+		u, err := url.Parse(o.ExternalURL)
+		if err != nil || u.Scheme == "" || u.Host == "" {
+			errs = append(errs, fmt.Errorf("ExternalURL %q is not an absolute URL", o.ExternalURL))
+		}
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.NewID == nil {
+		o.NewID = newUUID
+	}
+	if o.Notify == nil {
+		o.Notify = func() {}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("scim: invalid options: %w", errors.Join(errs...))
+	}
+	return nil
+}
+
+// handler is the SCIM front end.
+type handler struct {
+	opts          Options
+	log           *zap.Logger
+	metrics       *metrics
+	spc           elscim.ServiceProviderConfig
+	users         *userHandler
+	groups        *groupHandler
+	userSchema    resourceSchema
+	groupSchema   resourceSchema
+	resourceTypes []elscim.ResourceType
+}
+
+// NewHandler returns the SCIM API as an http.Handler serving everything
+// under opts.BasePath; other paths answer 404.
+func NewHandler(opts Options) (http.Handler, error) {
+	if err := opts.validate(); err != nil {
+		return nil, err
+	}
+	m, err := newMetrics(opts.Registerer)
+	if err != nil {
+		return nil, err
+	}
+	h := &handler{
+		opts:    opts,
+		log:     opts.Logger.Named("scim"),
+		metrics: m,
+		spc: elscim.ServiceProviderConfig{
+			AuthenticationSchemes: []elscim.AuthenticationScheme{{
+				Type:        elscim.AuthenticationTypeOauthBearerToken,
+				Name:        "OAuth Bearer Token",
+				Description: "Authentication with a bearer token configured in scim-bridge.",
+				Primary:     true,
+			}},
+			MaxResults:       opts.MaxResults,
+			SupportFiltering: true,
+			SupportPatch:     true,
+		},
+	}
+	h.userSchema = userResourceSchema(opts.CustomFields)
+	h.groupSchema = groupResourceSchema()
+	h.users = &userHandler{h: h}
+	h.groups = &groupHandler{h: h}
+	h.resourceTypes = []elscim.ResourceType{
+		h.userSchema.resourceType("User", "User Account", "/Users", h.users),
+		h.groupSchema.resourceType("Group", "Group", "/Groups", h.groups),
+	}
+	// Fail early if the library refuses the configuration.
+	if _, err := h.server(""); err != nil {
+		return nil, err
+	}
+	return h.router(), nil
+}
+
+// server builds the library server for one request; it is a cheap value
+// copy and lets meta.location follow the request's base URL.
+func (h *handler) server(baseURL string) (elscim.Server, error) {
+	opts := []elscim.ServerOption{elscim.WithLogger(libLogger{h.log})}
+	if baseURL != "" {
+		opts = append(opts, elscim.WithBaseURL(baseURL))
+	}
+	s, err := elscim.NewServer(&elscim.ServerArgs{
+		ServiceProviderConfig: &h.spc,
+		ResourceTypes:         h.resourceTypes,
+	}, opts...)
+	if err != nil {
+		return elscim.Server{}, fmt.Errorf("scim: build server: %w", err)
+	}
+	return s, nil
+}
+
+// baseURL is the absolute SCIM base URL for r.
+func (h *handler) baseURL(r *http.Request) string {
+	if h.opts.ExternalURL != "" {
+		u, _ := url.Parse(h.opts.ExternalURL) // validated in Options.validate
+		if u.Path == "" || u.Path == "/" {
+			u.Path = h.opts.BasePath
+		}
+		return strings.TrimRight(u.String(), "/")
+	}
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	if p := r.Header.Get("X-Forwarded-Proto"); p == "https" || p == "http" {
+		scheme = p
+	}
+	host := r.Host
+	if host == "" {
+		host = "localhost"
+	}
+	return scheme + "://" + host + h.opts.BasePath
+}
+
+func (h *handler) router() http.Handler {
+	r := mux.NewRouter()
+	r.Use(h.observe)
+	api := r.PathPrefix(h.opts.BasePath).Subrouter()
+	api.Use(h.authenticate, h.limitBody)
+	lib := http.HandlerFunc(h.serveLibrary)
+	api.Handle("/ServiceProviderConfig", http.HandlerFunc(h.serveServiceProviderConfig)).Methods(http.MethodGet)
+	for _, p := range []string{"/Users", "/Users/{id}", "/Groups", "/Groups/{id}", "/Schemas", "/Schemas/{id}", "/ResourceTypes", "/ResourceTypes/{name}"} {
+		api.Handle(p, lib)
+	}
+	api.PathPrefix("/").Handler(http.HandlerFunc(h.notFound))
+	r.NotFoundHandler = h.observe(http.HandlerFunc(h.notFound))
+	r.MethodNotAllowedHandler = h.observe(http.HandlerFunc(h.methodNotAllowed))
+	return r
+}
+
+// serveLibrary hands the request to the library server, below the base
+// path.
+func (h *handler) serveLibrary(w http.ResponseWriter, r *http.Request) {
+	s, err := h.server(h.baseURL(r))
+	if err != nil {
+		h.log.Error("build server", zap.Error(err))
+		writeError(w, errInternal("server configuration"))
+		return
+	}
+	r2 := r.Clone(r.Context())
+	r2.URL.Path = strings.TrimPrefix(r.URL.Path, h.opts.BasePath)
+	r2.URL.RawPath = strings.TrimPrefix(r.URL.RawPath, h.opts.BasePath)
+	if r2.URL.Path == "" {
+		r2.URL.Path = "/"
+	}
+	// The library strips a leading /v2 from every path, which would break
+	// a resource path that starts with it; there is none below the base
+	// path, so nothing else needs escaping.
+	r2.Body = r.Body
+	s.ServeHTTP(w, r2)
+}
+
+func (h *handler) notFound(w http.ResponseWriter, _ *http.Request) {
+	writeError(w, scimError(http.StatusNotFound, "", "Specified endpoint does not exist."))
+}
+
+func (h *handler) methodNotAllowed(w http.ResponseWriter, _ *http.Request) {
+	writeError(w, scimError(http.StatusMethodNotAllowed, "", "Method not allowed."))
+}
+
+// libLogger adapts zap to the library's Logger.
+type libLogger struct{ l *zap.Logger }
+
+func (l libLogger) Error(args ...any) {
+	l.l.Error("scim library", zap.String("detail", fmt.Sprint(args...)))
+}

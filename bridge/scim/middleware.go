@@ -1,0 +1,168 @@
+package scim
+
+import (
+	"bytes"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"runtime/debug"
+	"strconv"
+	"strings"
+
+	scimerrors "github.com/elimity-com/scim/errors"
+	"github.com/gorilla/mux"
+	"go.uber.org/zap"
+)
+
+// statusWriter records the status code written.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func requestID(r *http.Request) string {
+	if id := r.Header.Get("X-Request-Id"); id != "" && len(id) <= 128 {
+		return id
+	}
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// observe logs one line per request, records metrics and turns panics
+// into 500 responses.
+func (h *handler) observe(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := h.opts.Now()
+		rid := requestID(r)
+		w.Header().Set("X-Request-Id", rid)
+		route := "unmatched"
+		if cr := mux.CurrentRoute(r); cr != nil {
+			if t, err := cr.GetPathTemplate(); err == nil {
+				route = t
+			}
+		}
+		sw := &statusWriter{ResponseWriter: w}
+		defer func() {
+			if p := recover(); p != nil {
+				h.log.Error("panic serving request", zap.String("request_id", rid),
+					zap.Any("panic", p), zap.ByteString("stack", debug.Stack()))
+				if sw.status == 0 {
+					writeError(sw, errInternal("unexpected failure"))
+				}
+			}
+			status := sw.status
+			if status == 0 {
+				status = http.StatusOK
+			}
+			d := h.opts.Now().Sub(start)
+			h.metrics.requests.WithLabelValues(route, r.Method, strconv.Itoa(status)).Inc()
+			h.metrics.duration.WithLabelValues(route, r.Method).Observe(d.Seconds())
+			h.log.Info("scim request",
+				zap.String("method", r.Method),
+				zap.String("route", route),
+				zap.Int("status", status),
+				zap.Duration("duration", d),
+				zap.String("request_id", rid))
+		}()
+		next.ServeHTTP(sw, r)
+	})
+}
+
+// authenticate accepts a bearer token whose SHA-256 equals one of the
+// configured hashes, compared in constant time.
+func (h *handler) authenticate(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !h.authorized(r.Header.Get("Authorization")) {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="scim-bridge"`)
+			writeError(w, scimError(http.StatusUnauthorized, "", "A valid bearer token is required."))
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (h *handler) authorized(header string) bool {
+	scheme, token, ok := strings.Cut(strings.TrimSpace(header), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return false
+	}
+	token = strings.TrimSpace(token)
+	if token == "" {
+		return false
+	}
+	sum := sha256.Sum256([]byte(token))
+	match := 0
+	for _, want := range h.opts.TokenHashes() {
+		if len(want) != sha256.Size {
+			continue
+		}
+		match |= subtle.ConstantTimeCompare(sum[:], want)
+	}
+	return match == 1
+}
+
+// limitBody enforces the body limit, checks the media type and normalises
+// SCIM bodies before the library sees them.
+func (h *handler) limitBody(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost && r.Method != http.MethodPut && r.Method != http.MethodPatch {
+			next.ServeHTTP(w, r)
+			return
+		}
+		if ct := r.Header.Get("Content-Type"); ct != "" {
+			mt, _, err := mime.ParseMediaType(ct)
+			if err != nil || (mt != "application/scim+json" && mt != "application/json") {
+				writeError(w, scimError(http.StatusUnsupportedMediaType, "", "Content-Type must be application/scim+json or application/json."))
+				return
+			}
+		}
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.opts.MaxBodyBytes))
+		if err != nil {
+			var tooLarge *http.MaxBytesError
+			if errors.As(err, &tooLarge) {
+				writeError(w, scimError(http.StatusRequestEntityTooLarge, "", "The request body exceeds "+strconv.FormatInt(h.opts.MaxBodyBytes, 10)+" bytes."))
+				return
+			}
+			writeError(w, scimError(http.StatusBadRequest, scimerrors.ScimTypeInvalidSyntax, "The request body could not be read."))
+			return
+		}
+		var rs *resourceSchema
+		switch {
+		case strings.HasPrefix(r.URL.Path, h.opts.BasePath+"/Users"):
+			rs = &h.userSchema
+		case strings.HasPrefix(r.URL.Path, h.opts.BasePath+"/Groups"):
+			rs = &h.groupSchema
+		}
+		if rs != nil {
+			var serr *scimerrors.ScimError
+			body, serr = rs.normalizeBody(r.Method, body)
+			if serr != nil {
+				writeError(w, *serr)
+				return
+			}
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		r.ContentLength = int64(len(body))
+		next.ServeHTTP(w, r)
+	})
+}

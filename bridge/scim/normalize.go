@@ -1,0 +1,290 @@
+package scim
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"strings"
+
+	scimerrors "github.com/elimity-com/scim/errors"
+	"github.com/elimity-com/scim/schema"
+	"github.com/scim2/filter-parser/v2"
+)
+
+// decodeJSON decodes with json.Number so integers survive.
+func decodeJSON(data []byte, v any) error {
+	d := json.NewDecoder(bytes.NewReader(data))
+	d.UseNumber()
+	if err := d.Decode(v); err != nil {
+		return err
+	}
+	if d.More() {
+		return errTrailingData
+	}
+	return nil
+}
+
+var errTrailingData = scimerrors.ScimErrorInvalidSyntax
+
+// getKey returns the value under key k compared case-insensitively.
+func getKey(m map[string]any, k string) (string, any, bool) {
+	if v, ok := m[k]; ok {
+		return k, v, true
+	}
+	for mk, v := range m {
+		if strings.EqualFold(mk, k) {
+			return mk, v, true
+		}
+	}
+	return "", nil, false
+}
+
+// normalizeBody rewrites a POST, PUT or PATCH body into the shape the
+// library validates, or returns a SCIM error the library would only report
+// without naming the attribute. Bodies that are not JSON objects are passed
+// through for the library to reject.
+func (rs resourceSchema) normalizeBody(method string, body []byte) ([]byte, *scimerrors.ScimError) {
+	var m map[string]any
+	if err := decodeJSON(body, &m); err != nil || m == nil {
+		return body, nil
+	}
+	if method == http.MethodPatch {
+		rs.normalizePatch(m)
+	} else {
+		if e := rs.normalizeResource(m); e != nil {
+			return nil, e
+		}
+	}
+	out, err := json.Marshal(m)
+	if err != nil {
+		return body, nil
+	}
+	return out, nil
+}
+
+func (rs resourceSchema) normalizeResource(m map[string]any) *scimerrors.ScimError {
+	ensureSchema(m, rs.core.ID)
+	for k, v := range m {
+		if ext, ok := rs.extension(k); ok {
+			if inner, ok := v.(map[string]any); ok {
+				normalizeAttrs(ext.Attributes, inner, false)
+			}
+			continue
+		}
+		a, ok := rs.attrs.ContainsAttribute(k)
+		if !ok {
+			continue
+		}
+		if v == nil {
+			delete(m, k)
+			continue
+		}
+		m[k] = normValue(a, v, true)
+	}
+	required := "userName"
+	if rs.core.ID == URNGroup {
+		required = "displayName"
+	}
+	_, v, ok := getKey(m, required)
+	if !ok || v == nil {
+		e := errInvalidValue("%s is required.", required)
+		return &e
+	}
+	s, ok := v.(string)
+	if !ok {
+		e := errInvalidValue("%s must be a string.", required)
+		return &e
+	}
+	if strings.TrimSpace(s) == "" {
+		e := errInvalidValue("%s must not be empty.", required)
+		return &e
+	}
+	return nil
+}
+
+// normalizeAttrs normalises the known attributes of m in place; with drop,
+// unknown keys are removed.
+func normalizeAttrs(attrs schema.Attributes, m map[string]any, drop bool) {
+	for k, v := range m {
+		a, ok := attrs.ContainsAttribute(k)
+		if !ok {
+			if drop {
+				delete(m, k)
+			}
+			continue
+		}
+		m[k] = normValue(a, v, true)
+	}
+}
+
+func ensureSchema(m map[string]any, id string) {
+	k, v, ok := getKey(m, "schemas")
+	list, isList := v.([]any)
+	if !ok || !isList {
+		if ok {
+			delete(m, k)
+		}
+		m["schemas"] = []any{id}
+		return
+	}
+	for _, s := range list {
+		if s == id {
+			return
+		}
+	}
+	m[k] = append(list, id)
+}
+
+// normValue coerces v towards attribute a: string booleans become
+// booleans, a bare string for a complex attribute with a "value"
+// sub-attribute becomes {"value": s}, and (with multi) a single value of a
+// multi-valued attribute becomes a one-element list.
+func normValue(a schema.CoreAttribute, v any, multi bool) any {
+	if multi && a.MultiValued() {
+		list, ok := v.([]any)
+		if !ok {
+			if v == nil {
+				return v
+			}
+			list = []any{v}
+		}
+		for i := range list {
+			list[i] = normValue(a, list[i], false)
+		}
+		return list
+	}
+	switch a.AttributeType() {
+	case "boolean":
+		if s, ok := v.(string); ok {
+			if b, err := strconv.ParseBool(strings.ToLower(strings.TrimSpace(s))); err == nil {
+				return b
+			}
+		}
+	case "complex":
+		switch x := v.(type) {
+		case string:
+			if _, ok := a.SubAttributes().ContainsAttribute("value"); ok {
+				return map[string]any{"value": x}
+			}
+		case json.Number:
+			if _, ok := a.SubAttributes().ContainsAttribute("value"); ok {
+				return map[string]any{"value": x.String()}
+			}
+		case map[string]any:
+			for k, sv := range x {
+				if sa, ok := a.SubAttributes().ContainsAttribute(k); ok {
+					x[k] = normValue(sa, sv, true)
+				}
+			}
+		}
+	}
+	return v
+}
+
+// lookupPath resolves the attribute a PATCH path targets. element reports
+// that the path selects elements of a multi-valued attribute (a value
+// filter without a sub-attribute), so the value is one element.
+func (rs resourceSchema) lookupPath(p filter.Path) (attr schema.CoreAttribute, element bool, ok bool) {
+	attrs := rs.attrs
+	if uri := p.AttributePath.URI(); uri != "" && !strings.EqualFold(uri, rs.core.ID) {
+		ext, found := rs.extension(uri)
+		if !found {
+			return schema.CoreAttribute{}, false, false
+		}
+		attrs = ext.Attributes
+	}
+	a, found := attrs.ContainsAttribute(p.AttributePath.AttributeName)
+	if !found {
+		return schema.CoreAttribute{}, false, false
+	}
+	if sub := p.AttributePath.SubAttributeName(); sub != "" {
+		if a, found = a.SubAttributes().ContainsAttribute(sub); !found {
+			return schema.CoreAttribute{}, false, false
+		}
+	}
+	if p.ValueExpression != nil {
+		if sub := p.SubAttributeName(); sub != "" {
+			if a, found = a.SubAttributes().ContainsAttribute(sub); !found {
+				return schema.CoreAttribute{}, false, false
+			}
+			return a, false, true
+		}
+		return a, true, true
+	}
+	return a, false, true
+}
+
+func (rs resourceSchema) normalizePatch(m map[string]any) {
+	if k, _, ok := getKey(m, "schemas"); ok {
+		delete(m, k)
+	}
+	m["schemas"] = []any{urnPatchOp}
+	_, ops, _ := getKey(m, "Operations")
+	list, _ := ops.([]any)
+	for _, raw := range list {
+		op, ok := raw.(map[string]any)
+		if !ok {
+			continue
+		}
+		_, pv, _ := getKey(op, "path")
+		vk, value, hasValue := getKey(op, "value")
+		if !hasValue || value == nil {
+			continue
+		}
+		if ps, ok := pv.(string); ok && strings.TrimSpace(ps) != "" {
+			p, err := filter.ParsePath([]byte(ps))
+			if err != nil {
+				continue
+			}
+			a, element, ok := rs.lookupPath(p)
+			if !ok {
+				continue
+			}
+			if element {
+				if l, isList := value.([]any); isList {
+					for i := range l {
+						l[i] = normValue(a, l[i], false)
+					}
+				} else {
+					op[vk] = normValue(a, value, false)
+				}
+				continue
+			}
+			op[vk] = normValue(a, value, true)
+			continue
+		}
+		vm, ok := value.(map[string]any)
+		if !ok {
+			continue
+		}
+		rs.normalizePathless(vm)
+	}
+}
+
+// normalizePathless normalises a path-less PATCH value whose keys are
+// attribute paths or extension URNs, dropping keys naming no attribute.
+func (rs resourceSchema) normalizePathless(vm map[string]any) {
+	for k, v := range vm {
+		if ext, ok := rs.extension(k); ok {
+			inner, isMap := v.(map[string]any)
+			if !isMap {
+				delete(vm, k)
+				continue
+			}
+			normalizeAttrs(ext.Attributes, inner, true)
+			continue
+		}
+		p, err := filter.ParsePath([]byte(k))
+		if err != nil {
+			delete(vm, k)
+			continue
+		}
+		a, element, ok := rs.lookupPath(p)
+		if !ok || (v == nil) {
+			delete(vm, k)
+			continue
+		}
+		vm[k] = normValue(a, v, !element)
+	}
+}

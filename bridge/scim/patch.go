@@ -1,0 +1,372 @@
+package scim
+
+import (
+	"reflect"
+	"sort"
+	"strings"
+
+	elscim "github.com/elimity-com/scim"
+	"github.com/elimity-com/scim/schema"
+	"github.com/scim2/filter-parser/v2"
+)
+
+// applyPatch applies parsed PATCH operations (RFC 7644 §3.5.2) to doc in
+// order. The library has validated paths and values against the schema;
+// what is left to decide here is semantics: add merges and appends
+// (idempotently), replace overwrites (a filtered path that matches nothing
+// adds the value), remove deletes (a missing target is a no-op).
+func (rs resourceSchema) applyPatch(doc map[string]any, ops []elscim.PatchOperation) error {
+	for _, op := range ops {
+		name := strings.ToLower(op.Op)
+		if op.Path != nil {
+			if err := rs.applyPath(doc, *op.Path, name, op.Value); err != nil {
+				return err
+			}
+			continue
+		}
+		vm, ok := op.Value.(map[string]any)
+		if !ok {
+			return errInvalidValue("A PATCH operation without a path needs an object value.")
+		}
+		keys := make([]string, 0, len(vm))
+		for k := range vm {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			v := vm[k]
+			if ext, ok := rs.extension(k); ok {
+				inner, isMap := v.(map[string]any)
+				if !isMap {
+					continue
+				}
+				innerKeys := make([]string, 0, len(inner))
+				for ik := range inner {
+					innerKeys = append(innerKeys, ik)
+				}
+				sort.Strings(innerKeys)
+				for _, ik := range innerKeys {
+					uri := ext.ID
+					p := filter.Path{AttributePath: filter.AttributePath{URIPrefix: &uri, AttributeName: ik}}
+					if err := rs.applyPath(doc, p, name, inner[ik]); err != nil {
+						return err
+					}
+				}
+				continue
+			}
+			p, err := filter.ParsePath([]byte(k))
+			if err != nil {
+				continue // the library only passes keys it could parse
+			}
+			if err := rs.applyPath(doc, p, name, v); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// applyPath applies one operation to the attribute path p.
+func (rs resourceSchema) applyPath(doc map[string]any, p filter.Path, op string, value any) error {
+	container := doc
+	attrs := rs.attrs
+	if uri := p.AttributePath.URI(); uri != "" && !strings.EqualFold(uri, rs.core.ID) {
+		ext, ok := rs.extension(uri)
+		if !ok {
+			return scimError(400, "invalidPath", "Unknown schema "+uri+".")
+		}
+		k, v, found := getKey(doc, ext.ID)
+		c, isMap := v.(map[string]any)
+		if !found || !isMap {
+			if op == "remove" {
+				return nil
+			}
+			c = map[string]any{}
+			if found {
+				delete(doc, k)
+			}
+			k = ext.ID
+			doc[k] = c
+		}
+		container = c
+		attrs = ext.Attributes
+		defer func() {
+			if len(c) == 0 {
+				delete(doc, k)
+			}
+		}()
+	}
+	attr, known := attrs.ContainsAttribute(p.AttributePath.AttributeName)
+	name := p.AttributePath.AttributeName
+	if known {
+		name = attr.Name()
+	}
+	key, cur, exists := getKey(container, name)
+	if !exists {
+		key = name
+	}
+
+	if sub := p.AttributePath.SubAttributeName(); sub != "" {
+		subName := canonicalSub(attr, known, sub)
+		switch x := cur.(type) {
+		case []any:
+			for _, el := range x {
+				if m, ok := el.(map[string]any); ok {
+					setSub(m, subName, op, value)
+				}
+			}
+		case map[string]any:
+			setSub(x, subName, op, value)
+			if len(x) == 0 {
+				delete(container, key)
+			}
+		default:
+			if op != "remove" {
+				container[key] = map[string]any{subName: value}
+			}
+		}
+		return nil
+	}
+
+	if p.ValueExpression != nil {
+		list, _ := cur.([]any)
+		var matched []int
+		for i, el := range list {
+			if m, ok := el.(map[string]any); ok && evalFilter(p.ValueExpression, m) {
+				matched = append(matched, i)
+			}
+		}
+		fsub := p.SubAttributeName()
+		if fsub != "" {
+			fsub = canonicalSub(attr, known, fsub)
+		}
+		switch op {
+		case "remove":
+			if fsub == "" {
+				list = removeIndexes(list, matched)
+			} else {
+				for _, i := range matched {
+					delete(list[i].(map[string]any), fsub)
+				}
+			}
+		default:
+			if len(matched) == 0 {
+				el := elementFromFilter(p.ValueExpression)
+				if fsub != "" {
+					el[fsub] = value
+				} else if vm, ok := value.(map[string]any); ok {
+					for k, v := range vm {
+						el[k] = v
+					}
+				} else {
+					el["value"] = value
+				}
+				list = append(list, el)
+			}
+			for _, i := range matched {
+				el := list[i].(map[string]any)
+				switch vm, ok := value.(map[string]any); {
+				case fsub != "":
+					el[fsub] = value
+				case ok && op == "add":
+					for k, v := range vm {
+						el[k] = v
+					}
+				case ok:
+					list[i] = vm
+				default:
+					el["value"] = value
+				}
+			}
+		}
+		if len(list) == 0 {
+			delete(container, key)
+		} else {
+			container[key] = list
+		}
+		return nil
+	}
+
+	multi := (known && attr.MultiValued())
+	if _, isList := cur.([]any); isList {
+		multi = true
+	}
+	switch op {
+	case "remove":
+		if list, isList := cur.([]any); isList && value != nil {
+			rm, isRmList := value.([]any)
+			if !isRmList {
+				rm = []any{value}
+			}
+			var keep []any
+			for _, el := range list {
+				if !containsElement(rm, el) {
+					keep = append(keep, el)
+				}
+			}
+			if len(keep) == 0 {
+				delete(container, key)
+			} else {
+				container[key] = keep
+			}
+			return nil
+		}
+		delete(container, key)
+	case "add":
+		if multi {
+			add, isList := value.([]any)
+			if !isList {
+				add = []any{value}
+			}
+			list, _ := cur.([]any)
+			for _, el := range add {
+				if !containsElement(list, el) {
+					list = append(list, el)
+				}
+			}
+			container[key] = list
+			return nil
+		}
+		if vm, ok := value.(map[string]any); ok {
+			if cm, ok := cur.(map[string]any); ok {
+				for k, v := range vm {
+					cm[k] = v
+				}
+				return nil
+			}
+		}
+		container[key] = value
+	default: // replace
+		if vm, ok := value.(map[string]any); ok && !multi {
+			if cm, ok := cur.(map[string]any); ok {
+				for k, v := range vm {
+					cm[k] = v
+				}
+				return nil
+			}
+		}
+		if l, isList := value.([]any); isList && len(l) == 0 {
+			delete(container, key)
+			return nil
+		}
+		container[key] = value
+	}
+	return nil
+}
+
+func canonicalSub(attr schema.CoreAttribute, known bool, sub string) string {
+	if known {
+		if sa, ok := attr.SubAttributes().ContainsAttribute(sub); ok {
+			return sa.Name()
+		}
+	}
+	return sub
+}
+
+func setSub(m map[string]any, sub, op string, value any) {
+	k, _, ok := getKey(m, sub)
+	if !ok {
+		k = sub
+	}
+	if op == "remove" {
+		delete(m, k)
+		return
+	}
+	m[k] = value
+}
+
+func removeIndexes(list []any, idx []int) []any {
+	if len(idx) == 0 {
+		return list
+	}
+	drop := make(map[int]bool, len(idx))
+	for _, i := range idx {
+		drop[i] = true
+	}
+	out := list[:0:0]
+	for i, el := range list {
+		if !drop[i] {
+			out = append(out, el)
+		}
+	}
+	return out
+}
+
+// containsElement reports whether list holds el; complex elements with a
+// "value" are compared by it (so re-adding a member is a no-op).
+func containsElement(list []any, el any) bool {
+	ev, hasValue := elementValue(el)
+	for _, x := range list {
+		if hasValue {
+			if xv, ok := elementValue(x); ok && xv == ev {
+				return true
+			}
+			continue
+		}
+		if reflect.DeepEqual(x, el) {
+			return true
+		}
+	}
+	return false
+}
+
+func elementValue(el any) (string, bool) {
+	m, ok := el.(map[string]any)
+	if !ok {
+		return "", false
+	}
+	_, v, ok := getKey(m, "value")
+	if !ok {
+		return "", false
+	}
+	s, ok := v.(string)
+	return s, ok
+}
+
+// elementFromFilter builds the element a value filter describes, from its
+// "eq" comparisons, so a replace that matches nothing can add it.
+func elementFromFilter(e filter.Expression) map[string]any {
+	el := map[string]any{}
+	var walk func(filter.Expression)
+	walk = func(e filter.Expression) {
+		switch x := e.(type) {
+		case *filter.AttributeExpression:
+			if x.Operator == filter.EQ && x.AttributePath.SubAttribute == nil && x.CompareValue != nil {
+				el[x.AttributePath.AttributeName] = x.CompareValue
+			}
+		case *filter.LogicalExpression:
+			if x.Operator == filter.AND {
+				walk(x.Left)
+				walk(x.Right)
+			}
+		}
+	}
+	walk(e)
+	return el
+}
+
+// copyValue deep-copies JSON-shaped values.
+func copyValue(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		m := make(map[string]any, len(x))
+		for k, e := range x {
+			m[k] = copyValue(e)
+		}
+		return m
+	case []any:
+		l := make([]any, len(x))
+		for i, e := range x {
+			l[i] = copyValue(e)
+		}
+		return l
+	}
+	return v
+}
+
+func copyDoc(doc map[string]any) map[string]any {
+	if doc == nil {
+		return map[string]any{}
+	}
+	return copyValue(doc).(map[string]any)
+}

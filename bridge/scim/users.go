@@ -1,0 +1,399 @@
+package scim
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	elscim "github.com/elimity-com/scim"
+	"github.com/elimity-com/scim/optional"
+	"github.com/scim2/filter-parser/v2"
+
+	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/store"
+)
+
+// userHandler serves /Users for the library.
+type userHandler struct{ h *handler }
+
+var _ elscim.ResourceHandler = (*userHandler)(nil)
+
+func etag(version int64) string { return `W/"` + strconv.FormatInt(version, 10) + `"` }
+
+// ifMatch reports whether an If-Match header admits version.
+func ifMatch(header string, version int64) bool {
+	header = strings.TrimSpace(header)
+	if header == "" || header == "*" {
+		return true
+	}
+	want := strconv.FormatInt(version, 10)
+	for _, t := range strings.Split(header, ",") {
+		t = strings.TrimSpace(t)
+		t = strings.TrimPrefix(t, "W/")
+		t = strings.Trim(t, `"`)
+		if t == want {
+			return true
+		}
+	}
+	return false
+}
+
+// cleanDoc removes what is never stored: server-assigned and read-only
+// attributes, the write-only password, and empty extension objects.
+func cleanDoc(doc map[string]any) map[string]any {
+	for _, k := range []string{"id", "meta", "schemas", "groups", "password", URNBridge} {
+		if key, _, ok := getKey(doc, k); ok {
+			delete(doc, key)
+		}
+	}
+	for k, v := range doc {
+		if m, ok := v.(map[string]any); ok && len(m) == 0 && strings.HasPrefix(strings.ToLower(k), "urn:") {
+			delete(doc, k)
+		}
+		if v == nil {
+			delete(doc, k)
+		}
+	}
+	return doc
+}
+
+func stringAt(m map[string]any, keys ...string) string {
+	var cur any = m
+	for _, k := range keys {
+		mm, ok := cur.(map[string]any)
+		if !ok {
+			return ""
+		}
+		_, cur, ok = getKey(mm, k)
+		if !ok {
+			return ""
+		}
+	}
+	s, _ := cur.(string)
+	return s
+}
+
+// userFromDoc derives the indexed fields of a user from its document.
+func userFromDoc(doc map[string]any) (store.User, error) {
+	_, un, _ := getKey(doc, "userName")
+	userName, ok := un.(string)
+	if !ok || strings.TrimSpace(userName) == "" {
+		return store.User{}, errInvalidValue("userName is required and must be a non-empty string.")
+	}
+	u := store.User{
+		UserName:   userName,
+		ExternalID: stringAt(doc, "externalId"),
+		ManagerID:  stringAt(doc, URNEnterprise, "manager", "value"),
+		Active:     true,
+		Doc:        doc,
+	}
+	if _, a, ok := getKey(doc, "active"); ok && a != nil {
+		b, isBool := a.(bool)
+		if !isBool {
+			return store.User{}, errInvalidValue("active must be a boolean.")
+		}
+		u.Active = b
+	}
+	if _, e, ok := getKey(doc, "emails"); ok {
+		list, _ := e.([]any)
+		for _, el := range list {
+			if m, ok := el.(map[string]any); ok {
+				if s := stringAt(m, "value"); s != "" {
+					u.Emails = append(u.Emails, s)
+				}
+			}
+		}
+	}
+	return u, nil
+}
+
+// check runs the local validation of a user document.
+func (h *handler) checkUser(doc map[string]any) (store.User, error) {
+	u, err := userFromDoc(doc)
+	if err != nil {
+		return store.User{}, err
+	}
+	if err := h.opts.Validator.ValidateUser(doc); err != nil {
+		return store.User{}, errInvalidValue("%s", validationMessage(err))
+	}
+	return u, nil
+}
+
+func (u *userHandler) Create(r *http.Request, attrs elscim.ResourceAttributes) (elscim.Resource, error) {
+	ctx := r.Context()
+	doc := cleanDoc(copyDoc(attrs))
+	usr, err := u.h.checkUser(doc)
+	if err != nil {
+		return elscim.Resource{}, err
+	}
+	usr.ID = u.h.opts.NewID()
+	usr.Source = store.SourceSCIM
+	created, err := u.h.opts.Store.CreateUser(ctx, usr)
+	if err != nil {
+		return elscim.Resource{}, storeError(err, "User", usr.ID)
+	}
+	u.h.opts.Notify()
+	return u.resource(ctx, created, projection{})
+}
+
+func (u *userHandler) Get(r *http.Request, id string) (elscim.Resource, error) {
+	usr, err := u.h.opts.Store.GetUser(r.Context(), id)
+	if err != nil {
+		return elscim.Resource{}, storeError(err, "User", id)
+	}
+	return u.resource(r.Context(), usr, projectionFrom(r))
+}
+
+func (u *userHandler) Replace(r *http.Request, id string, attrs elscim.ResourceAttributes) (elscim.Resource, error) {
+	ctx := r.Context()
+	doc := cleanDoc(copyDoc(attrs))
+	next, err := u.h.checkUser(doc)
+	if err != nil {
+		return elscim.Resource{}, err
+	}
+	match := r.Header.Get("If-Match")
+	updated, err := u.h.opts.Store.UpdateUser(ctx, id, func(old store.User) (store.User, error) {
+		if !ifMatch(match, old.Version) {
+			return store.User{}, errPrecondition
+		}
+		n := next
+		n.Doc = copyDoc(doc)
+		n.ID, n.Source, n.Version, n.Created, n.Modified = old.ID, old.Source, old.Version, old.Created, old.Modified
+		return n, nil
+	})
+	if err != nil {
+		return elscim.Resource{}, storeError(err, "User", id)
+	}
+	u.h.opts.Notify()
+	return u.resource(ctx, updated, projection{})
+}
+
+func (u *userHandler) Patch(r *http.Request, id string, ops []elscim.PatchOperation) (elscim.Resource, error) {
+	ctx := r.Context()
+	match := r.Header.Get("If-Match")
+	updated, err := u.h.opts.Store.UpdateUser(ctx, id, func(old store.User) (store.User, error) {
+		if !ifMatch(match, old.Version) {
+			return store.User{}, errPrecondition
+		}
+		doc := copyDoc(old.Doc)
+		if err := u.h.userSchema.applyPatch(doc, ops); err != nil {
+			return store.User{}, err
+		}
+		n, err := u.h.checkUser(cleanDoc(doc))
+		if err != nil {
+			return store.User{}, err
+		}
+		n.ID, n.Source, n.Version, n.Created, n.Modified = old.ID, old.Source, old.Version, old.Created, old.Modified
+		return n, nil
+	})
+	if err != nil {
+		return elscim.Resource{}, storeError(err, "User", id)
+	}
+	u.h.opts.Notify()
+	return u.resource(ctx, updated, projection{})
+}
+
+func (u *userHandler) Delete(r *http.Request, id string) error {
+	ctx := r.Context()
+	if match := r.Header.Get("If-Match"); match != "" {
+		cur, err := u.h.opts.Store.GetUser(ctx, id)
+		if err != nil {
+			return storeError(err, "User", id)
+		}
+		if !ifMatch(match, cur.Version) {
+			return errPrecondition
+		}
+	}
+	if err := u.h.opts.Store.DeleteUser(ctx, id); err != nil {
+		return storeError(err, "User", id)
+	}
+	u.h.opts.Notify()
+	return nil
+}
+
+func (u *userHandler) GetAll(r *http.Request, params elscim.ListRequestParams) (elscim.Page, error) {
+	ctx := r.Context()
+	proj := projectionFrom(r)
+	var expr filter.Expression
+	if params.FilterValidator != nil {
+		expr = params.FilterValidator.GetFilter()
+	}
+	offset, count := params.StartIndex-1, params.Count
+	q := store.Query{}
+	inMemory := expr != nil
+	if expr != nil {
+		if f, v, exact, ok := indexedEq(expr, userIndex); ok {
+			q.Field, q.Value = f, v
+			inMemory = !exact
+		}
+	}
+	var (
+		users []store.User
+		total int
+		err   error
+	)
+	if inMemory {
+		all, _, lerr := u.h.opts.Store.ListUsers(ctx, q)
+		if lerr != nil {
+			return elscim.Page{}, fmt.Errorf("scim: list users: %w", lerr)
+		}
+		raw := strings.ToLower(r.URL.Query().Get("filter"))
+		needSync := strings.Contains(raw, strings.ToLower(URNBridge))
+		needGroups := strings.Contains(raw, "groups")
+		var matched []store.User
+		for _, usr := range all {
+			view, verr := u.filterView(ctx, usr, needSync, needGroups)
+			if verr != nil {
+				return elscim.Page{}, verr
+			}
+			if evalFilter(expr, view) {
+				matched = append(matched, usr)
+			}
+		}
+		total = len(matched)
+		users = page(matched, offset, count)
+	} else {
+		q.Offset, q.Limit = offset, count
+		if count == 0 {
+			q.Limit = 1
+		}
+		users, total, err = u.h.opts.Store.ListUsers(ctx, q)
+		if err != nil {
+			return elscim.Page{}, fmt.Errorf("scim: list users: %w", err)
+		}
+		if count == 0 {
+			users = nil
+		}
+	}
+	res := make([]elscim.Resource, 0, len(users))
+	for _, usr := range users {
+		rsc, err := u.resource(ctx, usr, proj)
+		if err != nil {
+			return elscim.Page{}, err
+		}
+		res = append(res, rsc)
+	}
+	return elscim.Page{TotalResults: total, Resources: res}, nil
+}
+
+func page[T any](all []T, offset, count int) []T {
+	if offset >= len(all) {
+		return nil
+	}
+	end := len(all)
+	if count >= 0 && offset+count < end {
+		end = offset + count
+	}
+	return all[offset:end]
+}
+
+// filterView is the representation filters are evaluated against.
+func (u *userHandler) filterView(ctx context.Context, usr store.User, withSync, withGroups bool) (map[string]any, error) {
+	view := make(map[string]any, len(usr.Doc)+4)
+	for k, v := range usr.Doc {
+		view[k] = v
+	}
+	view["id"] = usr.ID
+	view["meta"] = map[string]any{
+		"resourceType": "User",
+		"created":      usr.Created.UTC().Format(time.RFC3339Nano),
+		"lastModified": usr.Modified.UTC().Format(time.RFC3339Nano),
+		"version":      etag(usr.Version),
+	}
+	if withSync {
+		ext, err := u.syncExtension(ctx, usr.ID)
+		if err != nil {
+			return nil, err
+		}
+		view[URNBridge] = ext
+	}
+	if withGroups {
+		g, err := u.groupsOf(ctx, usr.ID)
+		if err != nil {
+			return nil, err
+		}
+		view["groups"] = g
+	}
+	return view, nil
+}
+
+func (u *userHandler) groupsOf(ctx context.Context, id string) ([]any, error) {
+	refs, err := u.h.opts.Store.GroupsOfUser(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("scim: groups of user %s: %w", id, err)
+	}
+	out := make([]any, 0, len(refs))
+	for _, g := range refs {
+		out = append(out, map[string]any{"value": g.ID, "display": g.DisplayName, "type": "direct"})
+	}
+	return out, nil
+}
+
+func (u *userHandler) syncExtension(ctx context.Context, id string) (map[string]any, error) {
+	ext := map[string]any{"syncState": store.StatePending}
+	info, err := u.h.opts.Store.GetSync(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return ext, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("scim: sync state of user %s: %w", id, err)
+	}
+	if info.State != "" {
+		ext["syncState"] = info.State
+	}
+	if info.GSID != "" {
+		ext["gsid"] = info.GSID
+	}
+	if info.LastError != "" {
+		ext["lastError"] = info.LastError
+	}
+	if info.State == store.StateSynced && !info.Updated.IsZero() {
+		ext["lastSyncedAt"] = info.Updated.UTC().Format(time.RFC3339)
+	}
+	return ext, nil
+}
+
+// resource renders a stored user for the library.
+func (u *userHandler) resource(ctx context.Context, usr store.User, proj projection) (elscim.Resource, error) {
+	attrs := copyDoc(usr.Doc)
+	var extID string
+	if k, v, ok := getKey(attrs, "externalId"); ok {
+		extID, _ = v.(string)
+		delete(attrs, k)
+	}
+	if proj.wants("groups") {
+		g, err := u.groupsOf(ctx, usr.ID)
+		if err != nil {
+			return elscim.Resource{}, err
+		}
+		if len(g) > 0 {
+			attrs["groups"] = g
+		}
+	}
+	if proj.wants(URNBridge) {
+		ext, err := u.syncExtension(ctx, usr.ID)
+		if err != nil {
+			return elscim.Resource{}, err
+		}
+		attrs[URNBridge] = ext
+	}
+	proj.apply(attrs)
+	if len(attrs) == 0 {
+		// The library answers a PATCH without attributes with 204; keep
+		// userName so clients always get the resource.
+		attrs["userName"] = usr.UserName
+	}
+	created, modified := usr.Created.UTC(), usr.Modified.UTC()
+	res := elscim.Resource{
+		ID:         usr.ID,
+		Attributes: attrs,
+		Meta:       elscim.Meta{Created: &created, LastModified: &modified, Version: etag(usr.Version)},
+	}
+	if extID != "" && proj.wants("externalId") {
+		res.ExternalID = optional.NewString(extID)
+	}
+	return res, nil
+}
