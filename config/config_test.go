@@ -151,7 +151,10 @@ func TestExampleConfig(t *testing.T) {
 	if cfg.Gainsight.AccessKey != "example-access-key" {
 		t.Errorf("accessKey = %q, want the environment variable's value", cfg.Gainsight.AccessKey)
 	}
-	hashes := cfg.TokenHashes()
+	hashes, err := cfg.TokenHashes()
+	if err != nil {
+		t.Fatal(err)
+	}
 	sum := sha256.Sum256([]byte(exampleToken))
 	if len(hashes) != 2 || !bytes.Equal(hashes[0], sum[:]) {
 		t.Errorf("token hashes = %x, want 2 with the first the hash of %q", hashes, exampleToken)

@@ -218,16 +218,21 @@ func TestTokens(t *testing.T) {
 	cfg := Default()
 	cfg.SCIM.Tokens = []Token{
 		{Name: "upper", SHA256: Secret(strings.ToUpper(HashToken("one")))},
-		{Name: "invalid", SHA256: "zz"},
 		{Name: "lower", SHA256: Secret(HashToken("two"))},
 	}
-	got := cfg.TokenHashes()
-	if len(got) != 2 {
-		t.Fatalf("TokenHashes = %x, want 2 hashes", got)
+	got, err := cfg.TokenHashes()
+	if err != nil || len(got) != 2 {
+		t.Fatalf("TokenHashes = %x, %v; want 2 hashes", got, err)
 	}
 	for i, token := range []string{"one", "two"} {
 		if want := HashToken(token); fmt.Sprintf("%x", got[i]) != want {
 			t.Errorf("hash %d = %x, want %s", i, got[i], want)
 		}
+	}
+
+	cfg.SCIM.Tokens = append(cfg.SCIM.Tokens, Token{Name: "broken", SHA256: "zz"})
+	got, err = cfg.TokenHashes()
+	if err == nil || got != nil || !strings.Contains(err.Error(), `scim.tokens[2] ("broken")`) || strings.Contains(err.Error(), "zz") {
+		t.Errorf("TokenHashes with an invalid entry = %x, %v; want an error naming the token, not its value", got, err)
 	}
 }

@@ -18,21 +18,21 @@ func HashToken(token string) string {
 
 // TokenHashes returns the 32-byte SHA-256 of every configured SCIM token,
 // in configuration order, for constant-time comparison with the hash of a
-// presented token (crypto/subtle.ConstantTimeCompare). Entries that are not
-// valid hashes are skipped; Validate reports them.
-func (c *Config) TokenHashes() [][]byte {
+// presented token (crypto/subtle.ConstantTimeCompare). It fails, naming the
+// token, if an entry is not a hex SHA-256; Validate reports the same.
+func (c *Config) TokenHashes() ([][]byte, error) {
 	out := make([][]byte, 0, len(c.SCIM.Tokens))
-	for _, t := range c.SCIM.Tokens {
+	for i, t := range c.SCIM.Tokens {
 		if !isSHA256Hex(string(t.SHA256)) {
-			continue
+			return nil, fmt.Errorf("config: scim.tokens[%d] (%q): not a hex SHA-256", i, t.Name)
 		}
 		h, err := hex.DecodeString(string(t.SHA256))
 		if err != nil {
-			continue
+			return nil, fmt.Errorf("config: scim.tokens[%d] (%q): %w", i, t.Name, err)
 		}
 		out = append(out, h)
 	}
-	return out
+	return out, nil
 }
 
 // Print writes the effective configuration as YAML. Every secret, whether
