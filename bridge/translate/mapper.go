@@ -616,7 +616,7 @@ func parseActive(doc map[string]any) (bool, error) {
 	}
 	b, ok := resolve.AsBool(v)
 	if !ok {
-		return false, &FieldError{Attribute: "active", Message: fmt.Sprintf("%v is not a boolean", v)}
+		return false, &FieldError{Attribute: "active", Message: describe(v) + " is not a boolean"}
 	}
 	return b, nil
 }
