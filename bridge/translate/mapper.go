@@ -218,7 +218,7 @@ const (
 )
 
 func (m *Mapper) build(u store.User, groups []store.GroupRef) (built, error) {
-	doc := u.Doc
+	doc := normaliseDoc(u.Doc)
 	b := built{origins: map[string][]string{}}
 	rec := gainsight.Record{}
 	setUser := func(k string, v any) {

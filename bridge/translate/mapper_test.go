@@ -523,3 +523,55 @@ func TestCheckGroups(t *testing.T) {
 		})
 	}
 }
+
+// A document built in Go rather than decoded from JSON maps the same.
+func TestPlanGoShapedDocument(t *testing.T) {
+	m, err := NewMapper(testConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	type named string
+	goDoc := map[string]any{
+		"userName": "s",
+		"name":     map[string]string{"givenName": "Sam"},
+		"emails":   []map[string]any{{"value": "s@work", "type": "work"}},
+		"roles":    []map[string]string{{"value": "Admin"}},
+		"active":   &[]bool{false}[0],
+		"title":    named("Lead"),
+		EnterpriseURN: map[string]any{
+			"costCenter": json.Number("17"),
+			"manager":    map[string]any{"value": "m"},
+		},
+		GainsightURN: map[string]any{"Regions__gc": []string{"EU", "US"}, "Beta__gc": true},
+	}
+	jsonDoc := map[string]any{}
+	raw, err := json.Marshal(goDoc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(raw, &jsonDoc); err != nil {
+		t.Fatal(err)
+	}
+	fromGo, err := m.Plan(store.User{UserName: "s", Doc: goDoc}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fromJSON, err := m.Plan(store.User{UserName: "s", Doc: jsonDoc}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(fromGo, fromJSON) {
+		t.Fatalf("Go-shaped document maps differently:\n%v\n%v", fromGo, fromJSON)
+	}
+	want := Plan{Active: false, ManagerID: "m", Sources: map[string][]string{}, Record: gainsight.Record{
+		"SFDCUserName": "s", "Email": "s@work", "FirstName": "Sam", "Name": "Sam", "Title": "Lead",
+		"LicenseType": "Viewer", "SystemType": "Internal", "permissionBundles": []string{"Admin"},
+		"CostCenter__gc": 17.0, "Regions__gc": []string{"EU", "US"}, "Beta__gc": true,
+	}}
+	if !reflect.DeepEqual(fromGo, want) {
+		t.Fatalf("Plan = %#v\nwant %#v", fromGo, want)
+	}
+	if err := m.ValidateUser(map[string]any{"roles": []map[string]string{{"value": "Ghost"}}}); err == nil {
+		t.Fatal("ValidateUser missed a role in a Go-shaped document")
+	}
+}

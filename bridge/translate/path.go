@@ -1,7 +1,9 @@
 package translate
 
 import (
+	"encoding/json"
 	"fmt"
+	"reflect"
 	"sort"
 	"strings"
 
@@ -199,4 +201,75 @@ func filter(v any, st pathStep) any {
 		return out[0]
 	}
 	return out
+}
+
+// normaliseDoc returns doc with every nested map and slice in the shapes a
+// JSON decoder produces (map[string]any, []any), so documents built in Go
+// ([]map[string]any, []string, map[string]string …) map the same as those
+// read from the store.
+func normaliseDoc(doc map[string]any) map[string]any {
+	if doc == nil {
+		return nil
+	}
+	out, _ := normaliseValue(doc).(map[string]any)
+	return out
+}
+
+func normaliseValue(v any) any {
+	switch x := v.(type) {
+	case nil, string, bool, float64, int, int64:
+		return v
+	case json.Number:
+		if f, err := x.Float64(); err == nil {
+			return f
+		}
+		return x.String()
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			out[k] = normaliseValue(e)
+		}
+		return out
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = normaliseValue(e)
+		}
+		return out
+	}
+	rv := reflect.ValueOf(v)
+	switch rv.Kind() {
+	case reflect.Map:
+		if rv.Type().Key().Kind() != reflect.String {
+			return v
+		}
+		out := make(map[string]any, rv.Len())
+		iter := rv.MapRange()
+		for iter.Next() {
+			out[iter.Key().String()] = normaliseValue(iter.Value().Interface())
+		}
+		return out
+	case reflect.Slice, reflect.Array:
+		out := make([]any, rv.Len())
+		for i := range out {
+			out[i] = normaliseValue(rv.Index(i).Interface())
+		}
+		return out
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32:
+		return rv.Int()
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return float64(rv.Uint())
+	case reflect.Float32:
+		return rv.Float()
+	case reflect.String:
+		return rv.String()
+	case reflect.Bool:
+		return rv.Bool()
+	case reflect.Pointer, reflect.Interface:
+		if rv.IsNil() {
+			return nil
+		}
+		return normaliseValue(rv.Elem().Interface())
+	}
+	return v
 }

@@ -58,6 +58,7 @@ func FieldErrors(err error) []*FieldError {
 // It returns nil, one *FieldError, or several joined with errors.Join,
 // ordered by attribute; FieldErrors unpacks both forms.
 func (m *Mapper) ValidateUser(doc map[string]any) error {
+	doc = normaliseDoc(doc)
 	var errs []*FieldError
 	add := func(attr, format string, args ...any) {
 		errs = append(errs, &FieldError{Attribute: attr, Message: fmt.Sprintf(format, args...)})
