@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -195,3 +196,7 @@ func at(v any, path ...string) any {
 	}
 	return v
 }
+
+func urlq(s string) string { return url.QueryEscape(s) }
+
+func jsonNum(i int) json.Number { return json.Number(fmtInt(i)) }

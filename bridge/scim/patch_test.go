@@ -1,0 +1,119 @@
+package scim
+
+import (
+	"encoding/json"
+	"net/http"
+	"testing"
+)
+
+func TestPatchUserDialects(t *testing.T) {
+	const base = `,"externalId":"e1","title":"Engineer","name":{"givenName":"Ann","familyName":"Lee"},
+		"emails":[{"value":"ann@work.example","type":"work","primary":true},{"value":"ann@home.example","type":"home"}],
+		"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User":{"department":"R&D","manager":{"value":"m0"}}`
+	cases := []struct {
+		name   string
+		ops    string
+		checks map[string]any // slash-separated path → want (nil = absent)
+	}{
+		{"okta deactivate without path", `{"op":"replace","value":{"active":false}}`,
+			map[string]any{"active": false, "title": "Engineer"}},
+		{"entra string boolean", `{"op":"Replace","path":"active","value":"False"}`,
+			map[string]any{"active": false}},
+		{"entra string boolean true", `{"op":"Replace","path":"active","value":"True"}`,
+			map[string]any{"active": true}},
+		{"capitalised add", `{"op":"Add","path":"title","value":"Lead"}`,
+			map[string]any{"title": "Lead"}},
+		{"remove attribute", `{"op":"Remove","path":"title"}`,
+			map[string]any{"title": nil, "userName": "ann@example.com"}},
+		{"sub-attribute path", `{"op":"replace","path":"name.givenName","value":"Anna"}`,
+			map[string]any{"name/givenName": "Anna", "name/familyName": "Lee"}},
+		{"value filter path", `{"op":"replace","path":"emails[type eq \"work\"].value","value":"anna@work.example"}`,
+			map[string]any{"emails/0/value": "anna@work.example", "emails/0/type": "work", "emails/1/value": "ann@home.example"}},
+		{"value filter matching nothing adds", `{"op":"replace","path":"emails[type eq \"other\"].value","value":"x@other.example"}`,
+			map[string]any{"emails/2/value": "x@other.example", "emails/2/type": "other"}},
+		{"remove filtered element", `{"op":"remove","path":"emails[type eq \"home\"]"}`,
+			map[string]any{"emails/0/type": "work", "emails/1": nil}},
+		{"path-less dotted and URN keys", `{"op":"Replace","value":{"name.givenName":"Annie","urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department":"Sales","active":false,"shoeSize":"44","id":"forged"}}`,
+			map[string]any{"name/givenName": "Annie", URNEnterprise + "/department": "Sales", "active": false, "shoeSize": nil, "id": "__id__"}},
+		{"path-less URN container", `{"op":"replace","value":{"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User":{"department":"Legal"}}}`,
+			map[string]any{URNEnterprise + "/department": "Legal", URNEnterprise + "/manager/value": "m0"}},
+		{"bare-string manager", `{"op":"Replace","path":"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager","value":"m1"}`,
+			map[string]any{URNEnterprise + "/manager/value": "m1"}},
+		{"bare-string manager path-less", `{"op":"Replace","value":{"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager":"m2"}}`,
+			map[string]any{URNEnterprise + "/manager/value": "m2"}},
+		{"remove manager", `{"op":"Remove","path":"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager"}`,
+			map[string]any{URNEnterprise + "/manager": nil, URNEnterprise + "/department": "R&D"}},
+		{"add email appends", `{"op":"add","path":"emails","value":[{"value":"ann@new.example","type":"other"}]}`,
+			map[string]any{"emails/2/value": "ann@new.example"}},
+		{"add existing email is a no-op", `{"op":"add","path":"emails","value":[{"value":"ann@home.example","type":"home"}]}`,
+			map[string]any{"emails/2": nil}},
+		{"replace externalId", `{"op":"replace","path":"externalId","value":"e2"}`,
+			map[string]any{"externalId": "e2"}},
+		{"gainsight extension", `{"op":"add","path":"urn:ietf:params:scim:schemas:extension:gainsight:2.0:User:LicenseType","value":"Viewer"}`,
+			map[string]any{URNGainsight + "/LicenseType": "Viewer"}},
+		{"several ops in order", `{"op":"replace","path":"title","value":"A"},{"op":"replace","path":"title","value":"B"}`,
+			map[string]any{"title": "B"}},
+		{"remove missing is no-op", `{"op":"remove","path":"nickName"}`,
+			map[string]any{"nickName": nil, "title": "Engineer"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			f := newFixture(t, nil)
+			id := f.createUser("ann@example.com", base)
+			r := f.mustDo(http.StatusOK, http.MethodPatch, "/scim/v2/Users/"+id, `{`+patchSchema+`,"Operations":[`+c.ops+`]}`)
+			for p, want := range c.checks {
+				if want == "__id__" {
+					want = id
+				}
+				if got := at(r.body, splitSlash(p)...); !jsonEqual(got, want) {
+					t.Errorf("%s = %v, want %v\n%s", p, got, want, r.raw)
+				}
+			}
+			// The stored user reflects the response.
+			g := f.mustDo(http.StatusOK, http.MethodGet, "/scim/v2/Users/"+id, "")
+			for p, want := range c.checks {
+				if want == "__id__" {
+					want = id
+				}
+				if got := at(g.body, splitSlash(p)...); !jsonEqual(got, want) {
+					t.Errorf("stored %s = %v, want %v", p, got, want)
+				}
+			}
+		})
+	}
+}
+
+func splitSlash(p string) []string {
+	var out []string
+	start := 0
+	for i := 0; i < len(p); i++ {
+		if p[i] == '/' {
+			out = append(out, p[start:i])
+			start = i + 1
+		}
+	}
+	return append(out, p[start:])
+}
+
+func jsonEqual(got, want any) bool {
+	a, _ := json.Marshal(got)
+	b, _ := json.Marshal(want)
+	return string(a) == string(b)
+}
+
+func TestPatchIndexFieldsFollowDoc(t *testing.T) {
+	f := newFixture(t, nil)
+	id := f.createUser("idx@example.com", `,"emails":[{"value":"idx@work.example","type":"work"}]`)
+	f.mustDo(200, "PATCH", "/scim/v2/Users/"+id, `{`+patchSchema+`,"Operations":[
+		{"op":"replace","path":"userName","value":"renamed@example.com"},
+		{"op":"replace","path":"emails[type eq \"work\"].value","value":"new@work.example"},
+		{"op":"add","path":"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager","value":"boss"},
+		{"op":"replace","path":"active","value":"false"}]}`)
+	u, err := f.store.GetUser(t.Context(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u.UserName != "renamed@example.com" || len(u.Emails) != 1 || u.Emails[0] != "new@work.example" || u.ManagerID != "boss" || u.Active {
+		t.Errorf("index fields = %+v", u)
+	}
+}
