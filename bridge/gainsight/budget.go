@@ -134,7 +134,7 @@ func (b *budget) take(ctx context.Context) error {
 				return fmt.Errorf("gainsight: rate budget: %w", err)
 			}
 			if !ok {
-				b.report(w, start, w.limit)
+				b.report(w, w.limit)
 				waitUntil = start.Add(w.length)
 				break
 			}
@@ -179,10 +179,11 @@ func (b *budget) count(w budgetWindow, start time.Time) {
 	u.n++
 	b.used[w.name] = u
 	b.mu.Unlock()
-	b.report(w, start, u.n)
+	b.report(w, u.n)
 }
 
-func (b *budget) report(w budgetWindow, _ time.Time, used int) {
+// report sets the window's gauge from the calls used in it.
+func (b *budget) report(w budgetWindow, used int) {
 	b.gauge(w.name, float64(max(w.limit-used, 0)))
 }
 
