@@ -200,3 +200,29 @@ func at(v any, path ...string) any {
 func urlq(s string) string { return url.QueryEscape(s) }
 
 func jsonNum(i int) json.Number { return json.Number(fmtInt(i)) }
+
+// metric sums every sample (counter, gauge, or histogram count) of name.
+func (f *fixture) metric(name string) float64 {
+	f.t.Helper()
+	mfs, err := f.reg.Gather()
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	var sum float64
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			switch {
+			case m.Counter != nil:
+				sum += m.GetCounter().GetValue()
+			case m.Gauge != nil:
+				sum += m.GetGauge().GetValue()
+			case m.Histogram != nil:
+				sum += float64(m.GetHistogram().GetSampleCount())
+			}
+		}
+	}
+	return sum
+}
