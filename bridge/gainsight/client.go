@@ -84,14 +84,16 @@ func (o *Options) validate() error {
 	if u, err := url.Parse(o.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		errs = append(errs, fmt.Errorf("baseURL %q is not an http(s) URL", o.BaseURL))
 	}
-	for name, v := range map[string]int{"perHour": o.PerHour, "perDay": o.PerDay, "concurrency": o.Concurrency} {
-		if v < 0 {
-			errs = append(errs, fmt.Errorf("%s must not be negative", name))
-		}
-	}
-	for name, v := range map[string]time.Duration{"timeout": o.Timeout, "hourWindow": o.HourWindow, "dayWindow": o.DayWindow, "maxBackoff": o.MaxBackoff} {
-		if v < 0 {
-			errs = append(errs, fmt.Errorf("%s must not be negative", name))
+	for _, f := range []struct {
+		name     string
+		negative bool
+	}{
+		{"perHour", o.PerHour < 0}, {"perDay", o.PerDay < 0}, {"concurrency", o.Concurrency < 0},
+		{"timeout", o.Timeout < 0}, {"hourWindow", o.HourWindow < 0}, {"dayWindow", o.DayWindow < 0},
+		{"maxBackoff", o.MaxBackoff < 0},
+	} {
+		if f.negative {
+			errs = append(errs, fmt.Errorf("%s must not be negative", f.name))
 		}
 	}
 	return errors.Join(errs...)
