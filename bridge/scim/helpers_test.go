@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/common/expfmt"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
 
@@ -225,4 +226,29 @@ func (f *fixture) metric(name string) float64 {
 		}
 	}
 	return sum
+}
+
+func hashOf(tok string) []byte {
+	s := sha256.Sum256([]byte(tok))
+	return s[:]
+}
+
+func zapNop() *zap.Logger { return zap.NewNop() }
+
+func newRegistry() *prometheus.Registry { return prometheus.NewRegistry() }
+
+// gatherText renders the registry in the text exposition format.
+func (f *fixture) gatherText() string {
+	f.t.Helper()
+	mfs, err := f.reg.Gather()
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	var b strings.Builder
+	for _, mf := range mfs {
+		if _, err := expfmt.MetricFamilyToText(&b, mf); err != nil {
+			f.t.Fatal(err)
+		}
+	}
+	return b.String()
 }

@@ -297,6 +297,9 @@ func (u *userHandler) filterView(ctx context.Context, usr store.User, withSync, 
 		view[k] = v
 	}
 	view["id"] = usr.ID
+	if _, _, ok := getKey(view, "active"); !ok {
+		view["active"] = usr.Active
+	}
 	view["meta"] = map[string]any{
 		"resourceType": "User",
 		"created":      usr.Created.UTC().Format(time.RFC3339Nano),
@@ -363,6 +366,9 @@ func (u *userHandler) resource(ctx context.Context, usr store.User, proj project
 	if k, v, ok := getKey(attrs, "externalId"); ok {
 		extID, _ = v.(string)
 		delete(attrs, k)
+	}
+	if _, _, ok := getKey(attrs, "active"); !ok {
+		attrs["active"] = usr.Active
 	}
 	if proj.wants("groups") {
 		g, err := u.groupsOf(ctx, usr.ID)
