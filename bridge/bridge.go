@@ -127,7 +127,7 @@ func New(opts Options) (*Bridge, error) {
 	}
 	b.scim, err = scim.NewHandler(scim.Options{
 		Store:        opts.Store,
-		Validator:    func() scim.Validator { return b.cur.Load().mapper },
+		Validator:    currentMapper{b},
 		TokenHashes:  func() [][]byte { return b.cur.Load().tokens },
 		BasePath:     cfg.SCIM.BasePath,
 		MaxBodyBytes: cfg.SCIM.MaxBodyBytes,
@@ -276,4 +276,16 @@ func (b *Bridge) Reconcile(ctx context.Context) (int, error) {
 		case <-time.After(time.Second):
 		}
 	}
+}
+
+// currentMapper validates SCIM input with the mapping in effect, so a
+// reload applies to the next request.
+type currentMapper struct{ b *Bridge }
+
+func (c currentMapper) ValidateUser(doc map[string]any) error {
+	return c.b.cur.Load().mapper.ValidateUser(doc)
+}
+
+func (c currentMapper) CheckGroups(groups []store.GroupRef) error {
+	return c.b.cur.Load().mapper.CheckGroups(groups)
 }

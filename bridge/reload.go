@@ -107,7 +107,7 @@ func (b *Bridge) Apply(ctx context.Context, next *config.Config) (int, error) {
 		b.log.Warn("config change needs a restart to take effect", zap.String("field", f))
 	}
 	var ids []string
-	if mappingChanged(prev.cfg, next) {
+	if config.NeedsFullResync(prev.cfg, next) {
 		ids, err = allUserIDs(ctx, b.opts.Store)
 	} else {
 		ids, err = affectedByProfiles(ctx, b.opts.Store, prev.cfg.Groups, next.Groups)
@@ -128,16 +128,7 @@ func (b *Bridge) Apply(ctx context.Context, next *config.Config) (int, error) {
 	return len(ids), nil
 }
 
-// mappingChanged reports whether anything that feeds every user's record
-// changed, so every user must be re-planned.
-func mappingChanged(a, b *config.Config) bool {
-	return !reflect.DeepEqual(a.Mapping, b.Mapping) ||
-		!reflect.DeepEqual(a.Defaults, b.Defaults) ||
-		!reflect.DeepEqual(a.Licenses, b.Licenses) ||
-		!reflect.DeepEqual(a.CustomFields, b.CustomFields) ||
-		!reflect.DeepEqual(a.Deprovision, b.Deprovision)
-}
-
+// restartOnly lists the changed settings a reload cannot apply.
 func restartOnly(a, b *config.Config) []string {
 	var out []string
 	if a.Listen != b.Listen {
@@ -175,33 +166,19 @@ func keysOf(p config.GroupProfile) []profileKey {
 // affectedByProfiles returns the members of every pushed group whose
 // matching profile was added, removed or changed.
 func affectedByProfiles(ctx context.Context, st store.Store, old, next []config.GroupProfile) ([]string, error) {
-	index := func(ps []config.GroupProfile) map[profileKey]config.GroupProfile {
-		m := make(map[profileKey]config.GroupProfile)
-		for _, p := range ps {
-			for _, k := range keysOf(p) {
-				m[k] = p
-			}
-		}
-		return m
-	}
-	a, b := index(old), index(next)
-	changed := map[profileKey]bool{}
-	for k, p := range a {
-		if q, ok := b[k]; !ok || !reflect.DeepEqual(p, q) {
-			changed[k] = true
-		}
-	}
-	for k := range b {
-		if _, ok := a[k]; !ok {
-			changed[k] = true
-		}
-	}
 	seen := map[string]bool{}
 	var ids []string
-	for k := range changed {
-		groups, _, err := st.ListGroups(ctx, store.Query{Field: k.field, Value: k.value}, true)
-		if err != nil {
-			return nil, err
+	for _, ref := range config.DiffProfiles(old, next) {
+		var groups []store.Group
+		for _, q := range []store.Query{{Field: "displayName", Value: ref.DisplayName}, {Field: "externalId", Value: ref.ExternalID}} {
+			if q.Value == "" {
+				continue
+			}
+			gs, _, err := st.ListGroups(ctx, q, true)
+			if err != nil {
+				return nil, err
+			}
+			groups = append(groups, gs...)
 		}
 		for _, g := range groups {
 			for _, m := range g.Members {
