@@ -163,12 +163,14 @@ func (s *Server) reset() {
 		if isTrue(rec["IsSuperAdmin"]) && isTrue(rec["IsActiveUser"]) {
 			rec["LicenseType"] = "Full"
 		}
+		lastLicense := ""
 		if !isTrue(rec["IsActiveUser"]) {
-			if lt, _ := rec["LicenseType"].(string); lt != "" {
-				delete(rec, "LicenseType")
-			}
+			// An inactive user holds no license; the one seeded is what it
+			// had when it was deactivated.
+			lastLicense = str(rec, "LicenseType")
+			delete(rec, "LicenseType")
 		}
-		s.insert(rec)
+		s.insert(rec).lastLicense = lastLicense
 	}
 	s.stats = newStats()
 	s.setFaults(Faults{})

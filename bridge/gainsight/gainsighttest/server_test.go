@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"sync"
 	"testing"
 	"time"
 )
@@ -239,5 +240,50 @@ func TestGoAPI(t *testing.T) {
 	}
 	if ops := s.Stats().Calls; len(ops) != len(Operations()) {
 		t.Errorf("Stats.Calls not initialised per operation: %v", ops)
+	}
+}
+
+// TestConcurrentCalls: parallel writers never duplicate a Gsid or lose a
+// record, and the Go API reads safely meanwhile.
+func TestConcurrentCalls(t *testing.T) {
+	h := newHarness(t, seedTenant())
+	const writers, each = 8, 5
+	var wg sync.WaitGroup
+	errs := make(chan error, writers*each)
+	for w := 0; w < writers; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for i := 0; i < each; i++ {
+				r, err := h.do(http.MethodPost, "/v1/users/services", records(newUser(fmt.Sprintf("c%d-%d", w, i)), newUser("same")))
+				if err != nil {
+					errs <- err
+					continue
+				}
+				if r.Status != 200 {
+					errs <- fmt.Errorf("status %d", r.Status)
+				}
+				_ = h.sim.Users()
+			}
+		}(w)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	seen := map[string]bool{}
+	for _, u := range h.sim.Users() {
+		g := u["Gsid"].(string)
+		if seen[g] {
+			t.Errorf("Gsid %s twice", g)
+		}
+		seen[g] = true
+	}
+	if want := 3 + writers*each + 1; len(seen) != want {
+		t.Errorf("%d users, want %d (one of the %q creates wins)", len(seen), want, "same")
+	}
+	if st := h.sim.Stats(); st.Calls[OpCreate] != writers*each || st.Records[OpCreate] != writers*each+1 {
+		t.Errorf("stats = %+v", st)
 	}
 }

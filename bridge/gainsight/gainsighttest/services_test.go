@@ -288,6 +288,8 @@ func TestStatus(t *testing.T) {
 					t.Errorf("external user = %v", u)
 				}
 			}},
+		{name: "seeded inactive External license cannot be reactivated",
+			steps: []step{{status: "true", gsids: ids("G-OLD"), wantStatus: 400, wantCode: codeBulkUpdate, wantErrs: []recErr{{codeBulkUpdate, "External"}}}}},
 		{name: "unknown gsid partial",
 			steps: []step{{status: "false", gsids: ids("G-ADA", "G-NONE"), wantStatus: 200, wantOK: 1, wantErrs: []recErr{{codeBulkUpdate, "not found"}}}}},
 		{name: "bad status", steps: []step{{status: "maybe", gsids: ids("G-ADA"), wantStatus: 400, wantCode: codeBulkUpdate}}},
@@ -302,7 +304,9 @@ func TestStatus(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			h := newHarness(t, seedTenant())
+			tn := seedTenant()
+			tn.Users = append(tn.Users, map[string]any{"Gsid": "G-OLD", "Email": "old@example.com", "SFDCUserName": "old", "Name": "Old", "LicenseType": "External", "CompanyID": "C2", "IsActiveUser": false})
+			h := newHarness(t, tn)
 			for i, st := range tc.steps {
 				r := h.must(http.MethodPut, "/v1/users/services/status?status="+st.status, st.gsids(h.sim))
 				if r.code() != st.wantCode {
