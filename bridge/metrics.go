@@ -40,8 +40,8 @@ func newMetrics(reg prometheus.Registerer, version string) *metrics {
 	}
 	m.fanout = register(reg, prometheus.NewHistogram(prometheus.HistogramOpts{
 		Namespace: "scim_bridge", Subsystem: "resolve", Name: "fanout_users",
-		Help:    "Users marked dirty by one group change or profile change.",
-		Buckets: prometheus.ExponentialBuckets(1, 4, 8),
+		Help:    "Users marked dirty by one group change.",
+		Buckets: []float64{0, 1, 5, 10, 50, 100, 500, 1000, 5000, 10000},
 	}))
 	buildInfo := prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Namespace: "scim_bridge", Name: "build_info",

@@ -84,7 +84,8 @@ func (c *Config) Validate() error {
 func (c *Config) validateListen(ch *checker) {
 	checkAddr(ch, "listen.scim", c.Listen.SCIM)
 	checkAddr(ch, "listen.admin", c.Listen.Admin)
-	if c.Listen.SCIM != "" && c.Listen.SCIM == c.Listen.Admin {
+	// Port 0 asks the kernel for a free port, so two of them never clash.
+	if c.Listen.SCIM != "" && c.Listen.SCIM == c.Listen.Admin && !strings.HasSuffix(c.Listen.SCIM, ":0") {
 		ch.add("listen.admin", "must differ from listen.scim")
 	}
 }
