@@ -137,6 +137,7 @@ func TestGroupsOneLoginStyle(t *testing.T) {
 	// A conflicting add is rejected whole and changes nothing.
 	east := h.createGroup("East", "", bob)
 	west := h.createGroup("West", "")
+	h.waitSynced(30 * time.Second)
 	before := h.sim.Stats()
 	out := h.patchGroup(west, http.StatusBadRequest, map[string]any{"op": "add", "path": "members", "value": []any{
 		map[string]any{"value": bob}, map[string]any{"value": ann},
@@ -153,8 +154,15 @@ func TestGroupsOneLoginStyle(t *testing.T) {
 	if after := h.sim.Stats(); writeCalls(after) != writeCalls(before) {
 		t.Errorf("a rejected change reached gainsight: %v → %v", before.Calls, after.Calls)
 	}
-	_ = east
-	_ = viewers
+	if u := h.simUserByEmail("bob@example.com"); u["Division__gc"] != "East" {
+		t.Errorf("bob after the rejected change: %v", u)
+	}
+	// Entra's group lookup keeps working and the groups are intact.
+	for _, g := range []string{east, viewers} {
+		if s := h.do(http.MethodGet, "/Groups/"+g, nil, nil); s != http.StatusOK {
+			t.Errorf("group %s: %d", g, s)
+		}
+	}
 }
 
 // TestGroupsEntraStyle creates groups empty and manages members with
