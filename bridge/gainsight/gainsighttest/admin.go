@@ -21,7 +21,7 @@ func (s *Server) serveAdmin(r *http.Request) response {
 			err = decodeStrict(body, &f)
 		}
 		if err == nil {
-			err = f.check()
+			err = f.Validate()
 		}
 		if err != nil {
 			return fail(http.StatusBadRequest, "", "faults: "+err.Error())

@@ -76,8 +76,9 @@ func (f *Faults) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// check reports the first value of f out of range.
-func (f Faults) check() error {
+// Validate reports the first value of f out of range. POST /_sim/faults
+// refuses such faults; SetFaults takes them as they are.
+func (f Faults) Validate() error {
 	rates := []struct {
 		name string
 		v    float64

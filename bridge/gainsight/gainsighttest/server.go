@@ -143,6 +143,9 @@ func New(t Tenant, opts ...Option) *Server {
 	for _, o := range opts {
 		o(s)
 	}
+	if err := t.Validate(); err != nil {
+		s.log.Warn("invalid tenant", zap.Error(err))
+	}
 	s.reset()
 	return s
 }

@@ -91,10 +91,10 @@ func LoadConfig(path string) (Config, error) {
 	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
 		return Config{}, fmt.Errorf("gainsighttest: parse config %s: %w", path, err)
 	}
-	if err := c.Tenant.check(); err != nil {
+	if err := c.Tenant.Validate(); err != nil {
 		return Config{}, fmt.Errorf("gainsighttest: config %s: %w", path, err)
 	}
-	if err := c.Faults.check(); err != nil {
+	if err := c.Faults.Validate(); err != nil {
 		return Config{}, fmt.Errorf("gainsighttest: config %s: %w", path, err)
 	}
 	users, err := normalizeUsers(c.Users)
@@ -105,8 +105,10 @@ func LoadConfig(path string) (Config, error) {
 	return c, nil
 }
 
-// check reports the first setting of t that cannot work.
-func (t Tenant) check() error {
+// Validate reports the first setting of t that cannot work. LoadConfig
+// applies it; New serves an invalid tenant as well as it can and logs a
+// warning.
+func (t Tenant) Validate() error {
 	for name, typ := range t.CustomFields {
 		if !isCustomField(name) {
 			return fmt.Errorf("customFields: %q does not end in __gc", name)
