@@ -1,0 +1,449 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/store"
+)
+
+const groupCols = `id, display_name, external_id, source, doc, version, created, modified`
+
+func scanGroup(sc interface{ Scan(...any) error }) (store.Group, error) {
+	var (
+		g                 store.Group
+		doc               string
+		created, modified int64
+	)
+	if err := sc.Scan(&g.ID, &g.DisplayName, &g.ExternalID, &g.Source, &doc, &g.Version, &created, &modified); err != nil {
+		return store.Group{}, err
+	}
+	if err := json.Unmarshal([]byte(doc), &g.Doc); err != nil {
+		return store.Group{}, fmt.Errorf("decode doc of group %s: %w", g.ID, err)
+	}
+	g.Created, g.Modified = tm(created), tm(modified)
+	return g, nil
+}
+
+func (s *Store) getGroup(ctx context.Context, q queryer, id string, lock string) (store.Group, error) {
+	g, err := scanGroup(q.QueryRowContext(ctx, `SELECT `+groupCols+` FROM scim_groups WHERE id = $1`+lock, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.Group{}, fmt.Errorf("group %s: %w", id, store.ErrNotFound)
+	}
+	if err != nil {
+		return store.Group{}, fmt.Errorf("group %s: %w", id, err)
+	}
+	members, err := s.members(ctx, q, id)
+	if err != nil {
+		return store.Group{}, err
+	}
+	g.Members = members[id]
+	return g, nil
+}
+
+// members returns the member ids of each of groupIDs.
+func (s *Store) members(ctx context.Context, q queryer, groupIDs ...string) (map[string][]string, error) {
+	out := make(map[string][]string, len(groupIDs))
+	for _, c := range chunks(uniq(groupIDs)) {
+		rows, err := q.QueryContext(ctx, `SELECT group_id, user_id FROM group_members WHERE group_id IN (`+placeholders(1, len(c))+`) ORDER BY group_id, user_id`, anys(c)...)
+		if err != nil {
+			return nil, fmt.Errorf("load members: %w", err)
+		}
+		for rows.Next() {
+			var g, u string
+			if err := rows.Scan(&g, &u); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("load members: %w", err)
+			}
+			out[g] = append(out[g], u)
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return nil, fmt.Errorf("load members: %w", err)
+		}
+	}
+	return out, nil
+}
+
+// missingUsers returns those of ids that are not users.
+func (s *Store) missingUsers(ctx context.Context, q queryer, ids []string) ([]string, error) {
+	found := make(map[string]bool, len(ids))
+	for _, c := range chunks(uniq(ids)) {
+		got, err := s.strings(ctx, q, `SELECT id FROM users WHERE id IN (`+placeholders(1, len(c))+`)`, anys(c)...)
+		if err != nil {
+			return nil, fmt.Errorf("check members: %w", err)
+		}
+		for _, id := range got {
+			found[id] = true
+		}
+	}
+	var missing []string
+	for _, id := range uniq(ids) {
+		if !found[id] {
+			missing = append(missing, id)
+		}
+	}
+	return missing, nil
+}
+
+func missingErr(missing []string) error {
+	return fmt.Errorf("members %s: %w", strings.Join(missing, ", "), store.ErrNotFound)
+}
+
+// groupsOf returns, for each of users, the groups it is in now other than
+// except.
+func (s *Store) groupsOf(ctx context.Context, q queryer, users []string, except string) (map[string][]store.GroupRef, error) {
+	out := make(map[string][]store.GroupRef, len(users))
+	for _, c := range chunks(uniq(users)) {
+		rows, err := q.QueryContext(ctx, `SELECT m.user_id, g.id, g.display_name, g.external_id FROM group_members m
+JOIN scim_groups g ON g.id = m.group_id WHERE m.user_id IN (`+placeholders(2, len(c))+`) AND g.id <> $1 ORDER BY g.seq`,
+			append([]any{except}, anys(c)...)...)
+		if err != nil {
+			return nil, fmt.Errorf("load groups of users: %w", err)
+		}
+		for rows.Next() {
+			var u string
+			var r store.GroupRef
+			if err := rows.Scan(&u, &r.ID, &r.DisplayName, &r.ExternalID); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("load groups of users: %w", err)
+			}
+			out[u] = append(out[u], r)
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return nil, fmt.Errorf("load groups of users: %w", err)
+		}
+	}
+	return out, nil
+}
+
+// affected builds the GroupCheck map: every user in users mapped to all the
+// groups it will be in once after (zero for a deletion of groupID) applies.
+func (s *Store) affected(ctx context.Context, q queryer, users []string, groupID string, after store.Group) (map[string][]store.GroupRef, error) {
+	others, err := s.groupsOf(ctx, q, users, groupID)
+	if err != nil {
+		return nil, err
+	}
+	in := make(map[string]bool, len(after.Members))
+	for _, m := range after.Members {
+		in[m] = true
+	}
+	out := make(map[string][]store.GroupRef, len(users))
+	for _, u := range uniq(users) {
+		refs := append([]store.GroupRef{}, others[u]...)
+		if in[u] {
+			refs = append(refs, store.GroupRef{ID: after.ID, DisplayName: after.DisplayName, ExternalID: after.ExternalID})
+		}
+		out[u] = refs
+	}
+	return out, nil
+}
+
+func (s *Store) addMembers(ctx context.Context, tx *sql.Tx, groupID string, users []string) error {
+	for _, u := range uniq(users) {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO group_members (group_id, user_id) VALUES ($1, $2)`, groupID, u); err != nil {
+			return fmt.Errorf("add member %s: %w", u, err)
+		}
+	}
+	return nil
+}
+
+func (s *Store) removeMembers(ctx context.Context, tx *sql.Tx, groupID string, users []string) error {
+	for _, u := range uniq(users) {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM group_members WHERE group_id = $1 AND user_id = $2`, groupID, u); err != nil {
+			return fmt.Errorf("remove member %s: %w", u, err)
+		}
+	}
+	return nil
+}
+
+// touchUsers marks users dirty and pending.
+func (s *Store) touchUsers(ctx context.Context, tx *sql.Tx, now time.Time, users []string) error {
+	if err := s.setPending(ctx, tx, now, users...); err != nil {
+		return err
+	}
+	return s.markDirty(ctx, tx, now, users...)
+}
+
+// CreateGroup implements store.Store.
+func (s *Store) CreateGroup(ctx context.Context, g store.Group, check store.GroupCheck) (store.Group, error) {
+	if g.DisplayName == "" {
+		return store.Group{}, errors.New("store: create group: empty displayName")
+	}
+	if g.ID == "" {
+		g.ID = uuid.NewString()
+	}
+	if g.Source == "" {
+		g.Source = store.SourceSCIM
+	}
+	now := tm(ts(s.now()))
+	g.Version, g.Created, g.Modified = 1, now, now
+	g.Members = uniq(g.Members)
+	doc, err := json.Marshal(g.Doc)
+	if err != nil {
+		return store.Group{}, fmt.Errorf("store: create group: encode doc: %w", err)
+	}
+	var checkErr error
+	err = s.write(ctx, func(tx *sql.Tx) error {
+		missing, err := s.missingUsers(ctx, tx, g.Members)
+		if err != nil {
+			return err
+		}
+		if len(missing) > 0 {
+			return missingErr(missing)
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO scim_groups (id, display_name, display_name_lower, external_id, source, doc, version, created, modified)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+			g.ID, g.DisplayName, strings.ToLower(g.DisplayName), g.ExternalID, g.Source, string(doc), g.Version, ts(now), ts(now))
+		if err != nil {
+			return s.uniqueErr(err, fmt.Sprintf("displayName %q", g.DisplayName))
+		}
+		if check != nil {
+			aff, err := s.affected(ctx, tx, g.Members, g.ID, g)
+			if err != nil {
+				return err
+			}
+			if err := check(g, aff); err != nil {
+				checkErr = err
+				return err
+			}
+		}
+		if err := s.addMembers(ctx, tx, g.ID, g.Members); err != nil {
+			return err
+		}
+		return s.touchUsers(ctx, tx, now, g.Members)
+	})
+	if checkErr != nil {
+		return store.Group{}, checkErr
+	}
+	if err != nil {
+		return store.Group{}, fmt.Errorf("store: create group: %w", err)
+	}
+	return g, nil
+}
+
+// GetGroup implements store.Store.
+func (s *Store) GetGroup(ctx context.Context, id string) (store.Group, error) {
+	g, err := s.getGroup(ctx, s.r, id, "")
+	if err != nil {
+		return store.Group{}, fmt.Errorf("store: get %w", err)
+	}
+	return g, nil
+}
+
+func diff(a, b []string) []string {
+	in := make(map[string]bool, len(b))
+	for _, x := range b {
+		in[x] = true
+	}
+	var out []string
+	for _, x := range a {
+		if !in[x] {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// UpdateGroup implements store.Store. A change of displayName or externalId
+// can change how every member resolves, so then every member counts as
+// affected and is marked dirty, not only added and removed ones.
+func (s *Store) UpdateGroup(ctx context.Context, id string, fn func(store.Group) (store.Group, error), check store.GroupCheck) (store.Group, error) {
+	var (
+		out          store.Group
+		fnErr, chErr error
+	)
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		cur, err := s.getGroup(ctx, tx, id, s.d.LockRow)
+		if err != nil {
+			return err
+		}
+		arg := cur
+		arg.Members = append([]string(nil), cur.Members...)
+		next, err := fn(arg)
+		if err != nil {
+			fnErr = err
+			return err
+		}
+		if next.DisplayName == "" {
+			return errors.New("empty displayName")
+		}
+		now := tm(ts(s.now()))
+		next.ID, next.Created, next.Version, next.Modified = cur.ID, cur.Created, cur.Version+1, now
+		if next.Source == "" {
+			next.Source = cur.Source
+		}
+		next.Members = uniq(next.Members)
+		added, removed := diff(next.Members, cur.Members), diff(cur.Members, next.Members)
+		missing, err := s.missingUsers(ctx, tx, added)
+		if err != nil {
+			return err
+		}
+		if len(missing) > 0 {
+			return missingErr(missing)
+		}
+		doc, err := json.Marshal(next.Doc)
+		if err != nil {
+			return fmt.Errorf("encode doc: %w", err)
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE scim_groups SET display_name = $1, display_name_lower = $2, external_id = $3, source = $4, doc = $5,
+version = $6, modified = $7 WHERE id = $8 AND version = $9`,
+			next.DisplayName, strings.ToLower(next.DisplayName), next.ExternalID, next.Source, string(doc), next.Version, ts(now), id, cur.Version)
+		if err != nil {
+			return s.uniqueErr(err, fmt.Sprintf("displayName %q", next.DisplayName))
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n != 1 {
+			return errCASLost
+		}
+		users := append(append([]string{}, added...), removed...)
+		if !strings.EqualFold(cur.DisplayName, next.DisplayName) || cur.ExternalID != next.ExternalID {
+			users = append(users, next.Members...)
+		}
+		if check != nil {
+			aff, err := s.affected(ctx, tx, users, id, next)
+			if err != nil {
+				return err
+			}
+			if err := check(next, aff); err != nil {
+				chErr = err
+				return err
+			}
+		}
+		if err := s.removeMembers(ctx, tx, id, removed); err != nil {
+			return err
+		}
+		if err := s.addMembers(ctx, tx, id, added); err != nil {
+			return err
+		}
+		if err := s.touchUsers(ctx, tx, now, users); err != nil {
+			return err
+		}
+		out = next
+		return nil
+	})
+	if fnErr != nil {
+		return store.Group{}, fnErr
+	}
+	if chErr != nil {
+		return store.Group{}, chErr
+	}
+	if err != nil {
+		return store.Group{}, fmt.Errorf("store: update group %s: %w", id, err)
+	}
+	return out, nil
+}
+
+// DeleteGroup implements store.Store.
+func (s *Store) DeleteGroup(ctx context.Context, id string, check store.GroupCheck) error {
+	var chErr error
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		cur, err := s.getGroup(ctx, tx, id, s.d.LockRow)
+		if err != nil {
+			return err
+		}
+		if check != nil {
+			aff, err := s.affected(ctx, tx, cur.Members, id, store.Group{})
+			if err != nil {
+				return err
+			}
+			if err := check(store.Group{}, aff); err != nil {
+				chErr = err
+				return err
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM group_members WHERE group_id = $1`, id); err != nil {
+			return fmt.Errorf("delete members: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM scim_groups WHERE id = $1`, id); err != nil {
+			return fmt.Errorf("delete group: %w", err)
+		}
+		return s.touchUsers(ctx, tx, s.now(), cur.Members)
+	})
+	if chErr != nil {
+		return chErr
+	}
+	if err != nil {
+		return fmt.Errorf("store: delete group %s: %w", id, err)
+	}
+	return nil
+}
+
+func groupWhere(q store.Query) (string, []any, error) {
+	switch q.Field {
+	case "":
+		return "", nil, nil
+	case "id":
+		return ` WHERE id = $1`, []any{q.Value}, nil
+	case "displayName":
+		return ` WHERE display_name_lower = $1`, []any{strings.ToLower(q.Value)}, nil
+	case "externalId":
+		return ` WHERE external_id = $1`, []any{q.Value}, nil
+	}
+	return "", nil, fmt.Errorf("unsupported group query field %q", q.Field)
+}
+
+// ListGroups implements store.Store.
+func (s *Store) ListGroups(ctx context.Context, q store.Query, withMembers bool) ([]store.Group, int, error) {
+	where, args, err := groupWhere(q)
+	if err != nil {
+		return nil, 0, fmt.Errorf("store: list groups: %w", err)
+	}
+	var total int
+	if err := s.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM scim_groups`+where, args...).Scan(&total); err != nil {
+		return nil, 0, fmt.Errorf("store: count groups: %w", err)
+	}
+	lim, args := limits(q, args)
+	rows, err := s.r.QueryContext(ctx, `SELECT `+groupCols+` FROM scim_groups`+where+` ORDER BY seq`+lim, args...)
+	if err != nil {
+		return nil, 0, fmt.Errorf("store: list groups: %w", err)
+	}
+	var out []store.Group
+	for rows.Next() {
+		g, err := scanGroup(rows)
+		if err != nil {
+			rows.Close()
+			return nil, 0, fmt.Errorf("store: list groups: %w", err)
+		}
+		out = append(out, g)
+	}
+	err = rows.Err()
+	rows.Close()
+	if err != nil {
+		return nil, 0, fmt.Errorf("store: list groups: %w", err)
+	}
+	if withMembers && len(out) > 0 {
+		ids := make([]string, len(out))
+		for i, g := range out {
+			ids[i] = g.ID
+		}
+		m, err := s.members(ctx, s.r, ids...)
+		if err != nil {
+			return nil, 0, fmt.Errorf("store: list groups: %w", err)
+		}
+		for i := range out {
+			out[i].Members = m[out[i].ID]
+		}
+	}
+	return out, total, nil
+}
+
+// GroupsOfUser implements store.Store.
+func (s *Store) GroupsOfUser(ctx context.Context, id string) ([]store.GroupRef, error) {
+	m, err := s.groupsOf(ctx, s.r, []string{id}, "")
+	if err != nil {
+		return nil, fmt.Errorf("store: groups of user %s: %w", id, err)
+	}
+	return m[id], nil
+}

@@ -1,0 +1,273 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/store"
+)
+
+// Dialect is what differs between the databases. The statements themselves
+// are shared: both accept $N placeholders, ON CONFLICT upserts, TRUE/FALSE
+// literals and LIMIT/OFFSET.
+type Dialect struct {
+	// LockRow is appended to a SELECT of rows the transaction is about to
+	// modify. PostgreSQL needs " FOR UPDATE" so that concurrent writers
+	// queue on the row; SQLite has a single writer and needs nothing.
+	LockRow string
+	// SkipLocked is appended to the SELECT that picks dirty entries to
+	// claim, so that concurrent claimers take different rows.
+	SkipLocked string
+	// IsUnique reports whether err is a unique-constraint violation.
+	IsUnique func(error) bool
+	// IsRetryable reports whether the transaction that failed with err may
+	// simply be run again (serialization failure, deadlock, busy).
+	IsRetryable func(error) bool
+}
+
+// Config wires a Store.
+type Config struct {
+	// Reader serves reads outside transactions; Writer runs every write
+	// transaction. They may be the same pool.
+	Reader  *sql.DB
+	Writer  *sql.DB
+	Dialect Dialect
+	Now     func() time.Time
+	Logger  *zap.Logger
+}
+
+// Store implements store.Store over database/sql.
+type Store struct {
+	r, w *sql.DB
+	d    Dialect
+	now  func() time.Time
+	log  *zap.Logger
+}
+
+var _ store.Store = (*Store)(nil)
+
+// New returns a Store over already migrated databases.
+func New(c Config) (*Store, error) {
+	if c.Reader == nil || c.Writer == nil {
+		return nil, errors.New("sqlstore: Reader and Writer are required")
+	}
+	if c.Dialect.IsUnique == nil || c.Dialect.IsRetryable == nil {
+		return nil, errors.New("sqlstore: Dialect.IsUnique and Dialect.IsRetryable are required")
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.Logger == nil {
+		c.Logger = zap.NewNop()
+	}
+	return &Store{r: c.Reader, w: c.Writer, d: c.Dialect, now: c.Now, log: c.Logger}, nil
+}
+
+// maxAttempts bounds how often a write transaction is re-run after a
+// retryable failure (deadlock, serialization failure, lost CAS).
+const maxAttempts = 20
+
+// errCASLost means a row changed between read and write; the transaction is
+// re-run with a fresh read.
+var errCASLost = errors.New("sqlstore: row changed concurrently")
+
+type queryer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// write runs fn in a write transaction, re-running it after retryable
+// failures.
+func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	var err error
+	for attempt := 1; ; attempt++ {
+		err = s.writeOnce(ctx, fn)
+		if err == nil {
+			return nil
+		}
+		retry := errors.Is(err, errCASLost) || s.d.IsRetryable(err)
+		if !retry || attempt >= maxAttempts || ctx.Err() != nil {
+			return err
+		}
+		s.log.Debug("retrying store transaction", zap.Int("attempt", attempt), zap.Error(err))
+	}
+}
+
+func (s *Store) writeOnce(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// Time is stored as Unix nanoseconds (BIGINT) on every backend: portable,
+// exact, and free of time-zone conversions.
+func ts(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+func tm(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n).UTC()
+}
+
+// placeholders returns "$from, $from+1, …" for n arguments.
+func placeholders(from, n int) string {
+	var b strings.Builder
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("$")
+		b.WriteString(strconv.Itoa(from + i))
+	}
+	return b.String()
+}
+
+// uniq returns the distinct non-empty values of ids, sorted. Sorting makes
+// every transaction touch rows in the same order, which avoids deadlocks.
+func uniq(ids []string) []string {
+	seen := make(map[string]bool, len(ids))
+	out := make([]string, 0, len(ids))
+	for _, id := range ids {
+		if id == "" || seen[id] {
+			continue
+		}
+		seen[id] = true
+		out = append(out, id)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// chunkSize keeps IN lists well below every backend's parameter limit.
+const chunkSize = 500
+
+func chunks(ids []string) [][]string {
+	var out [][]string
+	for len(ids) > chunkSize {
+		out = append(out, ids[:chunkSize])
+		ids = ids[chunkSize:]
+	}
+	if len(ids) > 0 {
+		out = append(out, ids)
+	}
+	return out
+}
+
+func anys(ids []string) []any {
+	out := make([]any, len(ids))
+	for i, id := range ids {
+		out[i] = id
+	}
+	return out
+}
+
+// markDirty adds ids to the dirty set or bumps their generation, making them
+// due at now. Attempts restart because the user changed.
+func (s *Store) markDirty(ctx context.Context, q queryer, now time.Time, ids ...string) error {
+	for _, id := range uniq(ids) {
+		_, err := q.ExecContext(ctx, `INSERT INTO dirty (user_id, generation, attempts, since, due, lease_owner, lease_until)
+VALUES ($1, 1, 0, $2, $2, '', 0)
+ON CONFLICT (user_id) DO UPDATE SET generation = dirty.generation + 1, attempts = 0, due = $2`, id, ts(now))
+		if err != nil {
+			return fmt.Errorf("mark %s dirty: %w", id, err)
+		}
+	}
+	return nil
+}
+
+// setPending marks the (live) sync state of ids pending.
+func (s *Store) setPending(ctx context.Context, q queryer, now time.Time, ids ...string) error {
+	for _, id := range uniq(ids) {
+		_, err := q.ExecContext(ctx, `UPDATE sync_info SET state = $2, updated = $3 WHERE user_id = $1 AND tombstone = FALSE`,
+			id, store.StatePending, ts(now))
+		if err != nil {
+			return fmt.Errorf("set %s pending: %w", id, err)
+		}
+	}
+	return nil
+}
+
+// Ping implements store.Store.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.r.PingContext(ctx); err != nil {
+		return fmt.Errorf("store: ping: %w", err)
+	}
+	if s.w != s.r {
+		if err := s.w.PingContext(ctx); err != nil {
+			return fmt.Errorf("store: ping writer: %w", err)
+		}
+	}
+	return nil
+}
+
+// Close implements store.Store.
+func (s *Store) Close() error {
+	err := s.r.Close()
+	if s.w != s.r {
+		err = errors.Join(err, s.w.Close())
+	}
+	if err != nil {
+		return fmt.Errorf("store: close: %w", err)
+	}
+	return nil
+}
+
+// Take counts one call in the rate window (name, start) if fewer than limit
+// calls were counted there, and reports whether it did. Every process
+// sharing the database shares the count. Windows of the same name that
+// started before start are forgotten. limit <= 0 means unlimited: Take
+// reports true without counting.
+func (s *Store) Take(ctx context.Context, window string, start time.Time, limit int) (bool, error) {
+	if limit <= 0 {
+		return true, nil
+	}
+	var ok bool
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM budget WHERE window_name = $1 AND window_start < $2`, window, ts(start)); err != nil {
+			return fmt.Errorf("expire windows: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO budget (window_name, window_start, used) VALUES ($1, $2, 0)
+ON CONFLICT (window_name, window_start) DO NOTHING`, window, ts(start)); err != nil {
+			return fmt.Errorf("open window: %w", err)
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE budget SET used = used + 1 WHERE window_name = $1 AND window_start = $2 AND used < $3`,
+			window, ts(start), limit)
+		if err != nil {
+			return fmt.Errorf("count call: %w", err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return fmt.Errorf("count call: %w", err)
+		}
+		ok = n == 1
+		return nil
+	})
+	if err != nil {
+		return false, fmt.Errorf("store: take budget %s: %w", window, err)
+	}
+	return ok, nil
+}

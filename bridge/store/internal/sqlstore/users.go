@@ -1,0 +1,354 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/store"
+)
+
+const userCols = `id, user_name, external_id, emails, manager_id, active, source, doc, version, created, modified`
+
+// noLimit stands for "no LIMIT" in a portable LIMIT clause.
+const noLimit = int64(1) << 62
+
+func scanUser(sc interface{ Scan(...any) error }) (store.User, error) {
+	var (
+		u                 store.User
+		emails, doc       string
+		created, modified int64
+	)
+	if err := sc.Scan(&u.ID, &u.UserName, &u.ExternalID, &emails, &u.ManagerID, &u.Active, &u.Source, &doc, &u.Version, &created, &modified); err != nil {
+		return store.User{}, err
+	}
+	if err := json.Unmarshal([]byte(emails), &u.Emails); err != nil {
+		return store.User{}, fmt.Errorf("decode emails of %s: %w", u.ID, err)
+	}
+	if err := json.Unmarshal([]byte(doc), &u.Doc); err != nil {
+		return store.User{}, fmt.Errorf("decode doc of %s: %w", u.ID, err)
+	}
+	u.Created, u.Modified = tm(created), tm(modified)
+	return u, nil
+}
+
+func (s *Store) getUser(ctx context.Context, q queryer, id string, lock string) (store.User, error) {
+	u, err := scanUser(q.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE id = $1`+lock, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.User{}, fmt.Errorf("user %s: %w", id, store.ErrNotFound)
+	}
+	if err != nil {
+		return store.User{}, fmt.Errorf("user %s: %w", id, err)
+	}
+	return u, nil
+}
+
+// emailKeys returns the distinct lower-cased emails of u.
+func emailKeys(emails []string) []string {
+	lower := make([]string, 0, len(emails))
+	for _, e := range emails {
+		lower = append(lower, strings.ToLower(e))
+	}
+	return uniq(lower)
+}
+
+func marshalUser(u store.User) (emails, doc string, err error) {
+	list := u.Emails
+	if list == nil {
+		list = []string{}
+	}
+	e, err := json.Marshal(list)
+	if err != nil {
+		return "", "", fmt.Errorf("encode emails: %w", err)
+	}
+	d, err := json.Marshal(u.Doc)
+	if err != nil {
+		return "", "", fmt.Errorf("encode doc: %w", err)
+	}
+	return string(e), string(d), nil
+}
+
+func (s *Store) writeEmails(ctx context.Context, tx *sql.Tx, u store.User) error {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM user_emails WHERE user_id = $1`, u.ID); err != nil {
+		return fmt.Errorf("clear emails: %w", err)
+	}
+	for _, e := range emailKeys(u.Emails) {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO user_emails (user_id, email_lower) VALUES ($1, $2)`, u.ID, e); err != nil {
+			return fmt.Errorf("index email: %w", err)
+		}
+	}
+	return nil
+}
+
+func (s *Store) uniqueErr(err error, what string) error {
+	if s.d.IsUnique(err) {
+		return fmt.Errorf("%s: %w", what, store.ErrConflict)
+	}
+	return err
+}
+
+// CreateUser implements store.Store.
+func (s *Store) CreateUser(ctx context.Context, u store.User) (store.User, error) {
+	if u.UserName == "" {
+		return store.User{}, errors.New("store: create user: empty userName")
+	}
+	if u.ID == "" {
+		u.ID = uuid.NewString()
+	}
+	if u.Source == "" {
+		u.Source = store.SourceSCIM
+	}
+	now := tm(ts(s.now()))
+	u.Version, u.Created, u.Modified = 1, now, now
+	emails, doc, err := marshalUser(u)
+	if err != nil {
+		return store.User{}, fmt.Errorf("store: create user: %w", err)
+	}
+	err = s.write(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO users (id, user_name, user_name_lower, external_id, emails, manager_id, active, source, doc, version, created, modified)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+			u.ID, u.UserName, strings.ToLower(u.UserName), u.ExternalID, emails, u.ManagerID, u.Active, u.Source, doc, u.Version, ts(u.Created), ts(u.Modified))
+		if err != nil {
+			return s.uniqueErr(err, fmt.Sprintf("userName %q", u.UserName))
+		}
+		if err := s.writeEmails(ctx, tx, u); err != nil {
+			return err
+		}
+		if err := s.attachSync(ctx, tx, u, now); err != nil {
+			return err
+		}
+		return s.markDirty(ctx, tx, now, u.ID)
+	})
+	if err != nil {
+		return store.User{}, fmt.Errorf("store: create user: %w", err)
+	}
+	return u, nil
+}
+
+// attachSync gives a new user its pending SyncInfo, re-using the most
+// recent tombstone of the same userName so the user keeps its GSID.
+func (s *Store) attachSync(ctx context.Context, tx *sql.Tx, u store.User, now time.Time) error {
+	lower := strings.ToLower(u.UserName)
+	var old string
+	err := tx.QueryRowContext(ctx, `SELECT user_id FROM sync_info WHERE user_name_lower = $1 AND tombstone = TRUE
+ORDER BY updated DESC, user_id LIMIT 1`+s.d.LockRow, lower).Scan(&old)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		_, err = tx.ExecContext(ctx, `INSERT INTO sync_info (user_id, user_name, user_name_lower, gsid, record, active, state, last_error, tombstone, updated)
+VALUES ($1, $2, $3, '', 'null', FALSE, $4, '', FALSE, $5)
+ON CONFLICT (user_id) DO UPDATE SET user_name = $2, user_name_lower = $3, state = $4, tombstone = FALSE, updated = $5`,
+			u.ID, u.UserName, lower, store.StatePending, ts(now))
+		if err != nil {
+			return fmt.Errorf("create sync info: %w", err)
+		}
+		return nil
+	case err != nil:
+		return fmt.Errorf("find tombstone: %w", err)
+	}
+	_, err = tx.ExecContext(ctx, `UPDATE sync_info SET user_id = $1, user_name = $2, user_name_lower = $3, state = $4, tombstone = FALSE, updated = $5
+WHERE user_id = $6`, u.ID, u.UserName, lower, store.StatePending, ts(now), old)
+	if err != nil {
+		return fmt.Errorf("re-attach tombstone of %s: %w", old, err)
+	}
+	return nil
+}
+
+// GetUser implements store.Store.
+func (s *Store) GetUser(ctx context.Context, id string) (store.User, error) {
+	u, err := s.getUser(ctx, s.r, id, "")
+	if err != nil {
+		return store.User{}, fmt.Errorf("store: get %w", err)
+	}
+	return u, nil
+}
+
+// UpdateUser implements store.Store.
+func (s *Store) UpdateUser(ctx context.Context, id string, fn func(store.User) (store.User, error)) (store.User, error) {
+	var (
+		out   store.User
+		fnErr error
+	)
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		cur, err := s.getUser(ctx, tx, id, s.d.LockRow)
+		if err != nil {
+			return err
+		}
+		next, err := fn(cur)
+		if err != nil {
+			fnErr = err
+			return err
+		}
+		if next.UserName == "" {
+			return errors.New("empty userName")
+		}
+		now := tm(ts(s.now()))
+		next.ID, next.Created, next.Version, next.Modified = cur.ID, cur.Created, cur.Version+1, now
+		if next.Source == "" {
+			next.Source = cur.Source
+		}
+		emails, doc, err := marshalUser(next)
+		if err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE users SET user_name = $1, user_name_lower = $2, external_id = $3, emails = $4, manager_id = $5,
+active = $6, source = $7, doc = $8, version = $9, modified = $10 WHERE id = $11 AND version = $12`,
+			next.UserName, strings.ToLower(next.UserName), next.ExternalID, emails, next.ManagerID,
+			next.Active, next.Source, doc, next.Version, ts(now), id, cur.Version)
+		if err != nil {
+			return s.uniqueErr(err, fmt.Sprintf("userName %q", next.UserName))
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n != 1 {
+			return errCASLost
+		}
+		if err := s.writeEmails(ctx, tx, next); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE sync_info SET user_name = $2, user_name_lower = $3, state = $4, updated = $5
+WHERE user_id = $1 AND tombstone = FALSE`, id, next.UserName, strings.ToLower(next.UserName), store.StatePending, ts(now))
+		if err != nil {
+			return fmt.Errorf("set pending: %w", err)
+		}
+		if err := s.markDirty(ctx, tx, now, id); err != nil {
+			return err
+		}
+		out = next
+		return nil
+	})
+	if fnErr != nil {
+		return store.User{}, fnErr
+	}
+	if err != nil {
+		return store.User{}, fmt.Errorf("store: update user %s: %w", id, err)
+	}
+	return out, nil
+}
+
+// DeleteUser implements store.Store.
+func (s *Store) DeleteUser(ctx context.Context, id string) error {
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		u, err := s.getUser(ctx, tx, id, s.d.LockRow)
+		if err != nil {
+			return err
+		}
+		now := s.now()
+		// The groups lose a member: that is a change of the group too.
+		if _, err := tx.ExecContext(ctx, `UPDATE scim_groups SET version = version + 1, modified = $2
+WHERE id IN (SELECT group_id FROM group_members WHERE user_id = $1)`, id, ts(now)); err != nil {
+			return fmt.Errorf("touch groups: %w", err)
+		}
+		for _, q := range []string{
+			`DELETE FROM group_members WHERE user_id = $1`,
+			`DELETE FROM user_emails WHERE user_id = $1`,
+			`DELETE FROM users WHERE id = $1`,
+		} {
+			if _, err := tx.ExecContext(ctx, q, id); err != nil {
+				return fmt.Errorf("delete: %w", err)
+			}
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO sync_info (user_id, user_name, user_name_lower, gsid, record, active, state, last_error, tombstone, updated)
+VALUES ($1, $2, $3, '', 'null', FALSE, $4, '', TRUE, $5)
+ON CONFLICT (user_id) DO UPDATE SET user_name = $2, user_name_lower = $3, state = $4, tombstone = TRUE, updated = $5`,
+			id, u.UserName, strings.ToLower(u.UserName), store.StatePending, ts(now))
+		if err != nil {
+			return fmt.Errorf("tombstone: %w", err)
+		}
+		return s.markDirty(ctx, tx, now, id)
+	})
+	if err != nil {
+		return fmt.Errorf("store: delete user %s: %w", id, err)
+	}
+	return nil
+}
+
+func userWhere(q store.Query) (string, []any, error) {
+	switch q.Field {
+	case "":
+		return "", nil, nil
+	case "id":
+		return ` WHERE id = $1`, []any{q.Value}, nil
+	case "userName":
+		return ` WHERE user_name_lower = $1`, []any{strings.ToLower(q.Value)}, nil
+	case "externalId":
+		return ` WHERE external_id = $1`, []any{q.Value}, nil
+	case "emails":
+		return ` WHERE id IN (SELECT user_id FROM user_emails WHERE email_lower = $1)`, []any{strings.ToLower(q.Value)}, nil
+	}
+	return "", nil, fmt.Errorf("unsupported user query field %q", q.Field)
+}
+
+func limits(q store.Query, args []any) (string, []any) {
+	limit := noLimit
+	if q.Limit > 0 {
+		limit = int64(q.Limit)
+	}
+	offset := int64(0)
+	if q.Offset > 0 {
+		offset = int64(q.Offset)
+	}
+	n := len(args)
+	return fmt.Sprintf(" LIMIT $%d OFFSET $%d", n+1, n+2), append(args, limit, offset)
+}
+
+// ListUsers implements store.Store.
+func (s *Store) ListUsers(ctx context.Context, q store.Query) ([]store.User, int, error) {
+	where, args, err := userWhere(q)
+	if err != nil {
+		return nil, 0, fmt.Errorf("store: list users: %w", err)
+	}
+	var total int
+	if err := s.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM users`+where, args...).Scan(&total); err != nil {
+		return nil, 0, fmt.Errorf("store: count users: %w", err)
+	}
+	lim, args := limits(q, args)
+	rows, err := s.r.QueryContext(ctx, `SELECT `+userCols+` FROM users`+where+` ORDER BY seq`+lim, args...)
+	if err != nil {
+		return nil, 0, fmt.Errorf("store: list users: %w", err)
+	}
+	defer rows.Close()
+	var out []store.User
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, 0, fmt.Errorf("store: list users: %w", err)
+		}
+		out = append(out, u)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, 0, fmt.Errorf("store: list users: %w", err)
+	}
+	return out, total, nil
+}
+
+// UsersByManager implements store.Store.
+func (s *Store) UsersByManager(ctx context.Context, id string) ([]string, error) {
+	ids, err := s.strings(ctx, s.r, `SELECT id FROM users WHERE manager_id = $1 ORDER BY seq`, id)
+	if err != nil {
+		return nil, fmt.Errorf("store: users by manager %s: %w", id, err)
+	}
+	return ids, nil
+}
+
+func (s *Store) strings(ctx context.Context, q queryer, query string, args ...any) ([]string, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var v string
+		if err := rows.Scan(&v); err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,170 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"runtime"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/store"
+	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/store/internal/sqlstore"
+)
+
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+// Options configures Open.
+type Options struct {
+	// Logger receives migration and retry messages; nil logs nothing.
+	Logger *zap.Logger
+	// Now is the clock for Created/Modified, dirty marks and sync updates;
+	// time.Now when nil.
+	Now func() time.Time
+	// BusyTimeout is how long a statement waits for a lock held by another
+	// process on the same file; 10s when zero.
+	BusyTimeout time.Duration
+}
+
+// Store is the SQLite store. It implements store.Store, plus Take (a rate
+// budget counter) and TryLock (run-once jobs within this process).
+type Store struct {
+	*sqlstore.Store
+
+	mu    sync.Mutex
+	locks map[string]bool
+}
+
+var _ store.Store = (*Store)(nil)
+
+// Open opens (creating if needed) the database file at path and applies
+// pending schema migrations. All writes go through one connection
+// (BEGIN IMMEDIATE), reads through a small pool that WAL lets run beside the
+// writer. Every commit is synced to disk (synchronous=FULL), so what was
+// acknowledged survives a crash.
+func Open(ctx context.Context, path string, opts Options) (*Store, error) {
+	if path == "" {
+		return nil, errors.New("sqlite: empty path")
+	}
+	if opts.Logger == nil {
+		opts.Logger = zap.NewNop()
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.BusyTimeout <= 0 {
+		opts.BusyTimeout = 10 * time.Second
+	}
+	log := opts.Logger.Named("store")
+	q := url.Values{}
+	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", opts.BusyTimeout.Milliseconds()))
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "synchronous(FULL)")
+	q.Add("_pragma", "foreign_keys(1)")
+	w, err := sql.Open("sqlite", path+"?"+q.Encode()+"&_txlock=immediate")
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	w.SetConnMaxIdleTime(0)
+	if err := migrate(ctx, w, opts.Now, log); err != nil {
+		_ = w.Close()
+		return nil, fmt.Errorf("sqlite: %s: %w", path, err)
+	}
+	q.Add("_pragma", "query_only(1)")
+	r, err := sql.Open("sqlite", path+"?"+q.Encode())
+	if err != nil {
+		_ = w.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	readers := max(4, runtime.NumCPU())
+	r.SetMaxOpenConns(readers)
+	r.SetMaxIdleConns(readers)
+	inner, err := sqlstore.New(sqlstore.Config{
+		Reader: r,
+		Writer: w,
+		Dialect: sqlstore.Dialect{
+			IsUnique:    isUnique,
+			IsRetryable: isRetryable,
+		},
+		Now:    opts.Now,
+		Logger: log,
+	})
+	if err != nil {
+		_ = r.Close()
+		_ = w.Close()
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	return &Store{Store: inner, locks: map[string]bool{}}, nil
+}
+
+func migrate(ctx context.Context, db *sql.DB, now func() time.Time, log *zap.Logger) error {
+	sub, err := fs.Sub(migrationFiles, "migrations")
+	if err != nil {
+		return fmt.Errorf("migrations: %w", err)
+	}
+	ms, err := sqlstore.LoadMigrations(sub)
+	if err != nil {
+		return err
+	}
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("connect: %w", err)
+	}
+	defer conn.Close()
+	return sqlstore.Migrate(ctx, conn, ms, now, log)
+}
+
+func isUnique(err error) bool {
+	var e *sqlite.Error
+	if !errors.As(err, &e) {
+		return false
+	}
+	return e.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || e.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+}
+
+func isRetryable(err error) bool {
+	var e *sqlite.Error
+	if !errors.As(err, &e) {
+		return false
+	}
+	switch e.Code() & 0xff {
+	case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:
+		return true
+	}
+	return false
+}
+
+// TryLock takes the named lock if it is free and returns the function that
+// releases it. SQLite serves one process, so the lock is held in memory: it
+// keeps two runs of one periodic job in this process from overlapping.
+func (s *Store) TryLock(ctx context.Context, name string) (unlock func(), ok bool, err error) {
+	if err := ctx.Err(); err != nil {
+		return nil, false, fmt.Errorf("sqlite: lock %s: %w", name, err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.locks[name] {
+		return nil, false, nil
+	}
+	s.locks[name] = true
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			s.mu.Lock()
+			delete(s.locks, name)
+			s.mu.Unlock()
+		})
+	}, true, nil
+}
