@@ -69,6 +69,12 @@ func base(extra gainsight.Record) gainsight.Record {
 		}
 		r[k] = v
 	}
+	// A user without any name is named after its userName.
+	if _, named := extra["Name"]; !named {
+		if un, ok := r["SFDCUserName"]; ok {
+			r["Name"] = un
+		}
+	}
 	return r
 }
 
@@ -329,13 +335,13 @@ func TestPlan(t *testing.T) {
 			name: "userNameField Email: userName is the Email, work emails are ignored",
 			cfg:  func(c *config.Config) { c.Mapping.UserNameField = "Email" },
 			user: store.User{UserName: "m@x", Doc: map[string]any{"userName": "m@x", "emails": []any{map[string]any{"value": "other@x", "type": "work"}}}},
-			want: Plan{Active: true, Record: base(gainsight.Record{"Email": "m@x"})},
+			want: Plan{Active: true, Record: base(gainsight.Record{"Email": "m@x", "Name": "m@x"})},
 		},
 		{
 			name: "userNameField SfdcUserId",
 			cfg:  func(c *config.Config) { c.Mapping.UserNameField = "SfdcUserId" },
 			user: store.User{UserName: "005xx", Doc: map[string]any{"userName": "005xx", "emails": []any{map[string]any{"value": "n@x", "primary": true}}}},
-			want: Plan{Active: true, Record: base(gainsight.Record{"SfdcUserId": "005xx", "Email": "n@x"})},
+			want: Plan{Active: true, Record: base(gainsight.Record{"SfdcUserId": "005xx", "Email": "n@x", "Name": "005xx"})},
 		},
 		{
 			name: "a configured mapping replaces the default row for its target",
@@ -351,7 +357,7 @@ func TestPlan(t *testing.T) {
 				c.Mapping.Fields = []config.FieldMapping{{SCIM: "nickName", Gainsight: "Name"}}
 			},
 			user: store.User{UserName: "o", Doc: map[string]any{"userName": "o", "displayName": "Ignored", "name": map[string]any{"givenName": "O"}}},
-			want: Plan{Active: true, Record: base(gainsight.Record{"SFDCUserName": "o", "Email": "o", "FirstName": "O"})},
+			want: Plan{Active: true, Record: base(gainsight.Record{"SFDCUserName": "o", "Email": "o", "FirstName": "O", "Name": nil})},
 		},
 		{
 			name: "mappings into LicenseType, permissionBundles and SystemType",
@@ -369,7 +375,7 @@ func TestPlan(t *testing.T) {
 				EnterpriseURN:  map[string]any{"division": "External"},
 			}},
 			want: Plan{Active: true, Record: gainsight.Record{
-				"SFDCUserName": "p", "Email": "p", "LicenseType": "Viewer_Analytics", "SystemType": "External",
+				"SFDCUserName": "p", "Email": "p", "Name": "p", "LicenseType": "Viewer_Analytics", "SystemType": "External",
 				"permissionBundles": []string{"Basic", "Manager"},
 			}},
 		},
@@ -380,7 +386,7 @@ func TestPlan(t *testing.T) {
 				c.Licenses.Priority = nil
 			},
 			user: store.User{UserName: "q", Doc: map[string]any{"userName": "q"}},
-			want: Plan{Active: true, Record: gainsight.Record{"SFDCUserName": "q", "Email": "q", "LicenseType": "Viewer", "SystemType": "Internal"}},
+			want: Plan{Active: true, Record: gainsight.Record{"SFDCUserName": "q", "Email": "q", "Name": "q", "LicenseType": "Viewer", "SystemType": "Internal"}},
 		},
 		{
 			name: "nil document",
