@@ -252,3 +252,16 @@ func (f *fixture) gatherText() string {
 	}
 	return b.String()
 }
+
+// doRaw sends a request and returns only the status, for fuzzing.
+func (f *fixture) doRaw(method, path, body string) int {
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req := httptest.NewRequest(method, "http://bridge.test"+path, rd)
+	req.Header.Set("Authorization", "Bearer "+testToken)
+	rec := httptest.NewRecorder()
+	f.h.ServeHTTP(rec, req)
+	return rec.Code
+}
