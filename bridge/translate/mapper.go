@@ -256,12 +256,12 @@ func (m *Mapper) build(u store.User, groups []store.GroupRef) (built, error) {
 			setUser(FieldName, s)
 		} else if s := strings.TrimSpace(stringAt(doc, "name.givenName") + " " + stringAt(doc, "name.familyName")); s != "" {
 			setUser(FieldName, s)
-		} else if u.UserName != "" {
+		} else if userName != "" {
 			// Gainsight refuses to create a user without a name, and
 			// IdPs often send none (Okta's minimal profile, Entra's
 			// userPrincipalName-only mappings): the userName is the name
 			// the admin recognises.
-			setUser(FieldName, u.UserName)
+			setUser(FieldName, userName)
 		}
 	}
 	if !m.overridden[FieldSystemType] && m.defaults.SystemType != "" {
