@@ -233,7 +233,11 @@ func (e *Engine) DrainOnce(ctx context.Context) (int, error) {
 			break
 		}
 		total += len(claimed)
-		e.processBatch(ctx, claimed)
+		// Finish the batch's Gainsight calls before the lease runs out, so
+		// no other worker takes these users while calls are in flight.
+		bctx, cancel := context.WithTimeout(ctx, e.opts.Lease*9/10)
+		e.processBatch(bctx, ctx, claimed)
+		cancel()
 	}
 	if err := e.refreshGauges(context.WithoutCancel(ctx)); err != nil && passErr == nil {
 		passErr = err

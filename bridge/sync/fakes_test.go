@@ -287,6 +287,9 @@ func (fakePlanner) Plan(u store.User, groups []store.GroupRef) (translate.Plan, 
 	if t, ok := u.Doc["title"].(string); ok {
 		rec["Title"] = t
 	}
+	if tz, ok := u.Doc["timezone"].(string); ok {
+		rec["Timezone"] = tz
+	}
 	var bundles []string
 	for _, g := range groups {
 		bundles = append(bundles, g.DisplayName)

@@ -59,7 +59,9 @@ func (w *work) linked() bool { return w.created || w.adopted }
 
 // processBatch runs one batch of claimed users through planning, adoption,
 // creation, status changes and updates, then records each user's outcome.
-func (e *Engine) processBatch(ctx context.Context, claimed []store.Dirty) {
+// ctx bounds the batch's work; parent is the pass's context, whose end
+// means shutdown.
+func (e *Engine) processBatch(ctx, parent context.Context, claimed []store.Dirty) {
 	planner := e.opts.Planner()
 	works := make([]*work, 0, len(claimed))
 	for _, d := range claimed {
@@ -119,7 +121,7 @@ func (e *Engine) processBatch(ctx context.Context, claimed []store.Dirty) {
 	e.setStatus(ctx, deactivate, false)
 
 	for _, w := range works {
-		e.finish(ctx, w)
+		e.finish(ctx, parent, w)
 	}
 }
 
@@ -479,12 +481,12 @@ func (e *Engine) recordError(w *work, verb string, err error) {
 
 // finish records a user's outcome: its link and state, then completes the
 // dirty entry or schedules its retry.
-func (e *Engine) finish(ctx context.Context, w *work) {
+func (e *Engine) finish(ctx, parent context.Context, w *work) {
 	bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), bookkeepingTimeout)
 	defer cancel()
 	now := e.opts.Now()
 	log := e.log.With(zap.String("user_id", w.d.UserID))
-	shutdown := ctx.Err() != nil && w.retryErr != nil
+	shutdown := parent.Err() != nil && w.retryErr != nil
 
 	outcome, reason := w.outcome()
 	info := w.info
@@ -527,7 +529,7 @@ func (e *Engine) finish(ctx context.Context, w *work) {
 		next := now.Add(e.backoff(attempts))
 		err = e.opts.Store.RetryDirty(bctx, w.d.UserID, w.d.Generation, attempts, next)
 		if outcome == outcomeRetry {
-			log.Warn("user sync will be retried", zap.String("reason", reason), zap.Int("attempts", attempts),
+			log.Info("user sync will be retried", zap.String("reason", reason), zap.Int("attempts", attempts),
 				zap.Time("next_attempt", next), zap.Error(maskedError(w.retryErr)))
 		} else {
 			log.Debug("user deferred until its manager is linked", zap.String("manager_id", w.managerPending))

@@ -1,0 +1,371 @@
+package sync
+
+import (
+	"context"
+	"fmt"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	stdsync "sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap/zaptest"
+
+	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/gainsight"
+	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/gainsight/gainsighttest"
+	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/store"
+	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/store/sqlite"
+)
+
+// e2e is an engine over the SQLite store and the Gainsight client talking
+// HTTP to the simulator.
+type e2e struct {
+	t    *testing.T
+	sim  *gainsighttest.Server
+	srv  *httptest.Server
+	path string
+	st   *sqlite.Store
+	up   Upstream
+	eng  *Engine
+	tune func(*Options)
+}
+
+func newE2E(t *testing.T, tenant gainsighttest.Tenant, perHour int, tune func(*Options)) *e2e {
+	t.Helper()
+	x := &e2e{t: t, sim: gainsighttest.New(tenant), path: filepath.Join(t.TempDir(), "bridge.db"), tune: tune}
+	x.srv = httptest.NewServer(x.sim)
+	t.Cleanup(x.srv.Close)
+	client, err := gainsight.New(gainsight.Options{
+		BaseURL: x.srv.URL, AccessKey: gainsighttest.DefaultAccessKey, PerHour: perHour,
+		Timeout: 5 * time.Second, MaxBackoff: 20 * time.Millisecond,
+		Logger: zaptest.NewLogger(t), Registerer: prometheus.NewRegistry(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	x.up = client
+	x.open("a")
+	return x
+}
+
+// open opens the store file and starts a new engine on it.
+func (x *e2e) open(owner string) {
+	x.t.Helper()
+	st, err := sqlite.Open(context.Background(), x.path, sqlite.Options{Logger: zaptest.NewLogger(x.t)})
+	if err != nil {
+		x.t.Fatal(err)
+	}
+	x.t.Cleanup(func() { st.Close() })
+	x.st = st
+	opts := Options{
+		Store: st, Upstream: x.up, Planner: func() Planner { return fakePlanner{} },
+		Logger: zaptest.NewLogger(x.t), Registerer: prometheus.NewRegistry(), Owner: owner,
+		BatchWindow: time.Millisecond, MinBackoff: 5 * time.Millisecond, MaxBackoff: 50 * time.Millisecond,
+		Lease: time.Minute, PollInterval: 10 * time.Millisecond,
+	}
+	if x.tune != nil {
+		x.tune(&opts)
+	}
+	eng, err := New(opts)
+	if err != nil {
+		x.t.Fatal(err)
+	}
+	x.eng = eng
+}
+
+func (x *e2e) createUsers(n int, prefix string, mut func(i int, u *store.User)) {
+	x.t.Helper()
+	for i := range n {
+		name := fmt.Sprintf("%s%04d", prefix, i)
+		u := store.User{ID: "id-" + name, UserName: name, Emails: []string{name + "@example.com"}, Active: true, Doc: map[string]any{}}
+		if mut != nil {
+			mut(i, &u)
+		}
+		if _, err := x.st.CreateUser(context.Background(), u); err != nil {
+			x.t.Fatal(err)
+		}
+	}
+}
+
+func (x *e2e) update(id string, mut func(*store.User)) {
+	x.t.Helper()
+	if _, err := x.st.UpdateUser(context.Background(), id, func(u store.User) (store.User, error) {
+		mut(&u)
+		return u, nil
+	}); err != nil {
+		x.t.Fatal(err)
+	}
+}
+
+// converge drains until the dirty set is empty or the deadline passes.
+func (x *e2e) converge() {
+	x.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if _, err := x.eng.DrainOnce(context.Background()); err != nil {
+			x.t.Fatal(err)
+		}
+		n, _, err := x.st.DirtyStats(context.Background())
+		if err != nil {
+			x.t.Fatal(err)
+		}
+		if n == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			x.t.Fatalf("%d users still dirty", n)
+		}
+		time.Sleep(5 * time.Millisecond) // let the short per-user backoffs pass
+	}
+}
+
+func (x *e2e) info(id string) store.SyncInfo {
+	x.t.Helper()
+	info, err := x.st.GetSync(context.Background(), id)
+	if err != nil {
+		x.t.Fatalf("sync info of %s: %v", id, err)
+	}
+	return info
+}
+
+func (x *e2e) simUser(gsid string) map[string]any {
+	x.t.Helper()
+	rec, ok := x.sim.User(gsid)
+	if !ok {
+		x.t.Fatalf("gainsight user %s not found", gsid)
+	}
+	return rec
+}
+
+// checkExactlyOnce checks that every user is synced and linked to its own
+// Gainsight user, and that the simulator holds no duplicates.
+func (x *e2e) checkExactlyOnce(ids []string) {
+	x.t.Helper()
+	byEmail := map[string]int{}
+	for _, u := range x.sim.Users() {
+		byEmail[strings.ToLower(u["Email"].(string))]++
+	}
+	for email, n := range byEmail {
+		if n > 1 {
+			x.t.Errorf("%d gainsight users with email %s", n, email)
+		}
+	}
+	seen := map[string]bool{}
+	for _, id := range ids {
+		info := x.info(id)
+		if info.State != store.StateSynced || info.GSID == "" || seen[info.GSID] {
+			x.t.Fatalf("user %s: %+v", id, info)
+		}
+		seen[info.GSID] = true
+		rec := x.simUser(info.GSID)
+		if rec["SFDCUserName"] != info.UserName || rec["IsActiveUser"] != true || rec["LicenseType"] != "Full" {
+			x.t.Fatalf("gainsight record of %s: %v", id, rec)
+		}
+	}
+}
+
+func ids(prefix string, n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = fmt.Sprintf("id-%s%04d", prefix, i)
+	}
+	return out
+}
+
+func writeCalls(s gainsighttest.Stats) int {
+	return s.Calls[gainsighttest.OpCreate] + s.Calls[gainsighttest.OpUpdate] + s.Calls[gainsighttest.OpStatus]
+}
+
+func TestE2EFiveHundredUsers(t *testing.T) {
+	const n = 500
+	// 10 creates and 10 lookups fit a budget of 25 calls an hour.
+	x := newE2E(t, gainsighttest.Tenant{PerHour: 25}, 25, nil)
+	x.createUsers(n, "user", nil)
+	x.converge()
+	x.checkExactlyOnce(ids("user", n))
+	stats := x.sim.Stats()
+	if got, limit := writeCalls(stats), int(1.1*float64((n+49)/50)); got > limit {
+		t.Errorf("%d write calls, want ≤ %d", got, limit)
+	}
+	if got := stats.Calls[gainsighttest.OpList]; got > (n+49)/50 {
+		t.Errorf("%d lookups, want ≤ one per batch", got)
+	}
+	if len(x.sim.Users()) != n || stats.Rejected429 != 0 {
+		t.Errorf("%d users, %d rejected calls", len(x.sim.Users()), stats.Rejected429)
+	}
+}
+
+func TestE2EFaults(t *testing.T) {
+	tests := []struct {
+		name   string
+		faults gainsighttest.Faults
+	}{
+		{"lost create responses", gainsighttest.Faults{LoseNext: 2}},
+		{"server errors", gainsighttest.Faults{FailNext: 4}},
+		{"random losses and errors", gainsighttest.Faults{LoseResponseRate: 0.3, ErrorRate: 0.2, DropRate: 0.1, Seed: 7}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			const n = 120
+			x := newE2E(t, gainsighttest.Tenant{}, 0, nil)
+			x.createUsers(n, "user", nil)
+			x.sim.SetFaults(tc.faults)
+			// Let the faults fire, then heal the simulator.
+			for range 3 {
+				if _, err := x.eng.DrainOnce(context.Background()); err != nil {
+					t.Fatal(err)
+				}
+			}
+			x.sim.SetFaults(gainsighttest.Faults{})
+			x.converge()
+			x.checkExactlyOnce(ids("user", n))
+			if len(x.sim.Users()) != n {
+				t.Errorf("%d gainsight users, want %d", len(x.sim.Users()), n)
+			}
+		})
+	}
+}
+
+func TestE2ELifecycle(t *testing.T) {
+	x := newE2E(t, gainsighttest.Tenant{}, 0, nil)
+	x.createUsers(3, "user", nil)
+	x.converge()
+	a := x.info("id-user0000")
+
+	// Deactivate: Gainsight drops the license.
+	x.update("id-user0000", func(u *store.User) { u.Active = false })
+	x.converge()
+	if rec := x.simUser(a.GSID); rec["IsActiveUser"] != false || rec["LicenseType"] != nil {
+		t.Fatalf("deactivated record %v", rec)
+	}
+	// Reactivate: the license is sent again.
+	x.update("id-user0000", func(u *store.User) { u.Active = true; u.Doc["license"] = "Viewer" })
+	x.converge()
+	if rec := x.simUser(a.GSID); rec["IsActiveUser"] != true || rec["LicenseType"] != "Viewer" {
+		t.Fatalf("reactivated record %v", rec)
+	}
+
+	// Delete, then re-create the same userName: same Gainsight user.
+	if err := x.st.DeleteUser(context.Background(), "id-user0001"); err != nil {
+		t.Fatal(err)
+	}
+	x.converge()
+	b := x.info("id-user0001")
+	if !b.Tombstone || b.Active {
+		t.Fatalf("tombstone %+v", b)
+	}
+	if rec := x.simUser(b.GSID); rec["IsActiveUser"] != false {
+		t.Fatalf("deleted user still active: %v", rec)
+	}
+	if _, err := x.st.CreateUser(context.Background(), store.User{ID: "new-b", UserName: "user0001",
+		Emails: []string{"user0001@example.com"}, Active: true, Doc: map[string]any{}}); err != nil {
+		t.Fatal(err)
+	}
+	x.converge()
+	if info := x.info("new-b"); info.GSID != b.GSID || !info.Active || info.State != store.StateSynced {
+		t.Fatalf("re-created user %+v, want GSID %s", info, b.GSID)
+	}
+	if rec := x.simUser(b.GSID); rec["IsActiveUser"] != true || rec["LicenseType"] != "Full" {
+		t.Fatalf("re-created record %v", rec)
+	}
+	if got := x.sim.Stats().Calls[gainsighttest.OpCreate]; got != 1 || len(x.sim.Users()) != 3 {
+		t.Errorf("%d creates, %d users", got, len(x.sim.Users()))
+	}
+}
+
+func TestE2EManagerAndFailures(t *testing.T) {
+	x := newE2E(t, gainsighttest.Tenant{}, 0, nil)
+	// Reports first, manager later; one user with a bad time zone.
+	x.createUsers(5, "report", func(i int, u *store.User) { u.ManagerID = "id-boss0000" })
+	x.createUsers(1, "bad", func(i int, u *store.User) { u.Doc["timezone"] = "Mars/Olympus" })
+	if _, err := x.eng.DrainOnce(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if info := x.info("id-report0000"); info.GSID == "" || info.State != store.StatePending {
+		t.Fatalf("deferred report %+v", info)
+	}
+	bad := x.info("id-bad0000")
+	if bad.State != store.StateFailed || !strings.Contains(bad.LastError, "Timezone") {
+		t.Fatalf("bad user %+v", bad)
+	}
+	x.createUsers(1, "boss", nil)
+	x.converge()
+	boss := x.info("id-boss0000").GSID
+	for _, id := range ids("report", 5) {
+		info := x.info(id)
+		if rec := x.simUser(info.GSID); rec["Manager"] != boss || info.State != store.StateSynced {
+			t.Fatalf("report %s: %+v %v", id, info, rec)
+		}
+	}
+	// The failed user is retried once it changes.
+	x.update("id-bad0000", func(u *store.User) { u.Doc["timezone"] = "Europe/Paris" })
+	x.converge()
+	if info := x.info("id-bad0000"); info.State != store.StateSynced || x.simUser(info.GSID)["Timezone"] != "Europe/Paris" {
+		t.Fatalf("fixed user %+v", info)
+	}
+}
+
+// crashingUpstream closes the store right after the n-th create call
+// returned, as if the process died before recording what Gainsight did.
+type crashingUpstream struct {
+	Upstream
+	mu      stdsync.Mutex
+	creates int
+	after   int
+	crash   func()
+}
+
+func (c *crashingUpstream) Create(ctx context.Context, records []gainsight.Record) ([]gainsight.Result, error) {
+	res, err := c.Upstream.Create(ctx, records)
+	c.mu.Lock()
+	c.creates++
+	crash := c.creates == c.after
+	c.mu.Unlock()
+	if crash {
+		c.crash()
+	}
+	return res, err
+}
+
+func TestE2ERestart(t *testing.T) {
+	const n = 300
+	x := newE2E(t, gainsighttest.Tenant{}, 0, func(o *Options) { o.Lease = 300 * time.Millisecond })
+	x.createUsers(n, "user", nil)
+	first := x.st
+	crashing := &crashingUpstream{Upstream: x.up, after: 3, crash: func() { first.Close() }}
+	x.eng.opts.Upstream = crashing
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- x.eng.Run(ctx) }()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		crashing.mu.Lock()
+		c := crashing.creates
+		crashing.mu.Unlock()
+		if c >= 3 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("engine never reached the third create")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if got := len(x.sim.Users()); got != 150 {
+		t.Fatalf("%d gainsight users before restart, want 150", got)
+	}
+
+	// A new process on the same file: the entries of the crashed batch come
+	// back when their lease expires and are adopted, not created twice.
+	x.open("b")
+	x.converge()
+	x.checkExactlyOnce(ids("user", n))
+	if got := len(x.sim.Users()); got != n {
+		t.Errorf("%d gainsight users, want %d", got, n)
+	}
+}
