@@ -2,6 +2,7 @@ package scim
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/json"
 	"errors"
@@ -10,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -22,6 +24,7 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/store"
+	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/store/sqlite"
 )
 
 const testToken = "s3cret-token"
@@ -64,6 +67,7 @@ type fixture struct {
 	t        testing.TB
 	h        http.Handler
 	store    Store
+	sqlite   *sqlite.Store
 	reg      *prometheus.Registry
 	notified atomic.Int64
 	mu       sync.Mutex
@@ -75,17 +79,23 @@ type fixtureOption func(*Options)
 func newFixture(t testing.TB, st Store, opts ...fixtureOption) *fixture {
 	t.Helper()
 	f := &fixture{t: t, reg: prometheus.NewRegistry(), now: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
-	if st == nil {
-		st = newMemStore(f.clock)
-	}
-	f.store = st
-	sum := sha256.Sum256([]byte(testToken))
 	var logger *zap.Logger
 	if tt, ok := t.(*testing.T); ok {
 		logger = zaptest.NewLogger(tt)
 	} else {
 		logger = zap.NewNop()
 	}
+	if st == nil {
+		db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "bridge.db"), sqlite.Options{Now: f.clock})
+		if err != nil {
+			t.Fatalf("open store: %v", err)
+		}
+		t.Cleanup(func() { _ = db.Close() })
+		f.sqlite = db
+		st = db
+	}
+	f.store = st
+	sum := sha256.Sum256([]byte(testToken))
 	o := Options{
 		Store:       st,
 		Validator:   testValidator{},

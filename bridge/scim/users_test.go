@@ -191,11 +191,11 @@ func TestPutReplacesWholeUser(t *testing.T) {
 }
 
 func TestSyncExtension(t *testing.T) {
-	ms := newMemStore(nil)
-	f := newFixture(t, ms)
-	ms.now = f.clock
+	f := newFixture(t, nil)
 	id := f.createUser("sync@example.com", "")
-	ms.putSync(store.SyncInfo{UserID: id, GSID: "GS-1", State: store.StateFailed, LastError: "Gainsight said no"})
+	if err := f.sqlite.PutSync(t.Context(), store.SyncInfo{UserID: id, UserName: "sync@example.com", GSID: "GS-1", State: store.StateFailed, LastError: "Gainsight said no"}); err != nil {
+		t.Fatal(err)
+	}
 	r := f.mustDo(200, "GET", "/scim/v2/Users/"+id, "")
 	if at(r.body, URNBridge, "syncState") != "failed" || at(r.body, URNBridge, "gsid") != "GS-1" || at(r.body, URNBridge, "lastError") != "Gainsight said no" {
 		t.Fatalf("extension: %s", r.raw)
