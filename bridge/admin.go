@@ -118,7 +118,10 @@ func Explain(ctx context.Context, st store.Store, mapper *translate.Mapper, key 
 		}
 		e, err := mapper.Explain(u, groups)
 		if err != nil {
-			ex.Conflict = err.Error()
+			return Explanation{}, fmt.Errorf("explain %s: %w", u.UserName, err)
+		}
+		if e.Conflict != nil {
+			ex.Conflict = e.Conflict.Error()
 		}
 		ex.Effective = &e
 	case errors.Is(err, store.ErrNotFound):

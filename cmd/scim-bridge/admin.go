@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"text/tabwriter"
 	"time"
 
 	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge"
@@ -129,6 +130,46 @@ func cmdReconcile(ctx context.Context, args []string, e env) error {
 }
 
 func writeEffective(w io.Writer, ex translate.Explanation) {
-	b, _ := json.MarshalIndent(ex, "           ", "  ")
-	fmt.Fprintf(w, "effective  %s\n", strings.TrimSpace(string(b)))
+	if len(ex.Groups) == 0 {
+		fmt.Fprintln(w, "groups     (none)")
+	}
+	for i, g := range ex.Groups {
+		label := "groups    "
+		if i > 0 {
+			label = "          "
+		}
+		profile := "no profile"
+		if g.Profiled {
+			profile = "profile " + g.Profile
+		}
+		fmt.Fprintf(w, "%s %s (%s)\n", label, g.DisplayName, profile)
+	}
+	status := "active"
+	if !ex.Active {
+		status = "inactive: " + ex.InactiveReason
+	}
+	fmt.Fprintf(w, "status     %s\n", status)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "attribute\tvalue\tfrom")
+	for _, a := range ex.Attributes {
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", a.Name, formatValue(a.Value), strings.Join(a.Sources, ", "))
+	}
+	_ = tw.Flush()
+	if ex.SuperAdmin {
+		fmt.Fprintln(w, "note       super admin is resolved but not pushed: Gainsight's API cannot set it")
+	}
+}
+
+func formatValue(v any) string {
+	switch x := v.(type) {
+	case []string:
+		return strings.Join(x, ", ")
+	case []any:
+		parts := make([]string, len(x))
+		for i, p := range x {
+			parts[i] = fmt.Sprint(p)
+		}
+		return strings.Join(parts, ", ")
+	}
+	return fmt.Sprint(v)
 }
