@@ -1,0 +1,92 @@
+package scim
+
+import (
+	"bufio"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/store"
+)
+
+const benchUsers = 10000
+
+// benchFixture returns a handler over a SQLite store holding benchUsers
+// users, written directly to the store to keep setup short.
+func benchFixture(b *testing.B) *fixture {
+	b.Helper()
+	f := newFixture(b, nil)
+	ctx := b.Context()
+	for i := 0; i < benchUsers; i++ {
+		name := fmt.Sprintf("seed%05d@example.com", i)
+		_, err := f.sqlite.CreateUser(ctx, store.User{
+			ID: newUUID(), UserName: name, Emails: []string{name}, Active: true, Source: store.SourceSCIM,
+			Doc: map[string]any{"userName": name, "active": true, "emails": []any{map[string]any{"value": name, "type": "work"}}},
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	return f
+}
+
+// reportRSS reports the resident set size in MiB from /proc/self/status.
+func reportRSS(b *testing.B) {
+	fh, err := os.Open("/proc/self/status")
+	if err != nil {
+		return // not Linux: nothing to report
+	}
+	defer fh.Close()
+	sc := bufio.NewScanner(fh)
+	for sc.Scan() {
+		if rest, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
+			kb, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 64)
+			if err == nil {
+				b.ReportMetric(kb/1024, "rss-MiB")
+			}
+		}
+	}
+}
+
+func BenchmarkCreateUser(b *testing.B) {
+	f := benchFixture(b)
+	b.ResetTimer()
+	start := time.Now()
+	for i := 0; b.Loop(); i++ {
+		body := fmt.Sprintf(`{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"bench%d@example.com","active":true,"emails":[{"value":"bench%d@example.com","type":"work"}]}`, i, i)
+		req := httptest.NewRequest(http.MethodPost, "http://bench.test/scim/v2/Users", strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+testToken)
+		req.Header.Set("Content-Type", "application/scim+json")
+		rec := httptest.NewRecorder()
+		f.h.ServeHTTP(rec, req)
+		if rec.Code != http.StatusCreated {
+			b.Fatalf("status %d: %s", rec.Code, rec.Body.String())
+		}
+	}
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "req/s")
+	reportRSS(b)
+}
+
+func BenchmarkLookupUserName(b *testing.B) {
+	f := benchFixture(b)
+	b.ResetTimer()
+	start := time.Now()
+	for i := 0; b.Loop(); i++ {
+		q := url.QueryEscape(fmt.Sprintf(`userName eq "SEED%05d@example.com"`, i%benchUsers))
+		req := httptest.NewRequest(http.MethodGet, "http://bench.test/scim/v2/Users?filter="+q+"&startIndex=1&count=100", nil)
+		req.Header.Set("Authorization", "Bearer "+testToken)
+		rec := httptest.NewRecorder()
+		f.h.ServeHTTP(rec, req)
+		if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), `"totalResults":1`) {
+			b.Fatalf("status %d: %s", rec.Code, rec.Body.String())
+		}
+	}
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "req/s")
+	reportRSS(b)
+}
