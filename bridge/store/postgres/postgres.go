@@ -1,0 +1,226 @@
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"embed"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"io/fs"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/stdlib"
+	"go.uber.org/zap"
+
+	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/store"
+	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/store/internal/sqlstore"
+)
+
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+// Options configures Open.
+type Options struct {
+	// Logger receives migration and retry messages; nil logs nothing.
+	Logger *zap.Logger
+	// Now is the clock for Created/Modified, dirty marks and sync updates;
+	// time.Now when nil. Replicas sharing a database should have synchronised
+	// clocks: leases and due times compare their clocks.
+	Now func() time.Time
+	// MaxConns caps the connection pool; 10 when zero.
+	MaxConns int
+	// StatementTimeout is set as the session's statement_timeout; 10s when
+	// zero, none when negative.
+	StatementTimeout time.Duration
+}
+
+// Store is the PostgreSQL store. It implements store.Store, plus Take (a
+// rate budget counter shared by every replica) and TryLock (run-once jobs
+// across replicas).
+type Store struct {
+	*sqlstore.Store
+	db *sql.DB
+
+	mu   sync.Mutex
+	held map[int64]func() // locks taken by TryLock, by key, released by Close
+}
+
+var _ store.Store = (*Store)(nil)
+
+// Open connects to the database named by dsn (a postgres:// URL or a
+// key=value string; search_path and other run-time parameters may be set in
+// it) and applies pending schema migrations, one replica at a time.
+//
+// The store uses database/sql over pgx's stdlib driver rather than pgxpool
+// so that it shares its statements, and so its behaviour, with the SQLite
+// backend; pgx still speaks the protocol and caches prepared statements.
+// database/sql redials by itself, so the store recovers when the database
+// comes back after an outage.
+func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
+	if dsn == "" {
+		return nil, errors.New("postgres: empty DSN")
+	}
+	if opts.Logger == nil {
+		opts.Logger = zap.NewNop()
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.MaxConns <= 0 {
+		opts.MaxConns = 10
+	}
+	if opts.StatementTimeout == 0 {
+		opts.StatementTimeout = 10 * time.Second
+	}
+	log := opts.Logger.Named("store")
+	cfg, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		// The parse error may quote the DSN, password included.
+		return nil, errors.New("postgres: invalid DSN")
+	}
+	if opts.StatementTimeout > 0 {
+		cfg.RuntimeParams["statement_timeout"] = strconv.FormatInt(opts.StatementTimeout.Milliseconds(), 10)
+	}
+	db := stdlib.OpenDB(*cfg)
+	db.SetMaxOpenConns(opts.MaxConns)
+	db.SetMaxIdleConns(opts.MaxConns)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	if err := db.PingContext(ctx); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("postgres: connect: %w", err)
+	}
+	if err := migrate(ctx, db, opts.Now, log); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	inner, err := sqlstore.New(sqlstore.Config{
+		Reader: db,
+		Writer: db,
+		Dialect: sqlstore.Dialect{
+			LockRow:     " FOR UPDATE",
+			SkipLocked:  " FOR UPDATE SKIP LOCKED",
+			IsUnique:    isUnique,
+			IsRetryable: isRetryable,
+		},
+		Now:    opts.Now,
+		Logger: log,
+	})
+	if err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	return &Store{Store: inner, db: db, held: map[int64]func(){}}, nil
+}
+
+// lockKey maps a lock name to an advisory lock key. Names are prefixed so
+// the bridge's keys do not collide with another application's on the same
+// database by accident.
+func lockKey(name string) int64 {
+	h := fnv.New64a()
+	_, _ = h.Write([]byte("scim-bridge:" + name))
+	return int64(h.Sum64())
+}
+
+var migrationLock = lockKey("schema-migrations")
+
+// migrate applies the migrations under a session advisory lock, so replicas
+// starting together migrate one after the other.
+func migrate(ctx context.Context, db *sql.DB, now func() time.Time, log *zap.Logger) error {
+	sub, err := fs.Sub(migrationFiles, "migrations")
+	if err != nil {
+		return fmt.Errorf("migrations: %w", err)
+	}
+	ms, err := sqlstore.LoadMigrations(sub)
+	if err != nil {
+		return err
+	}
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("connect: %w", err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock($1)`, migrationLock); err != nil {
+		return fmt.Errorf("take migration lock: %w", err)
+	}
+	defer func() {
+		// A fresh context: the lock must go even when ctx is done. Closing
+		// the session would release it too.
+		uctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if _, err := conn.ExecContext(uctx, `SELECT pg_advisory_unlock($1)`, migrationLock); err != nil {
+			log.Warn("releasing the migration lock failed", zap.Error(err))
+		}
+	}()
+	return sqlstore.Migrate(ctx, conn, ms, now, log)
+}
+
+func isUnique(err error) bool {
+	var e *pgconn.PgError
+	return errors.As(err, &e) && e.Code == "23505"
+}
+
+// isRetryable: serialization failures and deadlocks mean "run the
+// transaction again".
+func isRetryable(err error) bool {
+	var e *pgconn.PgError
+	return errors.As(err, &e) && (e.Code == "40001" || e.Code == "40P01")
+}
+
+// TryLock takes the named session advisory lock if no session holds it and
+// returns the function that releases it. The lock is held by a dedicated
+// connection, so it is released as well when this process dies or loses its
+// connection: another replica then takes over the job.
+func (s *Store) TryLock(ctx context.Context, name string) (unlock func(), ok bool, err error) {
+	key := lockKey(name)
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return nil, false, fmt.Errorf("postgres: lock %s: %w", name, err)
+	}
+	if err := conn.QueryRowContext(ctx, `SELECT pg_try_advisory_lock($1)`, key).Scan(&ok); err != nil {
+		_ = conn.Close()
+		return nil, false, fmt.Errorf("postgres: lock %s: %w", name, err)
+	}
+	if !ok {
+		_ = conn.Close()
+		return nil, false, nil
+	}
+	var once sync.Once
+	release := func() {
+		once.Do(func() {
+			s.mu.Lock()
+			delete(s.held, key)
+			s.mu.Unlock()
+			uctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			if _, err := conn.ExecContext(uctx, `SELECT pg_advisory_unlock($1)`, key); err != nil {
+				// Dropping the connection releases the lock instead.
+				_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+			}
+			_ = conn.Close()
+		})
+	}
+	s.mu.Lock()
+	s.held[key] = release
+	s.mu.Unlock()
+	return release, true, nil
+}
+
+// Close releases the locks still held through TryLock, then the pool.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	held := make([]func(), 0, len(s.held))
+	for _, release := range s.held {
+		held = append(held, release)
+	}
+	s.mu.Unlock()
+	for _, release := range held {
+		release()
+	}
+	return s.Store.Close()
+}
