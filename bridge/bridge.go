@@ -132,6 +132,7 @@ func New(opts Options) (*Bridge, error) {
 		BasePath:     cfg.SCIM.BasePath,
 		MaxBodyBytes: cfg.SCIM.MaxBodyBytes,
 		ExternalURL:  cfg.SCIM.ExternalURL,
+		CustomFields: cfg.CustomFields,
 		Notify:       b.engine.Kick,
 		Logger:       opts.Logger.Named("scim"),
 		Registerer:   opts.Registry,
