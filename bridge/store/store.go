@@ -151,7 +151,9 @@ type Store interface {
 	// UpdateGroup applies fn to the current group inside one transaction
 	// (so concurrent membership changes never lose each other), runs check,
 	// stores the result with Version+1 and marks added and removed members
-	// dirty. fn may be called more than once.
+	// dirty. A change of displayName or externalId may change how every
+	// member resolves, so then all members count as affected (in check's map
+	// and in the dirty set). fn may be called more than once.
 	UpdateGroup(ctx context.Context, id string, fn func(Group) (Group, error), check GroupCheck) (Group, error)
 	// DeleteGroup removes the group, runs check and marks its members dirty.
 	DeleteGroup(ctx context.Context, id string, check GroupCheck) error
@@ -167,13 +169,18 @@ type Store interface {
 	// SyncByGSID returns the SyncInfo linked to a Gainsight GSID, or
 	// ErrNotFound.
 	SyncByGSID(ctx context.Context, gsid string) (SyncInfo, error)
-	// PutSync creates or replaces the SyncInfo of info.UserID.
+	// PutSync creates or replaces the SyncInfo of info.UserID. A zero
+	// Updated is stored as now, an empty State as pending.
 	PutSync(ctx context.Context, info SyncInfo) error
-	// CountSyncStates returns the number of (non-tombstone) users per state.
+	// CountSyncStates returns the number of (non-tombstone) users per state;
+	// the three states are always present, zero when empty.
 	CountSyncStates(ctx context.Context) (map[string]int, error)
 
-	// MarkDirty marks users dirty (idempotent; bumps their generation and
-	// makes them due now).
+	// MarkDirty marks users dirty (idempotent; bumps their generation,
+	// makes them due now and resets their attempts; a lease in force is
+	// kept, so no second worker takes a user that is being pushed). It does
+	// not require the users to exist: a deleted user's tombstone is synced
+	// through the dirty set too.
 	MarkDirty(ctx context.Context, userIDs ...string) error
 	// ClaimDirty leases up to limit due, unleased dirty entries to owner
 	// until now+lease, oldest first. A lease that expires makes the entry
