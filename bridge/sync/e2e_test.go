@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"go.uber.org/zap/zaptest"
 
 	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/gainsight"
@@ -276,22 +277,20 @@ func TestE2ELifecycle(t *testing.T) {
 }
 
 func TestE2EManagerAndFailures(t *testing.T) {
-	x := newE2E(t, gainsighttest.Tenant{}, 0, nil)
-	// Reports first, manager later; one user with a bad time zone.
+	// Five users per batch: the reports fill the first batch, their
+	// manager comes in the second.
+	// The backoff is long enough that only the manager's link makes the
+	// reports due again.
+	x := newE2E(t, gainsighttest.Tenant{}, 0, func(o *Options) {
+		o.BatchSize, o.MinBackoff, o.MaxBackoff = 5, 10*time.Second, 10*time.Second
+	})
 	x.createUsers(5, "report", func(i int, u *store.User) { u.ManagerID = "id-boss0000" })
-	x.createUsers(1, "bad", func(i int, u *store.User) { u.Doc["timezone"] = "Mars/Olympus" })
-	if _, err := x.eng.DrainOnce(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	if info := x.info("id-report0000"); info.GSID == "" || info.State != store.StatePending {
-		t.Fatalf("deferred report %+v", info)
-	}
-	bad := x.info("id-bad0000")
-	if bad.State != store.StateFailed || !strings.Contains(bad.LastError, "Timezone") {
-		t.Fatalf("bad user %+v", bad)
-	}
 	x.createUsers(1, "boss", nil)
+	x.createUsers(1, "bad", func(i int, u *store.User) { u.Doc["timezone"] = "Mars/Olympus" })
 	x.converge()
+	if got := testutil.ToFloat64(x.eng.metrics.outcomes.WithLabelValues(outcomeDeferred, reasonManagerPending)); got != 5 {
+		t.Errorf("%v deferred outcomes, want 5", got)
+	}
 	boss := x.info("id-boss0000").GSID
 	for _, id := range ids("report", 5) {
 		info := x.info(id)
@@ -299,11 +298,33 @@ func TestE2EManagerAndFailures(t *testing.T) {
 			t.Fatalf("report %s: %+v %v", id, info, rec)
 		}
 	}
-	// The failed user is retried once it changes.
+	if got := x.sim.Stats().Calls[gainsighttest.OpCreate]; got != 2 {
+		t.Errorf("%d create calls, want 2", got)
+	}
+
+	// A permanent error fails that user only.
+	bad := x.info("id-bad0000")
+	if bad.State != store.StateFailed || !strings.Contains(bad.LastError, "Timezone") {
+		t.Fatalf("bad user %+v", bad)
+	}
+	// It is retried once it changes.
 	x.update("id-bad0000", func(u *store.User) { u.Doc["timezone"] = "Europe/Paris" })
 	x.converge()
 	if info := x.info("id-bad0000"); info.State != store.StateSynced || x.simUser(info.GSID)["Timezone"] != "Europe/Paris" {
 		t.Fatalf("fixed user %+v", info)
+	}
+
+	// A manager that is not provisioned to the bridge is not waited for;
+	// once it is, its reports get it.
+	x.createUsers(1, "late", func(i int, u *store.User) { u.ManagerID = "id-chief0000" })
+	x.converge()
+	if info := x.info("id-late0000"); info.State != store.StateSynced || x.simUser(info.GSID)["Manager"] != nil {
+		t.Fatalf("report of an unknown manager %+v", info)
+	}
+	x.createUsers(1, "chief", nil)
+	x.converge()
+	if got, want := x.simUser(x.info("id-late0000").GSID)["Manager"], x.info("id-chief0000").GSID; got != want {
+		t.Errorf("late manager %v, want %s", got, want)
 	}
 }
 

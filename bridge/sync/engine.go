@@ -221,6 +221,9 @@ func (e *Engine) Run(ctx context.Context) error {
 // Store errors end the pass; Gainsight errors only affect the users
 // concerned.
 func (e *Engine) DrainOnce(ctx context.Context) (int, error) {
+	if e.opts.Planner() == nil {
+		return 0, errors.New("sync: no planner configured")
+	}
 	total := 0
 	var passErr error
 	for ctx.Err() == nil {

@@ -443,7 +443,11 @@ func TestDeleteUnlinkedUser(t *testing.T) {
 func TestManagerDeferral(t *testing.T) {
 	t.Run("manager created later", func(t *testing.T) {
 		h := newHarness(t, nil)
+		// The manager exists but cannot be planned yet; the report waits.
+		h.create("a", "alice", func(u *store.User) { u.Doc["conflict"] = "x" })
+		h.store.syncs["a"] = store.SyncInfo{UserID: "a", UserName: "alice", State: store.StatePending}
 		h.create("b", "bob", func(u *store.User) { u.ManagerID = "a" })
+		h.store.CompleteDirty(context.Background(), "a", h.store.dirty["a"].gen)
 		h.drain()
 		info := h.sync("b")
 		if info.GSID == "" || info.State != store.StatePending || !strings.Contains(info.LastError, "manager a") {
@@ -455,7 +459,7 @@ func TestManagerDeferral(t *testing.T) {
 		if _, ok := h.up.byName("bob")["Manager"]; ok {
 			t.Fatal("manager sent before it was linked")
 		}
-		h.create("a", "alice", nil)
+		h.update("a", func(u *store.User) { delete(u.Doc, "conflict") })
 		h.drain()
 		mgr := h.sync("a").GSID
 		if got := h.up.byName("bob")["Manager"]; got != mgr {
@@ -468,6 +472,39 @@ func TestManagerDeferral(t *testing.T) {
 			t.Errorf("%d dirty", h.dirty())
 		}
 	})
+	for _, tc := range []struct {
+		name  string
+		setup func(h *harness)
+	}{
+		{"manager is not a user", func(h *harness) {}},
+		{"manager failed", func(h *harness) {
+			h.create("a", "alice", func(u *store.User) { u.Doc["conflict"] = "x" })
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, nil)
+			tc.setup(h)
+			h.drain()
+			h.create("b", "bob", func(u *store.User) { u.ManagerID = "a" })
+			h.drain()
+			if info := h.sync("b"); info.State != store.StateSynced || info.GSID == "" || h.dirty() != 0 {
+				t.Fatalf("report %+v, dirty %d: want synced without waiting", info, h.dirty())
+			}
+			if _, ok := h.up.byName("bob")["Manager"]; ok {
+				t.Error("manager sent")
+			}
+			// The manager appearing later still reaches the report.
+			if _, err := h.store.GetUser(context.Background(), "a"); err == nil {
+				h.update("a", func(u *store.User) { delete(u.Doc, "conflict") })
+			} else {
+				h.create("a", "alice", nil)
+			}
+			h.drain()
+			if got, want := h.up.byName("bob")["Manager"], h.sync("a").GSID; got != want {
+				t.Errorf("bob's manager %v, want %s", got, want)
+			}
+		})
+	}
 	t.Run("manager in the same batch", func(t *testing.T) {
 		h := newHarness(t, nil)
 		h.create("b", "bob", func(u *store.User) { u.ManagerID = "a" })
@@ -476,8 +513,11 @@ func TestManagerDeferral(t *testing.T) {
 		if got, want := h.up.byName("bob")["Manager"], h.sync("a").GSID; got != want {
 			t.Errorf("bob's manager %v, want %s", got, want)
 		}
-		if h.dirty() != 0 || h.up.count("create") != 1 {
-			t.Errorf("dirty %d creates %d", h.dirty(), h.up.count("create"))
+		if h.dirty() != 0 || h.up.count("create") != 1 || h.up.count("update") != 1 {
+			t.Errorf("dirty %d creates %d updates %d", h.dirty(), h.up.count("create"), h.up.count("update"))
+		}
+		if n := h.outcome(outcomeDeferred, reasonManagerPending); n != 0 {
+			t.Errorf("%d deferrals; the manager linked in the same batch", n)
 		}
 	})
 	t.Run("manager removed", func(t *testing.T) {
@@ -634,7 +674,10 @@ func TestGauges(t *testing.T) {
 	}
 	h.create("a", "alice", nil)
 	h.create("b", "bad", nil)
-	h.create("c", "carol", func(u *store.User) { u.ManagerID = "nobody" })
+	// c waits for manager m, a user that is pending elsewhere.
+	h.create("m", "mallory", nil)
+	h.store.CompleteDirty(context.Background(), "m", h.store.dirty["m"].gen)
+	h.create("c", "carol", func(u *store.User) { u.ManagerID = "m" })
 	h.clock.Advance(90 * time.Second)
 	h.drain()
 	h.clock.Advance(10 * time.Second)
@@ -657,7 +700,7 @@ scim_bridge_sync_oldest_dirty_seconds 100
 # HELP scim_bridge_sync_users Users by sync state (pending, synced, failed).
 # TYPE scim_bridge_sync_users gauge
 scim_bridge_sync_users{state="failed"} 1
-scim_bridge_sync_users{state="pending"} 2
+scim_bridge_sync_users{state="pending"} 3
 scim_bridge_sync_users{state="synced"} 1
 `
 	if err := testutil.GatherAndCompare(h.reg, strings.NewReader(want),

@@ -84,6 +84,8 @@ func (e *Engine) processBatch(ctx, parent context.Context, claimed []store.Dirty
 		}
 	}
 
+	e.resolveManagersInBatch(works)
+
 	var activate, update, deactivate []*work
 	for _, w := range works {
 		if !w.open() || w.info.GSID == "" {
@@ -122,6 +124,23 @@ func (e *Engine) processBatch(ctx, parent context.Context, claimed []store.Dirty
 
 	for _, w := range works {
 		e.finish(ctx, parent, w)
+	}
+}
+
+// resolveManagersInBatch gives users waiting for a manager that was linked
+// earlier in this batch their Manager now, instead of in a later pass.
+func (e *Engine) resolveManagersInBatch(works []*work) {
+	linked := map[string]string{}
+	for _, w := range works {
+		if w.open() && w.linked() {
+			linked[w.d.UserID] = w.info.GSID
+		}
+	}
+	for _, w := range works {
+		if gsid, ok := linked[w.managerPending]; ok && w.open() {
+			w.desired[fieldManager] = gsid
+			w.managerPending = ""
+		}
 	}
 }
 
@@ -185,16 +204,40 @@ func (e *Engine) load(ctx context.Context, d store.Dirty, planner Planner) *work
 		case err == nil && mgr.GSID != "":
 			w.desired[fieldManager] = mgr.GSID
 		case err == nil || errors.Is(err, store.ErrNotFound):
-			w.managerPending = mid
 			// Keep whatever manager Gainsight has until the new one links.
 			if cur, ok := w.info.Record[fieldManager]; ok {
 				w.desired[fieldManager] = cur
+			}
+			wait, werr := e.managerWillLink(ctx, mid, mgr, err == nil)
+			switch {
+			case werr != nil:
+				w.retry(werr)
+			case wait:
+				w.managerPending = mid
 			}
 		default:
 			w.retry(fmt.Errorf("load manager's sync state: %w", err))
 		}
 	}
 	return w
+}
+
+// managerWillLink reports whether a manager that has no GSID yet is worth
+// waiting for: it is a user of the bridge that is not failed. A manager id
+// that names no user (not provisioned to this app) or a failed manager
+// would keep the report dirty forever; the report is synced without it
+// instead, and linking the manager later marks its reports dirty anyway.
+func (e *Engine) managerWillLink(ctx context.Context, mid string, mgr store.SyncInfo, hasInfo bool) (bool, error) {
+	if hasInfo && mgr.State == store.StateFailed {
+		return false, nil
+	}
+	if _, err := e.opts.Store.GetUser(ctx, mid); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return false, nil
+		}
+		return false, fmt.Errorf("load manager: %w", err)
+	}
+	return true, nil
 }
 
 // joinKeys returns the user-name and email a candidate is matched on.
