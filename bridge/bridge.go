@@ -111,7 +111,7 @@ func New(opts Options) (*Bridge, error) {
 		Store:         opts.Store,
 		Upstream:      opts.Upstream,
 		Planner:       func() bsync.Planner { return b.cur.Load().mapper },
-		Logger:        opts.Logger.Named("sync"),
+		Logger:        opts.Logger,
 		Registerer:    opts.Registry,
 		Now:           opts.Now,
 		Owner:         opts.Owner,
@@ -134,7 +134,7 @@ func New(opts Options) (*Bridge, error) {
 		ExternalURL:  cfg.SCIM.ExternalURL,
 		CustomFields: cfg.CustomFields,
 		Notify:       b.engine.Kick,
-		Logger:       opts.Logger.Named("scim"),
+		Logger:       opts.Logger,
 		Registerer:   opts.Registry,
 		Now:          opts.Now,
 	})
@@ -236,6 +236,7 @@ func (b *Bridge) Run(ctx context.Context) error {
 	})
 	g.Go(func() error { b.watchConfig(gctx); return nil })
 	g.Go(func() error { b.observe(gctx); return nil })
+	g.Go(func() error { b.reconcileLoop(gctx, cfg.Sync.ReconcileInterval); return nil })
 	err = g.Wait()
 	b.log.Info("stopped")
 	return err
@@ -251,29 +252,29 @@ func listen(ln net.Listener, addr string) (net.Listener, error) {
 // Reconcile marks every user dirty and drains the dirty set until it is
 // empty or ctx ends, returning how many users were marked. Entries waiting
 // on a backoff are waited for, so a reconcile that returns nil left nothing
-// behind.
+// behind. Users that fail permanently end in the failed state, not dirty.
 func (b *Bridge) Reconcile(ctx context.Context) (int, error) {
-	ids, err := allUserIDs(ctx, b.opts.Store)
+	marked, ran, err := b.markAllOnce(ctx, "reconcile")
 	if err != nil {
 		return 0, fmt.Errorf("reconcile: %w", err)
 	}
-	if err := markDirtyChunked(ctx, b.opts.Store, ids); err != nil {
-		return 0, fmt.Errorf("reconcile: %w", err)
+	if !ran {
+		return 0, errors.New("reconcile: another replica is reconciling; try again later")
 	}
 	for {
 		if _, err := b.engine.DrainOnce(ctx); err != nil {
-			return len(ids), fmt.Errorf("reconcile: %w", err)
+			return marked, fmt.Errorf("reconcile: %w", err)
 		}
 		n, _, err := b.opts.Store.DirtyStats(ctx)
 		if err != nil {
-			return len(ids), fmt.Errorf("reconcile: %w", err)
+			return marked, fmt.Errorf("reconcile: %w", err)
 		}
 		if n == 0 {
-			return len(ids), nil
+			return marked, nil
 		}
 		select {
 		case <-ctx.Done():
-			return len(ids), fmt.Errorf("reconcile: %d users still dirty: %w", n, ctx.Err())
+			return marked, fmt.Errorf("reconcile: %d users still dirty: %w", n, ctx.Err())
 		case <-time.After(time.Second):
 		}
 	}

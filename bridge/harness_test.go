@@ -35,18 +35,19 @@ const (
 // harness is one bridge wired to one simulator and one SQLite file, all in
 // process, listening on 127.0.0.1.
 type harness struct {
-	t        *testing.T
-	sim      *gainsighttest.Server
-	simURL   string
-	cfg      *config.Config
-	store    store.Store
-	bridge   *bridge.Bridge
-	reg      *prometheus.Registry
-	scimURL  string
-	adminURL string
-	cancel   context.CancelFunc
-	done     chan error
-	dbPath   string
+	t          *testing.T
+	sim        *gainsighttest.Server
+	simURL     string
+	cfg        *config.Config
+	store      store.Store
+	bridge     *bridge.Bridge
+	reg        *prometheus.Registry
+	scimURL    string
+	adminURL   string
+	cancel     context.CancelFunc
+	done       chan error
+	dbPath     string
+	configPath string
 }
 
 type harnessOpts struct {
@@ -60,6 +61,8 @@ type harnessOpts struct {
 	sim    *gainsighttest.Server
 	simURL string
 	dbPath string
+	// configPath, when set, is the file the bridge watches for reloads.
+	configPath string
 }
 
 func newTenant() gainsighttest.Tenant {
@@ -131,6 +134,7 @@ func startHarness(t *testing.T, o harnessOpts) *harness {
 	if err := h.cfg.Validate(); err != nil {
 		t.Fatalf("config: %v", err)
 	}
+	h.configPath = o.configPath
 	h.start(o.window)
 	return h
 }
@@ -140,7 +144,7 @@ func (h *harness) start(window time.Duration) {
 	ctx, cancel := context.WithCancel(context.Background())
 	h.cancel = cancel
 	log := zaptest.NewLogger(t)
-	st, err := sqlite.Open(ctx, h.dbPath, sqlite.Options{Logger: log.Named("store")})
+	st, err := sqlite.Open(ctx, h.dbPath, sqlite.Options{Logger: log})
 	if err != nil {
 		t.Fatalf("open store: %v", err)
 	}
@@ -156,7 +160,7 @@ func (h *harness) start(window time.Duration) {
 		HourWindow: window,
 		DayWindow:  24 * window,
 		MaxBackoff: 200 * time.Millisecond,
-		Logger:     log.Named("gainsight"),
+		Logger:     log,
 		Registerer: h.reg,
 	})
 	if err != nil {
@@ -166,6 +170,8 @@ func (h *harness) start(window time.Duration) {
 	adminLn := listenLocal(t)
 	h.bridge, err = bridge.New(bridge.Options{
 		Config:        h.cfg,
+		ConfigPath:    h.configPath,
+		WatchInterval: 20 * time.Millisecond,
 		Logger:        log,
 		Registry:      h.reg,
 		Store:         st,

@@ -105,13 +105,13 @@ func cmdReconcile(ctx context.Context, args []string, e env) error {
 	if err != nil {
 		return err
 	}
-	st, err := openStore(ctx, cfg, logger.Named("store"))
+	st, err := openStore(ctx, cfg, logger)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
 	reg := prometheus.NewRegistry()
-	up, err := newUpstream(cfg, st, logger.Named("gainsight"), reg)
+	up, err := newUpstream(cfg, st, logger, reg)
 	if err != nil {
 		return err
 	}

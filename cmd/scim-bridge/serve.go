@@ -57,13 +57,13 @@ func serve(ctx context.Context, cfg *config.Config, path string, scimLn net.List
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
-	st, err := openStore(ctx, cfg, logger.Named("store"))
+	st, err := openStore(ctx, cfg, logger)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
 
-	up, err := newUpstream(cfg, st, logger.Named("gainsight"), reg)
+	up, err := newUpstream(cfg, st, logger, reg)
 	if err != nil {
 		return err
 	}

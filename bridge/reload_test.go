@@ -1,0 +1,122 @@
+package bridge_test
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/config"
+)
+
+// reloadableConfig is a config file for the harness's simulator, with the
+// licence of the "Gainsight Viewers" profile as a parameter.
+func reloadableConfig(simURL, dbPath, license string) string {
+	return fmt.Sprintf(`
+listen: {scim: "127.0.0.1:0", admin: "127.0.0.1:0"}
+scim:
+  tokens: [{name: test, sha256: %q}]
+gainsight: {baseURL: %q, accessKey: %q}
+store: {sqlite: {path: %q}}
+sync: {batchWindow: 50ms, minBackoff: 50ms, maxBackoff: 500ms}
+groups:
+  - {name: viewers, displayName: Gainsight Viewers, licenseType: %s}
+`, config.HashToken(testToken), simURL, testAccessKey, dbPath, license)
+}
+
+// TestConfigFileReload edits the config file under a running bridge: an
+// invalid edit changes nothing; a valid one re-plans exactly the members of
+// the changed profile's group.
+func TestConfigFileReload(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "config.yaml")
+	db := filepath.Join(dir, "bridge.db")
+	// The simulator's URL is only known once it runs: start a harness on
+	// a config struct, then write the same settings to the file it
+	// watches.
+	h := startHarness(t, harnessOpts{dbPath: db, configure: func(c *config.Config) {
+		c.Groups = []config.GroupProfile{{Name: "viewers", DisplayName: "Gainsight Viewers", LicenseType: "Viewer"}}
+	}, configPath: path})
+	write := func(content string) {
+		t.Helper()
+		if err := os.WriteFile(path+".tmp", []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(path+".tmp", path); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(reloadableConfig(h.simURL, db, "Viewer"))
+
+	member := h.createUser(userDoc("member@example.com", nil))
+	h.createUser(userDoc("outsider@example.com", nil))
+	h.createGroup("Gainsight Viewers", "", member)
+	h.waitSynced(30 * time.Second)
+	if u := h.simUserByEmail("member@example.com"); u["LicenseType"] != "Viewer" {
+		t.Fatalf("member: %v", u)
+	}
+	before := h.sim.Stats()
+
+	// An invalid file is refused; the running config stays.
+	write(reloadableConfig(h.simURL, db, "Ful"))
+	waitFor(t, func() bool { return metricValue(h, `scim_bridge_config_reloads_total{result="failure"}`) >= 1 })
+	if got := h.bridge.Config().Groups[0].LicenseType; got != "Viewer" {
+		t.Fatalf("invalid reload applied: %s", got)
+	}
+
+	write(reloadableConfig(h.simURL, db, "Full"))
+	waitFor(t, func() bool { return metricValue(h, `scim_bridge_config_reloads_total{result="success"}`) >= 1 })
+	h.waitSynced(30 * time.Second)
+	if u := h.simUserByEmail("member@example.com"); u["LicenseType"] != "Full" {
+		t.Errorf("member after reload: %v", u)
+	}
+	after := h.sim.Stats()
+	if d := after.Records["update"] - before.Records["update"]; d != 1 {
+		t.Errorf("reload updated %d records, want exactly the one member", d)
+	}
+}
+
+// TestReconcileCostsNothingWhenInSync re-plans every user; nothing changed,
+// so nothing is sent.
+func TestReconcileCostsNothingWhenInSync(t *testing.T) {
+	h := startHarness(t, harnessOpts{})
+	h.createMany("rec", 30)
+	h.waitSynced(30 * time.Second)
+	before := h.sim.Stats()
+	n, err := h.bridge.Reconcile(t.Context())
+	if err != nil || n != 30 {
+		t.Fatalf("reconcile: %d, %v", n, err)
+	}
+	after := h.sim.Stats()
+	if writeCalls(after) != writeCalls(before) || after.Calls["list"] != before.Calls["list"] {
+		t.Errorf("reconcile of users in sync called gainsight: %v → %v", before.Calls, after.Calls)
+	}
+	h.checkConverged()
+}
+
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met in 30s")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// metricValue reads one sample from the admin listener's /metrics.
+func metricValue(h *harness, series string) float64 {
+	h.t.Helper()
+	_, body := h.get(h.adminURL + "/metrics")
+	for _, line := range strings.Split(string(body), "\n") {
+		if rest, ok := strings.CutPrefix(line, series+" "); ok {
+			var v float64
+			fmt.Sscan(rest, &v)
+			return v
+		}
+	}
+	return 0
+}
