@@ -53,6 +53,16 @@ func TestInvalidConfigs(t *testing.T) {
 			`google.endpoint: must be an absolute http or https URL, got "directory.example.com"`,
 			`google.interval: must be positive, got -1m0s`,
 		},
+		"invalid-google-scope.yaml": {
+			`google.scope: "everyone" is not one of all, orgUnits, userGroups`,
+			`google.orgUnits[2]: duplicate org unit "/Sales"`,
+			`google.orgUnits[1]: "Sales" must be an org unit path starting with "/"`,
+			`google.userGroups[0]: empty group`,
+			`google.groupPatterns[0]: "gainsight-[" is not a valid glob: syntax error in pattern`,
+			`google.attributes[1].scim: "URN:ietf:params:scim:schemas:extension:enterprise:2.0:User:costCenter" is already the target of google.attributes[0]`,
+			`google.attributes[2].scim: "userName" is set by the Google source itself`,
+			`google.attributes[3].google: required`,
+		},
 		"invalid-group-fields.yaml": {
 			`groups[0].fields.Beta__gc: want true or false for a boolean field, got string "yes"`,
 			`groups[0].fields.Region__gc: want a list of values for a multiPicklist field, got string "US"`,

@@ -164,15 +164,54 @@ type Log struct {
 
 // GoogleSource configures polling Google Workspace's Directory API.
 type GoogleSource struct {
-	CredentialsFile string        `yaml:"credentialsFile"` // relative to the config file's directory
+	CredentialsFile string        `yaml:"credentialsFile"` // service account key; relative to the config file's directory
 	Subject         string        `yaml:"subject"`         // admin to impersonate
-	Customer        string        `yaml:"customer"`
+	Customer        string        `yaml:"customer"`        // customer id (or my_customer); takes precedence over domain
 	Domain          string        `yaml:"domain"`
 	Endpoint        string        `yaml:"endpoint"` // override, for tests
 	Interval        time.Duration `yaml:"interval"` // default 5m
-	OrgUnits        []string      `yaml:"orgUnits"`
-	UserGroups      []string      `yaml:"userGroups"`
-	GroupPatterns   []string      `yaml:"groupPatterns"`
+	// Scope selects which Google users become Gainsight users: all (the
+	// default when no list is set), orgUnits or userGroups. Empty means
+	// derived from which of OrgUnits and UserGroups is set.
+	Scope      string   `yaml:"scope"`
+	OrgUnits   []string `yaml:"orgUnits"`   // org unit paths ("/Sales"); sub-units included
+	UserGroups []string `yaml:"userGroups"` // group emails; nested groups flattened
+	// GroupPatterns select the Google groups pushed as groups: shell
+	// globs (path.Match syntax) compared case-insensitively with the
+	// group's name and email.
+	GroupPatterns []string `yaml:"groupPatterns"`
+	// Attributes map further Google user attributes (dotted paths into the
+	// Directory API user, such as "organizations.costCenter" or
+	// "customSchemas.HR.level"; lists take their primary entry) to SCIM
+	// attribute paths, which the SCIM mapping then maps to Gainsight.
+	Attributes []GoogleAttribute `yaml:"attributes"`
+}
+
+// GoogleAttribute maps one Google user attribute to one SCIM attribute path.
+type GoogleAttribute struct {
+	Google string `yaml:"google"`
+	SCIM   string `yaml:"scim"`
+}
+
+// Google source scopes (GoogleSource.Scope).
+const (
+	GoogleScopeAll        = "all"
+	GoogleScopeOrgUnits   = "orgUnits"
+	GoogleScopeUserGroups = "userGroups"
+)
+
+// EffectiveScope returns Scope, or the scope the lists imply when it is
+// empty: orgUnits or userGroups when that list is set, otherwise all.
+func (g GoogleSource) EffectiveScope() string {
+	switch {
+	case g.Scope != "":
+		return g.Scope
+	case len(g.OrgUnits) > 0 && len(g.UserGroups) == 0:
+		return GoogleScopeOrgUnits
+	case len(g.UserGroups) > 0 && len(g.OrgUnits) == 0:
+		return GoogleScopeUserGroups
+	}
+	return GoogleScopeAll
 }
 
 // Secret is a string that prints masked.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"path"
 	"strconv"
 	"strings"
 	"time"
@@ -555,6 +556,53 @@ func (c *Config) validateGoogle(ch *checker) {
 		checkURL(ch, "google.endpoint", g.Endpoint)
 	}
 	checkPositive(ch, "google.interval", g.Interval)
+	switch g.Scope {
+	case "":
+		if len(g.OrgUnits) > 0 && len(g.UserGroups) > 0 {
+			ch.add("google.scope", "required when both orgUnits and userGroups are set (one of all, orgUnits, userGroups)")
+		}
+	case GoogleScopeAll, GoogleScopeOrgUnits, GoogleScopeUserGroups:
+	default:
+		ch.add("google.scope", "%q is not one of all, orgUnits, userGroups", g.Scope)
+	}
+	switch {
+	case g.Scope == GoogleScopeOrgUnits && len(g.OrgUnits) == 0:
+		ch.add("google.orgUnits", "at least one org unit is required when scope is orgUnits")
+	case g.Scope == GoogleScopeUserGroups && len(g.UserGroups) == 0:
+		ch.add("google.userGroups", "at least one group is required when scope is userGroups")
+	}
+	checkList(ch, "google.orgUnits", g.OrgUnits, "org unit")
+	for i, ou := range g.OrgUnits {
+		if ou != "" && !strings.HasPrefix(ou, "/") {
+			ch.add(fmt.Sprintf("google.orgUnits[%d]", i), "%q must be an org unit path starting with \"/\"", ou)
+		}
+	}
+	checkList(ch, "google.userGroups", g.UserGroups, "group")
+	checkList(ch, "google.groupPatterns", g.GroupPatterns, "pattern")
+	for i, p := range g.GroupPatterns {
+		if _, err := path.Match(p, ""); err != nil {
+			ch.add(fmt.Sprintf("google.groupPatterns[%d]", i), "%q is not a valid glob: %v", p, err)
+		}
+	}
+	seen := map[string]int{}
+	for i, a := range g.Attributes {
+		p := fmt.Sprintf("google.attributes[%d]", i)
+		if a.Google == "" {
+			ch.add(p+".google", "required")
+		}
+		switch key := strings.ToLower(a.SCIM); {
+		case a.SCIM == "":
+			ch.add(p+".scim", "required")
+		case key == "id" || key == "username" || key == "externalid" || key == "active" || key == "emails":
+			ch.add(p+".scim", "%q is set by the Google source itself", a.SCIM)
+		default:
+			if j, dup := seen[key]; dup {
+				ch.add(p+".scim", "%q is already the target of google.attributes[%d]", a.SCIM, j)
+			} else {
+				seen[key] = i
+			}
+		}
+	}
 }
 
 func contains(list []string, s string) bool {
