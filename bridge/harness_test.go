@@ -48,6 +48,8 @@ type harness struct {
 	done       chan error
 	dbPath     string
 	configPath string
+	openStore  func(ctx context.Context) (store.Store, error)
+	owner      string
 }
 
 type harnessOpts struct {
@@ -63,6 +65,10 @@ type harnessOpts struct {
 	dbPath string
 	// configPath, when set, is the file the bridge watches for reloads.
 	configPath string
+	// openStore, when set, opens the store instead of a SQLite file.
+	openStore func(ctx context.Context) (store.Store, error)
+	// owner names the replica in dirty-set leases.
+	owner string
 }
 
 func newTenant() gainsighttest.Tenant {
@@ -135,6 +141,11 @@ func startHarness(t *testing.T, o harnessOpts) *harness {
 		t.Fatalf("config: %v", err)
 	}
 	h.configPath = o.configPath
+	h.openStore = o.openStore
+	h.owner = o.owner
+	if h.owner == "" {
+		h.owner = "test"
+	}
 	h.start(o.window)
 	return h
 }
@@ -144,13 +155,23 @@ func (h *harness) start(window time.Duration) {
 	ctx, cancel := context.WithCancel(context.Background())
 	h.cancel = cancel
 	log := zaptest.NewLogger(t)
-	st, err := sqlite.Open(ctx, h.dbPath, sqlite.Options{Logger: log})
+	var st store.Store
+	var err error
+	if h.openStore != nil {
+		st, err = h.openStore(ctx)
+	} else {
+		st, err = sqlite.Open(ctx, h.dbPath, sqlite.Options{Logger: log})
+	}
 	if err != nil {
 		t.Fatalf("open store: %v", err)
 	}
 	h.store = st
 	h.reg = prometheus.NewRegistry()
+	// A store that counts calls shares the budget between replicas, as
+	// the command wires it.
+	counter, _ := st.(gainsight.Counter)
 	up, err := gainsight.New(gainsight.Options{
+		Counter:    counter,
 		BaseURL:    h.cfg.Gainsight.BaseURL,
 		API:        h.cfg.Gainsight.API,
 		AccessKey:  string(h.cfg.Gainsight.AccessKey),
@@ -177,7 +198,7 @@ func (h *harness) start(window time.Duration) {
 		Store:         st,
 		Upstream:      up,
 		Version:       "test",
-		Owner:         "test",
+		Owner:         h.owner,
 		SCIMListener:  scimLn,
 		AdminListener: adminLn,
 	})
@@ -189,6 +210,23 @@ func (h *harness) start(window time.Duration) {
 	h.done = make(chan error, 1)
 	go func() { h.done <- h.bridge.Run(ctx) }()
 	t.Cleanup(h.stop)
+}
+
+// kill ends the bridge as a crash would: its database connections go
+// first, so whatever it had claimed stays leased until the lease expires,
+// and nothing it was doing is finished.
+func (h *harness) kill() {
+	if h.cancel == nil {
+		return
+	}
+	_ = h.store.Close()
+	h.cancel()
+	h.cancel = nil
+	select {
+	case <-h.done:
+	case <-time.After(30 * time.Second):
+		h.t.Errorf("bridge did not stop")
+	}
 }
 
 // stop shuts the bridge down and closes its store; it is idempotent.

@@ -1,0 +1,135 @@
+package bridge_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/zap/zaptest"
+
+	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/gainsight/gainsighttest"
+	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/store"
+	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/store/postgres"
+	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/store/postgres/pgtest"
+	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/config"
+)
+
+// TestReplicasOnPostgres runs three bridges on one PostgreSQL database and
+// one Gainsight: an import of 2,000 users and group changes spread over
+// them, one replica killed mid-way. Every user ends up in Gainsight exactly
+// once with the right attributes, and the replicas together never exceed
+// the shared per-hour budget.
+func TestReplicasOnPostgres(t *testing.T) {
+	dsn := pgtest.FreshSchema(t)
+	n := 2000
+	if testing.Short() {
+		n = 300
+	}
+	tenant := newTenant()
+	tenant.PerHour = 12
+	tenant.PerDay = 100000
+	const window = time.Second
+	tenant.HourWindow = window
+	tenant.DayWindow = 24 * window
+	sim := gainsighttest.New(tenant, gainsighttest.WithLogger(zaptest.NewLogger(t).Named("sim")))
+	srv := newLocalServer(t, sim)
+
+	replicas := make([]*harness, 3)
+	for i := range replicas {
+		replicas[i] = startHarness(t, harnessOpts{
+			tenant: tenant, sim: sim, simURL: srv, window: window,
+			owner: fmt.Sprintf("replica-%d", i),
+			configure: func(c *config.Config) {
+				withProfiles(c)
+				// Below the tenant's limit: calls sent at the end of a
+				// window may be counted by Gainsight in the next.
+				c.Gainsight.Budget.PerHour = tenant.PerHour - 2
+				c.Sync.Lease = 2 * time.Second
+			},
+			openStore: func(ctx context.Context) (store.Store, error) {
+				return postgres.Open(ctx, dsn, postgres.Options{Logger: zaptest.NewLogger(t), MaxConns: 6})
+			},
+		})
+	}
+
+	// The import, spread over the replicas as a load balancer would.
+	// A load balancer stops sending to a dead replica: requests hold the
+	// read lock, the kill takes the write lock.
+	ids := make([]string, n)
+	var (
+		wg     sync.WaitGroup
+		mu     sync.RWMutex
+		killed bool
+	)
+	next := make(chan int)
+	for w := 0; w < 9; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for i := range next {
+				mu.RLock()
+				r := replicas[w%3]
+				if killed {
+					r = replicas[w%2]
+				}
+				ids[i] = r.createUser(userDoc(fmt.Sprintf("rep-%04d@example.com", i), nil))
+				mu.RUnlock()
+			}
+		}(w)
+	}
+	for i := 0; i < n; i++ {
+		next <- i
+		// Kill one replica once Gainsight has started receiving users.
+		if !killed && i > n/2 && len(sim.Users()) > 0 {
+			mu.Lock()
+			replicas[2].kill()
+			killed = true
+			mu.Unlock()
+		}
+	}
+	close(next)
+	wg.Wait()
+	if !killed {
+		replicas[2].kill()
+	}
+	alive := replicas[:2]
+
+	// Group changes through both surviving replicas.
+	half := ids[:n/2]
+	g1 := alive[0].createGroup("Gainsight Full", "", half[:n/4]...)
+	alive[1].createGroup("Region US", "", half...)
+	alive[1].patchGroup(g1, http.StatusOK, map[string]any{"op": "add", "path": "members", "value": []any{map[string]any{"value": ids[n-1]}}})
+
+	alive[0].waitSynced(5 * time.Minute)
+	alive[0].checkConverged()
+	if got := len(sim.Users()); got != n {
+		t.Errorf("gainsight holds %d users, want %d", got, n)
+	}
+	st := sim.Stats()
+	if st.MaxCallsPerHourWindow > tenant.PerHour {
+		t.Errorf("replicas together made %d calls in one window; the limit is %d", st.MaxCallsPerHourWindow, tenant.PerHour)
+	}
+	full := 0
+	for _, u := range sim.Users() {
+		if u["LicenseType"] == "Full" {
+			full++
+		}
+	}
+	if full != n/4+1 {
+		t.Errorf("%d users with a Full license, want %d", full, n/4+1)
+	}
+	t.Logf("%d users over 3 replicas (one killed): calls %v, max %d per window (limit %d), %d answered 429",
+		n, st.Calls, st.MaxCallsPerHourWindow, tenant.PerHour, st.Rejected429)
+}
+
+func newLocalServer(t *testing.T, h http.Handler) string {
+	t.Helper()
+	ln := listenLocal(t)
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	return "http://" + ln.Addr().String()
+}
