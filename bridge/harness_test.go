@@ -84,7 +84,7 @@ func newTenant() gainsighttest.Tenant {
 	}
 }
 
-func testConfig(t *testing.T, simURL string, dbPath string) *config.Config {
+func testConfig(t testing.TB, simURL string, dbPath string) *config.Config {
 	t.Helper()
 	cfg := config.Default()
 	cfg.Listen.SCIM = "127.0.0.1:0"
