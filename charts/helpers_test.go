@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"gopkg.in/yaml.v3"
 	"helm.sh/helm/v3/pkg/action"
 	"helm.sh/helm/v3/pkg/chart"
 	"helm.sh/helm/v3/pkg/chart/loader"
@@ -175,4 +176,9 @@ func ptrString[T any](p *T) string {
 		return "<nil>"
 	}
 	return fmt.Sprint(*p)
+}
+
+// yamlUnmarshal decodes YAML text into v.
+func yamlUnmarshal(s string, v any) error {
+	return yaml.Unmarshal([]byte(s), v)
 }
