@@ -236,3 +236,31 @@ func TestProfileFanOut(t *testing.T) {
 	}
 	t.Logf("fan-out: %d users, %d update calls", n, updates)
 }
+
+// TestDeprovisionOnNoProfiledGroups assigns Gainsight by group, as Google
+// and OneLogin customers do: leaving the last profiled group deactivates
+// the user; joining one again reactivates it with its license.
+func TestDeprovisionOnNoProfiledGroups(t *testing.T) {
+	h := startHarness(t, harnessOpts{configure: func(c *config.Config) {
+		withProfiles(c)
+		c.Deprovision.OnNoProfiledGroups = "deactivate"
+	}})
+	ann := h.createUser(userDoc("ann@example.com", nil))
+	g := h.createGroup("Gainsight Viewers", "", ann)
+	h.waitSynced(30 * time.Second)
+	if u := h.simUserByEmail("ann@example.com"); u["IsActiveUser"] != true || u["LicenseType"] != "Viewer" {
+		t.Fatalf("ann in a profiled group: %v", u)
+	}
+	h.patchGroup(g, http.StatusOK, map[string]any{"op": "remove", "path": "members", "value": []any{map[string]any{"value": ann}}})
+	h.waitSynced(30 * time.Second)
+	h.checkConverged()
+	if u := h.simUserByEmail("ann@example.com"); u["IsActiveUser"] != false {
+		t.Errorf("ann left her last profiled group but is still active: %v", u)
+	}
+	h.patchGroup(g, http.StatusOK, map[string]any{"op": "add", "path": "members", "value": []any{map[string]any{"value": ann}}})
+	h.waitSynced(30 * time.Second)
+	h.checkConverged()
+	if u := h.simUserByEmail("ann@example.com"); u["IsActiveUser"] != true || u["LicenseType"] != "Viewer" {
+		t.Errorf("ann rejoined: %v", u)
+	}
+}

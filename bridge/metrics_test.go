@@ -1,13 +1,20 @@
 package bridge_test
 
 import (
+	"context"
+	"errors"
 	"net/http"
 	"os"
+	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/store"
+	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/store/sqlite"
 )
 
 var metricName = regexp.MustCompile(`\bscim_bridge_[a-z0-9_]+`)
@@ -52,6 +59,11 @@ func TestDashboardAndAlertsUseExportedMetrics(t *testing.T) {
 		}
 		var missing []string
 		for m := range used {
+			if strings.HasPrefix(m, "scim_bridge_google_") {
+				// Exported only with the Google source configured;
+				// TestGoogleSourceEndToEnd checks those.
+				continue
+			}
 			base := m
 			for _, suffix := range []string{"_bucket", "_sum", "_count"} {
 				if b, ok := strings.CutSuffix(m, suffix); ok && names[b] {
@@ -96,5 +108,43 @@ func TestAdminEndpoints(t *testing.T) {
 	}
 	if s, _ := h.get(h.adminURL + "/admin/users/nobody/explain"); s != http.StatusNotFound {
 		t.Errorf("explain unknown user: %d", s)
+	}
+}
+
+// unreachableStore is a store whose database has gone away.
+type unreachableStore struct {
+	store.Store
+	down atomic.Bool
+}
+
+func (s *unreachableStore) Ping(ctx context.Context) error {
+	if s.down.Load() {
+		return errors.New("connection refused")
+	}
+	return s.Store.Ping(ctx)
+}
+
+// TestReadyzFollowsTheStore takes the replica out of service while its
+// database is unreachable and back in when it returns.
+func TestReadyzFollowsTheStore(t *testing.T) {
+	var us *unreachableStore
+	h := startHarness(t, harnessOpts{openStore: func(ctx context.Context) (store.Store, error) {
+		st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "r.db"), sqlite.Options{})
+		us = &unreachableStore{Store: st}
+		return us, err
+	}})
+	if s, _ := h.get(h.adminURL + "/readyz"); s != http.StatusOK {
+		t.Fatalf("readyz: %d", s)
+	}
+	us.down.Store(true)
+	if s, _ := h.get(h.adminURL + "/readyz"); s != http.StatusServiceUnavailable {
+		t.Errorf("readyz with the store down: %d", s)
+	}
+	if s, _ := h.get(h.adminURL + "/healthz"); s != http.StatusOK {
+		t.Errorf("healthz must not depend on the store: %d", s)
+	}
+	us.down.Store(false)
+	if s, _ := h.get(h.adminURL + "/readyz"); s != http.StatusOK {
+		t.Errorf("readyz after the store returned: %d", s)
 	}
 }

@@ -14,9 +14,12 @@ import (
 	admin "google.golang.org/api/admin/directory/v1"
 )
 
-// MaxPageSize is the largest maxResults the Directory API accepts for user,
-// group and member listings.
-const MaxPageSize = 500
+// Largest maxResults the Directory API accepts: 500 for users, 200 for
+// groups and members.
+const (
+	MaxPageSize      = 500
+	MaxGroupPageSize = 200
+)
 
 // Member types, as the Directory API names them.
 const (
@@ -338,7 +341,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	size := s.pageSize
 	if v := q.Get("maxResults"); v != "" {
 		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > MaxPageSize {
+		limit := MaxPageSize
+		if kind != KindUsers {
+			limit = MaxGroupPageSize
+		}
+		if err != nil || n < 1 || n > limit {
 			writeError(w, http.StatusBadRequest, "invalid", "Invalid Input: maxResults")
 			return
 		}
