@@ -56,6 +56,7 @@ type directory struct {
 	maxAttempts int
 	backoff     time.Duration
 	maxBackoff  time.Duration
+	timeout     time.Duration
 }
 
 func (d *directory) info(op, scope string) callInfo {
@@ -64,9 +65,11 @@ func (d *directory) info(op, scope string) callInfo {
 
 // call runs fn until it succeeds, fails for good, or the attempts run out,
 // backing off exponentially (or as Retry-After says) between attempts.
-func (d *directory) call(ctx context.Context, info callInfo, fn func() error) error {
+func (d *directory) call(ctx context.Context, info callInfo, fn func(context.Context) error) error {
 	for attempt := 1; ; attempt++ {
-		err := fn()
+		actx, cancel := context.WithTimeout(ctx, d.timeout)
+		err := fn(actx)
+		cancel()
 		if err == nil {
 			return nil
 		}
@@ -128,7 +131,7 @@ func (d *directory) listUsers(ctx context.Context, maxPages int) ([]gUser, error
 	var out []gUser
 	tok := ""
 	for page := 0; maxPages == 0 || page < maxPages; page++ {
-		c := d.svc.Users.List().MaxResults(userPageSize).OrderBy("email").Context(ctx)
+		c := d.svc.Users.List().MaxResults(userPageSize).OrderBy("email")
 		if d.cfg.Customer != "" {
 			c = c.Customer(d.cfg.Customer)
 		} else {
@@ -141,9 +144,9 @@ func (d *directory) listUsers(ctx context.Context, maxPages int) ([]gUser, error
 			c = c.PageToken(tok)
 		}
 		var res *admin.Users
-		err := d.call(ctx, d.info("list users", ScopeUserReadonly), func() error {
+		err := d.call(ctx, d.info("list users", ScopeUserReadonly), func(ctx context.Context) error {
 			var err error
-			res, err = c.Do()
+			res, err = c.Context(ctx).Do()
 			return err
 		})
 		if err != nil {
@@ -182,12 +185,22 @@ func toGUser(u *admin.User) (gUser, error) {
 	}, nil
 }
 
+// listGroupsPage lists the first page of groups.
+func (d *directory) listGroupsPage(ctx context.Context) ([]*admin.Group, error) {
+	return d.listGroupPages(ctx, 1)
+}
+
 // listGroups lists every group of the customer (or domain).
 func (d *directory) listGroups(ctx context.Context) ([]*admin.Group, error) {
+	return d.listGroupPages(ctx, 0)
+}
+
+// listGroupPages lists up to maxPages pages of groups (0: all).
+func (d *directory) listGroupPages(ctx context.Context, maxPages int) ([]*admin.Group, error) {
 	var out []*admin.Group
 	tok := ""
-	for {
-		c := d.svc.Groups.List().MaxResults(groupPageSize).Context(ctx)
+	for page := 1; ; page++ {
+		c := d.svc.Groups.List().MaxResults(groupPageSize)
 		if d.cfg.Customer != "" {
 			c = c.Customer(d.cfg.Customer)
 		} else {
@@ -197,41 +210,50 @@ func (d *directory) listGroups(ctx context.Context) ([]*admin.Group, error) {
 			c = c.PageToken(tok)
 		}
 		var res *admin.Groups
-		err := d.call(ctx, d.info("list groups", ScopeGroupReadonly), func() error {
+		err := d.call(ctx, d.info("list groups", ScopeGroupReadonly), func(ctx context.Context) error {
 			var err error
-			res, err = c.Do()
+			res, err = c.Context(ctx).Do()
 			return err
 		})
 		if err != nil {
 			return nil, err
 		}
 		out = append(out, res.Groups...)
-		if tok = res.NextPageToken; tok == "" {
+		if tok = res.NextPageToken; tok == "" || page == maxPages {
 			return out, nil
 		}
 	}
 }
 
+// membersPage lists the first page of members of a group.
+func (d *directory) membersPage(ctx context.Context, key string) ([]*admin.Member, error) {
+	return d.listMemberPages(ctx, key, 1)
+}
+
 // listMembers lists the direct members of a group (by email or id).
 func (d *directory) listMembers(ctx context.Context, key string) ([]*admin.Member, error) {
+	return d.listMemberPages(ctx, key, 0)
+}
+
+func (d *directory) listMemberPages(ctx context.Context, key string, maxPages int) ([]*admin.Member, error) {
 	var out []*admin.Member
 	tok := ""
-	for {
-		c := d.svc.Members.List(key).MaxResults(memberPageSize).Context(ctx)
+	for page := 1; ; page++ {
+		c := d.svc.Members.List(key).MaxResults(memberPageSize)
 		if tok != "" {
 			c = c.PageToken(tok)
 		}
 		var res *admin.Members
-		err := d.call(ctx, d.info("list members of "+key, ScopeGroupMemberReadonly), func() error {
+		err := d.call(ctx, d.info("list members of "+key, ScopeGroupMemberReadonly), func(ctx context.Context) error {
 			var err error
-			res, err = c.Do()
+			res, err = c.Context(ctx).Do()
 			return err
 		})
 		if err != nil {
 			return nil, err
 		}
 		out = append(out, res.Members...)
-		if tok = res.NextPageToken; tok == "" {
+		if tok = res.NextPageToken; tok == "" || page == maxPages {
 			return out, nil
 		}
 	}
