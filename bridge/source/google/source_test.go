@@ -33,13 +33,13 @@ func TestInitialSync(t *testing.T) {
 	alice, bob, carol, dave := e.user(t, "alice@example.com"), e.user(t, "bob@example.com"), e.user(t, "carol@example.com"), e.user(t, "dave@example.com")
 	gAlice, _ := e.fake.User("alice@example.com")
 	wantDoc := map[string]any{
-		"userName":    "alice@example.com",
-		"externalId":  gAlice.ID,
-		"active":      true,
-		"displayName": "Alice Admin",
-		"name":        map[string]any{"givenName": "Alice", "familyName": "Admin", "formatted": "Alice Admin"},
-		"emails":      []any{map[string]any{"value": "alice@example.com", "type": "work", "primary": true}},
-		"title":       "CTO",
+		"userName":              "alice@example.com",
+		"externalId":            gAlice.ID,
+		"active":                true,
+		"displayName":           "Alice Admin",
+		"name":                  map[string]any{"givenName": "Alice", "familyName": "Admin", "formatted": "Alice Admin"},
+		"emails":                []any{map[string]any{"value": "alice@example.com", "type": "work", "primary": true}},
+		"title":                 "CTO",
 		translate.EnterpriseURN: map[string]any{"department": "Engineering"},
 	}
 	if !reflect.DeepEqual(normalize(alice.Doc), normalize(wantDoc)) {
@@ -105,8 +105,10 @@ func TestPollChanges(t *testing.T) {
 			wantDirty: nil,
 		},
 		{
-			name:      "title change",
-			change:    func(f *googletest.Server) { f.UpdateUser("carol@example.com", func(u *googletest.User) { u.Title = "Staff Engineer" }) },
+			name: "title change",
+			change: func(f *googletest.Server) {
+				f.UpdateUser("carol@example.com", func(u *googletest.User) { u.Title = "Staff Engineer" })
+			},
 			want:      counts{InScope: 4, GroupsInScope: 2, Updated: 1},
 			wantDirty: []string{"carol@example.com"},
 			check: func(t *testing.T, e *env) {
@@ -116,8 +118,10 @@ func TestPollChanges(t *testing.T) {
 			},
 		},
 		{
-			name:      "suspension",
-			change:    func(f *googletest.Server) { f.UpdateUser("bob@example.com", func(u *googletest.User) { u.Suspended = true }) },
+			name: "suspension",
+			change: func(f *googletest.Server) {
+				f.UpdateUser("bob@example.com", func(u *googletest.User) { u.Suspended = true })
+			},
 			want:      counts{InScope: 4, GroupsInScope: 2, Deactivated: 1},
 			wantDirty: []string{"bob@example.com"},
 			check: func(t *testing.T, e *env) {
@@ -127,8 +131,10 @@ func TestPollChanges(t *testing.T) {
 			},
 		},
 		{
-			name:      "unsuspension",
-			change:    func(f *googletest.Server) { f.UpdateUser("dave@example.com", func(u *googletest.User) { u.Suspended = false }) },
+			name: "unsuspension",
+			change: func(f *googletest.Server) {
+				f.UpdateUser("dave@example.com", func(u *googletest.User) { u.Suspended = false })
+			},
 			want:      counts{InScope: 4, GroupsInScope: 2, Updated: 1},
 			wantDirty: []string{"dave@example.com"},
 			check: func(t *testing.T, e *env) {
@@ -138,8 +144,10 @@ func TestPollChanges(t *testing.T) {
 			},
 		},
 		{
-			name:      "group membership change",
-			change:    func(f *googletest.Server) { f.AddMember("gs-viewers@example.com", googletest.MemberUser, "carol@example.com") },
+			name: "group membership change",
+			change: func(f *googletest.Server) {
+				f.AddMember("gs-viewers@example.com", googletest.MemberUser, "carol@example.com")
+			},
 			want:      counts{InScope: 4, GroupsInScope: 2, GroupsChanged: 1},
 			wantDirty: []string{"carol@example.com"},
 			check: func(t *testing.T, e *env) {
