@@ -103,3 +103,20 @@ func storeError(err error, kind, id string) error {
 		return fmt.Errorf("scim: %s %s: %w", strings.ToLower(kind), id, err)
 	}
 }
+
+// scimOwned reports whether SCIM may modify a resource of source: only what
+// SCIM itself created (an empty source is SCIM's).
+func scimOwned(source string) bool { return source == "" || source == store.SourceSCIM }
+
+// errOwnedBy refuses a SCIM write to a resource another source owns.
+func errOwnedBy(kind, id, source string) scimerrors.ScimError {
+	return scimError(http.StatusConflict, scimerrors.ScimTypeMutability,
+		fmt.Sprintf("%s %s is owned by the %s source; change it there, not over SCIM.", kind, id, source))
+}
+
+// errNameOwnedBy refuses a SCIM create whose unique name belongs to a
+// resource another source owns.
+func errNameOwnedBy(kind, attr, name, id, source string) scimerrors.ScimError {
+	return scimError(http.StatusConflict, scimerrors.ScimTypeUniqueness,
+		fmt.Sprintf("A %s with this %s (%q) already exists and is owned by the %s source (%s %s).", strings.ToLower(kind), attr, name, source, kind, id))
+}

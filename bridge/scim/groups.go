@@ -155,6 +155,11 @@ func (g *groupHandler) Create(r *http.Request, attrs elscim.ResourceAttributes) 
 		if errors.Is(err, store.ErrNotFound) {
 			return elscim.Resource{}, errInvalidValue("Unknown member ids: %v", err)
 		}
+		if errors.Is(err, store.ErrConflict) {
+			if owner, ok := g.h.displayNameOwner(ctx, grp.DisplayName); ok {
+				return elscim.Resource{}, errNameOwnedBy("Group", "displayName", grp.DisplayName, owner.ID, owner.Source)
+			}
+		}
 		return elscim.Resource{}, g.h.groupWriteError(ctx, err, grp.ID)
 	}
 	g.h.metrics.fanout.Observe(float64(fanout))
@@ -183,6 +188,9 @@ func (g *groupHandler) Replace(r *http.Request, id string, attrs elscim.Resource
 	match := r.Header.Get("If-Match")
 	var fanout int
 	updated, err := g.h.opts.Store.UpdateGroup(ctx, id, func(old store.Group) (store.Group, error) {
+		if !scimOwned(old.Source) {
+			return store.Group{}, errOwnedBy("Group", old.ID, old.Source)
+		}
 		if !ifMatch(match, old.Version) {
 			return store.Group{}, errPrecondition
 		}
@@ -240,6 +248,9 @@ func (g *groupHandler) Patch(r *http.Request, id string, ops []elscim.PatchOpera
 	match := r.Header.Get("If-Match")
 	var fanout int
 	updated, err := g.h.opts.Store.UpdateGroup(ctx, id, func(old store.Group) (store.Group, error) {
+		if !scimOwned(old.Source) {
+			return store.Group{}, errOwnedBy("Group", old.ID, old.Source)
+		}
 		if !ifMatch(match, old.Version) {
 			return store.Group{}, errPrecondition
 		}
@@ -262,6 +273,16 @@ func (g *groupHandler) Patch(r *http.Request, id string, ops []elscim.PatchOpera
 	return g.resource(updated, projectionFrom(r)), nil
 }
 
+// displayNameOwner returns the group holding displayName when another
+// source owns it.
+func (h *handler) displayNameOwner(ctx context.Context, displayName string) (store.Group, bool) {
+	groups, _, err := h.opts.Store.ListGroups(ctx, store.Query{Field: "displayName", Value: displayName, Limit: 1}, false)
+	if err != nil || len(groups) == 0 || scimOwned(groups[0].Source) {
+		return store.Group{}, false
+	}
+	return groups[0], true
+}
+
 func dedupe(ids []string) []string {
 	seen := map[string]bool{}
 	out := ids[:0:0]
@@ -276,14 +297,15 @@ func dedupe(ids []string) []string {
 
 func (g *groupHandler) Delete(r *http.Request, id string) error {
 	ctx := r.Context()
-	if match := r.Header.Get("If-Match"); match != "" {
-		cur, err := g.h.opts.Store.GetGroup(ctx, id)
-		if err != nil {
-			return storeError(err, "Group", id)
-		}
-		if !ifMatch(match, cur.Version) {
-			return errPrecondition
-		}
+	cur, err := g.h.opts.Store.GetGroup(ctx, id)
+	if err != nil {
+		return storeError(err, "Group", id)
+	}
+	if !scimOwned(cur.Source) {
+		return errOwnedBy("Group", id, cur.Source)
+	}
+	if !ifMatch(r.Header.Get("If-Match"), cur.Version) {
+		return errPrecondition
 	}
 	var fanout int
 	if err := g.h.opts.Store.DeleteGroup(ctx, id, g.h.groupCheck(&fanout)); err != nil {

@@ -133,6 +133,11 @@ func (u *userHandler) Create(r *http.Request, attrs elscim.ResourceAttributes) (
 	usr.Source = store.SourceSCIM
 	created, err := u.h.opts.Store.CreateUser(ctx, usr)
 	if err != nil {
+		if errors.Is(err, store.ErrConflict) {
+			if owner, ok := u.h.userNameOwner(ctx, usr.UserName); ok {
+				return elscim.Resource{}, errNameOwnedBy("User", "userName", usr.UserName, owner.ID, owner.Source)
+			}
+		}
 		return elscim.Resource{}, storeError(err, "User", usr.ID)
 	}
 	u.h.opts.Notify()
@@ -156,6 +161,9 @@ func (u *userHandler) Replace(r *http.Request, id string, attrs elscim.ResourceA
 	}
 	match := r.Header.Get("If-Match")
 	updated, err := u.h.opts.Store.UpdateUser(ctx, id, func(old store.User) (store.User, error) {
+		if !scimOwned(old.Source) {
+			return store.User{}, errOwnedBy("User", old.ID, old.Source)
+		}
 		if !ifMatch(match, old.Version) {
 			return store.User{}, errPrecondition
 		}
@@ -175,6 +183,9 @@ func (u *userHandler) Patch(r *http.Request, id string, ops []elscim.PatchOperat
 	ctx := r.Context()
 	match := r.Header.Get("If-Match")
 	updated, err := u.h.opts.Store.UpdateUser(ctx, id, func(old store.User) (store.User, error) {
+		if !scimOwned(old.Source) {
+			return store.User{}, errOwnedBy("User", old.ID, old.Source)
+		}
 		if !ifMatch(match, old.Version) {
 			return store.User{}, errPrecondition
 		}
@@ -198,14 +209,15 @@ func (u *userHandler) Patch(r *http.Request, id string, ops []elscim.PatchOperat
 
 func (u *userHandler) Delete(r *http.Request, id string) error {
 	ctx := r.Context()
-	if match := r.Header.Get("If-Match"); match != "" {
-		cur, err := u.h.opts.Store.GetUser(ctx, id)
-		if err != nil {
-			return storeError(err, "User", id)
-		}
-		if !ifMatch(match, cur.Version) {
-			return errPrecondition
-		}
+	cur, err := u.h.opts.Store.GetUser(ctx, id)
+	if err != nil {
+		return storeError(err, "User", id)
+	}
+	if !scimOwned(cur.Source) {
+		return errOwnedBy("User", id, cur.Source)
+	}
+	if !ifMatch(r.Header.Get("If-Match"), cur.Version) {
+		return errPrecondition
 	}
 	if err := u.h.opts.Store.DeleteUser(ctx, id); err != nil {
 		return storeError(err, "User", id)
@@ -277,6 +289,16 @@ func (u *userHandler) GetAll(r *http.Request, params elscim.ListRequestParams) (
 		res = append(res, rsc)
 	}
 	return elscim.Page{TotalResults: total, Resources: res}, nil
+}
+
+// userNameOwner returns the user holding userName when another source
+// owns it.
+func (h *handler) userNameOwner(ctx context.Context, userName string) (store.User, bool) {
+	users, _, err := h.opts.Store.ListUsers(ctx, store.Query{Field: "userName", Value: userName, Limit: 1})
+	if err != nil || len(users) == 0 || scimOwned(users[0].Source) {
+		return store.User{}, false
+	}
+	return users[0], true
 }
 
 func page[T any](all []T, offset, count int) []T {
