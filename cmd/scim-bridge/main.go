@@ -29,6 +29,10 @@ commands:
                            show a user's groups, effective attributes and their
                            sources, the last pushed record and the sync state
   reconcile --config FILE  mark every user dirty and sync them all once
+  google-check --config FILE
+                           verify the Google Workspace credentials and scopes,
+                           print users and groups in scope and what the next
+                           poll would change (writes nothing)
   hash-token [TOKEN]       print the SHA-256 hash to configure for a bearer
                            token (reads the token from stdin when omitted)
   version                  print the version
@@ -91,6 +95,8 @@ func dispatch(ctx context.Context, args []string, e env) error {
 		return cmdExplain(ctx, rest, e)
 	case "reconcile":
 		return cmdReconcile(ctx, rest, e)
+	case "google-check":
+		return cmdGoogleCheck(ctx, rest, e)
 	case "hash-token":
 		return cmdHashToken(rest, e)
 	case "version", "--version":
