@@ -3,7 +3,6 @@ package google
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -218,12 +217,6 @@ func countsOf(c Changes) counts {
 	return counts{c.UsersInScope, c.GroupsInScope, c.Created, c.Updated, c.Deactivated, c.Deprovisioned, c.GroupsChanged, c.Skipped}
 }
 
-func errString(err error) string {
-	if err == nil {
-		return "<nil>"
-	}
-	return fmt.Sprint(err)
-}
 
 var errConflictingProfiles = errors.New("licenseType: Full and Viewer groups disagree")
 

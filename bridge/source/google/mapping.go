@@ -45,11 +45,10 @@ func userDoc(u gUser, managerID string, attrs []config.GoogleAttribute) map[stri
 		doc[translate.EnterpriseURN] = ent
 	}
 	for _, a := range attrs {
-		v := lookup(u.raw, a.Google)
-		switch v.(type) {
-		case string, bool, float64:
-			setPath(doc, a.SCIM, v)
-		case []any:
+		// Only values (strings, booleans, numbers, lists of values) map;
+		// a missing attribute leaves the SCIM attribute unset.
+		switch v := lookup(u.raw, a.Google); v.(type) {
+		case string, bool, float64, []any:
 			setPath(doc, a.SCIM, v)
 		}
 	}
