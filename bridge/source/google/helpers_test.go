@@ -217,7 +217,6 @@ func countsOf(c Changes) counts {
 	return counts{c.UsersInScope, c.GroupsInScope, c.Created, c.Updated, c.Deactivated, c.Deprovisioned, c.GroupsChanged, c.Skipped}
 }
 
-
 var errConflictingProfiles = errors.New("licenseType: Full and Viewer groups disagree")
 
 type (
