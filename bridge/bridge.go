@@ -92,6 +92,10 @@ type Bridge struct {
 	engine  *bsync.Engine
 	scim    http.Handler
 	admin   http.Handler
+	// configSum is the hash of the config file's content when the bridge
+	// was built: the watcher's baseline, so an edit made before Run starts
+	// watching is not missed.
+	configSum []byte
 }
 
 // New builds a bridge from opts without starting anything.
@@ -105,6 +109,9 @@ func New(opts Options) (*Bridge, error) {
 		return nil, err
 	}
 	b.cur.Store(st)
+	if opts.ConfigPath != "" {
+		b.configSum = fileSum(opts.ConfigPath)
+	}
 
 	cfg := opts.Config
 	b.engine, err = bsync.New(bsync.Options{

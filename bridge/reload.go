@@ -32,7 +32,7 @@ func (b *Bridge) watchConfig(ctx context.Context) {
 			}
 		}
 	}
-	last := fileSum(b.opts.ConfigPath)
+	last := b.configSum
 	var tick <-chan time.Time
 	if b.opts.WatchInterval > 0 {
 		t := time.NewTicker(b.opts.WatchInterval)

@@ -35,7 +35,10 @@ func TestConfigFileReload(t *testing.T) {
 	db := filepath.Join(dir, "bridge.db")
 	// The simulator's URL is only known once it runs: start a harness on
 	// a config struct, then write the same settings to the file it
-	// watches.
+	// watches (a placeholder until then, so the watcher has a baseline).
+	if err := os.WriteFile(path, []byte("# written below\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	h := startHarness(t, harnessOpts{dbPath: db, configure: func(c *config.Config) {
 		c.Groups = []config.GroupProfile{{Name: "viewers", DisplayName: "Gainsight Viewers", LicenseType: "Viewer"}}
 	}, configPath: path})
@@ -48,7 +51,10 @@ func TestConfigFileReload(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	success := func() float64 { return metricValue(h, `scim_bridge_config_reloads_total{result="success"}`) }
+	failure := func() float64 { return metricValue(h, `scim_bridge_config_reloads_total{result="failure"}`) }
 	write(reloadableConfig(h.simURL, db, "Viewer"))
+	waitFor(t, func() bool { return success() >= 1 })
 
 	member := h.createUser(userDoc("member@example.com", nil))
 	h.createUser(userDoc("outsider@example.com", nil))
@@ -60,14 +66,18 @@ func TestConfigFileReload(t *testing.T) {
 	before := h.sim.Stats()
 
 	// An invalid file is refused; the running config stays.
+	okBefore := success()
 	write(reloadableConfig(h.simURL, db, "Ful"))
-	waitFor(t, func() bool { return metricValue(h, `scim_bridge_config_reloads_total{result="failure"}`) >= 1 })
+	waitFor(t, func() bool { return failure() >= 1 })
 	if got := h.bridge.Config().Groups[0].LicenseType; got != "Viewer" {
 		t.Fatalf("invalid reload applied: %s", got)
 	}
 
+	if success() != okBefore {
+		t.Fatalf("an invalid file counted as a successful reload")
+	}
 	write(reloadableConfig(h.simURL, db, "Full"))
-	waitFor(t, func() bool { return metricValue(h, `scim_bridge_config_reloads_total{result="success"}`) >= 1 })
+	waitFor(t, func() bool { return success() > okBefore })
 	h.waitSynced(30 * time.Second)
 	if u := h.simUserByEmail("member@example.com"); u["LicenseType"] != "Full" {
 		t.Errorf("member after reload: %v", u)
