@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"path/filepath"
 	"sync/atomic"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/scim"
+	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/source/google"
 	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/store"
 	bsync "github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/sync"
 	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/translate"
@@ -48,6 +50,9 @@ type Options struct {
 	AdminListener net.Listener
 	// Ready is called once both listeners accept connections.
 	Ready func(scimAddr, adminAddr net.Addr)
+	// GoogleHTTPClient, when set, is used for Google Directory API calls
+	// instead of the service account's client (tests).
+	GoogleHTTPClient *http.Client
 }
 
 func (o *Options) validate() error {
@@ -90,6 +95,7 @@ type Bridge struct {
 	metrics *metrics
 	cur     atomic.Pointer[state]
 	engine  *bsync.Engine
+	google  *google.Source // nil without a google: section
 	scim    http.Handler
 	admin   http.Handler
 	// configSum is the hash of the config file's content when the bridge
@@ -147,6 +153,27 @@ func New(opts Options) (*Bridge, error) {
 	})
 	if err != nil {
 		return nil, fmt.Errorf("bridge: scim handler: %w", err)
+	}
+	if cfg.Google != nil {
+		baseDir := ""
+		if opts.ConfigPath != "" {
+			baseDir = filepath.Dir(opts.ConfigPath)
+		}
+		// New only reads the key file; the first poll happens in Run.
+		b.google, err = google.New(context.Background(), google.Options{
+			Config:      *cfg.Google,
+			BaseDir:     baseDir,
+			Store:       opts.Store,
+			Notify:      b.engine.Kick,
+			Logger:      opts.Logger,
+			Registerer:  opts.Registry,
+			Now:         opts.Now,
+			HTTPClient:  opts.GoogleHTTPClient,
+			CheckGroups: currentMapper{b}.CheckGroups,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("bridge: google source: %w", err)
+		}
 	}
 	// After the SCIM handler: it may own metrics this registration shares.
 	b.metrics = newMetrics(opts.Registry, opts.Version)
@@ -242,6 +269,9 @@ func (b *Bridge) Run(ctx context.Context) error {
 		return nil
 	})
 	g.Go(func() error { b.watchConfig(gctx); return nil })
+	if b.google != nil {
+		g.Go(func() error { return b.google.Run(gctx) })
+	}
 	g.Go(func() error { b.observe(gctx); return nil })
 	g.Go(func() error { b.reconcileLoop(gctx, cfg.Sync.ReconcileInterval); return nil })
 	err = g.Wait()
