@@ -1,7 +1,9 @@
 package scim
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -169,9 +171,16 @@ func (u *userHandler) Replace(r *http.Request, id string, attrs elscim.ResourceA
 		}
 		n := next
 		n.Doc = copyDoc(doc)
+		if sameDoc(n.Doc, old.Doc) {
+			return store.User{}, unchanged{old}
+		}
 		n.ID, n.Source, n.Version, n.Created, n.Modified = old.ID, old.Source, old.Version, old.Created, old.Modified
 		return n, nil
 	})
+	var same unchanged
+	if errors.As(err, &same) {
+		return u.resource(ctx, same.user, projection{})
+	}
 	if err != nil {
 		return elscim.Resource{}, storeError(err, "User", id)
 	}
@@ -197,9 +206,16 @@ func (u *userHandler) Patch(r *http.Request, id string, ops []elscim.PatchOperat
 		if err != nil {
 			return store.User{}, err
 		}
+		if sameDoc(n.Doc, old.Doc) {
+			return store.User{}, unchanged{old}
+		}
 		n.ID, n.Source, n.Version, n.Created, n.Modified = old.ID, old.Source, old.Version, old.Created, old.Modified
 		return n, nil
 	})
+	var same unchanged
+	if errors.As(err, &same) {
+		return u.resource(ctx, same.user, projection{})
+	}
 	if err != nil {
 		return elscim.Resource{}, storeError(err, "User", id)
 	}
@@ -424,4 +440,19 @@ func (u *userHandler) resource(ctx context.Context, usr store.User, proj project
 		res.ExternalID = optional.NewString(extID)
 	}
 	return res, nil
+}
+
+// unchanged aborts an update that would store the same document again: the
+// IdP repeats itself (Okta's full PUTs, JumpCloud's repeated calls), and a
+// write would bump meta.version and queue a sync for nothing.
+type unchanged struct{ user store.User }
+
+func (unchanged) Error() string { return "scim: resource unchanged" }
+
+// sameDoc compares two documents by their JSON form, so numbers and nested
+// values compare alike whether they were decoded or built.
+func sameDoc(a, b map[string]any) bool {
+	ja, errA := json.Marshal(a)
+	jb, errB := json.Marshal(b)
+	return errA == nil && errB == nil && bytes.Equal(ja, jb)
 }
