@@ -351,3 +351,48 @@ func syncedInSCIM(t *testing.T, base, userName string) bool {
 	ext, _ := list.Resources[0]["urn:ietf:params:scim:schemas:extension:gainsight-scim-bridge:2.0:User"].(map[string]any)
 	return ext["syncState"] == "synced"
 }
+
+// TestSIGHUPReloads sends SIGHUP to a running bridge process: it reloads
+// its config file and says so.
+func TestSIGHUPReloads(t *testing.T) {
+	sim := gainsighttest.New(gainsighttest.Tenant{AccessKey: "hup-key"}, gainsighttest.WithLogger(zaptest.NewLogger(t)))
+	srv := httptest.NewServer(sim)
+	defer srv.Close()
+	dir := t.TempDir()
+	port := freePort(t)
+	cfgPath := filepath.Join(dir, "config.yaml")
+	cfgYAML := fmt.Sprintf(`
+listen: {scim: "127.0.0.1:%d", admin: "127.0.0.1:0"}
+scim: {tokens: [{name: test, sha256: %q}]}
+gainsight: {baseURL: %q, accessKey: hup-key}
+store: {sqlite: {path: %q}}
+`, port, config.HashToken("tok"), srv.URL, filepath.Join(dir, "bridge.db"))
+	if err := os.WriteFile(cfgPath, []byte(cfgYAML), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	logs := &lockedBuffer{}
+	cmd := exec.Command(os.Args[0], "serve", "--config", cfgPath)
+	cmd.Env = append(os.Environ(), "SCIM_BRIDGE_TEST_AS_MAIN=1")
+	cmd.Stdout, cmd.Stderr = logs, logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		_ = cmd.Wait()
+		if !strings.Contains(logs.String(), `"msg":"stopped"`) {
+			t.Errorf("SIGTERM did not stop the bridge gracefully:\n%s", logs.String())
+		}
+	}()
+	waitUp(t, fmt.Sprintf("http://127.0.0.1:%d/scim/v2", port))
+	if err := cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(logs.String(), `"trigger":"signal"`) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no reload after SIGHUP:\n%s", logs.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
