@@ -143,6 +143,9 @@ func restartOnly(a, b *config.Config) []string {
 	if a.Sync != b.Sync {
 		out = append(out, "sync")
 	}
+	if !reflect.DeepEqual(a.Google, b.Google) {
+		out = append(out, "google")
+	}
 	if a.SCIM.BasePath != b.SCIM.BasePath || a.SCIM.MaxBodyBytes != b.SCIM.MaxBodyBytes || a.SCIM.ExternalURL != b.SCIM.ExternalURL {
 		out = append(out, "scim")
 	}
