@@ -223,8 +223,13 @@ func (c *Config) validateStore(ch *checker) {
 			ch.add("store.sqlite.path", "required when store.type is sqlite")
 		}
 	case StorePostgres:
-		if s.Postgres.DSN == "" && s.Postgres.DSNFile == "" {
+		switch {
+		case s.Postgres.DSN == "" && s.Postgres.DSNFile == "":
 			ch.add("store.postgres.dsn", "required when store.type is postgres (set dsn or dsnFile)")
+		case s.Postgres.DSN != "":
+			if msg := checkDSN(string(s.Postgres.DSN)); msg != "" {
+				ch.add("store.postgres.dsn", "%s", msg)
+			}
 		}
 		if s.Postgres.MaxConns < 1 {
 			ch.add("store.postgres.maxConns", "must be at least 1, got %d", s.Postgres.MaxConns)
@@ -233,6 +238,30 @@ func (c *Config) validateStore(ch *checker) {
 	default:
 		ch.add("store.type", "%q is not one of sqlite, postgres", s.Type)
 	}
+}
+
+// checkDSN returns what is wrong with a PostgreSQL connection string, or "".
+// It accepts the two forms the driver does, a postgres:// (or postgresql://)
+// URL and keyword=value pairs, and checks only their syntax. The message
+// never quotes the DSN: it usually holds a password.
+func checkDSN(dsn string) string {
+	if scheme, _, ok := strings.Cut(dsn, "://"); ok && !strings.ContainsAny(scheme, " ='") {
+		if scheme != "postgres" && scheme != "postgresql" {
+			return "a URL DSN must start with postgres:// or postgresql://"
+		}
+		if strings.Contains(dsn, "#") {
+			return "not a valid postgres:// URL: \"#\" starts a fragment, which the driver drops (percent-encode it as %23 in the password)"
+		}
+		if _, err := url.Parse(dsn); err != nil {
+			// err quotes the URL, password included.
+			return "not a valid postgres:// URL (percent-encode special characters in the user name and password)"
+		}
+		return ""
+	}
+	if !strings.Contains(dsn, "=") {
+		return "want a postgres:// URL or keyword=value pairs such as \"host=db user=bridge dbname=scim\""
+	}
+	return ""
 }
 
 func (c *Config) validateSync(ch *checker) {
