@@ -772,3 +772,88 @@ func TestOptionsValidation(t *testing.T) {
 		})
 	}
 }
+
+func TestAdoptionJoinOrder(t *testing.T) {
+	tests := []struct {
+		name      string
+		batchSize int
+		seed      []gainsight.Record
+		emails    map[string]string // SCIM user name → work email
+		// want maps each SCIM user name to the SFDCUserName of the
+		// Gainsight record it must be linked to, or "" for a duplicate
+		// failure.
+		want  map[string]string
+		users int // Gainsight users at the end
+	}{
+		{
+			name:      "a user-name match beats another candidate's email match",
+			batchSize: 50,
+			seed:      []gainsight.Record{{"SFDCUserName": "bob", "Email": "alice@example.com", "Name": "Bob"}},
+			emails:    map[string]string{"alice": "alice@example.com", "bob": "bob@example.com"},
+			want:      map[string]string{"alice": "", "bob": "bob"},
+			users:     1,
+		},
+		{
+			name:      "an email match whose user name is another bridge user's",
+			batchSize: 1,
+			seed:      []gainsight.Record{{"SFDCUserName": "bob", "Email": "alice@example.com", "Name": "Bob"}},
+			emails:    map[string]string{"alice": "alice@example.com", "bob": "bob@example.com"},
+			want:      map[string]string{"alice": "", "bob": "bob"},
+			users:     1,
+		},
+		{
+			name:      "two users whose emails collide in one batch",
+			batchSize: 50,
+			emails:    map[string]string{"alice": "shared@example.com", "bob": "shared@example.com"},
+			want:      map[string]string{"alice": "alice", "bob": ""},
+			users:     1,
+		},
+		{
+			name:      "an email match with a foreign user name is adopted",
+			batchSize: 50,
+			seed:      []gainsight.Record{{"SFDCUserName": "a.smith@sfdc", "Email": "alice@example.com", "Name": "A"}},
+			emails:    map[string]string{"alice": "alice@example.com"},
+			want:      map[string]string{"alice": "alice"},
+			users:     1,
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, func(o *Options) { o.BatchSize = tc.batchSize })
+			for _, rec := range tc.seed {
+				h.up.seed(rec)
+			}
+			for _, name := range []string{"alice", "bob"} {
+				if email, ok := tc.emails[name]; ok {
+					h.create(name, name, func(u *store.User) { u.Emails = []string{email} })
+				}
+			}
+			h.drain()
+			h.drain()
+			for name, want := range tc.want {
+				info := h.sync(name)
+				if want == "" {
+					if info.State != store.StateFailed || info.GSID != "" || !strings.Contains(info.LastError, "linked to") &&
+						!strings.Contains(info.LastError, "which is user") {
+						t.Errorf("%s: %+v, want failed as a duplicate and unlinked", name, info)
+					}
+					continue
+				}
+				rec := h.up.users[info.GSID]
+				if info.State != store.StateSynced || rec == nil || rec["SFDCUserName"] != want {
+					t.Errorf("%s: %+v linked to %v, want the record of %s", name, info, rec, want)
+				}
+			}
+			if len(h.up.users) != tc.users {
+				t.Errorf("%d gainsight users, want %d", len(h.up.users), tc.users)
+			}
+			for _, rec := range h.up.users {
+				for _, seed := range tc.seed {
+					if rec["Email"] == seed["Email"] && seed["SFDCUserName"] == "bob" && rec["SFDCUserName"] != "bob" {
+						t.Errorf("bob's Gainsight record was renamed: %v", rec)
+					}
+				}
+			}
+		})
+	}
+}

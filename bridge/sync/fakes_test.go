@@ -122,6 +122,22 @@ func (s *memStore) DeleteUser(_ context.Context, id string) error {
 	return nil
 }
 
+// ListUsers supports the userName query the engine makes.
+func (s *memStore) ListUsers(_ context.Context, q store.Query) ([]store.User, int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if q.Field != "userName" {
+		return nil, 0, fmt.Errorf("memStore: query on %q not supported", q.Field)
+	}
+	var out []store.User
+	for _, u := range s.users {
+		if strings.EqualFold(u.UserName, q.Value) {
+			out = append(out, u)
+		}
+	}
+	return out, len(out), nil
+}
+
 func (s *memStore) UsersByManager(_ context.Context, id string) ([]string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

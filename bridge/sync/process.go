@@ -68,18 +68,25 @@ func (e *Engine) processBatch(ctx, parent context.Context, claimed []store.Dirty
 		works = append(works, e.load(ctx, d, planner))
 	}
 
+	// taken holds every GSID linked to a user of this batch, so no two
+	// users of one batch are ever linked to the same Gainsight user (their
+	// links reach the store only when the batch is finished).
+	taken := map[string]*work{}
 	var cands []*work
 	for _, w := range works {
+		if w.info.GSID != "" {
+			taken[w.info.GSID] = w
+		}
 		if w.open() && !w.deleted && w.info.GSID == "" {
 			cands = append(cands, w)
 		}
 	}
 	if len(cands) > 0 {
-		rest := e.adopt(ctx, cands)
-		if dups := e.create(ctx, rest); len(dups) > 0 {
+		rest := e.adopt(ctx, cands, taken)
+		if dups := e.create(ctx, rest, taken); len(dups) > 0 {
 			// Gainsight says these exist already: link them instead.
-			for _, w := range e.adopt(ctx, dups) {
-				w.fail(reasonDuplicate, fmt.Errorf("gainsight reports a duplicate but no user matches %s or Email", e.opts.UserNameField))
+			for _, w := range e.adopt(ctx, dups, taken) {
+				w.fail(reasonDuplicate, fmt.Errorf("gainsight reports a duplicate but no unlinked user matches %s or Email", e.opts.UserNameField))
 			}
 		}
 	}
@@ -252,7 +259,16 @@ func (e *Engine) joinKeys(w *work) (name, email string) {
 // adopt looks the candidates up in Gainsight with one Find call (user-name
 // field or Email) and links every match. It returns the candidates nothing
 // matched; on a failed call every candidate is put back for a retry.
-func (e *Engine) adopt(ctx context.Context, cands []*work) []*work {
+//
+// Matching follows the join order: every candidate is first matched on the
+// user-name field, and only then are the remaining ones matched on Email,
+// so a record that one candidate's user name names is never given to
+// another candidate whose email it happens to carry. GSIDs in taken
+// (linked to another user of the batch) are never matched; a candidate
+// whose only match is taken fails as a duplicate, or is retried when the
+// holder is a deleted user whose link the next pass may take over. taken
+// gains every GSID linked here.
+func (e *Engine) adopt(ctx context.Context, cands []*work, taken map[string]*work) []*work {
 	var names, emails []string
 	for _, w := range cands {
 		name, email := e.joinKeys(w)
@@ -285,21 +301,54 @@ func (e *Engine) adopt(ctx context.Context, cands []*work) []*work {
 		return nil
 	}
 
-	used := map[string]bool{}
+	recs := make([]gainsight.Record, len(cands))
+	byEmail := make([]bool, len(cands))
+	for _, email := range []bool{false, true} {
+		field := e.opts.UserNameField
+		if email {
+			field = fieldEmail
+		}
+		for i, w := range cands {
+			if recs[i] != nil || !w.open() {
+				continue
+			}
+			name, addr := e.joinKeys(w)
+			key := name
+			if email {
+				key = addr
+			}
+			rec, held := match(found, field, key, taken)
+			switch {
+			case rec != nil:
+				recs[i], byEmail[i] = rec, email
+				taken[rec.GSID()] = w
+			case held != "" && taken[held].deleted:
+				w.retry(fmt.Errorf("the Gainsight user %s with this %s is being unlinked from a deleted user", held, field))
+			case held != "":
+				// Gainsight's unique keys make a create fail as well.
+				w.fail(reasonDuplicate, fmt.Errorf("the Gainsight user %s with this %s is linked to another user of the bridge", held, field))
+			}
+		}
+	}
+
 	var unmatched []*work
 	adopted := 0
-	for _, w := range cands {
-		name, email := e.joinKeys(w)
-		rec := match(found, e.opts.UserNameField, name, email, used)
+	for i, w := range cands {
+		if !w.open() {
+			continue
+		}
+		rec := recs[i]
 		if rec == nil {
 			unmatched = append(unmatched, w)
 			continue
 		}
 		gsid := rec.GSID()
+		if byEmail[i] && !e.emailMatchIsOwn(ctx, w, rec) {
+			continue
+		}
 		if !e.takeLink(ctx, w, gsid) {
 			continue
 		}
-		used[gsid] = true
 		w.info.GSID = gsid
 		w.info.Record = restrict(rec, w.desired)
 		w.info.Active = activeOf(rec)
@@ -312,6 +361,32 @@ func (e *Engine) adopt(ctx context.Context, cands []*work) []*work {
 	e.log.Info("gainsight batch", zap.String("operation", batchList), zap.Int("users", len(cands)),
 		zap.Int("found", len(found)), zap.Int("adopted", adopted), zap.Duration("duration", time.Since(start)))
 	return unmatched
+}
+
+// emailMatchIsOwn checks a record matched on Email only: when its user-name
+// field names another live user of the bridge, the record is that user's
+// (the user-name field ranks before Email in the join order) and w fails as
+// a duplicate instead of taking it over and renaming it.
+func (e *Engine) emailMatchIsOwn(ctx context.Context, w *work, rec gainsight.Record) bool {
+	if e.opts.UserNameField == fieldEmail {
+		return true
+	}
+	other := stringField(rec, e.opts.UserNameField)
+	if other == "" {
+		return true
+	}
+	users, _, err := e.opts.Store.ListUsers(ctx, store.Query{Field: "userName", Value: other, Limit: 2})
+	if err != nil {
+		w.retry(fmt.Errorf("look up the owner of %s %q: %w", e.opts.UserNameField, other, err))
+		return false
+	}
+	for _, u := range users {
+		if u.ID != w.d.UserID {
+			w.fail(reasonDuplicate, fmt.Errorf("the Gainsight user %s has this Email but %s %q, which is user %s", rec.GSID(), e.opts.UserNameField, other, u.ID))
+			return false
+		}
+	}
+	return true
 }
 
 // takeLink checks that gsid is not linked to another user. A tombstone's
@@ -340,22 +415,21 @@ func (e *Engine) takeLink(ctx context.Context, w *work, gsid string) bool {
 	return true
 }
 
-// match finds the record for a candidate: user-name field first, then
-// Email, skipping records already taken in this batch.
-func match(found []gainsight.Record, nameField, name, email string, used map[string]bool) gainsight.Record {
-	for _, byEmail := range []bool{false, true} {
-		for _, rec := range found {
-			gsid := rec.GSID()
-			if gsid == "" || used[gsid] {
-				continue
-			}
-			if !byEmail && equalFold(name, stringField(rec, nameField)) ||
-				byEmail && equalFold(email, stringField(rec, fieldEmail)) {
-				return rec
-			}
+// match finds the record whose field equals key (case-insensitively) and
+// whose GSID is not in taken. When only taken records match, it returns
+// the GSID of one of them as held.
+func match(found []gainsight.Record, field, key string, taken map[string]*work) (rec gainsight.Record, held string) {
+	for _, r := range found {
+		gsid := r.GSID()
+		if gsid == "" || !equalFold(key, stringField(r, field)) {
+			continue
 		}
+		if taken[gsid] == nil {
+			return r, ""
+		}
+		held = gsid
 	}
-	return nil
+	return nil, held
 }
 
 // activeOf reads IsActiveUser from a found record; absent means active.
@@ -369,9 +443,10 @@ func activeOf(rec gainsight.Record) bool {
 	return true
 }
 
-// create creates the users in batches. It returns the users Gainsight
-// rejected as duplicates, for the caller to adopt.
-func (e *Engine) create(ctx context.Context, ws []*work) []*work {
+// create creates the users in batches and adds the new GSIDs to taken. It
+// returns the users Gainsight rejected as duplicates, for the caller to
+// adopt.
+func (e *Engine) create(ctx context.Context, ws []*work, taken map[string]*work) []*work {
 	var dups []*work
 	for _, chunk := range chunks(ws, e.opts.BatchSize) {
 		records := make([]gainsight.Record, len(chunk))
@@ -407,6 +482,13 @@ func (e *Engine) create(ctx context.Context, ws []*work) []*work {
 				w.retry(errors.New("create: gainsight returned no Gsid"))
 				continue
 			}
+			if taken[gsid] != nil {
+				// Gainsight answered with a user already linked in this
+				// batch: never link it twice.
+				w.fail(reasonDuplicate, fmt.Errorf("create: gainsight answered with user %s, which is linked to another user", gsid))
+				continue
+			}
+			taken[gsid] = w
 			w.info.GSID = gsid
 			w.info.Record = records[i]
 			w.info.Active = true
