@@ -13,6 +13,10 @@ var (
 	// ErrConflict means a uniqueness constraint (userName, group
 	// displayName) would be violated, or a compare-and-swap lost.
 	ErrConflict = errors.New("store: conflict")
+	// ErrInvalid means a value cannot be stored: a NUL character in a
+	// userName, displayName, externalId, email or other indexed string.
+	// PostgreSQL text cannot hold NUL, so every backend refuses it alike.
+	ErrInvalid = errors.New("store: invalid value")
 )
 
 // Sync states shown to administrators.
@@ -99,8 +103,10 @@ type Dirty struct {
 // Query selects users or groups. Field "" lists everything; otherwise Value
 // is compared for equality through an index: for users "id", "userName"
 // (case-insensitive), "externalId", "emails" (case-insensitive); for groups
-// "id", "displayName" (case-insensitive), "externalId". Results are ordered
-// by creation (then id), so offsets are stable.
+// "id", "displayName" (case-insensitive), "externalId". An empty Value or
+// one holding a NUL character matches nothing: an absent externalId is not
+// the value "". Results are ordered by creation (then id), so offsets are
+// stable.
 type Query struct {
 	Field  string
 	Value  string
@@ -123,14 +129,16 @@ type Store interface {
 	// to now, marks it dirty and sets its sync state to pending. If a
 	// tombstone SyncInfo with the same userName (case-insensitive) exists it
 	// is re-attached to the new user id (same GSID). ErrConflict when the
-	// userName is taken.
+	// userName is taken; ErrInvalid when an indexed string (userName,
+	// externalId, an email, manager) holds a NUL character.
 	CreateUser(ctx context.Context, u User) (User, error)
 	// GetUser returns the user with id, or ErrNotFound.
 	GetUser(ctx context.Context, id string) (User, error)
 	// UpdateUser applies fn to the current user and stores the result with
 	// Version+1, marking the user dirty and pending. fn may be called more
 	// than once; an error from fn aborts and is returned unchanged.
-	// ErrNotFound if absent, ErrConflict on a userName clash.
+	// ErrNotFound if absent, ErrConflict on a userName clash, ErrInvalid as
+	// for CreateUser.
 	UpdateUser(ctx context.Context, id string, fn func(User) (User, error)) (User, error)
 	// DeleteUser removes the user and its group memberships, turns its
 	// SyncInfo into a tombstone and marks it dirty so the sync engine
@@ -139,12 +147,14 @@ type Store interface {
 	// ListUsers returns the users matching q and the total number of
 	// matches (before Offset/Limit).
 	ListUsers(ctx context.Context, q Query) ([]User, int, error)
-	// UsersByManager returns the ids of users whose ManagerID is id.
+	// UsersByManager returns the ids of users whose ManagerID is id (none
+	// for "").
 	UsersByManager(ctx context.Context, id string) ([]string, error)
 
 	// CreateGroup inserts g (Version 1), runs check, and marks its members
 	// dirty. ErrConflict when the displayName is taken; ErrNotFound (wrapped,
-	// naming the ids) when a member does not exist.
+	// naming the ids) when a member does not exist; ErrInvalid when the
+	// displayName or externalId holds a NUL character.
 	CreateGroup(ctx context.Context, g Group, check GroupCheck) (Group, error)
 	// GetGroup returns the group with id, members included, or ErrNotFound.
 	GetGroup(ctx context.Context, id string) (Group, error)

@@ -30,6 +30,9 @@ func RunTests(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"ListUsers", testListUsers},
 		{"ListUsersPaging", testListUsersPaging},
 		{"UsersByManager", testUsersByManager},
+		{"EmptyValuesMatchNothing", testEmptyValues},
+		{"NULCharacters", testNUL},
+		{"UnicodeCaseFolding", testUnicodeFolding},
 		{"DeleteUserTombstone", testDeleteUserTombstone},
 		{"DeleteUserMemberships", testDeleteUserMemberships},
 		{"GroupCRUD", testGroupCRUD},
@@ -513,6 +516,202 @@ func testUsersByManager(t *testing.T, s store.Store) {
 	}
 	if got, err := s.UsersByManager(ctx, "nobody"); err != nil || len(got) != 0 {
 		t.Fatalf("UsersByManager(nobody) = %v, %v; want none", got, err)
+	}
+}
+
+// testEmptyValues: a user or group without an externalId or manager has no
+// such value; a lookup of "" must not list every one of them (a SCIM filter
+// externalId eq "" matches nothing, and a user with an empty id manages
+// nobody).
+func testEmptyValues(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	for _, n := range []string{"e1", "e2"} {
+		u := newUser(n)
+		u.ExternalID = ""
+		createUser(t, s, u)
+	}
+	g, err := s.CreateGroup(ctx, store.Group{DisplayName: "no-ext"}, nil)
+	if err != nil {
+		t.Fatalf("CreateGroup: %v", err)
+	}
+	for _, field := range []string{"id", "userName", "externalId", "emails"} {
+		got, total, err := s.ListUsers(ctx, store.Query{Field: field, Value: ""})
+		if err != nil || len(got) != 0 || total != 0 {
+			t.Errorf("ListUsers(%s eq \"\") = %v (total %d), %v; want none", field, userIDs(got), total, err)
+		}
+	}
+	for _, field := range []string{"id", "displayName", "externalId"} {
+		got, total, err := s.ListGroups(ctx, store.Query{Field: field, Value: ""}, false)
+		if err != nil || len(got) != 0 || total != 0 {
+			t.Errorf("ListGroups(%s eq \"\") = %d groups (total %d), %v; want none", field, len(got), total, err)
+		}
+	}
+	if got, err := s.UsersByManager(ctx, ""); err != nil || len(got) != 0 {
+		t.Errorf("UsersByManager(\"\") = %v, %v; want none", got, err)
+	}
+	if got, _, err := s.ListGroups(ctx, store.Query{Field: "id", Value: g.ID}, false); err != nil || len(got) != 1 {
+		t.Errorf("ListGroups(id) = %d groups, %v; want the group", len(got), err)
+	}
+}
+
+// testNUL: PostgreSQL text cannot hold a NUL character. A lookup of a value
+// holding one matches nothing and a write of one is ErrInvalid, on every
+// backend alike, never a database error (which a caller shows as a 500).
+func testNUL(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	const bad = "a\x00b"
+	u := createUser(t, s, newUser("nul@example.com"))
+	g := createGroup(t, s, "nul-group", u.ID)
+	drain(t, s)
+
+	writes := []struct {
+		name string
+		run  func() error
+	}{
+		{"create userName", func() error { return second(s.CreateUser(ctx, newUser(bad))) }},
+		{"create externalId", func() error {
+			v := newUser("nul2@example.com")
+			v.ExternalID = bad
+			return second(s.CreateUser(ctx, v))
+		}},
+		{"create email", func() error {
+			v := newUser("nul3@example.com")
+			v.Emails = []string{"ok@example.com", bad}
+			return second(s.CreateUser(ctx, v))
+		}},
+		{"update userName", func() error {
+			return second(s.UpdateUser(ctx, u.ID, func(v store.User) (store.User, error) {
+				v.UserName = bad
+				return v, nil
+			}))
+		}},
+		{"update manager", func() error {
+			return second(s.UpdateUser(ctx, u.ID, func(v store.User) (store.User, error) {
+				v.ManagerID = bad
+				return v, nil
+			}))
+		}},
+		{"create displayName", func() error { return second(s.CreateGroup(ctx, store.Group{DisplayName: bad}, nil)) }},
+		{"update externalId", func() error {
+			return second(s.UpdateGroup(ctx, g.ID, func(v store.Group) (store.Group, error) {
+				v.ExternalID = bad
+				return v, nil
+			}, nil))
+		}},
+		{"put sync", func() error { return s.PutSync(ctx, store.SyncInfo{UserID: u.ID, UserName: u.UserName, GSID: bad}) }},
+	}
+	for _, w := range writes {
+		if err := w.run(); !errors.Is(err, store.ErrInvalid) {
+			t.Errorf("%s: err = %v; want ErrInvalid", w.name, err)
+		}
+	}
+
+	notFound := []struct {
+		name string
+		run  func() error
+	}{
+		{"get user", func() error { return second(s.GetUser(ctx, bad)) }},
+		{"update user", func() error {
+			return second(s.UpdateUser(ctx, bad, func(v store.User) (store.User, error) { return v, nil }))
+		}},
+		{"delete user", func() error { return s.DeleteUser(ctx, bad) }},
+		{"get group", func() error { return second(s.GetGroup(ctx, bad)) }},
+		{"delete group", func() error { return s.DeleteGroup(ctx, bad, nil) }},
+		{"get sync", func() error { return second(s.GetSync(ctx, bad)) }},
+		{"sync by GSID", func() error { return second(s.SyncByGSID(ctx, bad)) }},
+		// A member id holding NUL is simply not a user.
+		{"create group member", func() error {
+			return second(s.CreateGroup(ctx, store.Group{DisplayName: "nul-members", Members: []string{u.ID, bad}}, nil))
+		}},
+		{"add group member", func() error {
+			return second(s.UpdateGroup(ctx, g.ID, func(v store.Group) (store.Group, error) {
+				v.Members = append(v.Members, bad)
+				return v, nil
+			}, nil))
+		}},
+	}
+	for _, n := range notFound {
+		if err := n.run(); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("%s: err = %v; want ErrNotFound", n.name, err)
+		}
+	}
+
+	for _, field := range []string{"id", "userName", "externalId", "emails"} {
+		got, total, err := s.ListUsers(ctx, store.Query{Field: field, Value: bad})
+		if err != nil || len(got) != 0 || total != 0 {
+			t.Errorf("ListUsers(%s) = %v (total %d), %v; want none", field, userIDs(got), total, err)
+		}
+	}
+	for _, field := range []string{"id", "displayName", "externalId"} {
+		got, total, err := s.ListGroups(ctx, store.Query{Field: field, Value: bad}, true)
+		if err != nil || len(got) != 0 || total != 0 {
+			t.Errorf("ListGroups(%s) = %d groups (total %d), %v; want none", field, len(got), total, err)
+		}
+	}
+	if got, err := s.UsersByManager(ctx, bad); err != nil || len(got) != 0 {
+		t.Errorf("UsersByManager = %v, %v; want none", got, err)
+	}
+	if got, err := s.GroupsOfUser(ctx, bad); err != nil || len(got) != 0 {
+		t.Errorf("GroupsOfUser = %v, %v; want none", got, err)
+	}
+
+	// Nothing changed: the refused writes left no trace.
+	if got, err := s.GetUser(ctx, u.ID); err != nil || got.Version != 1 {
+		t.Errorf("user after refused writes = %+v, %v; want version 1", got, err)
+	}
+	if got, err := s.GetGroup(ctx, g.ID); err != nil || got.Version != 1 || !slices.Equal(got.Members, []string{u.ID}) {
+		t.Errorf("group after refused writes = %+v, %v; want version 1 with its member", got, err)
+	}
+	if all, total, err := s.ListUsers(ctx, store.Query{}); err != nil || total != 1 {
+		t.Errorf("users after refused writes = %v (total %d), %v; want only the first", userIDs(all), total, err)
+	}
+	if n, _, err := s.DirtyStats(ctx); err != nil || n != 0 {
+		t.Errorf("dirty after refused writes = %d, %v; want 0", n, err)
+	}
+}
+
+// testUnicodeFolding: userName and displayName compare case-insensitively
+// by Go's strings.ToLower on every backend (the SQL never folds case, so
+// the database's locale plays no part), and the SCIM layer folds filters the
+// same way. A name stored in one case is found, and taken, in any other.
+func testUnicodeFolding(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	tests := []struct {
+		stored string
+		same   []string // found by, and conflicting with
+		other  []string // not the same name
+	}{
+		{"STRAẞE@example.com", []string{"straße@example.com", "Straße@EXAMPLE.com"}, []string{"strasse@example.com"}},
+		{"İpek@example.com", []string{"ipek@example.com", "IPEK@example.com"}, []string{"ıpek@example.com"}},
+		{"ÇAĞLA@example.com", []string{"çağla@example.com"}, []string{"cagla@example.com"}},
+		{"ЖУКОВ@example.com", []string{"жуков@example.com"}, nil},
+		{"ǄEMAL@example.com", []string{"ǆemal@example.com", "ǅemal@example.com"}, nil},
+		{"\u212Aelvin@example.com", []string{"kelvin@example.com", "KELVIN@example.com"}, nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.stored, func(t *testing.T) {
+			u := createUser(t, s, newUser(tc.stored))
+			g := createGroup(t, s, tc.stored)
+			for _, v := range tc.same {
+				if got, _, err := s.ListUsers(ctx, store.Query{Field: "userName", Value: v}); err != nil || !slices.Equal(userIDs(got), []string{u.ID}) {
+					t.Errorf("ListUsers(userName %q) = %v, %v; want %s", v, userIDs(got), err, u.ID)
+				}
+				if got, _, err := s.ListGroups(ctx, store.Query{Field: "displayName", Value: v}, false); err != nil || len(got) != 1 || got[0].ID != g.ID {
+					t.Errorf("ListGroups(displayName %q) = %d groups, %v; want %s", v, len(got), err, g.ID)
+				}
+				if _, err := s.CreateUser(ctx, newUser(v)); !errors.Is(err, store.ErrConflict) {
+					t.Errorf("CreateUser(%q) err = %v; want ErrConflict", v, err)
+				}
+				if _, err := s.CreateGroup(ctx, store.Group{DisplayName: v}, nil); !errors.Is(err, store.ErrConflict) {
+					t.Errorf("CreateGroup(%q) err = %v; want ErrConflict", v, err)
+				}
+			}
+			for _, v := range tc.other {
+				if got, _, err := s.ListUsers(ctx, store.Query{Field: "userName", Value: v}); err != nil || len(got) != 0 {
+					t.Errorf("ListUsers(userName %q) = %v, %v; want none", v, userIDs(got), err)
+				}
+			}
+		})
 	}
 }
 

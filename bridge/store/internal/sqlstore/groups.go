@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -33,6 +34,9 @@ func scanGroup(sc interface{ Scan(...any) error }) (store.Group, error) {
 }
 
 func (s *Store) getGroup(ctx context.Context, q queryer, id string, lock string) (store.Group, error) {
+	if unstorable(id) {
+		return store.Group{}, fmt.Errorf("group %q: %w", id, store.ErrNotFound)
+	}
 	g, err := scanGroup(q.QueryRowContext(ctx, `SELECT `+groupCols+` FROM scim_groups WHERE id = $1`+lock, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.Group{}, fmt.Errorf("group %s: %w", id, store.ErrNotFound)
@@ -76,7 +80,13 @@ func (s *Store) members(ctx context.Context, q queryer, groupIDs ...string) (map
 // missingUsers returns those of ids that are not users.
 func (s *Store) missingUsers(ctx context.Context, q queryer, ids []string) ([]string, error) {
 	found := make(map[string]bool, len(ids))
-	for _, c := range chunks(uniq(ids)) {
+	var storable []string
+	for _, id := range ids {
+		if !unstorable(id) {
+			storable = append(storable, id)
+		}
+	}
+	for _, c := range chunks(uniq(storable)) {
 		got, err := s.strings(ctx, q, `SELECT id FROM users WHERE id IN (`+placeholders(1, len(c))+`)`, anys(c)...)
 		if err != nil {
 			return nil, fmt.Errorf("check members: %w", err)
@@ -95,7 +105,25 @@ func (s *Store) missingUsers(ctx context.Context, q queryer, ids []string) ([]st
 }
 
 func missingErr(missing []string) error {
-	return fmt.Errorf("members %s: %w", strings.Join(missing, ", "), store.ErrNotFound)
+	quoted := make([]string, len(missing))
+	for i, id := range missing {
+		quoted[i] = strconv.Quote(id)
+	}
+	return fmt.Errorf("members %s: %w", strings.Join(quoted, ", "), store.ErrNotFound)
+}
+
+// checkGroup refuses a group whose indexed strings cannot be stored.
+// Members are checked against the users instead: an id with a NUL
+// character is simply not a user.
+func checkGroup(g store.Group) error {
+	for _, f := range []struct{ attr, v string }{
+		{"id", g.ID}, {"displayName", g.DisplayName}, {"externalId", g.ExternalID}, {"source", g.Source},
+	} {
+		if unstorable(f.v) {
+			return invalid(f.attr)
+		}
+	}
+	return nil
 }
 
 // groupsOf returns, for each of users, the groups it is in now other than
@@ -189,6 +217,9 @@ func (s *Store) CreateGroup(ctx context.Context, g store.Group, check store.Grou
 	now := tm(ts(s.now()))
 	g.Version, g.Created, g.Modified = 1, now, now
 	g.Members = uniq(g.Members)
+	if err := checkGroup(g); err != nil {
+		return store.Group{}, fmt.Errorf("store: create group: %w", err)
+	}
 	doc, err := json.Marshal(g.Doc)
 	if err != nil {
 		return store.Group{}, fmt.Errorf("store: create group: encode doc: %w", err)
@@ -284,6 +315,9 @@ func (s *Store) UpdateGroup(ctx context.Context, id string, fn func(store.Group)
 			next.Source = cur.Source
 		}
 		next.Members = uniq(next.Members)
+		if err := checkGroup(next); err != nil {
+			return err
+		}
 		added, removed := diff(next.Members, cur.Members), diff(cur.Members, next.Members)
 		missing, err := s.missingUsers(ctx, tx, added)
 		if err != nil {
@@ -400,6 +434,9 @@ func (s *Store) ListGroups(ctx context.Context, q store.Query, withMembers bool)
 	if err != nil {
 		return nil, 0, fmt.Errorf("store: list groups: %w", err)
 	}
+	if matchesNothing(q) {
+		return nil, 0, nil
+	}
 	var total int
 	if err := s.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM scim_groups`+where, args...).Scan(&total); err != nil {
 		return nil, 0, fmt.Errorf("store: count groups: %w", err)
@@ -441,6 +478,9 @@ func (s *Store) ListGroups(ctx context.Context, q store.Query, withMembers bool)
 
 // GroupsOfUser implements store.Store.
 func (s *Store) GroupsOfUser(ctx context.Context, id string) ([]store.GroupRef, error) {
+	if unstorable(id) {
+		return nil, nil
+	}
 	m, err := s.groupsOf(ctx, s.r, []string{id}, "")
 	if err != nil {
 		return nil, fmt.Errorf("store: groups of user %s: %w", id, err)

@@ -162,6 +162,25 @@ func uniq(ids []string) []string {
 	return out
 }
 
+// unstorable reports whether any of ss holds a NUL character. PostgreSQL
+// text cannot hold NUL (and fails the whole statement on one), so no stored
+// value has it: a lookup of such a value matches nothing without asking the
+// database, and a write of one is store.ErrInvalid on every backend.
+func unstorable(ss ...string) bool {
+	for _, v := range ss {
+		if strings.IndexByte(v, 0) >= 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// invalid returns store.ErrInvalid naming the attribute whose value holds
+// a NUL character.
+func invalid(attr string) error {
+	return fmt.Errorf("%s holds a NUL character: %w", attr, store.ErrInvalid)
+}
+
 // chunkSize keeps IN lists well below every backend's parameter limit.
 const chunkSize = 500
 

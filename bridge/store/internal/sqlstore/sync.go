@@ -33,6 +33,9 @@ func scanSync(sc interface{ Scan(...any) error }) (store.SyncInfo, error) {
 
 // GetSync implements store.Store.
 func (s *Store) GetSync(ctx context.Context, userID string) (store.SyncInfo, error) {
+	if unstorable(userID) {
+		return store.SyncInfo{}, fmt.Errorf("store: sync info of %q: %w", userID, store.ErrNotFound)
+	}
 	i, err := scanSync(s.r.QueryRowContext(ctx, `SELECT `+syncCols+` FROM sync_info WHERE user_id = $1`, userID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.SyncInfo{}, fmt.Errorf("store: sync info of %s: %w", userID, store.ErrNotFound)
@@ -46,8 +49,8 @@ func (s *Store) GetSync(ctx context.Context, userID string) (store.SyncInfo, err
 // SyncByGSID implements store.Store. Should two entries carry the same GSID,
 // a live one wins over a tombstone, then the most recently updated.
 func (s *Store) SyncByGSID(ctx context.Context, gsid string) (store.SyncInfo, error) {
-	if gsid == "" {
-		return store.SyncInfo{}, fmt.Errorf("store: sync info of empty GSID: %w", store.ErrNotFound)
+	if gsid == "" || unstorable(gsid) {
+		return store.SyncInfo{}, fmt.Errorf("store: sync info of GSID %q: %w", gsid, store.ErrNotFound)
 	}
 	i, err := scanSync(s.r.QueryRowContext(ctx, `SELECT `+syncCols+` FROM sync_info WHERE gsid = $1
 ORDER BY tombstone, updated DESC, user_id LIMIT 1`, gsid))
@@ -71,6 +74,9 @@ func (s *Store) PutSync(ctx context.Context, info store.SyncInfo) error {
 	}
 	if info.State == "" {
 		info.State = store.StatePending
+	}
+	if unstorable(info.UserID, info.UserName, info.GSID, info.State, info.LastError) {
+		return fmt.Errorf("store: put sync info of %q: %w", info.UserID, invalid("sync info"))
 	}
 	record, err := json.Marshal(info.Record)
 	if err != nil {

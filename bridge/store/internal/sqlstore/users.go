@@ -39,6 +39,9 @@ func scanUser(sc interface{ Scan(...any) error }) (store.User, error) {
 }
 
 func (s *Store) getUser(ctx context.Context, q queryer, id string, lock string) (store.User, error) {
+	if unstorable(id) {
+		return store.User{}, fmt.Errorf("user %q: %w", id, store.ErrNotFound)
+	}
 	u, err := scanUser(q.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE id = $1`+lock, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.User{}, fmt.Errorf("user %s: %w", id, store.ErrNotFound)
@@ -58,7 +61,26 @@ func emailKeys(emails []string) []string {
 	return uniq(lower)
 }
 
+// checkUser refuses a user whose indexed strings cannot be stored.
+func checkUser(u store.User) error {
+	for _, f := range []struct{ attr, v string }{
+		{"id", u.ID}, {"userName", u.UserName}, {"externalId", u.ExternalID},
+		{"manager", u.ManagerID}, {"source", u.Source},
+	} {
+		if unstorable(f.v) {
+			return invalid(f.attr)
+		}
+	}
+	if unstorable(u.Emails...) {
+		return invalid("emails")
+	}
+	return nil
+}
+
 func marshalUser(u store.User) (emails, doc string, err error) {
+	if err := checkUser(u); err != nil {
+		return "", "", err
+	}
 	list := u.Emails
 	if list == nil {
 		list = []string{}
@@ -268,6 +290,13 @@ ON CONFLICT (user_id) DO UPDATE SET user_name = $2, user_name_lower = $3, state 
 	return nil
 }
 
+// matchesNothing reports whether a lookup of q cannot match anything: an
+// empty value (no user has an empty userName or id, and an absent
+// externalId or email is not "") or one no stored value can hold.
+func matchesNothing(q store.Query) bool {
+	return q.Field != "" && (q.Value == "" || unstorable(q.Value))
+}
+
 func userWhere(q store.Query) (string, []any, error) {
 	switch q.Field {
 	case "":
@@ -303,6 +332,9 @@ func (s *Store) ListUsers(ctx context.Context, q store.Query) ([]store.User, int
 	if err != nil {
 		return nil, 0, fmt.Errorf("store: list users: %w", err)
 	}
+	if matchesNothing(q) {
+		return nil, 0, nil
+	}
 	var total int
 	if err := s.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM users`+where, args...).Scan(&total); err != nil {
 		return nil, 0, fmt.Errorf("store: count users: %w", err)
@@ -329,6 +361,10 @@ func (s *Store) ListUsers(ctx context.Context, q store.Query) ([]store.User, int
 
 // UsersByManager implements store.Store.
 func (s *Store) UsersByManager(ctx context.Context, id string) ([]string, error) {
+	// "" is what every user without a manager stores.
+	if id == "" || unstorable(id) {
+		return nil, nil
+	}
 	ids, err := s.strings(ctx, s.r, `SELECT id FROM users WHERE manager_id = $1 ORDER BY seq`, id)
 	if err != nil {
 		return nil, fmt.Errorf("store: users by manager %s: %w", id, err)
