@@ -158,6 +158,13 @@ type Engine struct {
 
 	mu             stdsync.Mutex
 	superAdminSeen map[string]bool // users already reported as unpushed super admins
+	// upstreamFailures counts consecutive Gainsight calls that failed as a
+	// whole for a reason not of the records' own (server, network,
+	// timeout, rate limit, auth); while now is before pausedUntil no new
+	// batch is claimed, so an unavailable Gainsight costs a few calls an
+	// hour instead of one per batch of the backlog.
+	upstreamFailures int
+	pausedUntil      time.Time
 }
 
 // New validates opts, applies defaults and registers the engine's metrics.
@@ -227,6 +234,10 @@ func (e *Engine) DrainOnce(ctx context.Context) (int, error) {
 	total := 0
 	var passErr error
 	for ctx.Err() == nil {
+		if until := e.paused(); e.opts.Now().Before(until) {
+			e.log.Debug("gainsight is failing; draining paused", zap.Time("until", until))
+			break
+		}
 		claimed, err := e.opts.Store.ClaimDirty(ctx, e.opts.Owner, e.opts.BatchSize, e.opts.Lease, e.opts.Now())
 		if err != nil {
 			passErr = fmt.Errorf("sync: claim dirty users: %w", err)
@@ -286,6 +297,38 @@ func (e *Engine) backoff(attempts int) time.Duration {
 		return d
 	}
 	return half + rand.N(half+1)
+}
+
+// paused returns the time before which no batch is claimed.
+func (e *Engine) paused() time.Time {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.pausedUntil
+}
+
+// noteCall records the outcome of a Gainsight call (nil: it was answered).
+// A call that failed as a whole for an upstream-wide reason pauses
+// draining for the backoff of the consecutive failures; per-record errors
+// and cancellations do not count.
+func (e *Engine) noteCall(err error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if err == nil {
+		e.upstreamFailures, e.pausedUntil = 0, time.Time{}
+		return
+	}
+	switch gainsight.ReasonOf(err) {
+	case reasonServerError, reasonNetwork, reasonTimeout, reasonRateLimited, reasonAuth:
+	default:
+		return
+	}
+	e.upstreamFailures++
+	until := e.opts.Now().Add(e.backoff(e.upstreamFailures))
+	if until.After(e.pausedUntil) {
+		e.pausedUntil = until
+	}
+	e.log.Warn("gainsight call failed; pausing the drain", zap.Int("consecutive_failures", e.upstreamFailures),
+		zap.Time("until", e.pausedUntil))
 }
 
 // noteSuperAdmin reports once per user (per process) that its super admin

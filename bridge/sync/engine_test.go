@@ -857,3 +857,43 @@ func TestAdoptionJoinOrder(t *testing.T) {
 		})
 	}
 }
+
+func TestUpstreamOutagePausesDrain(t *testing.T) {
+	tests := []struct {
+		name string
+		err  error
+	}{
+		{"server errors", &gainsight.Error{Op: "list", Status: 503}},
+		{"network errors", &gainsight.Error{Op: "list", Err: errors.New("connection refused")}},
+		{"auth failures", &gainsight.Error{Op: "list", Status: 401, Code: gainsight.CodeUnauthorized}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, func(o *Options) { o.BatchSize = 10; o.MaxBackoff = 10 * time.Minute })
+			for i := range 100 {
+				h.create(fmt.Sprintf("u%03d", i), fmt.Sprintf("user%03d", i), nil)
+			}
+			h.up.failCalls["list"] = 1 << 30
+			h.up.callErr = tc.err
+			// An hour of a failing Gainsight, drained as often as Run would.
+			for range 3600 {
+				h.drain()
+				h.clock.Advance(time.Second)
+			}
+			// Pauses of 0.5–1s, 1–2s, ... capped at 5–10 min: a few dozen
+			// calls an hour, not one per batch of the backlog every pass.
+			if n := len(h.up.calls); n > 30 {
+				t.Errorf("%d calls in an hour of outage, want ≤ 30", n)
+			}
+			h.up.failCalls["list"] = 0
+			h.clock.Advance(10 * time.Minute)
+			for range 20 {
+				h.drain()
+				h.clock.Advance(time.Minute)
+			}
+			if h.dirty() != 0 || len(h.up.users) != 100 {
+				t.Fatalf("after recovery: %d dirty, %d gainsight users", h.dirty(), len(h.up.users))
+			}
+		})
+	}
+}

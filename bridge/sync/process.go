@@ -292,6 +292,7 @@ func (e *Engine) adopt(ctx context.Context, cands []*work, taken map[string]*wor
 	e.metrics.batchSize.WithLabelValues(batchList).Observe(float64(len(cands)))
 	start := time.Now()
 	found, err := e.opts.Upstream.Find(ctx, conds)
+	e.noteCall(err)
 	if err != nil {
 		e.log.Warn("gainsight lookup failed", zap.String("operation", batchList), zap.Int("users", len(cands)),
 			zap.String("reason", gainsight.ReasonOf(err)), zap.Error(maskedError(err)))
@@ -570,12 +571,17 @@ func (e *Engine) setStatus(ctx context.Context, ws []*work, active bool) {
 
 // call makes one batch call, checks the result count and logs one line.
 func (e *Engine) call(ctx context.Context, op string, n int, fn func() ([]gainsight.Result, error)) ([]gainsight.Result, error) {
+	if until := e.paused(); e.opts.Now().Before(until) {
+		// An earlier call of this batch found Gainsight failing.
+		return nil, fmt.Errorf("not sent: gainsight is failing, draining is paused until %s", until.Format(time.RFC3339))
+	}
 	e.metrics.batchSize.WithLabelValues(op).Observe(float64(n))
 	start := time.Now()
 	results, err := fn()
 	if err == nil && len(results) != n {
 		err = fmt.Errorf("gainsight returned %d results for %d records", len(results), n)
 	}
+	e.noteCall(err)
 	if err != nil {
 		e.log.Warn("gainsight batch failed", zap.String("operation", op), zap.Int("users", n),
 			zap.String("reason", gainsight.ReasonOf(err)), zap.Duration("duration", time.Since(start)),
