@@ -539,6 +539,10 @@ func TestChartRefusesInvalidValues(t *testing.T) {
 		{"misspelt config section", nil, map[string]any{"config.group": []any{}}, "group"},
 		{"token hash not hex", nil, map[string]any{"secrets.scimTokens": []any{map[string]any{"name": "idp", "sha256": "secret-token"}}}, "sha256"},
 		{"port out of range", nil, map[string]any{"containerPorts.http": 70000}, "http"},
+		{"access key in the ConfigMap", nil, map[string]any{"config.gainsight.accessKey": "plain-text-key"}, "config.gainsight.accessKey must not be set"},
+		{"DSN in the ConfigMap", []string{"ci/postgres-values.yaml"}, map[string]any{"config.store.postgres.dsn": "postgres://u:pw@db/x"}, "config.store.postgres.dsn must not be set"},
+		{"tokens in the config", nil, map[string]any{"config.scim.tokens": []any{map[string]any{"name": "okta", "sha256": strings.Repeat("ab", 32)}}}, "config.scim.tokens must not be set"},
+		{"duplicate token names", nil, map[string]any{"secrets.scimTokens": []any{map[string]any{"name": "idp"}, map[string]any{"name": "idp"}}}, `duplicate name "idp"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

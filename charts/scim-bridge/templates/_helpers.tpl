@@ -102,6 +102,25 @@ Refuse setting combinations that would corrupt data or cannot work.
 {{- if and (eq $store "sqlite") (gt (int .Values.replicaCount) 1) }}
 {{- fail "config.store.type sqlite supports exactly one replica (the SQLite file has one writer): set replicaCount to 1 or use config.store.type: postgres" }}
 {{- end }}
+{{- /* Secrets belong in the Secret, never in the ConfigMap; the bridge
+       also refuses a secret given both inline and as a file. */}}
+{{- $cfg := default dict .Values.config }}
+{{- if hasKey (default dict $cfg.gainsight) "accessKey" }}
+{{- fail "config.gainsight.accessKey must not be set: it would be stored in a ConfigMap; set secrets.gainsightAccessKey or put gainsight-access-key in secrets.existingSecret" }}
+{{- end }}
+{{- if hasKey (default dict (default dict $cfg.store).postgres) "dsn" }}
+{{- fail "config.store.postgres.dsn must not be set: it would be stored in a ConfigMap; set secrets.postgresDSN or put postgres-dsn in secrets.existingSecret" }}
+{{- end }}
+{{- if hasKey (default dict $cfg.scim) "tokens" }}
+{{- fail "config.scim.tokens must not be set: the chart builds it from secrets.scimTokens" }}
+{{- end }}
+{{- $names := dict }}
+{{- range .Values.secrets.scimTokens }}
+{{- if hasKey $names .name }}
+{{- fail (printf "secrets.scimTokens: duplicate name %q (each token is its own key scim-token-<name>.sha256 in the Secret)" .name) }}
+{{- end }}
+{{- $_ := set $names .name true }}
+{{- end }}
 {{- end }}
 
 {{/*
