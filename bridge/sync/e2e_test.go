@@ -35,18 +35,28 @@ type e2e struct {
 
 func newE2E(t *testing.T, tenant gainsighttest.Tenant, perHour int, tune func(*Options)) *e2e {
 	t.Helper()
+	return newE2EClient(t, tenant, func(o *gainsight.Options) { o.PerHour = perHour }, tune)
+}
+
+// newE2EClient is newE2E with client options set by client.
+func newE2EClient(t *testing.T, tenant gainsighttest.Tenant, client func(*gainsight.Options), tune func(*Options)) *e2e {
+	t.Helper()
 	x := &e2e{t: t, sim: gainsighttest.New(tenant), path: filepath.Join(t.TempDir(), "bridge.db"), tune: tune}
 	x.srv = httptest.NewServer(x.sim)
 	t.Cleanup(x.srv.Close)
-	client, err := gainsight.New(gainsight.Options{
-		BaseURL: x.srv.URL, AccessKey: gainsighttest.DefaultAccessKey, PerHour: perHour,
+	copts := gainsight.Options{
+		BaseURL: x.srv.URL, AccessKey: gainsighttest.DefaultAccessKey,
 		Timeout: 5 * time.Second, MaxBackoff: 20 * time.Millisecond,
 		Logger: zaptest.NewLogger(t), Registerer: prometheus.NewRegistry(),
-	})
+	}
+	if client != nil {
+		client(&copts)
+	}
+	up, err := gainsight.New(copts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	x.up = client
+	x.up = up
 	x.open("a")
 	return x
 }
@@ -388,5 +398,62 @@ func TestE2ERestart(t *testing.T) {
 	x.checkExactlyOnce(ids("user", n))
 	if got := len(x.sim.Users()); got != n {
 		t.Errorf("%d gainsight users, want %d", got, n)
+	}
+}
+
+// TestE2EUsersV1 runs the engine through the users-v1 dialect: creates
+// whose responses are lost, an update, a rename, deactivation,
+// reactivation and deletion, each ending in the simulator exactly once.
+func TestE2EUsersV1(t *testing.T) {
+	x := newE2EClient(t, gainsighttest.Tenant{}, func(o *gainsight.Options) {
+		o.API, o.DefaultRole = gainsight.APIUsersV1, "User"
+	}, nil)
+	const n = 6
+	x.createUsers(n, "user", func(i int, u *store.User) { u.Doc["givenName"], u.Doc["familyName"] = "Ann", "Lee" })
+	x.sim.SetFaults(gainsighttest.Faults{LoseNext: 2})
+	x.converge()
+	x.checkExactlyOnce(ids("user", n))
+	stats := x.sim.Stats()
+	if got := stats.Calls[gainsighttest.OpV1Create]; got != n || len(x.sim.Users()) != n {
+		t.Fatalf("%d creates, %d gainsight users, want %d of each", got, len(x.sim.Users()), n)
+	}
+	if got := stats.Calls[gainsighttest.OpCreate] + stats.Calls[gainsighttest.OpUpdate] + stats.Calls[gainsighttest.OpList]; got != 0 {
+		t.Errorf("%d services-dialect calls", got)
+	}
+
+	steps := []struct {
+		name  string
+		id    string
+		mut   func(*store.User)
+		check func(rec map[string]any) bool
+	}{
+		{"update", "id-user0000", func(u *store.User) { u.Doc["title"] = "CTO" },
+			func(r map[string]any) bool { return r["Title"] == "CTO" && r["IsActiveUser"] == true }},
+		{"rename", "id-user0001", func(u *store.User) { u.UserName = "renamed0001" },
+			func(r map[string]any) bool { return r["SFDCUserName"] == "renamed0001" }},
+		{"deactivate", "id-user0002", func(u *store.User) { u.Active = false },
+			func(r map[string]any) bool { return r["IsActiveUser"] == false && r["LicenseType"] == nil }},
+		{"reactivate", "id-user0002", func(u *store.User) { u.Active = true; u.Doc["license"] = "Viewer" },
+			func(r map[string]any) bool { return r["IsActiveUser"] == true && r["LicenseType"] == "Viewer" }},
+	}
+	for _, st := range steps {
+		gsid := x.info(st.id).GSID
+		x.update(st.id, st.mut)
+		x.converge()
+		info := x.info(st.id)
+		if rec := x.simUser(gsid); info.GSID != gsid || info.State != store.StateSynced || !st.check(rec) {
+			t.Errorf("%s: %+v, gainsight %v", st.name, info, rec)
+		}
+	}
+	gsid := x.info("id-user0003").GSID
+	if err := x.st.DeleteUser(context.Background(), "id-user0003"); err != nil {
+		t.Fatal(err)
+	}
+	x.converge()
+	if rec := x.simUser(gsid); rec["IsActiveUser"] != false {
+		t.Errorf("deleted user still active: %v", rec)
+	}
+	if got := len(x.sim.Users()); got != n {
+		t.Errorf("%d gainsight users at the end, want %d", got, n)
 	}
 }

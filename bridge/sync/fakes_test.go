@@ -285,7 +285,8 @@ func (s *memStore) DirtyStats(context.Context) (int, time.Time, error) {
 }
 
 // fakePlanner maps a user the way the default mapping does, from a few Doc
-// keys: "license", "title", "superAdmin", "conflict" (an error text).
+// keys: "license", "title", "timezone", "givenName", "familyName",
+// "superAdmin", "conflict" (an error text).
 type fakePlanner struct{}
 
 func (fakePlanner) Plan(u store.User, groups []store.GroupRef) (translate.Plan, error) {
@@ -305,6 +306,12 @@ func (fakePlanner) Plan(u store.User, groups []store.GroupRef) (translate.Plan, 
 	}
 	if tz, ok := u.Doc["timezone"].(string); ok {
 		rec["Timezone"] = tz
+	}
+	if n, ok := u.Doc["givenName"].(string); ok {
+		rec["FirstName"] = n
+	}
+	if n, ok := u.Doc["familyName"].(string); ok {
+		rec["LastName"] = n
 	}
 	var bundles []string
 	for _, g := range groups {
