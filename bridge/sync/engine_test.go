@@ -897,3 +897,35 @@ func TestUpstreamOutagePausesDrain(t *testing.T) {
 		})
 	}
 }
+
+func TestCreateOfUnknownOutcomeIsRetried(t *testing.T) {
+	h := newHarness(t, nil)
+	h.create("a", "alice", nil)
+	h.create("b", "bob", nil)
+	// Gainsight creates bob but its answer does not mention him.
+	h.up.failRecord = func(op string, rec gainsight.Record) error {
+		if op == "create" && rec["SFDCUserName"] == "bob" {
+			h.up.nextID++
+			gsid := fmt.Sprintf("gs-%04d", h.up.nextID)
+			u := cloneRecord(rec)
+			u["Gsid"], u["IsActiveUser"] = gsid, true
+			h.up.users[gsid] = u
+			return &gainsight.Error{Op: "create", Message: "Gainsight returned no result for this record"}
+		}
+		return nil
+	}
+	h.drain()
+	if b := h.sync("b"); b.State != store.StatePending || b.GSID != "" {
+		t.Fatalf("bob after an unknown outcome: %+v, want pending", b)
+	}
+	h.up.failRecord = nil
+	h.clock.Advance(time.Minute)
+	h.drain()
+	b := h.sync("b")
+	if b.State != store.StateSynced || b.GSID == "" || h.up.users[b.GSID]["SFDCUserName"] != "bob" {
+		t.Fatalf("bob after the retry: %+v", b)
+	}
+	if len(h.up.users) != 2 || h.up.count("create") != 1 {
+		t.Errorf("%d gainsight users after %d creates, want 2 after 1", len(h.up.users), h.up.count("create"))
+	}
+}

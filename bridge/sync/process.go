@@ -599,11 +599,14 @@ func (e *Engine) call(ctx context.Context, op string, n int, fn func() ([]gainsi
 	return results, nil
 }
 
-// recordError classifies a per-record error: retryable ones are retried,
-// the rest fail the user until it changes.
+// recordError classifies a per-record error: retryable ones and those of
+// unknown outcome (reason "other", such as a record Gainsight's answer did
+// not mention, which may well have been written) are retried; the rest
+// fail the user until it changes. A retried create adopts what the lost
+// one made.
 func (e *Engine) recordError(w *work, verb string, err error) {
 	err = fmt.Errorf("%s: %w", verb, err)
-	if gainsight.IsRetryable(err) {
+	if gainsight.IsRetryable(err) || gainsight.ReasonOf(err) == gainsight.ReasonOther {
 		w.retry(err)
 		return
 	}
