@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
-	"io/fs"
 	"strconv"
 	"sync"
 	"time"
@@ -100,16 +99,11 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
 	inner, err := sqlstore.New(sqlstore.Config{
-		Reader: db,
-		Writer: db,
-		Dialect: sqlstore.Dialect{
-			LockRow:     " FOR UPDATE",
-			SkipLocked:  " FOR UPDATE SKIP LOCKED",
-			IsUnique:    isUnique,
-			IsRetryable: isRetryable,
-		},
-		Now:    opts.Now,
-		Logger: log,
+		Reader:  db,
+		Writer:  db,
+		Dialect: dialect(),
+		Now:     opts.Now,
+		Logger:  log,
 	})
 	if err != nil {
 		_ = db.Close()
@@ -129,35 +123,34 @@ func lockKey(name string) int64 {
 
 var migrationLock = lockKey("schema-migrations")
 
+// dialect is PostgreSQL's: concurrent writers queue on the rows they
+// change, and concurrent claimers skip each other's rows.
+func dialect() sqlstore.Dialect {
+	return sqlstore.Dialect{
+		LockRow:     " FOR UPDATE",
+		SkipLocked:  " FOR UPDATE SKIP LOCKED",
+		IsUnique:    isUnique,
+		IsRetryable: isRetryable,
+	}
+}
+
 // migrate applies the migrations under a session advisory lock, so replicas
 // starting together migrate one after the other.
 func migrate(ctx context.Context, db *sql.DB, now func() time.Time, log *zap.Logger) error {
-	sub, err := fs.Sub(migrationFiles, "migrations")
-	if err != nil {
-		return fmt.Errorf("migrations: %w", err)
-	}
-	ms, err := sqlstore.LoadMigrations(sub)
-	if err != nil {
-		return err
-	}
-	conn, err := db.Conn(ctx)
-	if err != nil {
-		return fmt.Errorf("connect: %w", err)
-	}
-	defer conn.Close()
-	if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock($1)`, migrationLock); err != nil {
-		return fmt.Errorf("take migration lock: %w", err)
-	}
-	defer func() {
-		// A fresh context: the lock must go even when ctx is done. Closing
-		// the session would release it too.
-		uctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if _, err := conn.ExecContext(uctx, `SELECT pg_advisory_unlock($1)`, migrationLock); err != nil {
-			log.Warn("releasing the migration lock failed", zap.Error(err))
+	return sqlstore.MigrateDir(ctx, db, migrationFiles, "migrations", now, log, func(ctx context.Context, conn *sql.Conn) (func(), error) {
+		if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock($1)`, migrationLock); err != nil {
+			return nil, fmt.Errorf("take migration lock: %w", err)
 		}
-	}()
-	return sqlstore.Migrate(ctx, conn, ms, now, log)
+		return func() {
+			// A fresh context: the lock must go even when ctx is done.
+			// Closing the session would release it too.
+			uctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			if _, err := conn.ExecContext(uctx, `SELECT pg_advisory_unlock($1)`, migrationLock); err != nil {
+				log.Warn("releasing the migration lock failed", zap.Error(err))
+			}
+		}, nil
+	})
 }
 
 func isUnique(err error) bool {

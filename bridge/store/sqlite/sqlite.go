@@ -6,7 +6,6 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
 	"net/url"
 	"runtime"
 	"sync"
@@ -78,7 +77,9 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
-	if err := migrate(ctx, w, opts.Now, log); err != nil {
+	// The single writer connection serialises migrations within this
+	// process, BEGIN IMMEDIATE across processes.
+	if err := sqlstore.MigrateDir(ctx, w, migrationFiles, "migrations", opts.Now, log, nil); err != nil {
 		_ = w.Close()
 		return nil, fmt.Errorf("sqlite: %s: %w", path, err)
 	}
@@ -92,14 +93,11 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	r.SetMaxOpenConns(readers)
 	r.SetMaxIdleConns(readers)
 	inner, err := sqlstore.New(sqlstore.Config{
-		Reader: r,
-		Writer: w,
-		Dialect: sqlstore.Dialect{
-			IsUnique:    isUnique,
-			IsRetryable: isRetryable,
-		},
-		Now:    opts.Now,
-		Logger: log,
+		Reader:  r,
+		Writer:  w,
+		Dialect: dialect(),
+		Now:     opts.Now,
+		Logger:  log,
 	})
 	if err != nil {
 		_ = r.Close()
@@ -109,21 +107,9 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	return &Store{Store: inner, locks: map[string]bool{}}, nil
 }
 
-func migrate(ctx context.Context, db *sql.DB, now func() time.Time, log *zap.Logger) error {
-	sub, err := fs.Sub(migrationFiles, "migrations")
-	if err != nil {
-		return fmt.Errorf("migrations: %w", err)
-	}
-	ms, err := sqlstore.LoadMigrations(sub)
-	if err != nil {
-		return err
-	}
-	conn, err := db.Conn(ctx)
-	if err != nil {
-		return fmt.Errorf("connect: %w", err)
-	}
-	defer conn.Close()
-	return sqlstore.Migrate(ctx, conn, ms, now, log)
+// dialect is SQLite's: one writer, so no row locks.
+func dialect() sqlstore.Dialect {
+	return sqlstore.Dialect{IsUnique: isUnique, IsRetryable: isRetryable}
 }
 
 func isUnique(err error) bool {

@@ -37,7 +37,7 @@ func (s *Store) getGroup(ctx context.Context, q queryer, id string, lock string)
 	if unstorable(id) {
 		return store.Group{}, fmt.Errorf("group %q: %w", id, store.ErrNotFound)
 	}
-	g, err := scanGroup(q.QueryRowContext(ctx, `SELECT `+groupCols+` FROM scim_groups WHERE id = $1`+lock, id))
+	g, err := scanGroup(q.QueryRowContext(ctx, sqlGroupByID+lock, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.Group{}, fmt.Errorf("group %s: %w", id, store.ErrNotFound)
 	}
@@ -56,7 +56,7 @@ func (s *Store) getGroup(ctx context.Context, q queryer, id string, lock string)
 func (s *Store) members(ctx context.Context, q queryer, groupIDs ...string) (map[string][]string, error) {
 	out := make(map[string][]string, len(groupIDs))
 	for _, c := range chunks(uniq(groupIDs)) {
-		rows, err := q.QueryContext(ctx, `SELECT group_id, user_id FROM group_members WHERE group_id IN (`+placeholders(1, len(c))+`) ORDER BY group_id, user_id`, anys(c)...)
+		rows, err := q.QueryContext(ctx, membersSQL(len(c)), anys(c)...)
 		if err != nil {
 			return nil, fmt.Errorf("load members: %w", err)
 		}
@@ -131,9 +131,7 @@ func checkGroup(g store.Group) error {
 func (s *Store) groupsOf(ctx context.Context, q queryer, users []string, except string) (map[string][]store.GroupRef, error) {
 	out := make(map[string][]store.GroupRef, len(users))
 	for _, c := range chunks(uniq(users)) {
-		rows, err := q.QueryContext(ctx, `SELECT m.user_id, g.id, g.display_name, g.external_id FROM group_members m
-JOIN scim_groups g ON g.id = m.group_id WHERE m.user_id IN (`+placeholders(2, len(c))+`) AND g.id <> $1 ORDER BY g.seq`,
-			append([]any{except}, anys(c)...)...)
+		rows, err := q.QueryContext(ctx, groupsOfSQL(len(c)), append([]any{except}, anys(c)...)...)
 		if err != nil {
 			return nil, fmt.Errorf("load groups of users: %w", err)
 		}
@@ -437,12 +435,12 @@ func (s *Store) ListGroups(ctx context.Context, q store.Query, withMembers bool)
 	if matchesNothing(q) {
 		return nil, 0, nil
 	}
+	count, list, listArgs := listSQL("scim_groups", groupCols, where, q, args)
 	var total int
-	if err := s.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM scim_groups`+where, args...).Scan(&total); err != nil {
+	if err := s.r.QueryRowContext(ctx, count, args...).Scan(&total); err != nil {
 		return nil, 0, fmt.Errorf("store: count groups: %w", err)
 	}
-	lim, args := limits(q, args)
-	rows, err := s.r.QueryContext(ctx, `SELECT `+groupCols+` FROM scim_groups`+where+` ORDER BY seq`+lim, args...)
+	rows, err := s.r.QueryContext(ctx, list, listArgs...)
 	if err != nil {
 		return nil, 0, fmt.Errorf("store: list groups: %w", err)
 	}

@@ -53,6 +53,35 @@ func LoadMigrations(fsys fs.FS) ([]Migration, error) {
 	return out, nil
 }
 
+// MigrateDir loads the migrations in dir of files and applies them on one
+// connection of db. lock, when not nil, is taken on that connection first
+// and released after (PostgreSQL's advisory lock, so that replicas starting
+// together migrate one after the other).
+func MigrateDir(ctx context.Context, db *sql.DB, files fs.FS, dir string, now func() time.Time, log *zap.Logger,
+	lock func(ctx context.Context, conn *sql.Conn) (release func(), err error)) error {
+	sub, err := fs.Sub(files, dir)
+	if err != nil {
+		return fmt.Errorf("migrations: %w", err)
+	}
+	ms, err := LoadMigrations(sub)
+	if err != nil {
+		return err
+	}
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("connect: %w", err)
+	}
+	defer conn.Close()
+	if lock != nil {
+		release, err := lock(ctx, conn)
+		if err != nil {
+			return err
+		}
+		defer release()
+	}
+	return Migrate(ctx, conn, ms, now, log)
+}
+
 // Migrate applies the migrations not yet recorded in schema_migrations, each
 // in its own transaction on conn. The caller serialises concurrent
 // migrators (a lock, or a single writer).

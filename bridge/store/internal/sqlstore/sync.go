@@ -36,7 +36,7 @@ func (s *Store) GetSync(ctx context.Context, userID string) (store.SyncInfo, err
 	if unstorable(userID) {
 		return store.SyncInfo{}, fmt.Errorf("store: sync info of %q: %w", userID, store.ErrNotFound)
 	}
-	i, err := scanSync(s.r.QueryRowContext(ctx, `SELECT `+syncCols+` FROM sync_info WHERE user_id = $1`, userID))
+	i, err := scanSync(s.r.QueryRowContext(ctx, sqlSyncByUser, userID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.SyncInfo{}, fmt.Errorf("store: sync info of %s: %w", userID, store.ErrNotFound)
 	}
@@ -52,8 +52,7 @@ func (s *Store) SyncByGSID(ctx context.Context, gsid string) (store.SyncInfo, er
 	if gsid == "" || unstorable(gsid) {
 		return store.SyncInfo{}, fmt.Errorf("store: sync info of GSID %q: %w", gsid, store.ErrNotFound)
 	}
-	i, err := scanSync(s.r.QueryRowContext(ctx, `SELECT `+syncCols+` FROM sync_info WHERE gsid = $1
-ORDER BY tombstone, updated DESC, user_id LIMIT 1`, gsid))
+	i, err := scanSync(s.r.QueryRowContext(ctx, sqlSyncByGSID, gsid))
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.SyncInfo{}, fmt.Errorf("store: sync info of GSID %s: %w", gsid, store.ErrNotFound)
 	}
@@ -142,8 +141,7 @@ func (s *Store) ClaimDirty(ctx context.Context, owner string, limit int, lease t
 	var out []store.Dirty
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		out = out[:0]
-		rows, err := tx.QueryContext(ctx, `SELECT user_id, generation, attempts, since FROM dirty
-WHERE due <= $1 AND lease_until <= $1 ORDER BY since, user_id LIMIT $2`+s.d.SkipLocked, ts(now), limit)
+		rows, err := tx.QueryContext(ctx, sqlClaimDirty+s.d.SkipLocked, ts(now), limit)
 		if err != nil {
 			return fmt.Errorf("select: %w", err)
 		}

@@ -16,9 +16,6 @@ import (
 
 const userCols = `id, user_name, external_id, emails, manager_id, active, source, doc, version, created, modified`
 
-// noLimit stands for "no LIMIT" in a portable LIMIT clause.
-const noLimit = int64(1) << 62
-
 func scanUser(sc interface{ Scan(...any) error }) (store.User, error) {
 	var (
 		u                 store.User
@@ -42,7 +39,7 @@ func (s *Store) getUser(ctx context.Context, q queryer, id string, lock string) 
 	if unstorable(id) {
 		return store.User{}, fmt.Errorf("user %q: %w", id, store.ErrNotFound)
 	}
-	u, err := scanUser(q.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE id = $1`+lock, id))
+	u, err := scanUser(q.QueryRowContext(ctx, sqlUserByID+lock, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.User{}, fmt.Errorf("user %s: %w", id, store.ErrNotFound)
 	}
@@ -158,8 +155,7 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
 func (s *Store) attachSync(ctx context.Context, tx *sql.Tx, u store.User, now time.Time) error {
 	lower := strings.ToLower(u.UserName)
 	var old string
-	err := tx.QueryRowContext(ctx, `SELECT user_id FROM sync_info WHERE user_name_lower = $1 AND tombstone = TRUE
-ORDER BY updated DESC, user_id LIMIT 1`+s.d.LockRow, lower).Scan(&old)
+	err := tx.QueryRowContext(ctx, sqlTombstoneByName+s.d.LockRow, lower).Scan(&old)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		_, err = tx.ExecContext(ctx, `INSERT INTO sync_info (user_id, user_name, user_name_lower, gsid, record, active, state, last_error, tombstone, updated)
@@ -262,8 +258,7 @@ func (s *Store) DeleteUser(ctx context.Context, id string) error {
 		}
 		now := s.now()
 		// The groups lose a member: that is a change of the group too.
-		if _, err := tx.ExecContext(ctx, `UPDATE scim_groups SET version = version + 1, modified = $2
-WHERE id IN (SELECT group_id FROM group_members WHERE user_id = $1)`, id, ts(now)); err != nil {
+		if _, err := tx.ExecContext(ctx, sqlTouchGroupsOfUser, id, ts(now)); err != nil {
 			return fmt.Errorf("touch groups: %w", err)
 		}
 		for _, q := range []string{
@@ -313,19 +308,6 @@ func userWhere(q store.Query) (string, []any, error) {
 	return "", nil, fmt.Errorf("unsupported user query field %q", q.Field)
 }
 
-func limits(q store.Query, args []any) (string, []any) {
-	limit := noLimit
-	if q.Limit > 0 {
-		limit = int64(q.Limit)
-	}
-	offset := int64(0)
-	if q.Offset > 0 {
-		offset = int64(q.Offset)
-	}
-	n := len(args)
-	return fmt.Sprintf(" LIMIT $%d OFFSET $%d", n+1, n+2), append(args, limit, offset)
-}
-
 // ListUsers implements store.Store.
 func (s *Store) ListUsers(ctx context.Context, q store.Query) ([]store.User, int, error) {
 	where, args, err := userWhere(q)
@@ -335,12 +317,12 @@ func (s *Store) ListUsers(ctx context.Context, q store.Query) ([]store.User, int
 	if matchesNothing(q) {
 		return nil, 0, nil
 	}
+	count, list, listArgs := listSQL("users", userCols, where, q, args)
 	var total int
-	if err := s.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM users`+where, args...).Scan(&total); err != nil {
+	if err := s.r.QueryRowContext(ctx, count, args...).Scan(&total); err != nil {
 		return nil, 0, fmt.Errorf("store: count users: %w", err)
 	}
-	lim, args := limits(q, args)
-	rows, err := s.r.QueryContext(ctx, `SELECT `+userCols+` FROM users`+where+` ORDER BY seq`+lim, args...)
+	rows, err := s.r.QueryContext(ctx, list, listArgs...)
 	if err != nil {
 		return nil, 0, fmt.Errorf("store: list users: %w", err)
 	}
@@ -365,7 +347,7 @@ func (s *Store) UsersByManager(ctx context.Context, id string) ([]string, error)
 	if id == "" || unstorable(id) {
 		return nil, nil
 	}
-	ids, err := s.strings(ctx, s.r, `SELECT id FROM users WHERE manager_id = $1 ORDER BY seq`, id)
+	ids, err := s.strings(ctx, s.r, sqlUsersByManager, id)
 	if err != nil {
 		return nil, fmt.Errorf("store: users by manager %s: %w", id, err)
 	}

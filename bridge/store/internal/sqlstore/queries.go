@@ -1,0 +1,122 @@
+package sqlstore
+
+import (
+	"fmt"
+
+	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/store"
+)
+
+// The statements of the lookups that run on every SCIM request or sync
+// step. Each must be answered through an index: PlannedQueries hands them
+// to the backends' plan tests.
+const (
+	sqlUserByID       = `SELECT ` + userCols + ` FROM users WHERE id = $1`
+	sqlUsersByManager = `SELECT id FROM users WHERE manager_id = $1 ORDER BY seq`
+	sqlGroupByID      = `SELECT ` + groupCols + ` FROM scim_groups WHERE id = $1`
+	// sqlTombstoneByName finds the tombstone a re-created userName
+	// re-attaches to.
+	sqlTombstoneByName = `SELECT user_id FROM sync_info WHERE user_name_lower = $1 AND tombstone = TRUE
+ORDER BY updated DESC, user_id LIMIT 1`
+	// sqlTouchGroupsOfUser bumps the version of every group a deleted
+	// user leaves.
+	sqlTouchGroupsOfUser = `UPDATE scim_groups SET version = version + 1, modified = $2
+WHERE id IN (SELECT group_id FROM group_members WHERE user_id = $1)`
+	sqlSyncByUser = `SELECT ` + syncCols + ` FROM sync_info WHERE user_id = $1`
+	sqlSyncByGSID = `SELECT ` + syncCols + ` FROM sync_info WHERE gsid = $1
+ORDER BY tombstone, updated DESC, user_id LIMIT 1`
+	// sqlClaimDirty picks the oldest due, unleased entries.
+	sqlClaimDirty = `SELECT user_id, generation, attempts, since FROM dirty
+WHERE due <= $1 AND lease_until <= $1 ORDER BY since, user_id LIMIT $2`
+)
+
+// noLimit stands for "no LIMIT" in a portable LIMIT clause.
+const noLimit = int64(1) << 62
+
+// listSQL returns the COUNT and the paged SELECT of a list of table
+// filtered by where (whose arguments are args), in creation order. Offset
+// and Limit are pushed into the SELECT, so a page never loads more rows
+// than it shows.
+func listSQL(table, cols, where string, q store.Query, args []any) (count, list string, listArgs []any) {
+	limit := noLimit
+	if q.Limit > 0 {
+		limit = int64(q.Limit)
+	}
+	offset := int64(0)
+	if q.Offset > 0 {
+		offset = int64(q.Offset)
+	}
+	n := len(args)
+	count = `SELECT COUNT(*) FROM ` + table + where
+	list = `SELECT ` + cols + ` FROM ` + table + where + ` ORDER BY seq` + fmt.Sprintf(" LIMIT $%d OFFSET $%d", n+1, n+2)
+	listArgs = append(append([]any{}, args...), limit, offset)
+	return count, list, listArgs
+}
+
+// membersSQL selects the members of n groups.
+func membersSQL(n int) string {
+	return `SELECT group_id, user_id FROM group_members WHERE group_id IN (` + placeholders(1, n) + `) ORDER BY group_id, user_id`
+}
+
+// groupsOfSQL selects the groups of n users ($2…), leaving out group $1.
+func groupsOfSQL(n int) string {
+	return `SELECT m.user_id, g.id, g.display_name, g.external_id FROM group_members m
+JOIN scim_groups g ON g.id = m.group_id WHERE m.user_id IN (` + placeholders(2, n) + `) AND g.id <> $1 ORDER BY g.seq`
+}
+
+// PlannedQuery is one statement the store runs, with sample arguments, for
+// tests that ask a database how it would answer it.
+type PlannedQuery struct {
+	Name string
+	SQL  string
+	Args []any
+}
+
+// PlannedQueries returns the store's lookups as the store runs them on a
+// backend with dialect d, built by the same code. Each must be answered
+// through an index, never by reading a whole table; "list users" and "list
+// groups" (no filter, one page) read the creation-order index up to the
+// page's end.
+func PlannedQueries(d Dialect) []PlannedQuery {
+	var out []PlannedQuery
+	add := func(name, sql string, args ...any) {
+		out = append(out, PlannedQuery{Name: name, SQL: sql, Args: args})
+	}
+	for _, q := range []store.Query{
+		{Field: "id", Value: "u-1"},
+		{Field: "userName", Value: "user-1@example.com"},
+		{Field: "externalId", Value: "ext-1"},
+		{Field: "emails", Value: "user-1@example.com"},
+	} {
+		where, args, _ := userWhere(q)
+		q.Limit = 1
+		count, list, listArgs := listSQL("users", userCols, where, q, args)
+		add("count users by "+q.Field, count, args...)
+		add("users by "+q.Field, list, listArgs...)
+	}
+	for _, q := range []store.Query{
+		{Field: "id", Value: "g-1"},
+		{Field: "displayName", Value: "group 1"},
+		{Field: "externalId", Value: "gext-1"},
+	} {
+		where, args, _ := groupWhere(q)
+		q.Limit = 1
+		count, list, listArgs := listSQL("scim_groups", groupCols, where, q, args)
+		add("count groups by "+q.Field, count, args...)
+		add("groups by "+q.Field, list, listArgs...)
+	}
+	_, list, listArgs := listSQL("users", userCols, "", store.Query{Offset: 100, Limit: 50}, nil)
+	add("list users", list, listArgs...)
+	_, list, listArgs = listSQL("scim_groups", groupCols, "", store.Query{Offset: 10, Limit: 5}, nil)
+	add("list groups", list, listArgs...)
+	add("user by id for update", sqlUserByID+d.LockRow, "u-1")
+	add("group by id for update", sqlGroupByID+d.LockRow, "g-1")
+	add("users by manager", sqlUsersByManager, "u-1")
+	add("members of groups", membersSQL(2), "g-1", "g-2")
+	add("groups of users", groupsOfSQL(2), "g-1", "u-1", "u-2")
+	add("groups of a deleted user", sqlTouchGroupsOfUser, "u-1", int64(1))
+	add("tombstone by userName", sqlTombstoneByName+d.LockRow, "user-1@example.com")
+	add("sync info by user", sqlSyncByUser, "u-1")
+	add("sync info by GSID", sqlSyncByGSID, "gs-1")
+	add("claim dirty", sqlClaimDirty+d.SkipLocked, int64(1)<<40, 10)
+	return out
+}

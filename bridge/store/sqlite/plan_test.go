@@ -1,0 +1,123 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"go.uber.org/zap/zaptest"
+
+	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/store/internal/plantest"
+	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/store/internal/sqlstore"
+)
+
+// TestQueryPlans asks SQLite (EXPLAIN QUERY PLAN) how it answers each of the
+// store's lookups over a seeded database: through the expected index, never
+// by reading a whole table (a "SCAN" of a table), and for a page of a list
+// without sorting everything first, so LIMIT stops the read.
+func TestQueryPlans(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "plan.db")
+	s, err := Open(ctx, path, Options{Logger: zaptest.NewLogger(t)})
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	defer s.Close()
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatalf("open: %v", err)
+	}
+	defer db.Close()
+	if err := plantest.Seed(ctx, db); err != nil {
+		t.Fatal(err)
+	}
+
+	want := map[string]struct {
+		index   string // a plan step must use this index ("" = the rowid, seq)
+		ordered bool   // a scan in index order, stopped by LIMIT, is the plan
+	}{
+		"count users by id":           {index: "sqlite_autoindex_users_1"},
+		"users by id":                 {index: "sqlite_autoindex_users_1"},
+		"count users by userName":     {index: "sqlite_autoindex_users_2"},
+		"users by userName":           {index: "sqlite_autoindex_users_2"},
+		"count users by externalId":   {index: "users_external_id"},
+		"users by externalId":         {index: "users_external_id"},
+		"count users by emails":       {index: "user_emails_email"},
+		"users by emails":             {index: "user_emails_email"},
+		"count groups by id":          {index: "sqlite_autoindex_scim_groups_1"},
+		"groups by id":                {index: "sqlite_autoindex_scim_groups_1"},
+		"count groups by displayName": {index: "sqlite_autoindex_scim_groups_2"},
+		"groups by displayName":       {index: "sqlite_autoindex_scim_groups_2"},
+		"count groups by externalId":  {index: "scim_groups_external_id"},
+		"groups by externalId":        {index: "scim_groups_external_id"},
+		"list users":                  {ordered: true},
+		"list groups":                 {ordered: true},
+		"user by id for update":       {index: "sqlite_autoindex_users_1"},
+		"group by id for update":      {index: "sqlite_autoindex_scim_groups_1"},
+		"users by manager":            {index: "users_manager_id"},
+		"members of groups":           {index: "sqlite_autoindex_group_members_1"},
+		"groups of users":             {index: "group_members_user"},
+		"groups of a deleted user":    {index: "group_members_user"},
+		"tombstone by userName":       {index: "sync_info_user_name"},
+		"sync info by user":           {index: "sqlite_autoindex_sync_info_1"},
+		"sync info by GSID":           {index: "sync_info_gsid"},
+		"claim dirty":                 {index: "dirty_since", ordered: true},
+	}
+	queries := sqlstore.PlannedQueries(dialect())
+	if len(queries) != len(want) {
+		t.Errorf("%d planned queries, %d expectations: keep them in step", len(queries), len(want))
+	}
+	for _, q := range queries {
+		t.Run(q.Name, func(t *testing.T) {
+			w, ok := want[q.Name]
+			if !ok {
+				t.Fatalf("no expected plan for %q", q.Name)
+			}
+			steps := explain(ctx, t, db, q)
+			plan := strings.Join(steps, "\n")
+			usesIndex := false
+			for _, st := range steps {
+				switch {
+				case w.index == "" && strings.HasPrefix(st, "SCAN "):
+					usesIndex = true
+				case w.index != "" && strings.Contains(st, "INDEX "+w.index+" "), w.index != "" && strings.HasSuffix(st, "INDEX "+w.index):
+					usesIndex = true
+				}
+				if strings.HasPrefix(st, "SCAN ") && !w.ordered {
+					t.Errorf("reads a whole table (%s):\n%s\n%s", st, q.SQL, plan)
+				}
+				if w.ordered && strings.Contains(st, "TEMP B-TREE") {
+					t.Errorf("sorts before LIMIT (%s):\n%s\n%s", st, q.SQL, plan)
+				}
+			}
+			if !usesIndex {
+				t.Errorf("does not use index %q:\n%s\n%s", w.index, q.SQL, plan)
+			}
+		})
+	}
+}
+
+// explain returns the detail column of each step of q's query plan.
+func explain(ctx context.Context, t *testing.T, db *sql.DB, q sqlstore.PlannedQuery) []string {
+	t.Helper()
+	rows, err := db.QueryContext(ctx, "EXPLAIN QUERY PLAN "+q.SQL, q.Args...)
+	if err != nil {
+		t.Fatalf("explain %s: %v", q.SQL, err)
+	}
+	defer rows.Close()
+	var steps []string
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			t.Fatalf("explain %s: %v", q.SQL, err)
+		}
+		steps = append(steps, detail)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatalf("explain %s: %v", q.SQL, err)
+	}
+	return steps
+}
