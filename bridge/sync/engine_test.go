@@ -668,7 +668,7 @@ func TestGauges(t *testing.T) {
 	h := newHarness(t, nil)
 	h.up.failRecord = func(op string, rec gainsight.Record) error {
 		if rec["SFDCUserName"] == "bad" {
-			return &gainsight.Error{Op: op, Message: "invalid"}
+			return &gainsight.Error{Op: op, Code: gainsight.CodeBulkCreate, Message: "invalid"}
 		}
 		return nil
 	}
