@@ -15,6 +15,7 @@ import (
 
 	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/store"
 	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/translate"
+	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/config"
 )
 
 func (b *Bridge) adminHandler() http.Handler {
@@ -26,8 +27,25 @@ func (b *Bridge) adminHandler() http.Handler {
 		writeText(w, http.StatusOK, "ok")
 	}).Methods(http.MethodGet)
 	r.HandleFunc("/readyz", b.readyz).Methods(http.MethodGet)
-	r.HandleFunc("/admin/users/{id}/explain", b.explainHandler).Methods(http.MethodGet)
+	// /admin shows personal data: it takes the same bearer tokens as the
+	// SCIM API. /metrics and the probes stay open for Prometheus and the
+	// kubelet.
+	r.Handle("/admin/users/{id}/explain", b.requireToken(http.HandlerFunc(b.explainHandler))).Methods(http.MethodGet)
 	return r
+}
+
+func (b *Bridge) requireToken(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		scheme, token, _ := strings.Cut(strings.TrimSpace(r.Header.Get("Authorization")), " ")
+		if !strings.EqualFold(scheme, "Bearer") || !config.TokenMatches(strings.TrimSpace(token), b.cur.Load().tokens) {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="scim-bridge"`)
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusUnauthorized)
+			_ = json.NewEncoder(w).Encode(map[string]string{"error": "a valid bearer token is required"})
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // readyz reports ready when the store answers and a configuration is

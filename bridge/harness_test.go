@@ -478,3 +478,24 @@ func (h *harness) get(url string) (int, []byte) {
 	}
 	return resp.StatusCode, b
 }
+
+// getAuth is get with the SCIM bearer token, as an administrator calls the
+// admin API.
+func (h *harness) getAuth(url string) (int, []byte) {
+	h.t.Helper()
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+testToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		h.t.Fatalf("GET %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return resp.StatusCode, b
+}

@@ -95,8 +95,11 @@ func TestAdminEndpoints(t *testing.T) {
 	if s, _ := h.get(h.adminURL + "/readyz"); s != http.StatusOK {
 		t.Errorf("readyz: %d", s)
 	}
+	if s, _ := h.get(h.adminURL + "/admin/users/" + id + "/explain"); s != http.StatusUnauthorized {
+		t.Errorf("explain without a token: %d, want 401", s)
+	}
 	for _, key := range []string{id, "explained@example.com"} {
-		s, body := h.get(h.adminURL + "/admin/users/" + key + "/explain")
+		s, body := h.getAuth(h.adminURL + "/admin/users/" + key + "/explain")
 		if s != http.StatusOK {
 			t.Fatalf("explain %s: %d %s", key, s, body)
 		}
@@ -106,7 +109,7 @@ func TestAdminEndpoints(t *testing.T) {
 			}
 		}
 	}
-	if s, _ := h.get(h.adminURL + "/admin/users/nobody/explain"); s != http.StatusNotFound {
+	if s, _ := h.getAuth(h.adminURL + "/admin/users/nobody/explain"); s != http.StatusNotFound {
 		t.Errorf("explain unknown user: %d", s)
 	}
 }

@@ -2,6 +2,7 @@ package config
 
 import (
 	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/hex"
 	"fmt"
 	"io"
@@ -33,6 +34,23 @@ func (c *Config) TokenHashes() ([][]byte, error) {
 		out = append(out, h)
 	}
 	return out, nil
+}
+
+// TokenMatches reports whether token hashes to one of hashes, comparing
+// every hash in constant time so the answer's timing reveals nothing.
+func TokenMatches(token string, hashes [][]byte) bool {
+	if token == "" {
+		return false
+	}
+	sum := sha256.Sum256([]byte(token))
+	match := 0
+	for _, want := range hashes {
+		if len(want) != sha256.Size {
+			continue
+		}
+		match |= subtle.ConstantTimeCompare(sum[:], want)
+	}
+	return match == 1
 }
 
 // Print writes the effective configuration as YAML. Every secret, whether

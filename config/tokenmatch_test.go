@@ -1,0 +1,35 @@
+package config
+
+import "testing"
+
+func TestTokenMatches(t *testing.T) {
+	hash := func(s string) []byte {
+		c := Config{SCIM: SCIM{Tokens: []Token{{Name: "t", SHA256: Secret(HashToken(s))}}}}
+		h, err := c.TokenHashes()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return h[0]
+	}
+	rotating := [][]byte{hash("old-token"), hash("new-token")}
+	tests := []struct {
+		name   string
+		token  string
+		hashes [][]byte
+		want   bool
+	}{
+		{"first of two", "old-token", rotating, true},
+		{"second of two", "new-token", rotating, true},
+		{"unknown", "other-token", rotating, false},
+		{"empty token", "", rotating, false},
+		{"no hashes", "old-token", nil, false},
+		{"malformed hash skipped", "old-token", [][]byte{[]byte("short"), hash("old-token")}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := TokenMatches(tt.token, tt.hashes); got != tt.want {
+				t.Errorf("TokenMatches(%q) = %v, want %v", tt.token, got, tt.want)
+			}
+		})
+	}
+}
