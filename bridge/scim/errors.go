@@ -120,3 +120,16 @@ func errNameOwnedBy(kind, attr, name, id, source string) scimerrors.ScimError {
 	return scimError(http.StatusConflict, scimerrors.ScimTypeUniqueness,
 		fmt.Sprintf("A %s with this %s (%q) already exists and is owned by the %s source (%s %s).", strings.ToLower(kind), attr, name, source, kind, id))
 }
+
+// writable refuses a SCIM write to a resource another source owns (409
+// mutability) or whose meta.version the request's If-Match header does not
+// admit (412).
+func writable(kind, id, source string, version int64, ifMatchHeader string) error {
+	if !scimOwned(source) {
+		return errOwnedBy(kind, id, source)
+	}
+	if !ifMatch(ifMatchHeader, version) {
+		return errPrecondition
+	}
+	return nil
+}

@@ -7,11 +7,10 @@ import (
 	"net/http"
 	"sort"
 	"strings"
-	"time"
 
 	elscim "github.com/elimity-com/scim"
+	scimerrors "github.com/elimity-com/scim/errors"
 	"github.com/elimity-com/scim/optional"
-	"github.com/scim2/filter-parser/v2"
 
 	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/store"
 )
@@ -84,8 +83,11 @@ func groupDoc(g store.Group) map[string]any {
 	return doc
 }
 
-// checkMembers answers 400 naming every id that is not a stored user.
-func (h *handler) checkMembers(ctx context.Context, ids []string) error {
+// unknownMembers returns those of ids that are not stored users. It runs
+// only after the store refused a membership change with ErrNotFound: the
+// store checks every added member in one query, so a successful change of a
+// group of thousands costs no lookup per member.
+func (h *handler) unknownMembers(ctx context.Context, ids []string) ([]string, error) {
 	var unknown []string
 	for _, id := range ids {
 		if _, err := h.opts.Store.GetUser(ctx, id); err != nil {
@@ -93,13 +95,30 @@ func (h *handler) checkMembers(ctx context.Context, ids []string) error {
 				unknown = append(unknown, id)
 				continue
 			}
-			return fmt.Errorf("scim: look up member %s: %w", id, err)
+			return nil, fmt.Errorf("scim: look up member %s: %w", id, err)
 		}
 	}
-	if len(unknown) > 0 {
-		return errInvalidValue("Unknown member ids: %s.", strings.Join(unknown, ", "))
+	return unknown, nil
+}
+
+// group loads a group, with its members only when withMembers is set, so
+// answering a request that excludes members never reads them.
+func (h *handler) group(ctx context.Context, id string, withMembers bool) (store.Group, error) {
+	if withMembers {
+		g, err := h.opts.Store.GetGroup(ctx, id)
+		if err != nil {
+			return store.Group{}, fmt.Errorf("scim: get group %s: %w", id, err)
+		}
+		return g, nil
 	}
-	return nil
+	groups, _, err := h.opts.Store.ListGroups(ctx, store.Query{Field: "id", Value: id, Limit: 1}, false)
+	if err != nil {
+		return store.Group{}, fmt.Errorf("scim: get group %s: %w", id, err)
+	}
+	if len(groups) == 0 {
+		return store.Group{}, fmt.Errorf("scim: group %s: %w", id, store.ErrNotFound)
+	}
+	return groups[0], nil
 }
 
 // groupCheck checks every affected user's future groups with the current
@@ -123,8 +142,9 @@ func (h *handler) groupCheck(fanout *int) store.GroupCheck {
 }
 
 // groupWriteError maps errors of group writes, naming the user of a
-// resolution conflict.
-func (h *handler) groupWriteError(ctx context.Context, err error, id string) error {
+// resolution conflict, and the unknown ones among candidates (the member
+// ids the write adds) when the store found a member missing.
+func (h *handler) groupWriteError(ctx context.Context, err error, id string, candidates []string) error {
 	var ce *conflictError
 	if errors.As(err, &ce) {
 		h.metrics.conflicts.Inc()
@@ -133,6 +153,16 @@ func (h *handler) groupWriteError(ctx context.Context, err error, id string) err
 			who = fmt.Sprintf("%s (%s)", u.UserName, u.ID)
 		}
 		return errInvalidValue("Group change rejected: user %s would have conflicting group attributes: %v", who, ce.err)
+	}
+	var se scimerrors.ScimError
+	if !errors.As(err, &se) && errors.Is(err, store.ErrNotFound) && len(candidates) > 0 {
+		unknown, lerr := h.unknownMembers(ctx, candidates)
+		if lerr != nil {
+			return lerr
+		}
+		if len(unknown) > 0 {
+			return errInvalidValue("Unknown member ids: %s.", strings.Join(unknown, ", "))
+		}
 	}
 	return storeError(err, "Group", id)
 }
@@ -144,23 +174,17 @@ func (g *groupHandler) Create(r *http.Request, attrs elscim.ResourceAttributes) 
 	if err != nil {
 		return elscim.Resource{}, err
 	}
-	if err := g.h.checkMembers(ctx, grp.Members); err != nil {
-		return elscim.Resource{}, err
-	}
 	grp.ID = g.h.opts.NewID()
 	grp.Source = store.SourceSCIM
 	var fanout int
 	created, err := g.h.opts.Store.CreateGroup(ctx, grp, g.h.groupCheck(&fanout))
 	if err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			return elscim.Resource{}, errInvalidValue("Unknown member ids: %v", err)
-		}
 		if errors.Is(err, store.ErrConflict) {
 			if owner, ok := g.h.displayNameOwner(ctx, grp.DisplayName); ok {
 				return elscim.Resource{}, errNameOwnedBy("Group", "displayName", grp.DisplayName, owner.ID, owner.Source)
 			}
 		}
-		return elscim.Resource{}, g.h.groupWriteError(ctx, err, grp.ID)
+		return elscim.Resource{}, g.h.groupWriteError(ctx, err, grp.ID, grp.Members)
 	}
 	g.h.metrics.fanout.Observe(float64(fanout))
 	g.h.opts.Notify()
@@ -168,109 +192,83 @@ func (g *groupHandler) Create(r *http.Request, attrs elscim.ResourceAttributes) 
 }
 
 func (g *groupHandler) Get(r *http.Request, id string) (elscim.Resource, error) {
-	grp, err := g.h.opts.Store.GetGroup(r.Context(), id)
+	proj := projectionFrom(r)
+	grp, err := g.h.group(r.Context(), id, proj.wants("members"))
 	if err != nil {
 		return elscim.Resource{}, storeError(err, "Group", id)
 	}
-	return g.resource(grp, projectionFrom(r)), nil
+	return g.resource(grp, proj), nil
 }
 
 func (g *groupHandler) Replace(r *http.Request, id string, attrs elscim.ResourceAttributes) (elscim.Resource, error) {
-	ctx := r.Context()
 	doc := cleanDoc(copyDoc(attrs))
 	next, err := groupFromDoc(doc)
 	if err != nil {
 		return elscim.Resource{}, err
 	}
-	if err := g.h.checkMembers(ctx, next.Members); err != nil {
-		return elscim.Resource{}, err
-	}
-	match := r.Header.Get("If-Match")
-	var fanout int
-	updated, err := g.h.opts.Store.UpdateGroup(ctx, id, func(old store.Group) (store.Group, error) {
-		if !scimOwned(old.Source) {
-			return store.Group{}, errOwnedBy("Group", old.ID, old.Source)
-		}
-		if !ifMatch(match, old.Version) {
-			return store.Group{}, errPrecondition
-		}
+	return g.update(r, id, projection{}, func(store.Group) (store.Group, error) {
 		n := next
 		n.Doc = copyDoc(next.Doc)
 		n.Members = append([]string(nil), next.Members...)
-		n.ID, n.Source, n.Version, n.Created, n.Modified = old.ID, old.Source, old.Version, old.Created, old.Modified
 		return n, nil
-	}, g.h.groupCheck(&fanout))
-	if err != nil {
-		return elscim.Resource{}, g.h.groupWriteError(ctx, err, id)
-	}
-	g.h.metrics.fanout.Observe(float64(fanout))
-	g.h.opts.Notify()
-	return g.resource(updated, projection{}), nil
-}
-
-// addedMemberIDs lists the member ids add and replace operations name, so
-// they can be checked before the transaction.
-func addedMemberIDs(ops []elscim.PatchOperation) []string {
-	var ids []string
-	for _, op := range ops {
-		if strings.EqualFold(op.Op, "remove") {
-			continue
-		}
-		if op.Path == nil {
-			if vm, ok := op.Value.(map[string]any); ok {
-				if _, v, ok := getKey(vm, "members"); ok {
-					ids = append(ids, memberIDs(v)...)
-				}
-			}
-			continue
-		}
-		if !strings.EqualFold(op.Path.AttributePath.AttributeName, "members") {
-			continue
-		}
-		if op.Path.ValueExpression != nil {
-			if id, ok := elementFromFilter(op.Path.ValueExpression)["value"].(string); ok {
-				ids = append(ids, id)
-			}
-			if op.Path.SubAttributeName() != "" {
-				continue
-			}
-		}
-		ids = append(ids, memberIDs(op.Value)...)
-	}
-	return ids
+	})
 }
 
 func (g *groupHandler) Patch(r *http.Request, id string, ops []elscim.PatchOperation) (elscim.Resource, error) {
-	ctx := r.Context()
-	if err := g.h.checkMembers(ctx, dedupe(addedMemberIDs(ops))); err != nil {
-		return elscim.Resource{}, err
-	}
-	match := r.Header.Get("If-Match")
-	var fanout int
-	updated, err := g.h.opts.Store.UpdateGroup(ctx, id, func(old store.Group) (store.Group, error) {
-		if !scimOwned(old.Source) {
-			return store.Group{}, errOwnedBy("Group", old.ID, old.Source)
-		}
-		if !ifMatch(match, old.Version) {
-			return store.Group{}, errPrecondition
-		}
+	return g.update(r, id, projectionFrom(r), func(old store.Group) (store.Group, error) {
 		doc := groupDoc(old)
 		if err := g.h.groupSchema.applyPatch(doc, ops); err != nil {
 			return store.Group{}, err
 		}
-		n, err := groupFromDoc(cleanDoc(doc))
+		return groupFromDoc(cleanDoc(doc))
+	})
+}
+
+// update stores the group next computes from the stored one, inside the
+// store's transaction (so concurrent membership changes never lose each
+// other), after the ownership and If-Match checks, and answers with the
+// result. The store checks added members exist in one query; only when it
+// finds one missing are they looked up one by one, to name them.
+func (g *groupHandler) update(r *http.Request, id string, proj projection, next func(old store.Group) (store.Group, error)) (elscim.Resource, error) {
+	ctx := r.Context()
+	match := r.Header.Get("If-Match")
+	var (
+		fanout int
+		added  []string
+	)
+	updated, err := g.h.opts.Store.UpdateGroup(ctx, id, func(old store.Group) (store.Group, error) {
+		if err := writable("Group", old.ID, old.Source, old.Version, match); err != nil {
+			return store.Group{}, err
+		}
+		n, err := next(old)
 		if err != nil {
 			return store.Group{}, err
 		}
+		added = addedMembers(old.Members, n.Members)
 		n.ID, n.Source, n.Version, n.Created, n.Modified = old.ID, old.Source, old.Version, old.Created, old.Modified
 		return n, nil
 	}, g.h.groupCheck(&fanout))
 	if err != nil {
-		return elscim.Resource{}, g.h.groupWriteError(ctx, err, id)
+		return elscim.Resource{}, g.h.groupWriteError(ctx, err, id, added)
 	}
 	g.h.metrics.fanout.Observe(float64(fanout))
 	g.h.opts.Notify()
-	return g.resource(updated, projectionFrom(r)), nil
+	return g.resource(updated, proj), nil
+}
+
+// addedMembers lists the ids of next that are not in old.
+func addedMembers(old, next []string) []string {
+	in := make(map[string]bool, len(old))
+	for _, id := range old {
+		in[id] = true
+	}
+	var out []string
+	for _, id := range next {
+		if !in[id] {
+			out = append(out, id)
+		}
+	}
+	return out
 }
 
 // displayNameOwner returns the group holding displayName when another
@@ -283,33 +281,18 @@ func (h *handler) displayNameOwner(ctx context.Context, displayName string) (sto
 	return groups[0], true
 }
 
-func dedupe(ids []string) []string {
-	seen := map[string]bool{}
-	out := ids[:0:0]
-	for _, id := range ids {
-		if !seen[id] {
-			seen[id] = true
-			out = append(out, id)
-		}
-	}
-	return out
-}
-
 func (g *groupHandler) Delete(r *http.Request, id string) error {
 	ctx := r.Context()
-	cur, err := g.h.opts.Store.GetGroup(ctx, id)
+	cur, err := g.h.group(ctx, id, false)
 	if err != nil {
 		return storeError(err, "Group", id)
 	}
-	if !scimOwned(cur.Source) {
-		return errOwnedBy("Group", id, cur.Source)
-	}
-	if !ifMatch(r.Header.Get("If-Match"), cur.Version) {
-		return errPrecondition
+	if err := writable("Group", id, cur.Source, cur.Version, r.Header.Get("If-Match")); err != nil {
+		return err
 	}
 	var fanout int
 	if err := g.h.opts.Store.DeleteGroup(ctx, id, g.h.groupCheck(&fanout)); err != nil {
-		return g.h.groupWriteError(ctx, err, id)
+		return g.h.groupWriteError(ctx, err, id, nil)
 	}
 	g.h.metrics.fanout.Observe(float64(fanout))
 	g.h.opts.Notify()
@@ -319,59 +302,23 @@ func (g *groupHandler) Delete(r *http.Request, id string) error {
 func (g *groupHandler) GetAll(r *http.Request, params elscim.ListRequestParams) (elscim.Page, error) {
 	ctx := r.Context()
 	proj := projectionFrom(r)
-	var expr filter.Expression
-	if params.FilterValidator != nil {
-		expr = params.FilterValidator.GetFilter()
-	}
-	offset, count := params.StartIndex-1, params.Count
-	q := store.Query{}
-	inMemory := expr != nil
-	if expr != nil {
-		if f, v, exact, ok := indexedEq(expr, groupIndex); ok {
-			q.Field, q.Value = f, v
-			inMemory = !exact
-		}
-	}
-	raw := strings.ToLower(r.URL.Query().Get("filter"))
-	withMembers := proj.wants("members") || (inMemory && strings.Contains(raw, "members"))
-	var (
-		groups []store.Group
-		total  int
-	)
-	if inMemory {
-		all, _, err := g.h.opts.Store.ListGroups(ctx, q, withMembers)
-		if err != nil {
-			return elscim.Page{}, fmt.Errorf("scim: list groups: %w", err)
-		}
-		var matched []store.Group
-		for _, grp := range all {
+	mentionsMembers := strings.Contains(strings.ToLower(r.URL.Query().Get("filter")), "members")
+	groups, total, err := listMatching(params, groupIndex,
+		func(q store.Query, filtering bool) ([]store.Group, int, error) {
+			groups, total, err := g.h.opts.Store.ListGroups(ctx, q, proj.wants("members") || (filtering && mentionsMembers))
+			if err != nil {
+				return nil, 0, fmt.Errorf("scim: list groups: %w", err)
+			}
+			return groups, total, nil
+		},
+		func(grp store.Group) (map[string]any, error) {
 			view := groupDoc(grp)
 			view["id"] = grp.ID
-			view["meta"] = map[string]any{
-				"resourceType": "Group",
-				"created":      grp.Created.UTC().Format(time.RFC3339Nano),
-				"lastModified": grp.Modified.UTC().Format(time.RFC3339Nano),
-				"version":      etag(grp.Version),
-			}
-			if evalFilter(expr, view) {
-				matched = append(matched, grp)
-			}
-		}
-		total = len(matched)
-		groups = page(matched, offset, count)
-	} else {
-		q.Offset, q.Limit = offset, count
-		if count == 0 {
-			q.Limit = 1
-		}
-		var err error
-		groups, total, err = g.h.opts.Store.ListGroups(ctx, q, withMembers)
-		if err != nil {
-			return elscim.Page{}, fmt.Errorf("scim: list groups: %w", err)
-		}
-		if count == 0 {
-			groups = nil
-		}
+			view["meta"] = metaView("Group", grp.Created, grp.Modified, grp.Version)
+			return view, nil
+		})
+	if err != nil {
+		return elscim.Page{}, err
 	}
 	res := make([]elscim.Resource, 0, len(groups))
 	for _, grp := range groups {

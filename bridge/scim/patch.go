@@ -198,9 +198,10 @@ func (rs resourceSchema) applyPath(doc map[string]any, p filter.Path, op string,
 			if !isRmList {
 				rm = []any{value}
 			}
+			drop := newElementSet(rm)
 			var keep []any
 			for _, el := range list {
-				if !containsElement(rm, el) {
+				if !drop.contains(el) {
 					keep = append(keep, el)
 				}
 			}
@@ -219,9 +220,11 @@ func (rs resourceSchema) applyPath(doc map[string]any, p filter.Path, op string,
 				add = []any{value}
 			}
 			list, _ := cur.([]any)
+			have := newElementSet(list)
 			for _, el := range add {
-				if !containsElement(list, el) {
+				if !have.contains(el) {
 					list = append(list, el)
+					have.add(el)
 				}
 			}
 			container[key] = list
@@ -292,17 +295,36 @@ func removeIndexes(list []any, idx []int) []any {
 	return out
 }
 
-// containsElement reports whether list holds el; complex elements with a
-// "value" are compared by it (so re-adding a member is a no-op).
-func containsElement(list []any, el any) bool {
-	ev, hasValue := elementValue(el)
-	for _, x := range list {
-		if hasValue {
-			if xv, ok := elementValue(x); ok && xv == ev {
-				return true
-			}
-			continue
-		}
+// elementSet answers whether a multi-valued attribute holds an element:
+// complex elements with a "value" are compared by it (so re-adding a member
+// is a no-op), others by deep equality. Elements with a value are indexed,
+// so adding or removing thousands of group members stays linear.
+type elementSet struct {
+	values map[string]bool
+	others []any
+}
+
+func newElementSet(list []any) *elementSet {
+	s := &elementSet{values: make(map[string]bool, len(list))}
+	for _, el := range list {
+		s.add(el)
+	}
+	return s
+}
+
+func (s *elementSet) add(el any) {
+	if v, ok := elementValue(el); ok {
+		s.values[v] = true
+		return
+	}
+	s.others = append(s.others, el)
+}
+
+func (s *elementSet) contains(el any) bool {
+	if v, ok := elementValue(el); ok {
+		return s.values[v]
+	}
+	for _, x := range s.others {
 		if reflect.DeepEqual(x, el) {
 			return true
 		}

@@ -13,7 +13,6 @@ import (
 
 	elscim "github.com/elimity-com/scim"
 	"github.com/elimity-com/scim/optional"
-	"github.com/scim2/filter-parser/v2"
 
 	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/store"
 )
@@ -155,54 +154,39 @@ func (u *userHandler) Get(r *http.Request, id string) (elscim.Resource, error) {
 }
 
 func (u *userHandler) Replace(r *http.Request, id string, attrs elscim.ResourceAttributes) (elscim.Resource, error) {
-	ctx := r.Context()
 	doc := cleanDoc(copyDoc(attrs))
 	next, err := u.h.checkUser(doc)
 	if err != nil {
 		return elscim.Resource{}, err
 	}
-	match := r.Header.Get("If-Match")
-	updated, err := u.h.opts.Store.UpdateUser(ctx, id, func(old store.User) (store.User, error) {
-		if !scimOwned(old.Source) {
-			return store.User{}, errOwnedBy("User", old.ID, old.Source)
-		}
-		if !ifMatch(match, old.Version) {
-			return store.User{}, errPrecondition
-		}
+	return u.update(r, id, func(store.User) (store.User, error) {
 		n := next
 		n.Doc = copyDoc(doc)
-		if sameDoc(n.Doc, old.Doc) {
-			return store.User{}, unchanged{old}
-		}
-		n.ID, n.Source, n.Version, n.Created, n.Modified = old.ID, old.Source, old.Version, old.Created, old.Modified
 		return n, nil
 	})
-	var same unchanged
-	if errors.As(err, &same) {
-		return u.resource(ctx, same.user, projection{})
-	}
-	if err != nil {
-		return elscim.Resource{}, storeError(err, "User", id)
-	}
-	u.h.opts.Notify()
-	return u.resource(ctx, updated, projection{})
 }
 
 func (u *userHandler) Patch(r *http.Request, id string, ops []elscim.PatchOperation) (elscim.Resource, error) {
-	ctx := r.Context()
-	match := r.Header.Get("If-Match")
-	updated, err := u.h.opts.Store.UpdateUser(ctx, id, func(old store.User) (store.User, error) {
-		if !scimOwned(old.Source) {
-			return store.User{}, errOwnedBy("User", old.ID, old.Source)
-		}
-		if !ifMatch(match, old.Version) {
-			return store.User{}, errPrecondition
-		}
+	return u.update(r, id, func(old store.User) (store.User, error) {
 		doc := copyDoc(old.Doc)
 		if err := u.h.userSchema.applyPatch(doc, ops); err != nil {
 			return store.User{}, err
 		}
-		n, err := u.h.checkUser(cleanDoc(doc))
+		return u.h.checkUser(cleanDoc(doc))
+	})
+}
+
+// update stores the user next computes from the stored one, after the
+// ownership and If-Match checks, and answers with the result. A document
+// equal to the stored one is not written (see unchanged).
+func (u *userHandler) update(r *http.Request, id string, next func(old store.User) (store.User, error)) (elscim.Resource, error) {
+	ctx := r.Context()
+	match := r.Header.Get("If-Match")
+	updated, err := u.h.opts.Store.UpdateUser(ctx, id, func(old store.User) (store.User, error) {
+		if err := writable("User", old.ID, old.Source, old.Version, match); err != nil {
+			return store.User{}, err
+		}
+		n, err := next(old)
 		if err != nil {
 			return store.User{}, err
 		}
@@ -229,11 +213,8 @@ func (u *userHandler) Delete(r *http.Request, id string) error {
 	if err != nil {
 		return storeError(err, "User", id)
 	}
-	if !scimOwned(cur.Source) {
-		return errOwnedBy("User", id, cur.Source)
-	}
-	if !ifMatch(r.Header.Get("If-Match"), cur.Version) {
-		return errPrecondition
+	if err := writable("User", id, cur.Source, cur.Version, r.Header.Get("If-Match")); err != nil {
+		return err
 	}
 	if err := u.h.opts.Store.DeleteUser(ctx, id); err != nil {
 		return storeError(err, "User", id)
@@ -245,56 +226,22 @@ func (u *userHandler) Delete(r *http.Request, id string) error {
 func (u *userHandler) GetAll(r *http.Request, params elscim.ListRequestParams) (elscim.Page, error) {
 	ctx := r.Context()
 	proj := projectionFrom(r)
-	var expr filter.Expression
-	if params.FilterValidator != nil {
-		expr = params.FilterValidator.GetFilter()
-	}
-	offset, count := params.StartIndex-1, params.Count
-	q := store.Query{}
-	inMemory := expr != nil
-	if expr != nil {
-		if f, v, exact, ok := indexedEq(expr, userIndex); ok {
-			q.Field, q.Value = f, v
-			inMemory = !exact
-		}
-	}
-	var (
-		users []store.User
-		total int
-		err   error
-	)
-	if inMemory {
-		all, _, lerr := u.h.opts.Store.ListUsers(ctx, q)
-		if lerr != nil {
-			return elscim.Page{}, fmt.Errorf("scim: list users: %w", lerr)
-		}
-		raw := strings.ToLower(r.URL.Query().Get("filter"))
-		needSync := strings.Contains(raw, strings.ToLower(URNBridge))
-		needGroups := strings.Contains(raw, "groups")
-		var matched []store.User
-		for _, usr := range all {
-			view, verr := u.filterView(ctx, usr, needSync, needGroups)
-			if verr != nil {
-				return elscim.Page{}, verr
+	raw := strings.ToLower(r.URL.Query().Get("filter"))
+	needSync := strings.Contains(raw, strings.ToLower(URNBridge))
+	needGroups := strings.Contains(raw, "groups")
+	users, total, err := listMatching(params, userIndex,
+		func(q store.Query, _ bool) ([]store.User, int, error) {
+			users, total, err := u.h.opts.Store.ListUsers(ctx, q)
+			if err != nil {
+				return nil, 0, fmt.Errorf("scim: list users: %w", err)
 			}
-			if evalFilter(expr, view) {
-				matched = append(matched, usr)
-			}
-		}
-		total = len(matched)
-		users = page(matched, offset, count)
-	} else {
-		q.Offset, q.Limit = offset, count
-		if count == 0 {
-			q.Limit = 1
-		}
-		users, total, err = u.h.opts.Store.ListUsers(ctx, q)
-		if err != nil {
-			return elscim.Page{}, fmt.Errorf("scim: list users: %w", err)
-		}
-		if count == 0 {
-			users = nil
-		}
+			return users, total, nil
+		},
+		func(usr store.User) (map[string]any, error) {
+			return u.filterView(ctx, usr, needSync, needGroups)
+		})
+	if err != nil {
+		return elscim.Page{}, err
 	}
 	res := make([]elscim.Resource, 0, len(users))
 	for _, usr := range users {
@@ -317,17 +264,6 @@ func (h *handler) userNameOwner(ctx context.Context, userName string) (store.Use
 	return users[0], true
 }
 
-func page[T any](all []T, offset, count int) []T {
-	if offset >= len(all) {
-		return nil
-	}
-	end := len(all)
-	if count >= 0 && offset+count < end {
-		end = offset + count
-	}
-	return all[offset:end]
-}
-
 // filterView is the representation filters are evaluated against.
 func (u *userHandler) filterView(ctx context.Context, usr store.User, withSync, withGroups bool) (map[string]any, error) {
 	view := make(map[string]any, len(usr.Doc)+4)
@@ -338,12 +274,7 @@ func (u *userHandler) filterView(ctx context.Context, usr store.User, withSync, 
 	if _, _, ok := getKey(view, "active"); !ok {
 		view["active"] = usr.Active
 	}
-	view["meta"] = map[string]any{
-		"resourceType": "User",
-		"created":      usr.Created.UTC().Format(time.RFC3339Nano),
-		"lastModified": usr.Modified.UTC().Format(time.RFC3339Nano),
-		"version":      etag(usr.Version),
-	}
+	view["meta"] = metaView("User", usr.Created, usr.Modified, usr.Version)
 	if withSync {
 		ext, err := u.syncExtension(ctx, usr.ID)
 		if err != nil {
