@@ -34,6 +34,8 @@ func RunTests(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"NULCharacters", testNUL},
 		{"UnicodeCaseFolding", testUnicodeFolding},
 		{"DeleteUserTombstone", testDeleteUserTombstone},
+		{"CreateUserRace", testCreateUserRace},
+		{"LargeDocAndTimes", testLargeDocAndTimes},
 		{"DeleteUserMemberships", testDeleteUserMemberships},
 		{"GroupCRUD", testGroupCRUD},
 		{"GroupUnknownMember", testGroupUnknownMember},
@@ -768,6 +770,103 @@ func testDeleteUserTombstone(t *testing.T, s store.Store) {
 	other := createUser(t, s, newUser("george@example.com"))
 	if info := syncState(t, s, other.ID); info.GSID != "" || info.Tombstone {
 		t.Fatalf("SyncInfo of an unrelated new user = %+v; want fresh", info)
+	}
+}
+
+// testCreateUserRace: IdP retries and replicas create the same userName at
+// once. Exactly one create wins, every other one is ErrConflict (a 409,
+// never a 500), and the winner alone inherits the deleted user's
+// tombstone, so the user keeps one Gainsight counterpart. Groups likewise.
+func testCreateUserRace(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	old := createUser(t, s, newUser("race@example.com"))
+	if err := s.PutSync(ctx, store.SyncInfo{UserID: old.ID, UserName: old.UserName, GSID: "GS-RACE", State: store.StateSynced}); err != nil {
+		t.Fatalf("PutSync: %v", err)
+	}
+	if err := s.DeleteUser(ctx, old.ID); err != nil {
+		t.Fatalf("DeleteUser: %v", err)
+	}
+	const n = 8
+	var (
+		wg      sync.WaitGroup
+		mu      sync.Mutex
+		won     []store.User
+		wonG    []store.Group
+		badErrs []error
+	)
+	start := make(chan struct{})
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			name := "race@example.com"
+			if i%2 == 1 {
+				name = "RACE@example.com"
+			}
+			u, err := s.CreateUser(ctx, newUser(name))
+			g, gerr := s.CreateGroup(ctx, store.Group{DisplayName: name}, nil)
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				won = append(won, u)
+			case !errors.Is(err, store.ErrConflict):
+				badErrs = append(badErrs, err)
+			}
+			switch {
+			case gerr == nil:
+				wonG = append(wonG, g)
+			case !errors.Is(gerr, store.ErrConflict):
+				badErrs = append(badErrs, gerr)
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	for _, err := range badErrs {
+		t.Errorf("racing create: %v; want success or ErrConflict", err)
+	}
+	if len(won) != 1 || len(wonG) != 1 {
+		t.Fatalf("%d user and %d group creates won; want exactly one each", len(won), len(wonG))
+	}
+	if got, total, err := s.ListUsers(ctx, store.Query{Field: "userName", Value: "race@example.com"}); err != nil || total != 1 || got[0].ID != won[0].ID {
+		t.Fatalf("ListUsers = %v (total %d), %v; want the winner", userIDs(got), total, err)
+	}
+	if info := syncState(t, s, won[0].ID); info.GSID != "GS-RACE" || info.Tombstone {
+		t.Fatalf("winner's SyncInfo = %+v; want the re-attached tombstone", info)
+	}
+	if got, err := s.SyncByGSID(ctx, "GS-RACE"); err != nil || got.UserID != won[0].ID {
+		t.Fatalf("SyncByGSID = %+v, %v; want the winner", got, err)
+	}
+}
+
+// testLargeDocAndTimes: a 1 MiB document with any Unicode round-trips
+// unchanged, and times come back in UTC to the nanosecond.
+func testLargeDocAndTimes(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	big := strings.Repeat("ä€😀\u2028<>&\"\\", 1<<20/32)
+	u := newUser("big@example.com")
+	u.Doc["big"] = big
+	u.Doc["nested"] = map[string]any{"list": []any{"x", float64(1.5), nil, true}}
+	created := createUser(t, s, u)
+	got, err := s.GetUser(ctx, created.ID)
+	if err != nil {
+		t.Fatalf("GetUser: %v", err)
+	}
+	if !reflect.DeepEqual(got.Doc, u.Doc) {
+		t.Fatalf("large doc did not round-trip (%d bytes of big back)", len(fmt.Sprint(got.Doc["big"])))
+	}
+	if got.Created.Location() != time.UTC || !got.Created.Equal(created.Created) {
+		t.Fatalf("Created = %v; want %v in UTC", got.Created, created.Created)
+	}
+	at := time.Date(2031, 7, 1, 12, 30, 45, 123456789, time.FixedZone("UTC+5", 5*3600))
+	if err := s.PutSync(ctx, store.SyncInfo{UserID: created.ID, UserName: created.UserName, State: store.StateSynced, Updated: at}); err != nil {
+		t.Fatalf("PutSync: %v", err)
+	}
+	info := syncState(t, s, created.ID)
+	if info.Updated != at.UTC() {
+		t.Fatalf("Updated = %v; want %v (UTC, nanoseconds kept)", info.Updated, at.UTC())
 	}
 }
 
