@@ -122,20 +122,27 @@ func (s *memStore) DeleteUser(_ context.Context, id string) error {
 	return nil
 }
 
-// ListUsers supports the userName query the engine makes.
+// ListUsers supports listing every user and the userName query, ordered
+// by id.
 func (s *memStore) ListUsers(_ context.Context, q store.Query) ([]store.User, int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if q.Field != "userName" {
+	if q.Field != "" && q.Field != "userName" {
 		return nil, 0, fmt.Errorf("memStore: query on %q not supported", q.Field)
 	}
 	var out []store.User
 	for _, u := range s.users {
-		if strings.EqualFold(u.UserName, q.Value) {
+		if q.Field == "" || strings.EqualFold(u.UserName, q.Value) {
 			out = append(out, u)
 		}
 	}
-	return out, len(out), nil
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	total := len(out)
+	out = out[min(q.Offset, len(out)):]
+	if q.Limit > 0 && len(out) > q.Limit {
+		out = out[:q.Limit]
+	}
+	return out, total, nil
 }
 
 func (s *memStore) UsersByManager(_ context.Context, id string) ([]string, error) {
