@@ -94,6 +94,8 @@ func storeError(err error, kind, id string) error {
 		return se
 	case errors.Is(err, store.ErrNotFound):
 		return errNotFound(kind, id)
+	case errors.Is(err, store.ErrInvalid):
+		return errInvalidValue("A value of this %s cannot be stored (it holds a NUL character).", strings.ToLower(kind))
 	case errors.Is(err, store.ErrConflict):
 		if kind == "Group" {
 			return scimError(http.StatusConflict, scimerrors.ScimTypeUniqueness, "A group with this displayName already exists.")
@@ -130,6 +132,23 @@ func writable(kind, id, source string, version int64, ifMatchHeader string) erro
 	}
 	if !ifMatch(ifMatchHeader, version) {
 		return errPrecondition
+	}
+	return nil
+}
+
+// maxIndexedBytes bounds the strings the store indexes (userName,
+// externalId, emails, manager, displayName): PostgreSQL refuses an index
+// entry over about 2.7 kB and fails the whole write, and no identity
+// provider sends values anywhere near this long.
+const maxIndexedBytes = 1024
+
+// checkIndexed refuses, naming attr, a value the store could not index.
+func checkIndexed(attr, v string) error {
+	if strings.IndexByte(v, 0) >= 0 {
+		return errInvalidValue("%s must not contain a NUL character.", attr)
+	}
+	if len(v) > maxIndexedBytes {
+		return errInvalidValue("%s is %d bytes long; at most %d are accepted.", attr, len(v), maxIndexedBytes)
 	}
 	return nil
 }

@@ -53,6 +53,11 @@ func groupFromDoc(doc map[string]any) (store.Group, error) {
 		return store.Group{}, errInvalidValue("displayName is required and must be a non-empty string.")
 	}
 	g := store.Group{DisplayName: name, ExternalID: stringAt(doc, "externalId")}
+	for _, err := range []error{checkIndexed("displayName", g.DisplayName), checkIndexed("externalId", g.ExternalID)} {
+		if err != nil {
+			return store.Group{}, err
+		}
+	}
 	if k, v, ok := getKey(doc, "members"); ok {
 		g.Members = memberIDs(v)
 		delete(doc, k)

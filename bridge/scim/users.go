@@ -108,6 +108,15 @@ func userFromDoc(doc map[string]any) (store.User, error) {
 			}
 		}
 	}
+	checks := []error{checkIndexed("userName", u.UserName), checkIndexed("externalId", u.ExternalID), checkIndexed(URNEnterprise+":manager.value", u.ManagerID)}
+	for _, e := range u.Emails {
+		checks = append(checks, checkIndexed("emails.value", e))
+	}
+	for _, err := range checks {
+		if err != nil {
+			return store.User{}, err
+		}
+	}
 	return u, nil
 }
 
