@@ -286,6 +286,19 @@ func listen(ln net.Listener, addr string) (net.Listener, error) {
 	return net.Listen("tcp", addr)
 }
 
+// RepairDrift reads what Gainsight holds for every linked user, marks the
+// users whose Gainsight record no longer matches what the bridge manages
+// (someone changed it in Gainsight), and drains the dirty set like
+// Reconcile. It returns how many users drifted. It spends rate budget: one
+// list call per 100 linked users in the services dialect.
+func (b *Bridge) RepairDrift(ctx context.Context) (int, error) {
+	n, err := b.engine.RepairDrift(ctx)
+	if err != nil {
+		return n, fmt.Errorf("repair drift: %w", err)
+	}
+	return n, b.drain(ctx)
+}
+
 // Reconcile marks every user dirty and drains the dirty set until it is
 // empty or ctx ends, returning how many users were marked. Entries waiting
 // on a backoff are waited for, so a reconcile that returns nil left nothing
@@ -298,20 +311,25 @@ func (b *Bridge) Reconcile(ctx context.Context) (int, error) {
 	if !ran {
 		return 0, errors.New("reconcile: another replica is reconciling; try again later")
 	}
+	return marked, b.drain(ctx)
+}
+
+// drain runs the engine until the dirty set is empty, waiting out backoffs.
+func (b *Bridge) drain(ctx context.Context) error {
 	for {
 		if _, err := b.engine.DrainOnce(ctx); err != nil {
-			return marked, fmt.Errorf("reconcile: %w", err)
+			return fmt.Errorf("drain: %w", err)
 		}
 		n, _, err := b.opts.Store.DirtyStats(ctx)
 		if err != nil {
-			return marked, fmt.Errorf("reconcile: %w", err)
+			return fmt.Errorf("drain: %w", err)
 		}
 		if n == 0 {
-			return marked, nil
+			return nil
 		}
 		select {
 		case <-ctx.Done():
-			return marked, fmt.Errorf("reconcile: %d users still dirty: %w", n, ctx.Err())
+			return fmt.Errorf("drain: %d users still dirty: %w", n, ctx.Err())
 		case <-time.After(time.Second):
 		}
 	}

@@ -2,6 +2,7 @@ package bridge_test
 
 import (
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -129,4 +130,46 @@ func metricValue(h *harness, series string) float64 {
 		}
 	}
 	return 0
+}
+
+// TestRepairDrift changes a user directly in Gainsight, behind the bridge's
+// back: a drift repair reads it back and puts the managed field right,
+// leaving fields the bridge does not manage alone.
+func TestRepairDrift(t *testing.T) {
+	h := startHarness(t, harnessOpts{})
+	h.createUser(userDoc("drift@example.com", map[string]any{"title": "Engineer"}))
+	h.createUser(userDoc("steady@example.com", map[string]any{"title": "Analyst"}))
+	h.waitSynced(30 * time.Second)
+	gsid := h.simUserByEmail("drift@example.com")["Gsid"]
+
+	// An admin edits the user in Gainsight: a managed field and one the
+	// bridge does not manage.
+	body := fmt.Sprintf(`{"records":[{"Gsid":%q,"Title":"Changed in Gainsight","Locale":"fr_FR"}],"permissionBundleAction":"overwrite"}`, gsid)
+	req, _ := http.NewRequest(http.MethodPut, h.simURL+"/v1/users/services?key=Gsid", strings.NewReader(body))
+	req.Header.Set("accesskey", testAccessKey)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("edit in gainsight: %d", resp.StatusCode)
+	}
+
+	n, err := h.bridge.RepairDrift(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != 1 {
+		t.Errorf("%d users drifted, want 1", n)
+	}
+	u := h.simUserByEmail("drift@example.com")
+	if u["Title"] != "Engineer" {
+		t.Errorf("managed field not repaired: %v", u)
+	}
+	if u["Locale"] != "fr_FR" {
+		t.Errorf("a field the bridge does not manage was touched: %v", u)
+	}
+	h.checkConverged()
 }

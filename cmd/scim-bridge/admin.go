@@ -91,6 +91,7 @@ func cmdReconcile(ctx context.Context, args []string, e env) error {
 	fs := newFlagSet("reconcile", e)
 	path := fs.String("config", e.getenv("SCIM_BRIDGE_CONFIG"), "config file (env SCIM_BRIDGE_CONFIG)")
 	timeout := fs.Duration("timeout", time.Hour, "give up after this long")
+	drift := fs.Bool("drift", false, "also read every linked user back from Gainsight and repair changes made there (one list call per 100 users)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -121,6 +122,13 @@ func cmdReconcile(ctx context.Context, args []string, e env) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
+	if *drift {
+		n, err := b.RepairDrift(ctx)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "%d users had drifted in Gainsight and were repaired\n", n)
+	}
 	n, err := b.Reconcile(ctx)
 	if err != nil {
 		return err
