@@ -18,52 +18,132 @@ import (
 func (rs resourceSchema) applyPatch(doc map[string]any, ops []elscim.PatchOperation) error {
 	for _, op := range ops {
 		name := strings.ToLower(op.Op)
-		if op.Path != nil {
-			if err := rs.applyPath(doc, *op.Path, name, op.Value); err != nil {
-				return err
+		before := primaryElements(doc)
+		if err := rs.applyOp(doc, name, op); err != nil {
+			return err
+		}
+		before.demote(doc)
+	}
+	return nil
+}
+
+// applyOp applies one operation, lower-cased op naming it.
+func (rs resourceSchema) applyOp(doc map[string]any, name string, op elscim.PatchOperation) error {
+	if op.Path != nil {
+		return rs.applyPath(doc, *op.Path, name, op.Value)
+	}
+	vm, ok := op.Value.(map[string]any)
+	if !ok {
+		return errInvalidValue("A PATCH operation without a path needs an object value.")
+	}
+	keys := make([]string, 0, len(vm))
+	for k := range vm {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		v := vm[k]
+		if ext, ok := rs.extension(k); ok {
+			inner, isMap := v.(map[string]any)
+			if !isMap {
+				continue
+			}
+			innerKeys := make([]string, 0, len(inner))
+			for ik := range inner {
+				innerKeys = append(innerKeys, ik)
+			}
+			sort.Strings(innerKeys)
+			for _, ik := range innerKeys {
+				uri := ext.ID
+				p := filter.Path{AttributePath: filter.AttributePath{URIPrefix: &uri, AttributeName: ik}}
+				if err := rs.applyPath(doc, p, name, inner[ik]); err != nil {
+					return err
+				}
 			}
 			continue
 		}
-		vm, ok := op.Value.(map[string]any)
-		if !ok {
-			return errInvalidValue("A PATCH operation without a path needs an object value.")
+		p, err := filter.ParsePath([]byte(k))
+		if err != nil {
+			continue // the library only passes keys it could parse
 		}
-		keys := make([]string, 0, len(vm))
-		for k := range vm {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			v := vm[k]
-			if ext, ok := rs.extension(k); ok {
-				inner, isMap := v.(map[string]any)
-				if !isMap {
-					continue
-				}
-				innerKeys := make([]string, 0, len(inner))
-				for ik := range inner {
-					innerKeys = append(innerKeys, ik)
-				}
-				sort.Strings(innerKeys)
-				for _, ik := range innerKeys {
-					uri := ext.ID
-					p := filter.Path{AttributePath: filter.AttributePath{URIPrefix: &uri, AttributeName: ik}}
-					if err := rs.applyPath(doc, p, name, inner[ik]); err != nil {
-						return err
-					}
-				}
-				continue
-			}
-			p, err := filter.ParsePath([]byte(k))
-			if err != nil {
-				continue // the library only passes keys it could parse
-			}
-			if err := rs.applyPath(doc, p, name, v); err != nil {
-				return err
-			}
+		if err := rs.applyPath(doc, p, name, v); err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+// primarySet holds the elements of a document's multi-valued attributes
+// whose "primary" is true, by identity; it keeps them referenced so their
+// addresses stay theirs.
+type primarySet struct {
+	ptr  map[uintptr]bool
+	keep []map[string]any
+}
+
+// eachElementList calls fn with every multi-valued attribute of doc and of
+// its extension objects.
+func eachElementList(doc map[string]any, fn func([]any)) {
+	for _, v := range doc {
+		switch x := v.(type) {
+		case []any:
+			fn(x)
+		case map[string]any:
+			for _, iv := range x {
+				if l, ok := iv.([]any); ok {
+					fn(l)
+				}
+			}
+		}
+	}
+}
+
+// primaryKey returns the key of el's "primary" when it is true.
+func primaryKey(el any) (string, bool) {
+	m, ok := el.(map[string]any)
+	if !ok {
+		return "", false
+	}
+	k, v, ok := getKey(m, "primary")
+	b, isBool := v.(bool)
+	return k, ok && isBool && b
+}
+
+func primaryElements(doc map[string]any) primarySet {
+	s := primarySet{ptr: map[uintptr]bool{}}
+	eachElementList(doc, func(list []any) {
+		for _, el := range list {
+			if _, ok := primaryKey(el); ok {
+				m := el.(map[string]any)
+				s.ptr[reflect.ValueOf(m).Pointer()] = true
+				s.keep = append(s.keep, m)
+			}
+		}
+	})
+	return s
+}
+
+// demote enforces RFC 7644 §3.5.2: an operation that makes a value of a
+// multi-valued attribute primary makes every value that was primary before
+// it non-primary, so the attribute has one primary value (the work email
+// the bridge sends Gainsight is the primary one).
+func (s primarySet) demote(doc map[string]any) {
+	eachElementList(doc, func(list []any) {
+		fresh := false
+		for _, el := range list {
+			if _, ok := primaryKey(el); ok && !s.ptr[reflect.ValueOf(el).Pointer()] {
+				fresh = true
+			}
+		}
+		if !fresh {
+			return
+		}
+		for _, el := range list {
+			if k, ok := primaryKey(el); ok && s.ptr[reflect.ValueOf(el).Pointer()] {
+				el.(map[string]any)[k] = false
+			}
+		}
+	})
 }
 
 // applyPath applies one operation to the attribute path p.

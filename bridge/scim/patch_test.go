@@ -55,6 +55,14 @@ func TestPatchUserDialects(t *testing.T) {
 			map[string]any{"title": "B"}},
 		{"remove missing is no-op", `{"op":"remove","path":"nickName"}`,
 			map[string]any{"nickName": nil, "title": "Engineer"}},
+		{"adding a primary email demotes the old one", `{"op":"add","path":"emails","value":[{"value":"ann@new.example","type":"work","primary":true}]}`,
+			map[string]any{"emails/0/primary": false, "emails/2/value": "ann@new.example", "emails/2/primary": true}},
+		{"making a filtered email primary demotes the old one", `{"op":"replace","path":"emails[type eq \"home\"].primary","value":true}`,
+			map[string]any{"emails/0/primary": false, "emails/1/primary": true}},
+		{"replacing a filtered email with a primary one", `{"op":"replace","path":"emails[type eq \"home\"]","value":{"value":"ann@home2.example","type":"home","primary":true}}`,
+			map[string]any{"emails/0/primary": false, "emails/1/value": "ann@home2.example", "emails/1/primary": true}},
+		{"a non-primary change keeps the primary", `{"op":"add","path":"emails","value":[{"value":"ann@new.example","type":"other"}]}`,
+			map[string]any{"emails/0/primary": true, "emails/2/primary": nil}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
