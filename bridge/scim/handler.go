@@ -1,7 +1,9 @@
 package scim
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -292,7 +294,51 @@ func (h *handler) serveLibrary(w http.ResponseWriter, r *http.Request) {
 	// a resource path that starts with it; there is none below the base
 	// path, so nothing else needs escaping.
 	r2.Body = r.Body
+	if r.Method == http.MethodGet && (r2.URL.Path == "/Users" || r2.URL.Path == "/Groups") {
+		lw := &listWriter{ResponseWriter: w}
+		s.ServeHTTP(lw, r2)
+		lw.flush()
+		return
+	}
 	s.ServeHTTP(w, r2)
+}
+
+// listWriter holds back a list response so that its itemsPerPage is the
+// number of resources on the page, as RFC 7644 §3.4.2 defines it: the
+// library reports the requested count, which tells a client paging until
+// a short page that there is always more.
+type listWriter struct {
+	http.ResponseWriter
+	status int
+	body   bytes.Buffer
+}
+
+func (l *listWriter) WriteHeader(code int) {
+	if l.status == 0 {
+		l.status = code
+	}
+}
+
+func (l *listWriter) Write(b []byte) (int, error) { return l.body.Write(b) }
+
+// flush writes the held response, corrected when it is a list page.
+func (l *listWriter) flush() {
+	body := l.body.Bytes()
+	if l.status == 0 || l.status == http.StatusOK {
+		var page map[string]any
+		if err := decodeJSON(body, &page); err == nil {
+			if res, ok := page["Resources"].([]any); ok {
+				page["itemsPerPage"] = len(res)
+				if out, err := json.Marshal(page); err == nil {
+					body = out
+				}
+			}
+		}
+	}
+	if l.status != 0 {
+		l.ResponseWriter.WriteHeader(l.status)
+	}
+	_, _ = l.ResponseWriter.Write(body)
 }
 
 func (h *handler) notFound(w http.ResponseWriter, _ *http.Request) {

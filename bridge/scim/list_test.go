@@ -96,9 +96,26 @@ func TestListFiltersAndPagination(t *testing.T) {
 			if strings.Join(got, ",") != strings.Join(p.want, ",") || at(r.body, "totalResults") != jsonNum(p.total) || at(r.body, "startIndex") != jsonNum(p.startIndex) {
 				t.Errorf("got %v total %v start %v, want %v %d %d", got, at(r.body, "totalResults"), at(r.body, "startIndex"), p.want, p.total, p.startIndex)
 			}
+			// itemsPerPage is the number of resources on the page (RFC 7644 §3.4.2).
+			if at(r.body, "itemsPerPage") != jsonNum(len(p.want)) {
+				t.Errorf("itemsPerPage %v, want %d", at(r.body, "itemsPerPage"), len(p.want))
+			}
+			if ct := r.header.Get("Content-Type"); ct != "application/scim+json" {
+				t.Errorf("Content-Type %q", ct)
+			}
 		})
 	}
 	f.mustDo(400, "GET", "/scim/v2/Users?count=abc", "")
+	// Groups list the same way; a list error passes through untouched.
+	f.createGroup("Only")
+	r := f.mustDo(200, "GET", "/scim/v2/Groups?count=100", "")
+	if at(r.body, "itemsPerPage") != jsonNum(1) || at(r.body, "totalResults") != jsonNum(1) {
+		t.Errorf("groups page: %s", r.raw)
+	}
+	r = f.mustDo(400, "GET", "/scim/v2/Groups?filter="+urlq("displayName eq"), "")
+	if at(r.body, "scimType") != "invalidFilter" {
+		t.Errorf("bad filter: %s", r.raw)
+	}
 }
 
 func TestAttributesProjection(t *testing.T) {
