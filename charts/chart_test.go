@@ -471,6 +471,23 @@ func checkNetworkPolicy(t *testing.T, np *networkingv1.NetworkPolicy, dep *appsv
 	if !slices.Contains(np.Spec.PolicyTypes, networkingv1.PolicyTypeEgress) || len(np.Spec.Egress) != 1 {
 		t.Errorf("NetworkPolicy egress = %v %+v", np.Spec.PolicyTypes, np.Spec.Egress)
 	}
+	// DNS falls back to TCP for answers over 512 bytes (and some resolvers
+	// use TCP only), so an egress policy must allow port 53 on both.
+	egress := map[string]bool{}
+	for _, rule := range np.Spec.Egress {
+		for _, p := range rule.Ports {
+			proto := corev1.ProtocolTCP
+			if p.Protocol != nil {
+				proto = *p.Protocol
+			}
+			egress[p.Port.String()+"/"+string(proto)] = true
+		}
+	}
+	for _, want := range []string{"53/UDP", "53/TCP", "443/TCP"} {
+		if !egress[want] {
+			t.Errorf("NetworkPolicy egress lacks %s: %v", want, egress)
+		}
+	}
 }
 
 func mapsEqual[K comparable, V comparable](a, b map[K]V) bool {
