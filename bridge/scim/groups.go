@@ -10,7 +10,6 @@ import (
 
 	elscim "github.com/elimity-com/scim"
 	scimerrors "github.com/elimity-com/scim/errors"
-	"github.com/elimity-com/scim/optional"
 
 	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/store"
 )
@@ -335,28 +334,10 @@ func (g *groupHandler) GetAll(r *http.Request, params elscim.ListRequestParams) 
 // resource renders a stored group for the library.
 func (g *groupHandler) resource(grp store.Group, proj projection) elscim.Resource {
 	attrs := groupDoc(grp)
-	var extID string
-	if k, v, ok := getKey(attrs, "externalId"); ok {
-		extID, _ = v.(string)
-		delete(attrs, k)
-	}
 	if list, ok := attrs["members"].([]any); ok {
 		for _, el := range list {
 			el.(map[string]any)["type"] = "User"
 		}
 	}
-	proj.apply(attrs)
-	if len(attrs) == 0 {
-		attrs["displayName"] = grp.DisplayName
-	}
-	created, modified := grp.Created.UTC(), grp.Modified.UTC()
-	res := elscim.Resource{
-		ID:         grp.ID,
-		Attributes: attrs,
-		Meta:       elscim.Meta{Created: &created, LastModified: &modified, Version: etag(grp.Version)},
-	}
-	if extID != "" && proj.wants("externalId") {
-		res.ExternalID = optional.NewString(extID)
-	}
-	return res
+	return libResource(grp.ID, attrs, proj, "displayName", grp.DisplayName, grp.Created, grp.Modified, grp.Version)
 }

@@ -340,11 +340,6 @@ func (u *userHandler) syncExtension(ctx context.Context, id string) (map[string]
 // resource renders a stored user for the library.
 func (u *userHandler) resource(ctx context.Context, usr store.User, proj projection) (elscim.Resource, error) {
 	attrs := copyDoc(usr.Doc)
-	var extID string
-	if k, v, ok := getKey(attrs, "externalId"); ok {
-		extID, _ = v.(string)
-		delete(attrs, k)
-	}
 	if _, _, ok := getKey(attrs, "active"); !ok {
 		attrs["active"] = usr.Active
 	}
@@ -364,22 +359,33 @@ func (u *userHandler) resource(ctx context.Context, usr store.User, proj project
 		}
 		attrs[URNBridge] = ext
 	}
+	return libResource(usr.ID, attrs, proj, "userName", usr.UserName, usr.Created, usr.Modified, usr.Version), nil
+}
+
+// libResource renders a stored resource's attributes for the library:
+// externalId moves to its own field, the projection applies, and a
+// resource the projection leaves empty keeps key (the library answers a
+// PATCH without attributes with 204, and clients must get the resource).
+func libResource(id string, attrs map[string]any, proj projection, key, value string, created, modified time.Time, version int64) elscim.Resource {
+	var extID string
+	if k, v, ok := getKey(attrs, "externalId"); ok {
+		extID, _ = v.(string)
+		delete(attrs, k)
+	}
 	proj.apply(attrs)
 	if len(attrs) == 0 {
-		// The library answers a PATCH without attributes with 204; keep
-		// userName so clients always get the resource.
-		attrs["userName"] = usr.UserName
+		attrs[key] = value
 	}
-	created, modified := usr.Created.UTC(), usr.Modified.UTC()
+	created, modified = created.UTC(), modified.UTC()
 	res := elscim.Resource{
-		ID:         usr.ID,
+		ID:         id,
 		Attributes: attrs,
-		Meta:       elscim.Meta{Created: &created, LastModified: &modified, Version: etag(usr.Version)},
+		Meta:       elscim.Meta{Created: &created, LastModified: &modified, Version: etag(version)},
 	}
 	if extID != "" && proj.wants("externalId") {
 		res.ExternalID = optional.NewString(extID)
 	}
-	return res, nil
+	return res
 }
 
 // unchanged aborts an update that would store the same document again: the
