@@ -165,3 +165,38 @@ The SCIM base path the IdP appends resource names to.
 {{- $scim := default dict .Values.config.scim }}
 {{- default "/scim/v2" $scim.basePath }}
 {{- end }}
+
+{{/*
+A Kubernetes memory quantity (`256Mi`, `0.5Gi`, `512M`, bytes) in bytes.
+*/}}
+{{- define "scim-bridge.memoryBytes" -}}
+{{- if kindIs "string" . }}
+{{- $num := regexFind "^[0-9]+(\\.[0-9]+)?" . }}
+{{- $units := dict "" 1 "k" 1000 "M" 1000000 "G" 1000000000 "T" 1000000000000 "P" 1000000000000000 "Ki" 1024 "Mi" 1048576 "Gi" 1073741824 "Ti" 1099511627776 "Pi" 1125899906842624 }}
+{{- $suffix := trimPrefix $num . }}
+{{- if or (not $num) (not (hasKey $units $suffix)) }}
+{{- fail (printf "resources.limits.memory %q: write the limit as a number with an optional Ki, Mi, Gi, Ti, Pi, k, M, G, T or P suffix" .) }}
+{{- end }}
+{{- mulf $num (get $units $suffix) | floor | int64 }}
+{{- else }}
+{{- int64 . }}
+{{- end }}
+{{- end }}
+
+{{/*
+GOMEMLIMIT in bytes: 90% of the container's memory limit, empty without
+one. The pure-Go SQLite keeps its page cache outside the Go heap, which the
+Go collector does not count; the headroom keeps the container below its
+limit. Empty as well when extraEnv sets GOMEMLIMIT itself.
+*/}}
+{{- define "scim-bridge.goMemLimit" -}}
+{{- $limits := default dict (default dict .Values.resources).limits }}
+{{- $own := false }}
+{{- range .Values.extraEnv }}
+{{- if eq .name "GOMEMLIMIT" }}{{ $own = true }}{{ end }}
+{{- end }}
+{{- if and $limits.memory (not $own) }}
+{{- $bytes := include "scim-bridge.memoryBytes" $limits.memory | int64 }}
+{{- div (mul $bytes 9) 10 }}
+{{- end }}
+{{- end }}
