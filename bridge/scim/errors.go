@@ -140,7 +140,7 @@ func writable(kind, id, source string, version int64, ifMatchHeader string) erro
 // externalId, emails, manager, displayName): PostgreSQL refuses an index
 // entry over about 2.7 kB and fails the whole write, and no identity
 // provider sends values anywhere near this long.
-const maxIndexedBytes = 1024
+const maxIndexedBytes = store.MaxIndexedBytes
 
 // checkIndexed refuses, naming attr, a value the store could not index.
 func checkIndexed(attr, v string) error {

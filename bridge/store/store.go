@@ -14,10 +14,15 @@ var (
 	// displayName) would be violated, or a compare-and-swap lost.
 	ErrConflict = errors.New("store: conflict")
 	// ErrInvalid means a value cannot be stored: a NUL character in a
-	// userName, displayName, externalId, email or other indexed string.
-	// PostgreSQL text cannot hold NUL, so every backend refuses it alike.
+	// userName, displayName, externalId, email or other indexed string, or
+	// one longer than MaxIndexedBytes. PostgreSQL text cannot hold NUL and
+	// its indexes refuse long entries, so every backend refuses both alike.
 	ErrInvalid = errors.New("store: invalid value")
 )
+
+// MaxIndexedBytes bounds the indexed strings (userName, externalId, emails,
+// manager, displayName, ids): longer ones are ErrInvalid on every backend.
+const MaxIndexedBytes = 1024
 
 // Sync states shown to administrators.
 const (

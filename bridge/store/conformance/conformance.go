@@ -31,7 +31,10 @@ func RunTests(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"ListUsersPaging", testListUsersPaging},
 		{"UsersByManager", testUsersByManager},
 		{"EmptyValuesMatchNothing", testEmptyValues},
-		{"NULCharacters", testNUL},
+		{"NULCharacters", func(t *testing.T, s store.Store) { testUnindexable(t, s, "a\x00b") }},
+		{"OverlongValues", func(t *testing.T, s store.Store) {
+			testUnindexable(t, s, strings.Repeat("x", store.MaxIndexedBytes+1))
+		}},
 		{"UnicodeCaseFolding", testUnicodeFolding},
 		{"DeleteUserTombstone", testDeleteUserTombstone},
 		{"CreateUserRace", testCreateUserRace},
@@ -559,9 +562,10 @@ func testEmptyValues(t *testing.T, s store.Store) {
 // testNUL: PostgreSQL text cannot hold a NUL character. A lookup of a value
 // holding one matches nothing and a write of one is ErrInvalid, on every
 // backend alike, never a database error (which a caller shows as a 500).
-func testNUL(t *testing.T, s store.Store) {
+// testUnindexable checks that a value no index can hold is refused with
+// ErrInvalid, changing nothing, and that looking it up finds nothing.
+func testUnindexable(t *testing.T, s store.Store, bad string) {
 	ctx := t.Context()
-	const bad = "a\x00b"
 	u := createUser(t, s, newUser("nul@example.com"))
 	g := createGroup(t, s, "nul-group", u.ID)
 	drain(t, s)

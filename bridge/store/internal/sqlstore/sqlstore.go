@@ -162,23 +162,26 @@ func uniq(ids []string) []string {
 	return out
 }
 
-// unstorable reports whether any of ss holds a NUL character. PostgreSQL
-// text cannot hold NUL (and fails the whole statement on one), so no stored
-// value has it: a lookup of such a value matches nothing without asking the
-// database, and a write of one is store.ErrInvalid on every backend.
+// unstorable reports whether any of ss cannot be an indexed value: it
+// holds a NUL character, or it is longer than store.MaxIndexedBytes.
+// PostgreSQL text cannot hold NUL (and fails the whole statement on one),
+// and its btree indexes refuse entries of a few kilobytes, so no stored
+// value is like that: a lookup of such a value matches nothing without
+// asking the database, and a write of one is store.ErrInvalid on every
+// backend.
 func unstorable(ss ...string) bool {
 	for _, v := range ss {
-		if strings.IndexByte(v, 0) >= 0 {
+		if strings.IndexByte(v, 0) >= 0 || len(v) > store.MaxIndexedBytes {
 			return true
 		}
 	}
 	return false
 }
 
-// invalid returns store.ErrInvalid naming the attribute whose value holds
-// a NUL character.
+// invalid returns store.ErrInvalid naming the attribute whose value cannot
+// be indexed.
 func invalid(attr string) error {
-	return fmt.Errorf("%s holds a NUL character: %w", attr, store.ErrInvalid)
+	return fmt.Errorf("%s holds a NUL character or is longer than %d bytes: %w", attr, store.MaxIndexedBytes, store.ErrInvalid)
 }
 
 // chunkSize keeps IN lists well below every backend's parameter limit.
