@@ -34,6 +34,10 @@ type chartCase struct {
 	claimName    string // PVC the pod mounts, empty for an emptyDir
 	tokens       []string
 	notesContain []string
+	// googleSecret is the Secret the Google service account key is mounted
+	// from, empty without a google section; the chart's own Secret holds it
+	// under googleKeyInSet.
+	googleSecret string
 }
 
 var chartCases = []chartCase{
@@ -101,6 +105,18 @@ var chartCases = []chartCase{
 		tokens:       []string{"idp"},
 		notesContain: []string{"https://scim.acme.example/scim/v2"},
 	},
+	{
+		file:         "ci/google-values.yaml",
+		kinds:        []string{"ConfigMap", "Deployment", "PersistentVolumeClaim", "Secret", "Service", "ServiceAccount"},
+		replicas:     1,
+		strategy:     appsv1.RecreateDeploymentStrategyType,
+		storeType:    "sqlite",
+		secretName:   "sb-scim-bridge",
+		claimName:    "sb-scim-bridge",
+		tokens:       []string{"admin"},
+		notesContain: []string{"exec deploy/sb-scim-bridge -- /scim-bridge google-check --config " + configPath},
+		googleSecret: "sb-scim-bridge",
+	},
 }
 
 func TestChartCasesCoverEveryCIValuesFile(t *testing.T) {
@@ -148,6 +164,7 @@ func TestChartRenders(t *testing.T) {
 			checkVolumes(t, dep, tc)
 			cfg := checkConfig(t, r, tc)
 			checkSecret(t, r, tc, cfg)
+			checkGoogle(t, dep, cfg, tc.googleSecret, googleKeyInSet)
 			for _, s := range tc.notesContain {
 				if !strings.Contains(r.notes, s) {
 					t.Errorf("NOTES lack %q:\n%s", s, r.notes)
@@ -327,6 +344,9 @@ type renderedConfig struct {
 	Gainsight struct {
 		AccessKeyFile string `yaml:"accessKeyFile"`
 	} `yaml:"gainsight"`
+	Google struct {
+		CredentialsFile string `yaml:"credentialsFile"`
+	} `yaml:"google"`
 	Store struct {
 		Type   string `yaml:"type"`
 		SQLite struct {
@@ -411,6 +431,9 @@ func checkSecret(t *testing.T, r *rendering, tc chartCase, cfg renderedConfig) {
 	}
 	for _, tok := range cfg.SCIM.Tokens {
 		want = append(want, strings.TrimPrefix(tok.SHA256File, secretDir+"/"))
+	}
+	if tc.googleSecret == s.Name {
+		want = append(want, googleKeyInSet)
 	}
 	var got []string
 	for k := range s.Data {

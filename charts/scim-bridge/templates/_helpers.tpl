@@ -114,6 +114,31 @@ Refuse setting combinations that would corrupt data or cannot work.
 {{- if hasKey (default dict $cfg.scim) "tokens" }}
 {{- fail "config.scim.tokens must not be set: the chart builds it from secrets.scimTokens" }}
 {{- end }}
+{{- $gkey := include "scim-bridge.googleKey" . }}
+{{- $google := default dict .Values.google }}
+{{- if $gkey }}
+{{- if $google.existingSecret }}
+{{- fail "set secrets.googleServiceAccountKey or google.existingSecret, not both" }}
+{{- end }}
+{{- if .Values.secrets.existingSecret }}
+{{- fail "secrets.googleServiceAccountKey is not used with secrets.existingSecret (the chart creates no Secret then): put the key in a Secret (it may be the existing one) and set google.existingSecret and google.existingSecretKey" }}
+{{- end }}
+{{- $parsed := fromJson $gkey }}
+{{- if or (hasKey $parsed "Error") (ne (toString (get $parsed "type")) "service_account") (not (get $parsed "client_email")) (not (get $parsed "private_key")) }}
+{{- fail "secrets.googleServiceAccountKey is not a Google service account JSON key (a JSON object with type service_account, client_email and private_key, as downloaded from the Google Cloud console; not base64-encoded)" }}
+{{- end }}
+{{- end }}
+{{- if include "scim-bridge.googleEnabled" . }}
+{{- if hasKey $cfg.google "credentialsFile" }}
+{{- fail "config.google.credentialsFile must not be set: the chart mounts the service account key from secrets.googleServiceAccountKey or google.existingSecret and sets it" }}
+{{- end }}
+{{- if not (or $gkey $google.existingSecret) }}
+{{- fail "config.google needs the service account key: set secrets.googleServiceAccountKey (the JSON key, e.g. --set-file secrets.googleServiceAccountKey=key.json) or google.existingSecret" }}
+{{- end }}
+{{- if and $google.existingSecret (not $google.existingSecretKey) }}
+{{- fail "google.existingSecretKey must name the key of the JSON key in google.existingSecret" }}
+{{- end }}
+{{- end }}
 {{- $names := dict }}
 {{- range .Values.secrets.scimTokens }}
 {{- if hasKey $names .name }}
@@ -124,10 +149,41 @@ Refuse setting combinations that would corrupt data or cannot work.
 {{- end }}
 
 {{/*
-Where the Secret is mounted and the data directory lives.
+Where the Secret and the Google service account key are mounted and the
+data directory lives.
 */}}
 {{- define "scim-bridge.secretDir" -}}/etc/scim-bridge/secrets{{- end }}
+{{- define "scim-bridge.googleDir" -}}/etc/scim-bridge/google{{- end }}
+{{- define "scim-bridge.googleFile" -}}service-account.json{{- end }}
 {{- define "scim-bridge.dataDir" -}}/var/lib/scim-bridge{{- end }}
+
+{{/*
+"true" when the bridge config has a Google Workspace source.
+*/}}
+{{- define "scim-bridge.googleEnabled" -}}
+{{- $cfg := default dict .Values.config }}
+{{- if and (hasKey $cfg "google") (kindIs "map" $cfg.google) }}true{{ end }}
+{{- end }}
+
+{{/*
+secrets.googleServiceAccountKey as JSON text, also when it was given as a
+YAML mapping (a JSON key pasted into values.yaml unquoted).
+*/}}
+{{- define "scim-bridge.googleKey" -}}
+{{- $k := .Values.secrets.googleServiceAccountKey }}
+{{- if kindIs "map" $k }}{{ toJson $k }}{{ else }}{{ default "" $k }}{{ end }}
+{{- end }}
+
+{{/*
+The Secret, and its key, holding the Google service account key.
+*/}}
+{{- define "scim-bridge.googleSecretName" -}}
+{{- default (include "scim-bridge.fullname" .) (default dict .Values.google).existingSecret }}
+{{- end }}
+{{- define "scim-bridge.googleSecretKey" -}}
+{{- $google := default dict .Values.google }}
+{{- if $google.existingSecret }}{{ $google.existingSecretKey }}{{ else }}google-service-account-key.json{{ end }}
+{{- end }}
 
 {{/*
 The bridge configuration file: values.config with the settings the chart
@@ -155,6 +211,9 @@ owns (listen addresses, secret file paths, SQLite path) laid over it.
 {{- $_ := set $cfg "scim" $scim }}
 {{- $_ := set $cfg "gainsight" $gainsight }}
 {{- $_ := set $cfg "store" $store }}
+{{- if include "scim-bridge.googleEnabled" . }}
+{{- $_ := set $cfg "google" (mergeOverwrite $cfg.google (dict "credentialsFile" (printf "%s/%s" (include "scim-bridge.googleDir" .) (include "scim-bridge.googleFile" .)))) }}
+{{- end }}
 {{- toYaml $cfg }}
 {{- end }}
 
