@@ -259,3 +259,48 @@ limit. Empty as well when extraEnv sets GOMEMLIMIT itself.
 {{- div (mul $bytes 9) 10 }}
 {{- end }}
 {{- end }}
+
+{{/*
+A duration (`90s`, `5m`, `1h30m`, `1d`; units ms, s, m, h, d, w) in whole
+seconds, empty when it is not one.
+*/}}
+{{- define "scim-bridge.seconds" -}}
+{{- $s := toString . }}
+{{- if regexMatch "^([0-9]+(\\.[0-9]+)?(ms|s|m|h|d|w))+$" $s }}
+{{- $units := dict "ms" 0.001 "s" 1 "m" 60 "h" 3600 "d" 86400 "w" 604800 }}
+{{- $total := 0.0 }}
+{{- range regexFindAll "[0-9]+(\\.[0-9]+)?(ms|s|m|h|d|w)" $s -1 }}
+{{- $num := regexFind "^[0-9]+(\\.[0-9]+)?" . }}
+{{- $total = addf $total (mulf $num (get $units (trimPrefix $num .))) }}
+{{- end }}
+{{- $total | floor | int64 }}
+{{- end }}
+{{- end }}
+
+{{/*
+The age in seconds of the last successful Google poll at which
+ScimBridgeGoogleSyncStale fires: prometheusRule.googleStaleAfter, or an
+hour or three poll intervals, whichever is longer. A threshold not above
+the poll interval would fire between two good polls, so it is refused.
+*/}}
+{{- define "scim-bridge.googleStaleAfterSeconds" -}}
+{{- $after := .Values.prometheusRule.googleStaleAfter }}
+{{- $interval := int64 0 }}
+{{- if include "scim-bridge.googleEnabled" . }}
+{{- with .Values.config.google.interval }}
+{{- $interval = include "scim-bridge.seconds" . | default "0" | int64 }}
+{{- end }}
+{{- end }}
+{{- if $after }}
+{{- $s := include "scim-bridge.seconds" $after }}
+{{- if not $s }}
+{{- fail (printf "prometheusRule.googleStaleAfter %q is not a duration such as 90m, 2h or 1d" $after) }}
+{{- end }}
+{{- if and $interval (le (int64 $s) $interval) }}
+{{- fail (printf "prometheusRule.googleStaleAfter %s must be longer than config.google.interval %s, or ScimBridgeGoogleSyncStale fires between two good polls" $after .Values.config.google.interval) }}
+{{- end }}
+{{- $s }}
+{{- else }}
+{{- max 3600 (mul 3 $interval) }}
+{{- end }}
+{{- end }}
