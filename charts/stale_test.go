@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
+	corev1 "k8s.io/api/core/v1"
 	sigsyaml "sigs.k8s.io/yaml"
 )
 
@@ -78,6 +79,44 @@ func TestGoogleStaleAlertFollowsThreshold(t *testing.T) {
 			wantYAML, _ := sigsyaml.Marshal(want)
 			if string(gotYAML) != string(wantYAML) {
 				t.Errorf("PrometheusRule spec:\n%s\nwant:\n%s", gotYAML, wantYAML)
+			}
+		})
+	}
+}
+
+// TestDownAlertFindsTheScrapeJob checks that ScimBridgeDown selects the
+// ServiceMonitor's job (the Service name) also when the release's full name
+// lacks "scim-bridge"; otherwise absent() fires the critical alert forever.
+func TestDownAlertFindsTheScrapeJob(t *testing.T) {
+	const deployJob = `job=~".*scim-bridge.*"`
+	tests := []struct {
+		name      string
+		release   string
+		overrides map[string]any
+		wantJob   string
+	}{
+		{"full name with scim-bridge", "sb", nil, deployJob},
+		{"release named scim-bridge", "scim-bridge", nil, deployJob},
+		{"fullnameOverride", "sb", map[string]any{"fullnameOverride": "idm-bridge"}, `job=~".*scim-bridge.*|idm-bridge"`},
+		{"nameOverride", "gs", map[string]any{"nameOverride": "sync"}, `job=~".*scim-bridge.*|gs-sync"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := mustRender(t, tt.release, []string{"ci/monitoring-values.yaml"}, tt.overrides)
+			svc := only[*corev1.Service](t, r.objs)
+			if tt.wantJob != deployJob && !strings.Contains(tt.wantJob, "|"+svc.Name+`"`) {
+				t.Fatalf("test wants job %s, Service is %s", tt.wantJob, svc.Name)
+			}
+			for _, g := range only[*monitoringv1.PrometheusRule](t, r.objs).Spec.Groups {
+				for _, rule := range g.Rules {
+					expr := rule.Expr.String()
+					if !strings.Contains(expr, "job=") {
+						continue
+					}
+					if n := strings.Count(expr, "job="); strings.Count(expr, tt.wantJob) != n {
+						t.Errorf("%s: expr %q, want every job matcher to be %s", rule.Alert, expr, tt.wantJob)
+					}
+				}
 			}
 		})
 	}
