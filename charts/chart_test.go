@@ -34,6 +34,7 @@ type chartCase struct {
 	claimName    string // PVC the pod mounts, empty for an emptyDir
 	tokens       []string
 	notesContain []string
+	notesLack    []string
 	// googleSecret is the Secret the Google service account key is mounted
 	// from, empty without a google section; the chart's own Secret holds it
 	// under googleKeyInSet.
@@ -50,7 +51,7 @@ var chartCases = []chartCase{
 		secretName:   "sb-scim-bridge",
 		claimName:    "sb-scim-bridge",
 		tokens:       []string{"idp"},
-		notesContain: []string{"http://sb-scim-bridge.idm.svc:8080/scim/v2", "WARNING: secrets.gainsightAccessKey is empty"},
+		notesContain: []string{"http://sb-scim-bridge.idm.svc:8080/scim/v2", "WARNING: secrets.gainsightAccessKey is empty", "WARNING: config.gainsight.baseURL is the example tenant"},
 	},
 	{
 		file:         "ci/sqlite-values.yaml",
@@ -62,6 +63,7 @@ var chartCases = []chartCase{
 		claimName:    "sb-scim-bridge",
 		tokens:       []string{"okta"},
 		notesContain: []string{"http://sb-scim-bridge.idm.svc:8080/scim/v2", "tokens: okta"},
+		notesLack:    []string{"config.gainsight.baseURL"},
 	},
 	{
 		file:         "ci/postgres-values.yaml",
@@ -168,6 +170,11 @@ func TestChartRenders(t *testing.T) {
 			for _, s := range tc.notesContain {
 				if !strings.Contains(r.notes, s) {
 					t.Errorf("NOTES lack %q:\n%s", s, r.notes)
+				}
+			}
+			for _, s := range tc.notesLack {
+				if strings.Contains(r.notes, s) {
+					t.Errorf("NOTES mention %q:\n%s", s, r.notes)
 				}
 			}
 			for _, pdb := range all[*policyv1.PodDisruptionBudget](r.objs) {
