@@ -159,8 +159,14 @@ func New(opts Options) (*Bridge, error) {
 		if opts.ConfigPath != "" {
 			baseDir = filepath.Dir(opts.ConfigPath)
 		}
+		// Replicas sharing a database poll Google one at a time.
+		var lock func(context.Context) (func(), bool, error)
+		if l, ok := opts.Store.(locker); ok {
+			lock = func(ctx context.Context) (func(), bool, error) { return l.TryLock(ctx, "google-poll") }
+		}
 		// New only reads the key file; the first poll happens in Run.
 		b.google, err = google.New(context.Background(), google.Options{
+			Lock:        lock,
 			Config:      *cfg.Google,
 			BaseDir:     baseDir,
 			Store:       opts.Store,

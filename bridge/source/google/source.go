@@ -50,6 +50,10 @@ type Options struct {
 	MaxAttempts int
 	// CallTimeout bounds one Directory API request (default 1m).
 	CallTimeout time.Duration
+	// Lock, when set, is taken around every poll of Run; when another
+	// replica holds it, this replica skips the poll. Replicas sharing one
+	// store then poll Google once per interval between them.
+	Lock func(ctx context.Context) (unlock func(), ok bool, err error)
 }
 
 // Source polls Google Workspace and writes the users and groups in scope
@@ -171,7 +175,7 @@ func serviceAccountClient(ctx context.Context, opts Options) (*http.Client, stri
 // counted and never ends Run; it returns nil when ctx ends.
 func (s *Source) Run(ctx context.Context) error {
 	for {
-		if _, err := s.PollOnce(ctx); err != nil && ctx.Err() == nil {
+		if err := s.pollLocked(ctx); err != nil && ctx.Err() == nil {
 			s.logger.Error("google: poll failed", zap.String("reason", ReasonOf(err)), zap.Error(err))
 		}
 		t := time.NewTimer(s.opts.Config.Interval)
@@ -182,6 +186,24 @@ func (s *Source) Run(ctx context.Context) error {
 		case <-t.C:
 		}
 	}
+}
+
+// pollLocked polls once under Options.Lock, or not at all when another
+// replica holds it.
+func (s *Source) pollLocked(ctx context.Context) error {
+	if s.opts.Lock != nil {
+		unlock, ok, err := s.opts.Lock(ctx)
+		if err != nil {
+			return fmt.Errorf("google: poll lock: %w", err)
+		}
+		if !ok {
+			s.logger.Debug("google: another replica is polling")
+			return nil
+		}
+		defer unlock()
+	}
+	_, err := s.PollOnce(ctx)
+	return err
 }
 
 // PollOnce reads the users and groups in scope from Google and writes
