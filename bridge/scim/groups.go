@@ -249,15 +249,40 @@ func (g *groupHandler) update(r *http.Request, id string, proj projection, next 
 			return store.Group{}, err
 		}
 		added = addedMembers(old.Members, n.Members)
+		if sameGroup(old, n) {
+			return store.Group{}, unchangedGroup{old}
+		}
 		n.ID, n.Source, n.Version, n.Created, n.Modified = old.ID, old.Source, old.Version, old.Created, old.Modified
 		return n, nil
 	}, g.h.groupCheck(&fanout))
+	var same unchangedGroup
+	if errors.As(err, &same) {
+		return g.resource(same.group, proj), nil
+	}
 	if err != nil {
 		return elscim.Resource{}, g.h.groupWriteError(ctx, err, id, added)
 	}
 	g.h.metrics.fanout.Observe(float64(fanout))
 	g.h.opts.Notify()
 	return g.resource(updated, proj), nil
+}
+
+// unchangedGroup aborts a group update that changes nothing (JumpCloud
+// repeats member adds; Okta re-sends the name with every push), so the
+// version stays and no one is woken.
+type unchangedGroup struct{ group store.Group }
+
+func (unchangedGroup) Error() string { return "scim: group unchanged" }
+
+// sameGroup reports whether next stores exactly what old holds.
+func sameGroup(old, next store.Group) bool {
+	if old.DisplayName != next.DisplayName || old.ExternalID != next.ExternalID || len(old.Members) != len(next.Members) {
+		return false
+	}
+	if len(addedMembers(old.Members, next.Members)) > 0 {
+		return false
+	}
+	return sameDoc(old.Doc, next.Doc)
 }
 
 // addedMembers lists the ids of next that are not in old.

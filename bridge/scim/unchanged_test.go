@@ -41,3 +41,33 @@ func TestUnchangedWritesAreNoOps(t *testing.T) {
 		t.Errorf("a real change was not written: %v", r.body)
 	}
 }
+
+// TestUnchangedGroupWritesAreNoOps: a repeated member add (JumpCloud) or a
+// rename to the current name riding along a push (Okta) keeps the version.
+func TestUnchangedGroupWritesAreNoOps(t *testing.T) {
+	f := newFixture(t, nil)
+	u := f.createUser("member@example.com", "")
+	g := f.createGroup("Sales", u)
+	before := f.mustDo(http.StatusOK, http.MethodGet, "/scim/v2/Groups/"+g, "")
+	version := at(before.body, "meta", "version")
+	notified := f.notified.Load()
+	for _, body := range []string{
+		`{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"add","path":"members","value":[{"value":"` + u + `"}]}]}`,
+		`{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","path":"displayName","value":"Sales"}]}`,
+	} {
+		r := f.mustDo(http.StatusOK, http.MethodPatch, "/scim/v2/Groups/"+g, body)
+		if got := at(r.body, "meta", "version"); got != version {
+			t.Errorf("version %v, want %v", got, version)
+		}
+		if ms, _ := r.body["members"].([]any); len(ms) != 1 {
+			t.Errorf("answer lacks the members: %v", r.body)
+		}
+	}
+	if f.notified.Load() != notified {
+		t.Errorf("an unchanged group write woke the sync engine")
+	}
+	r := f.mustDo(http.StatusOK, http.MethodPatch, "/scim/v2/Groups/"+g, `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","path":"displayName","value":"Sales EMEA"}]}`)
+	if at(r.body, "meta", "version") == version {
+		t.Errorf("a rename was not written")
+	}
+}
