@@ -90,3 +90,23 @@ func BenchmarkLookupUserName(b *testing.B) {
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "req/s")
 	reportRSS(b)
 }
+
+// BenchmarkListPage pages through 10,000 stored users 100 at a time, as
+// Okta's import does.
+func BenchmarkListPage(b *testing.B) {
+	f := benchFixture(b)
+	b.ResetTimer()
+	start := time.Now()
+	for i := 0; b.Loop(); i++ {
+		startIndex := 1 + (i*100)%benchUsers
+		req := httptest.NewRequest(http.MethodGet, fmt.Sprintf("http://bench.test/scim/v2/Users?startIndex=%d&count=100", startIndex), nil)
+		req.Header.Set("Authorization", "Bearer "+testToken)
+		rec := httptest.NewRecorder()
+		f.h.ServeHTTP(rec, req)
+		if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), `"itemsPerPage":100`) {
+			b.Fatalf("status %d: %.200s", rec.Code, rec.Body.String())
+		}
+	}
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "pages/s")
+	reportRSS(b)
+}
