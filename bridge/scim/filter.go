@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/scim2/filter-parser/v2"
+
+	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/store"
 )
 
 // evalFilter reports whether res (a SCIM resource or one element of a
@@ -206,7 +208,7 @@ func compare(op filter.CompareOperator, v, ref any, exact bool) bool {
 			s = fmt.Sprint(v)
 		}
 		if !exact {
-			s, r = strings.ToLower(s), strings.ToLower(r)
+			s, r = store.Fold(s), store.Fold(r)
 		}
 		switch op {
 		case filter.EQ:

@@ -677,9 +677,10 @@ func testUnindexable(t *testing.T, s store.Store, bad string) {
 }
 
 // testUnicodeFolding: userName and displayName compare case-insensitively
-// by Go's strings.ToLower on every backend (the SQL never folds case, so
-// the database's locale plays no part), and the SCIM layer folds filters the
-// same way. A name stored in one case is found, and taken, in any other.
+// by store.Fold (Unicode simple case folding) on every backend (the SQL
+// never folds case, so the database's locale plays no part), and the SCIM
+// layer folds filters the same way. A name stored in one case is found, and
+// taken, in any other.
 func testUnicodeFolding(t *testing.T, s store.Store) {
 	ctx := t.Context()
 	tests := []struct {
@@ -693,6 +694,7 @@ func testUnicodeFolding(t *testing.T, s store.Store) {
 		{"ЖУКОВ@example.com", []string{"жуков@example.com"}, nil},
 		{"ǄEMAL@example.com", []string{"ǆemal@example.com", "ǅemal@example.com"}, nil},
 		{"\u212Aelvin@example.com", []string{"kelvin@example.com", "KELVIN@example.com"}, nil},
+		{"ΣΊΣΥΦΟΣ@example.com", []string{"σίσυφος@example.com", "Σίσυφος@example.com"}, []string{"σισυφος@example.com"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.stored, func(t *testing.T) {

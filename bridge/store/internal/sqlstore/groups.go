@@ -233,7 +233,7 @@ func (s *Store) CreateGroup(ctx context.Context, g store.Group, check store.Grou
 		}
 		_, err = tx.ExecContext(ctx, `INSERT INTO scim_groups (id, display_name, display_name_lower, external_id, source, doc, version, created, modified)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-			g.ID, g.DisplayName, strings.ToLower(g.DisplayName), g.ExternalID, g.Source, string(doc), g.Version, ts(now), ts(now))
+			g.ID, g.DisplayName, store.Fold(g.DisplayName), g.ExternalID, g.Source, string(doc), g.Version, ts(now), ts(now))
 		if err != nil {
 			return s.uniqueErr(err, fmt.Sprintf("displayName %q", g.DisplayName))
 		}
@@ -330,7 +330,7 @@ func (s *Store) UpdateGroup(ctx context.Context, id string, fn func(store.Group)
 		}
 		res, err := tx.ExecContext(ctx, `UPDATE scim_groups SET display_name = $1, display_name_lower = $2, external_id = $3, source = $4, doc = $5,
 version = $6, modified = $7 WHERE id = $8 AND version = $9`,
-			next.DisplayName, strings.ToLower(next.DisplayName), next.ExternalID, next.Source, string(doc), next.Version, ts(now), id, cur.Version)
+			next.DisplayName, store.Fold(next.DisplayName), next.ExternalID, next.Source, string(doc), next.Version, ts(now), id, cur.Version)
 		if err != nil {
 			return s.uniqueErr(err, fmt.Sprintf("displayName %q", next.DisplayName))
 		}
@@ -419,7 +419,7 @@ func groupWhere(q store.Query) (string, []any, error) {
 	case "id":
 		return ` WHERE id = $1`, []any{q.Value}, nil
 	case "displayName":
-		return ` WHERE display_name_lower = $1`, []any{strings.ToLower(q.Value)}, nil
+		return ` WHERE display_name_lower = $1`, []any{store.Fold(q.Value)}, nil
 	case "externalId":
 		return ` WHERE external_id = $1`, []any{q.Value}, nil
 	}

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/store"
@@ -86,7 +85,7 @@ func (s *Store) PutSync(ctx context.Context, info store.SyncInfo) error {
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
 ON CONFLICT (user_id) DO UPDATE SET user_name = $2, user_name_lower = $3, gsid = $4, record = $5, active = $6,
 state = $7, last_error = $8, tombstone = $9, updated = $10`,
-			info.UserID, info.UserName, strings.ToLower(info.UserName), info.GSID, string(record), info.Active,
+			info.UserID, info.UserName, store.Fold(info.UserName), info.GSID, string(record), info.Active,
 			info.State, info.LastError, info.Tombstone, ts(info.Updated))
 		return err
 	})

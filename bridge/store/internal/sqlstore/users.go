@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -53,7 +52,7 @@ func (s *Store) getUser(ctx context.Context, q queryer, id string, lock string) 
 func emailKeys(emails []string) []string {
 	lower := make([]string, 0, len(emails))
 	for _, e := range emails {
-		lower = append(lower, strings.ToLower(e))
+		lower = append(lower, store.Fold(e))
 	}
 	return uniq(lower)
 }
@@ -132,7 +131,7 @@ func (s *Store) CreateUser(ctx context.Context, u store.User) (store.User, error
 	err = s.write(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO users (id, user_name, user_name_lower, external_id, emails, manager_id, active, source, doc, version, created, modified)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
-			u.ID, u.UserName, strings.ToLower(u.UserName), u.ExternalID, emails, u.ManagerID, u.Active, u.Source, doc, u.Version, ts(u.Created), ts(u.Modified))
+			u.ID, u.UserName, store.Fold(u.UserName), u.ExternalID, emails, u.ManagerID, u.Active, u.Source, doc, u.Version, ts(u.Created), ts(u.Modified))
 		if err != nil {
 			return s.uniqueErr(err, fmt.Sprintf("userName %q", u.UserName))
 		}
@@ -153,7 +152,7 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
 // attachSync gives a new user its pending SyncInfo, re-using the most
 // recent tombstone of the same userName so the user keeps its GSID.
 func (s *Store) attachSync(ctx context.Context, tx *sql.Tx, u store.User, now time.Time) error {
-	lower := strings.ToLower(u.UserName)
+	lower := store.Fold(u.UserName)
 	var old string
 	err := tx.QueryRowContext(ctx, sqlTombstoneByName+s.d.LockRow, lower).Scan(&old)
 	switch {
@@ -216,7 +215,7 @@ func (s *Store) UpdateUser(ctx context.Context, id string, fn func(store.User) (
 		}
 		res, err := tx.ExecContext(ctx, `UPDATE users SET user_name = $1, user_name_lower = $2, external_id = $3, emails = $4, manager_id = $5,
 active = $6, source = $7, doc = $8, version = $9, modified = $10 WHERE id = $11 AND version = $12`,
-			next.UserName, strings.ToLower(next.UserName), next.ExternalID, emails, next.ManagerID,
+			next.UserName, store.Fold(next.UserName), next.ExternalID, emails, next.ManagerID,
 			next.Active, next.Source, doc, next.Version, ts(now), id, cur.Version)
 		if err != nil {
 			return s.uniqueErr(err, fmt.Sprintf("userName %q", next.UserName))
@@ -230,7 +229,7 @@ active = $6, source = $7, doc = $8, version = $9, modified = $10 WHERE id = $11 
 			return err
 		}
 		_, err = tx.ExecContext(ctx, `UPDATE sync_info SET user_name = $2, user_name_lower = $3, state = $4, updated = $5
-WHERE user_id = $1 AND tombstone = FALSE`, id, next.UserName, strings.ToLower(next.UserName), store.StatePending, ts(now))
+WHERE user_id = $1 AND tombstone = FALSE`, id, next.UserName, store.Fold(next.UserName), store.StatePending, ts(now))
 		if err != nil {
 			return fmt.Errorf("set pending: %w", err)
 		}
@@ -273,7 +272,7 @@ func (s *Store) DeleteUser(ctx context.Context, id string) error {
 		_, err = tx.ExecContext(ctx, `INSERT INTO sync_info (user_id, user_name, user_name_lower, gsid, record, active, state, last_error, tombstone, updated)
 VALUES ($1, $2, $3, '', 'null', FALSE, $4, '', TRUE, $5)
 ON CONFLICT (user_id) DO UPDATE SET user_name = $2, user_name_lower = $3, state = $4, tombstone = TRUE, updated = $5`,
-			id, u.UserName, strings.ToLower(u.UserName), store.StatePending, ts(now))
+			id, u.UserName, store.Fold(u.UserName), store.StatePending, ts(now))
 		if err != nil {
 			return fmt.Errorf("tombstone: %w", err)
 		}
@@ -299,11 +298,11 @@ func userWhere(q store.Query) (string, []any, error) {
 	case "id":
 		return ` WHERE id = $1`, []any{q.Value}, nil
 	case "userName":
-		return ` WHERE user_name_lower = $1`, []any{strings.ToLower(q.Value)}, nil
+		return ` WHERE user_name_lower = $1`, []any{store.Fold(q.Value)}, nil
 	case "externalId":
 		return ` WHERE external_id = $1`, []any{q.Value}, nil
 	case "emails":
-		return ` WHERE id IN (SELECT user_id FROM user_emails WHERE email_lower = $1)`, []any{strings.ToLower(q.Value)}, nil
+		return ` WHERE id IN (SELECT user_id FROM user_emails WHERE email_lower = $1)`, []any{store.Fold(q.Value)}, nil
 	}
 	return "", nil, fmt.Errorf("unsupported user query field %q", q.Field)
 }
