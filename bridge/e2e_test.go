@@ -41,13 +41,13 @@ func (h *harness) createMany(prefix string, n int) []string {
 // never exceeds the budget.
 func TestProvision500(t *testing.T) {
 	tenant := newTenant()
-	tenant.PerHour = 12
+	tenant.PerHour = 14
 	tenant.PerDay = 1000
 	// The bridge is configured a little under the tenant's limit, as
 	// operators are told to: calls sent at the end of a window may arrive
 	// in the next one.
 	h := startHarness(t, harnessOpts{tenant: tenant, window: time.Second, configure: func(c *config.Config) {
-		c.Gainsight.Budget.PerHour = tenant.PerHour - 2
+		c.Gainsight.Budget.PerHour = tenant.PerHour - 4
 	}})
 	const n = 500
 	h.createMany("bulk", n)
