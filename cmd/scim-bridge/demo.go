@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sort"
+	"strings"
 	"time"
 
 	"go.uber.org/zap"
@@ -111,10 +113,10 @@ func runDemo(ctx context.Context, listen string, e env) error {
 		}
 	}
 	ready := e.ready
-	e.ready = func(base string) {
-		printDemoBanner(e, base, token, simURL, accessKey)
+	e.ready = func(base, admin string) {
+		printDemoBanner(e, demoBanner{base: base, admin: admin, token: token, simURL: simURL, accessKey: accessKey, groups: cfg.Groups})
 		if ready != nil {
-			ready(base)
+			ready(base, admin)
 		}
 	}
 	err = serve(ctx, cfg, "", scimLn, e)
@@ -124,14 +126,29 @@ func runDemo(ctx context.Context, listen string, e env) error {
 	return err
 }
 
-func printDemoBanner(e env, base, token, simURL, accessKey string) {
+// demoBanner is what the demo tells the user once it is serving.
+type demoBanner struct {
+	base, admin, token, simURL, accessKey string
+	groups                                []config.GroupProfile
+}
+
+func printDemoBanner(e env, b demoBanner) {
 	fmt.Fprintf(e.stdout, `
 gainsight-scim-bridge demo is running (Ctrl-C to stop; nothing is kept).
 
   SCIM base URL   %[1]s
   Bearer token    %[2]s
-  Gainsight sim   %[3]s   (access key %[4]s; see %[3]s/_sim/users)
-
+  Admin           %[5]s   (/metrics, /healthz, /readyz, /admin/users/{user}/explain)
+  Gainsight sim   %[3]s   (access key %[4]s)
+`, b.base, b.token, b.simURL, b.accessKey, b.admin)
+	for i, g := range b.groups {
+		label := "                "
+		if i == 0 {
+			label = "  Group profiles"
+		}
+		fmt.Fprintf(e.stdout, "%s  %q: %s\n", label, g.DisplayName, describeProfile(g))
+	}
+	fmt.Fprintf(e.stdout, `
 Create a user:
 
   curl -s -X POST %[1]s/Users \
@@ -143,7 +160,39 @@ Then watch it reach Gainsight (about a second later):
 
   curl -s -H 'accesskey: %[4]s' %[3]s/_sim/users
 
-`, base, token, simURL, accessKey)
+See its effective attributes, where each came from, and its sync state
+(the demo's store is a temporary file, so this admin endpoint is how
+"scim-bridge explain" is done here):
+
+  curl -s -H 'Authorization: Bearer %[2]s' %[5]s/admin/users/alan@example.com/explain
+
+`, b.base, b.token, b.simURL, b.accessKey, b.admin)
+}
+
+// describeProfile summarises what a group profile gives its members.
+func describeProfile(g config.GroupProfile) string {
+	var parts []string
+	if g.SuperAdmin != nil && *g.SuperAdmin {
+		parts = append(parts, "super admin")
+	}
+	if g.LicenseType != "" {
+		parts = append(parts, "license "+g.LicenseType)
+	}
+	if len(g.Roles) > 0 {
+		parts = append(parts, "roles "+strings.Join(g.Roles, ", "))
+	}
+	names := make([]string, 0, len(g.Fields))
+	for name := range g.Fields {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		parts = append(parts, name+" "+formatValue(g.Fields[name]))
+	}
+	if len(parts) == 0 {
+		return "nothing"
+	}
+	return strings.Join(parts, "; ")
 }
 
 func randomToken() (string, error) {

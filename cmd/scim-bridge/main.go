@@ -73,8 +73,9 @@ type env struct {
 	stdin          io.Reader
 	reload         <-chan struct{}
 	getenv         func(string) string
-	// ready, when set, is called with the SCIM base URL once serving.
-	ready func(baseURL string)
+	// ready, when set, is called once serving with the SCIM base URL and
+	// the admin listener's URL.
+	ready func(baseURL, adminURL string)
 }
 
 func dispatch(ctx context.Context, args []string, e env) error {

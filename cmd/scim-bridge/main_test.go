@@ -125,7 +125,7 @@ func TestDemo(t *testing.T) {
 	var out, errOut lockedBuffer
 	e := testEnv(&out, &errOut)
 	ready := make(chan string, 1)
-	e.ready = func(base string) { ready <- base }
+	e.ready = func(base, _ string) { ready <- base }
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
 	go func() { done <- dispatch(ctx, []string{"--demo", "--listen", "127.0.0.1:0"}, e) }()
@@ -145,9 +145,21 @@ func TestDemo(t *testing.T) {
 	}()
 	banner := out.String()
 	token := regexp.MustCompile(`Bearer token\s+(\S+)`).FindStringSubmatch(banner)
-	sim := regexp.MustCompile(`Gainsight sim\s+(\S+)\s+\(access key (\S+);`).FindStringSubmatch(banner)
-	if token == nil || sim == nil || !strings.Contains(banner, base) || !strings.Contains(banner, "curl") {
-		t.Fatalf("banner lacks URL, token or curl:\n%s", banner)
+	sim := regexp.MustCompile(`Gainsight sim\s+(\S+)\s+\(access key (\S+)\)`).FindStringSubmatch(banner)
+	admin := regexp.MustCompile(`Admin\s+(\S+)`).FindStringSubmatch(banner)
+	if token == nil || sim == nil || admin == nil || !strings.Contains(banner, base) || !strings.Contains(banner, "curl") {
+		t.Fatalf("banner lacks URL, token, admin URL or curl:\n%s", banner)
+	}
+	// The group profiles are named, so a user can push a group that has one.
+	for _, want := range []string{`"Gainsight Admins": super admin; roles Admin`, `"Sales US": license Viewer; Region__gc US`} {
+		if !strings.Contains(banner, want) {
+			t.Errorf("banner lacks profile %s:\n%s", want, banner)
+		}
+	}
+	// Every command the banner prints must work as printed.
+	explainCurl := fmt.Sprintf("curl -s -H 'Authorization: Bearer %s' %s/admin/users/alan@example.com/explain", token[1], admin[1])
+	if !strings.Contains(banner, explainCurl) {
+		t.Errorf("banner lacks %q:\n%s", explainCurl, banner)
 	}
 	body := `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"alan@example.com","name":{"givenName":"Alan","familyName":"Turing"},"emails":[{"value":"alan@example.com","type":"work","primary":true}],"active":true}`
 	req, _ := http.NewRequest(http.MethodPost, base+"/Users", strings.NewReader(body))
@@ -172,12 +184,23 @@ func TestDemo(t *testing.T) {
 		b, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
 		if strings.Contains(string(b), "alan@example.com") {
-			return
+			break
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("user never reached the simulator: %s", b)
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+	req, _ = http.NewRequest(http.MethodGet, admin[1]+"/admin/users/alan@example.com/explain", nil)
+	req.Header.Set("Authorization", "Bearer "+token[1])
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(b), `"userName": "alan@example.com"`) {
+		t.Fatalf("explain from the banner: %d %s", resp.StatusCode, b)
 	}
 }
 

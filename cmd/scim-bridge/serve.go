@@ -79,9 +79,9 @@ func serve(ctx context.Context, cfg *config.Config, path string, scimLn net.List
 		Version:      version,
 		Owner:        fmt.Sprintf("%s/%d", owner, os.Getpid()),
 		SCIMListener: scimLn,
-		Ready: func(scimAddr, _ net.Addr) {
+		Ready: func(scimAddr, adminAddr net.Addr) {
 			if e.ready != nil {
-				e.ready("http://" + scimAddr.String() + cfg.SCIM.BasePath)
+				e.ready("http://"+scimAddr.String()+cfg.SCIM.BasePath, "http://"+adminAddr.String())
 			}
 		},
 	})
