@@ -3,13 +3,18 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	iofs "io/fs"
+	"os"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge"
+	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/store"
 	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/translate"
 	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/config"
 	"github.com/prometheus/client_golang/prometheus"
@@ -17,7 +22,7 @@ import (
 )
 
 func cmdExplain(ctx context.Context, args []string, e env) error {
-	fs := newFlagSet("explain", e)
+	fs := newFlagSet("explain", "explain --config FILE [--json] USER", e)
 	path := fs.String("config", e.getenv("SCIM_BRIDGE_CONFIG"), "config file (env SCIM_BRIDGE_CONFIG)")
 	asJSON := fs.Bool("json", false, "print JSON, as the admin endpoint does")
 	if err := parseFlags(fs, args); err != nil {
@@ -34,12 +39,18 @@ func cmdExplain(ctx context.Context, args []string, e env) error {
 	if err != nil {
 		return err
 	}
+	if err := existingStore(cfg); err != nil {
+		return fmt.Errorf("explain: %w", err)
+	}
 	st, err := openStore(ctx, cfg, zap.NewNop())
 	if err != nil {
 		return err
 	}
 	defer st.Close()
 	ex, err := bridge.Explain(ctx, st, mapper, fs.Arg(0))
+	if errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("explain: no user %q (looked up as SCIM id, userName and GSID) in %s: %w", fs.Arg(0), storeName(cfg), store.ErrNotFound)
+	}
 	if err != nil {
 		return err
 	}
@@ -50,6 +61,39 @@ func cmdExplain(ctx context.Context, args []string, e env) error {
 	}
 	printExplanation(e.stdout, ex)
 	return nil
+}
+
+// existingStore refuses a SQLite store file that does not exist yet:
+// opening it would create an empty store, and a command reading the
+// bridge's state would then report nothing instead of the real mistake, a
+// config or working directory other than the bridge's.
+func existingStore(cfg *config.Config) error {
+	if cfg.Store.Type != "" && cfg.Store.Type != "sqlite" {
+		return nil
+	}
+	path := cfg.Store.SQLite.Path
+	if _, err := os.Stat(path); err != nil {
+		if errors.Is(err, iofs.ErrNotExist) {
+			return fmt.Errorf("no SQLite store at %s (store.sqlite.path %q; a relative path is taken from the current directory): run this where the bridge runs, with its config", absPath(path), path)
+		}
+		return fmt.Errorf("SQLite store: %w", err)
+	}
+	return nil
+}
+
+// storeName says which store a command looked in, for messages.
+func storeName(cfg *config.Config) string {
+	if cfg.Store.Type == "postgres" {
+		return "the PostgreSQL store"
+	}
+	return "the SQLite store " + absPath(cfg.Store.SQLite.Path)
+}
+
+func absPath(path string) string {
+	if abs, err := filepath.Abs(path); err == nil {
+		return abs
+	}
+	return path
 }
 
 func printExplanation(w io.Writer, ex bridge.Explanation) {
@@ -88,7 +132,7 @@ func printExplanation(w io.Writer, ex bridge.Explanation) {
 }
 
 func cmdReconcile(ctx context.Context, args []string, e env) error {
-	fs := newFlagSet("reconcile", e)
+	fs := newFlagSet("reconcile", "reconcile --config FILE [--drift] [--timeout D]", e)
 	path := fs.String("config", e.getenv("SCIM_BRIDGE_CONFIG"), "config file (env SCIM_BRIDGE_CONFIG)")
 	timeout := fs.Duration("timeout", time.Hour, "give up after this long")
 	drift := fs.Bool("drift", false, "also read every linked user back from Gainsight and repair changes made there (one list call per 100 users)")
@@ -101,6 +145,9 @@ func cmdReconcile(ctx context.Context, args []string, e env) error {
 	cfg, err := config.Load(*path)
 	if err != nil {
 		return err
+	}
+	if err := existingStore(cfg); err != nil {
+		return fmt.Errorf("reconcile: %w", err)
 	}
 	logger, err := newLogger(cfg.Log.Level, e)
 	if err != nil {

@@ -18,7 +18,7 @@ import (
 // prints what is in scope and what the next poll would change, writing
 // nothing.
 func cmdGoogleCheck(ctx context.Context, args []string, e env) error {
-	fs := newFlagSet("google-check", e)
+	fs := newFlagSet("google-check", "google-check --config FILE [--timeout D]", e)
 	path := fs.String("config", e.getenv("SCIM_BRIDGE_CONFIG"), "config file (env SCIM_BRIDGE_CONFIG)")
 	timeout := fs.Duration("timeout", 5*time.Minute, "give up after this long")
 	if err := parseFlags(fs, args); err != nil {

@@ -22,7 +22,7 @@ import (
 )
 
 func cmdServe(ctx context.Context, args []string, e env) error {
-	fs := newFlagSet("serve", e)
+	fs := newFlagSet("serve", "serve --config FILE | --demo [--listen ADDR]", e)
 	path := fs.String("config", e.getenv("SCIM_BRIDGE_CONFIG"), "config file (env SCIM_BRIDGE_CONFIG)")
 	demo := fs.Bool("demo", false, "run with an in-process Gainsight simulator and a temporary SQLite store")
 	listen := fs.String("listen", "127.0.0.1:8080", "SCIM listen address in --demo mode (falls back to a free port when taken)")
@@ -150,7 +150,7 @@ func newUpstream(cfg *config.Config, st store.Store, log *zap.Logger, reg promet
 }
 
 func cmdCheckConfig(args []string, e env) error {
-	fs := newFlagSet("check-config", e)
+	fs := newFlagSet("check-config", "check-config FILE", e)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -170,7 +170,7 @@ func cmdCheckConfig(args []string, e env) error {
 }
 
 func cmdHashToken(args []string, e env) error {
-	fs := newFlagSet("hash-token", e)
+	fs := newFlagSet("hash-token", "hash-token [TOKEN]", e)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
