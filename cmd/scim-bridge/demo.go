@@ -43,7 +43,7 @@ func demoTenant(accessKey string) gainsighttest.Tenant {
 }
 
 // demoConfig is the configuration the demo runs with: the defaults, the
-// simulator as Gainsight, a temporary SQLite file and two group profiles.
+// simulator as Gainsight, a temporary SQLite file and four group profiles.
 func demoConfig(dir, simURL, accessKey, tokenHash string) (*config.Config, error) {
 	cfg := config.Default()
 	cfg.Listen.Admin = "127.0.0.1:0"
@@ -63,6 +63,10 @@ func demoConfig(dir, simURL, accessKey, tokenHash string) (*config.Config, error
 	cfg.Groups = []config.GroupProfile{
 		{Name: "admins", DisplayName: "Gainsight Admins", SuperAdmin: &yes, Roles: []string{"Admin"}},
 		{Name: "sales-us", DisplayName: "Sales US", LicenseType: "Viewer", Fields: map[string]any{"Region__gc": []any{"US"}}},
+		// A string field must agree across a user's groups: putting one
+		// user in both shows a refused group change.
+		{Name: "dept-sales", DisplayName: "Dept Sales", Fields: map[string]any{"Department__gc": "Sales"}},
+		{Name: "dept-support", DisplayName: "Dept Support", Fields: map[string]any{"Department__gc": "Support"}},
 	}
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("demo config: %w", err)

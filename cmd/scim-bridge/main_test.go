@@ -151,7 +151,8 @@ func TestDemo(t *testing.T) {
 		t.Fatalf("banner lacks URL, token, admin URL or curl:\n%s", banner)
 	}
 	// The group profiles are named, so a user can push a group that has one.
-	for _, want := range []string{`"Gainsight Admins": super admin; roles Admin`, `"Sales US": license Viewer; Region__gc US`} {
+	for _, want := range []string{`"Gainsight Admins": super admin; roles Admin`, `"Sales US": license Viewer; Region__gc US`,
+		`"Dept Sales": Department__gc Sales`, `"Dept Support": Department__gc Support`} {
 		if !strings.Contains(banner, want) {
 			t.Errorf("banner lacks profile %s:\n%s", want, banner)
 		}
@@ -201,6 +202,29 @@ func TestDemo(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK || !strings.Contains(string(b), `"userName": "alan@example.com"`) {
 		t.Fatalf("explain from the banner: %d %s", resp.StatusCode, b)
+	}
+	// The two department profiles disagree: a user in both is refused.
+	var userID string
+	if m := regexp.MustCompile(`"userId": "([^"]+)"`).FindSubmatch(b); m != nil {
+		userID = string(m[1])
+	}
+	group := func(name string) int {
+		body := fmt.Sprintf(`{"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"],"displayName":%q,"members":[{"value":%q}]}`, name, userID)
+		req, _ := http.NewRequest(http.MethodPost, base+"/Groups", strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+token[1])
+		req.Header.Set("Content-Type", "application/scim+json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if s := group("Dept Sales"); s != http.StatusCreated {
+		t.Fatalf("Dept Sales: %d", s)
+	}
+	if s := group("Dept Support"); s != http.StatusBadRequest {
+		t.Errorf("Dept Support with a conflicting member: %d, want 400", s)
 	}
 }
 
