@@ -170,20 +170,12 @@ func (h *harness) start(window time.Duration) {
 	// A store that counts calls shares the budget between replicas, as
 	// the command wires it.
 	counter, _ := st.(gainsight.Counter)
-	up, err := gainsight.New(gainsight.Options{
-		Counter:    counter,
-		BaseURL:    h.cfg.Gainsight.BaseURL,
-		API:        h.cfg.Gainsight.API,
-		AccessKey:  string(h.cfg.Gainsight.AccessKey),
-		Timeout:    h.cfg.Gainsight.Timeout,
-		PerHour:    h.cfg.Gainsight.Budget.PerHour,
-		PerDay:     h.cfg.Gainsight.Budget.PerDay,
-		HourWindow: window,
-		DayWindow:  24 * window,
-		MaxBackoff: 200 * time.Millisecond,
-		Logger:     log,
-		Registerer: h.reg,
-	})
+	uopts := bridge.UpstreamOptions(h.cfg, "test")
+	uopts.Counter = counter
+	uopts.HourWindow, uopts.DayWindow = window, 24*window
+	uopts.MaxBackoff = 200 * time.Millisecond
+	uopts.Logger, uopts.Registerer = log, h.reg
+	up, err := gainsight.New(uopts)
 	if err != nil {
 		t.Fatalf("gainsight client: %v", err)
 	}

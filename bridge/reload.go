@@ -146,6 +146,9 @@ func restartOnly(a, b *config.Config) []string {
 	if !reflect.DeepEqual(a.Google, b.Google) {
 		out = append(out, "google")
 	}
+	if a.Log != b.Log {
+		out = append(out, "log")
+	}
 	if a.SCIM.BasePath != b.SCIM.BasePath || a.SCIM.MaxBodyBytes != b.SCIM.MaxBodyBytes || a.SCIM.ExternalURL != b.SCIM.ExternalURL {
 		out = append(out, "scim")
 	}

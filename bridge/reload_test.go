@@ -136,8 +136,11 @@ func metricValue(h *harness, series string) float64 {
 // back: a drift repair reads it back and puts the managed field right,
 // leaving fields the bridge does not manage alone.
 func TestRepairDrift(t *testing.T) {
-	h := startHarness(t, harnessOpts{})
-	h.createUser(userDoc("drift@example.com", map[string]any{"title": "Engineer"}))
+	h := startHarness(t, harnessOpts{configure: withProfiles})
+	id := h.createUser(userDoc("drift@example.com", map[string]any{"title": "Engineer"}))
+	// A custom field from a group profile, so drift checks read custom
+	// fields back too.
+	h.createGroup("Region US", "", id)
 	h.createUser(userDoc("steady@example.com", map[string]any{"title": "Analyst"}))
 	h.waitSynced(30 * time.Second)
 	gsid := h.simUserByEmail("drift@example.com")["Gsid"]
@@ -163,6 +166,14 @@ func TestRepairDrift(t *testing.T) {
 	}
 	if n != 1 {
 		t.Errorf("%d users drifted, want 1", n)
+	}
+	// Repaired: a second check finds nothing to do and sends nothing.
+	before := h.sim.Stats()
+	if n, err := h.bridge.RepairDrift(t.Context()); err != nil || n != 0 {
+		t.Errorf("second drift check: %d drifted, %v; want 0", n, err)
+	}
+	if after := h.sim.Stats(); writeCalls(after) != writeCalls(before) {
+		t.Errorf("a drift check of users in sync wrote to gainsight: %v → %v", before.Calls, after.Calls)
 	}
 	u := h.simUserByEmail("drift@example.com")
 	if u["Title"] != "Engineer" {

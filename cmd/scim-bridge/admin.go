@@ -174,13 +174,13 @@ func cmdReconcile(ctx context.Context, args []string, e env) error {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(e.stdout, "%d users had drifted in Gainsight and were repaired\n", n)
+		fmt.Fprintf(e.stdout, "drifted in Gainsight and repaired: %d users\n", n)
 	}
 	n, err := b.Reconcile(ctx)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "reconciled %d users\n", n)
+	fmt.Fprintf(e.stdout, "reconciled: %d users\n", n)
 	return nil
 }
 

@@ -124,19 +124,8 @@ func openStore(ctx context.Context, cfg *config.Config, log *zap.Logger) (store.
 }
 
 func newUpstream(cfg *config.Config, st store.Store, log *zap.Logger, reg prometheus.Registerer) (gainsight.Client, error) {
-	opts := gainsight.Options{
-		BaseURL:     cfg.Gainsight.BaseURL,
-		API:         cfg.Gainsight.API,
-		AccessKey:   string(cfg.Gainsight.AccessKey),
-		Timeout:     cfg.Gainsight.Timeout,
-		PerHour:     cfg.Gainsight.Budget.PerHour,
-		PerDay:      cfg.Gainsight.Budget.PerDay,
-		Concurrency: cfg.Gainsight.Concurrency,
-		DefaultRole: cfg.Gainsight.DefaultRole,
-		UserAgent:   "gainsight-scim-bridge/" + version,
-		Logger:      log,
-		Registerer:  reg,
-	}
+	opts := bridge.UpstreamOptions(cfg, version)
+	opts.Logger, opts.Registerer = log, reg
 	// A store that can count calls shares the budget between replicas and
 	// keeps it across restarts.
 	if c, ok := st.(gainsight.Counter); ok {
