@@ -18,8 +18,9 @@ import (
 )
 
 // TestReplicasOnPostgres runs three bridges on one PostgreSQL database and
-// one Gainsight: an import of 2,000 users and group changes spread over
-// them, one replica killed mid-way. Every user ends up in Gainsight exactly
+// one misbehaving Gainsight (5xx, drops, lost responses): an import of
+// 2,000 users and group changes spread over them, one replica killed
+// mid-way. Every user ends up in Gainsight exactly
 // once with the right attributes, and the replicas together never exceed
 // the shared per-hour budget.
 func TestReplicasOnPostgres(t *testing.T) {
@@ -54,6 +55,10 @@ func TestReplicasOnPostgres(t *testing.T) {
 			},
 		})
 	}
+
+	// Gainsight misbehaves throughout the import: 5xx, dropped
+	// connections, and writes applied whose answer never arrives.
+	sim.SetFaults(gainsighttest.Faults{ErrorRate: 0.1, DropRate: 0.05, LoseResponseRate: 0.1, Seed: 3})
 
 	// The import, spread over the replicas as a load balancer would.
 	// A load balancer stops sending to a dead replica: requests hold the
@@ -104,6 +109,9 @@ func TestReplicasOnPostgres(t *testing.T) {
 	alive[1].patchGroup(g1, http.StatusOK, map[string]any{"op": "add", "path": "members", "value": []any{map[string]any{"value": ids[n-1]}}})
 
 	alive[0].waitSynced(5 * time.Minute)
+	sim.SetFaults(gainsighttest.Faults{})
+	// One clean pass so every confirmed record is Gainsight's.
+	alive[0].waitSynced(time.Minute)
 	alive[0].checkConverged()
 	if got := len(sim.Users()); got != n {
 		t.Errorf("gainsight holds %d users, want %d", got, n)
