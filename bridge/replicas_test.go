@@ -20,9 +20,9 @@ import (
 // TestReplicasOnPostgres runs three bridges on one PostgreSQL database and
 // one misbehaving Gainsight (5xx, drops, lost responses): an import of
 // 2,000 users and group changes spread over them, one replica killed
-// mid-way. Every user ends up in Gainsight exactly
-// once with the right attributes, and the replicas together never exceed
-// the shared per-hour budget.
+// mid-way. Every user ends up in Gainsight exactly once with the right
+// attributes, and the replicas together never exceed the shared per-hour
+// budget.
 func TestReplicasOnPostgres(t *testing.T) {
 	dsn := pgtest.FreshSchema(t)
 	n := 2000
