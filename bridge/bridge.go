@@ -116,7 +116,7 @@ func New(opts Options) (*Bridge, error) {
 	}
 	b.cur.Store(st)
 	if opts.ConfigPath != "" {
-		b.configSum = fileSum(opts.ConfigPath)
+		b.configSum = b.watchedSum()
 	}
 
 	cfg := opts.Config

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"time"
@@ -18,8 +19,11 @@ import (
 )
 
 // watchConfig reloads the configuration on a Reload signal and whenever
-// the file's content changes. Content is compared, not modification times,
-// because Kubernetes swaps ConfigMap files through symlinks.
+// the content of the file, or of a secret file it names (token hashes,
+// access key, DSN, Google key), changes — so a token rotated in a mounted
+// Secret takes effect without a restart. Content is compared, not
+// modification times, because Kubernetes swaps mounted files through
+// symlinks.
 func (b *Bridge) watchConfig(ctx context.Context) {
 	if b.opts.ConfigPath == "" {
 		// Still drain reload requests so a sender never blocks.
@@ -44,26 +48,66 @@ func (b *Bridge) watchConfig(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-b.opts.Reload:
-			last = fileSum(b.opts.ConfigPath)
 			b.reloadLogged(ctx, "signal")
 		case <-tick:
-			sum := fileSum(b.opts.ConfigPath)
+			sum := b.watchedSum()
 			if sum == nil || bytes.Equal(sum, last) {
 				continue
 			}
-			last = sum
 			b.reloadLogged(ctx, "file change")
 		}
+		// The configuration now in effect decides which secret files
+		// are watched.
+		last = b.watchedSum()
 	}
 }
 
-func fileSum(path string) []byte {
+// watchedSum hashes the config file and the secret files the configuration
+// in effect names; nil when the config file cannot be read.
+func (b *Bridge) watchedSum() []byte {
+	return filesSum(b.opts.ConfigPath, secretFiles(b.Config(), b.opts.ConfigPath))
+}
+
+// filesSum hashes the content of path and of others (a missing secret file
+// hashes as empty, so its appearance counts as a change).
+func filesSum(path string, others []string) []byte {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil
 	}
-	s := sha256.Sum256(data)
-	return s[:]
+	h := sha256.New()
+	h.Write(data)
+	for _, p := range others {
+		d, _ := os.ReadFile(p)
+		s := sha256.Sum256(d)
+		h.Write([]byte(p))
+		h.Write(s[:])
+	}
+	return h.Sum(nil)
+}
+
+// secretFiles lists the files cfg reads secrets from, resolved the way the
+// loader resolves them: relative to the config file's directory.
+func secretFiles(cfg *config.Config, path string) []string {
+	var names []string
+	for _, t := range cfg.SCIM.Tokens {
+		names = append(names, t.SHA256File)
+	}
+	names = append(names, cfg.Gainsight.AccessKeyFile, cfg.Store.Postgres.DSNFile)
+	if cfg.Google != nil {
+		names = append(names, cfg.Google.CredentialsFile)
+	}
+	var out []string
+	for _, n := range names {
+		if n == "" {
+			continue
+		}
+		if !filepath.IsAbs(n) {
+			n = filepath.Join(filepath.Dir(path), n)
+		}
+		out = append(out, n)
+	}
+	return out
 }
 
 func (b *Bridge) reloadLogged(ctx context.Context, why string) {

@@ -184,3 +184,57 @@ func TestRepairDrift(t *testing.T) {
 	}
 	h.checkConverged()
 }
+
+// TestTokenRotationThroughSecretFile rotates the SCIM token the way a
+// Kubernetes Secret does — only the mounted file changes — and the new
+// token works without a restart while the old one stops working.
+func TestTokenRotationThroughSecretFile(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "config.yaml")
+	tokenFile := filepath.Join(dir, "scim-token.sha256")
+	db := filepath.Join(dir, "bridge.db")
+	if err := os.WriteFile(tokenFile, []byte(config.HashToken(testToken)+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte("# written below\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	h := startHarness(t, harnessOpts{dbPath: db, configPath: path})
+	cfg := fmt.Sprintf(`
+listen: {scim: "127.0.0.1:0", admin: "127.0.0.1:0"}
+scim:
+  tokens: [{name: idp, sha256File: scim-token.sha256}]
+gainsight: {baseURL: %q, accessKey: %q}
+store: {sqlite: {path: %q}}
+`, h.simURL, testAccessKey, db)
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	success := func() float64 { return metricValue(h, `scim_bridge_config_reloads_total{result="success"}`) }
+	waitFor(t, func() bool { return success() >= 1 })
+
+	const rotated = "rotated-token-9876543210"
+	if err := os.WriteFile(tokenFile+".new", []byte(config.HashToken(rotated)+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tokenFile+".new", tokenFile); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool { return success() >= 2 })
+	status := func(token string) int {
+		req, _ := http.NewRequest(http.MethodGet, h.scimURL+"/Users", nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if s := status(rotated); s != http.StatusOK {
+		t.Errorf("rotated token: %d", s)
+	}
+	if s := status(testToken); s != http.StatusUnauthorized {
+		t.Errorf("old token after rotation: %d", s)
+	}
+}
