@@ -20,7 +20,7 @@ import (
 
 // watchConfig reloads the configuration on a Reload signal and whenever
 // the content of the file, or of a secret file it names (token hashes,
-// access key, DSN, Google key), changes — so a token rotated in a mounted
+// access key, DSN), changes — so a token rotated in a mounted
 // Secret takes effect without a restart. Content is compared, not
 // modification times, because Kubernetes swaps mounted files through
 // symlinks.
@@ -94,9 +94,6 @@ func secretFiles(cfg *config.Config, path string) []string {
 		names = append(names, t.SHA256File)
 	}
 	names = append(names, cfg.Gainsight.AccessKeyFile, cfg.Store.Postgres.DSNFile)
-	if cfg.Google != nil {
-		names = append(names, cfg.Google.CredentialsFile)
-	}
 	var out []string
 	for _, n := range names {
 		if n == "" {
