@@ -696,7 +696,7 @@ func (e *Engine) saveSync(ctx context.Context, w *work, info store.SyncInfo) err
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		if w.hadInfo {
-			return nil
+			return e.handOver(ctx, w, info)
 		}
 	case err != nil:
 		return fmt.Errorf("re-read sync state: %w", err)
@@ -705,6 +705,36 @@ func (e *Engine) saveSync(ctx context.Context, w *work, info store.SyncInfo) err
 	}
 	if err := e.opts.Store.PutSync(ctx, info); err != nil {
 		return fmt.Errorf("store sync state: %w", err)
+	}
+	return nil
+}
+
+// handOver runs when the link w was working on moved to another user
+// during the pass: a user deleted and created again under the same
+// userName. If the pass changed that Gainsight user (a deleted user's
+// deactivation), the new owner's confirmed state is stale: it takes what
+// Gainsight now holds and is synced again, so a re-created user is never
+// left deactivated.
+func (e *Engine) handOver(ctx context.Context, w *work, info store.SyncInfo) error {
+	if info.GSID == "" || !(w.deactivated || w.reactivated || w.updated) {
+		return nil
+	}
+	owner, err := e.opts.Store.SyncByGSID(ctx, info.GSID)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return nil
+	case err != nil:
+		return fmt.Errorf("find the new owner of %s: %w", info.GSID, err)
+	case owner.UserID == w.d.UserID:
+		return nil
+	}
+	owner.Active, owner.Record = info.Active, info.Record
+	owner.Updated = info.Updated
+	if err := e.opts.Store.PutSync(ctx, owner); err != nil {
+		return fmt.Errorf("hand %s over to user %s: %w", info.GSID, owner.UserID, err)
+	}
+	if err := e.opts.Store.MarkDirty(ctx, owner.UserID); err != nil {
+		return fmt.Errorf("hand %s over to user %s: %w", info.GSID, owner.UserID, err)
 	}
 	return nil
 }
