@@ -68,6 +68,8 @@ func (e *Engine) processBatch(ctx, parent context.Context, claimed []store.Dirty
 		works = append(works, e.load(ctx, d, planner))
 	}
 
+	e.verifyUnknown(ctx, works)
+
 	// taken holds every GSID linked to a user of this batch, so no two
 	// users of one batch are ever linked to the same Gainsight user (their
 	// links reach the store only when the batch is finished).
@@ -81,6 +83,7 @@ func (e *Engine) processBatch(ctx, parent context.Context, claimed []store.Dirty
 			cands = append(cands, w)
 		}
 	}
+	e.findOrphans(ctx, works, taken)
 	if len(cands) > 0 {
 		rest := e.adopt(ctx, cands, taken)
 		if dups := e.create(ctx, rest, taken); len(dups) > 0 {
@@ -433,6 +436,101 @@ func match(found []gainsight.Record, field, key string, taken map[string]*work) 
 	return nil, held
 }
 
+// verifyUnknown re-reads from Gainsight, with one Find call, the linked
+// users of the batch whose last attempt failed. A failed write may still
+// have been applied (a lost answer, a timeout), so the last confirmed state
+// cannot be trusted: diffing against it could skip a status change that
+// Gainsight never saw, or miss one it did. Their confirmed state becomes
+// what Gainsight holds now.
+func (e *Engine) verifyUnknown(ctx context.Context, works []*work) {
+	var ws []*work
+	var gsids []string
+	for _, w := range works {
+		if w.open() && w.info.GSID != "" && w.info.LastError != "" {
+			ws = append(ws, w)
+			gsids = append(gsids, w.info.GSID)
+		}
+	}
+	if len(ws) == 0 {
+		return
+	}
+	found, err := e.opts.Upstream.Find(ctx, []gainsight.Condition{{Name: fieldGsid, Operator: "EQ", Values: gsids}})
+	e.noteCall(err)
+	if err != nil {
+		for _, w := range ws {
+			w.retry(fmt.Errorf("re-read the Gainsight user after a failed attempt: %w", err))
+		}
+		return
+	}
+	byGSID := make(map[string]gainsight.Record, len(found))
+	for _, rec := range found {
+		byGSID[rec.GSID()] = rec
+	}
+	for _, w := range ws {
+		rec := byGSID[w.info.GSID]
+		if rec == nil && w.deleted {
+			w.info.Active = false // nothing left to deactivate
+			continue
+		}
+		if rec == nil {
+			// Gainsight no longer has it: adopt or create again.
+			w.info.GSID, w.info.Record, w.info.Active = "", nil, false
+			continue
+		}
+		confirmed := restrict(rec, w.desired)
+		active := activeOf(rec)
+		if !active {
+			delete(confirmed, fieldLicense)
+		}
+		w.info.Record, w.info.Active = confirmed, active
+	}
+}
+
+// findOrphans looks up, with one Find call, the deleted users of the batch
+// that were never linked although a sync of theirs was attempted: a create
+// whose answer was lost may have made them in Gainsight. Such a user is
+// linked to its tombstone, so the deletion deactivates it instead of
+// leaving an active user in Gainsight that no one manages. A match already
+// linked to a live user is left alone.
+func (e *Engine) findOrphans(ctx context.Context, works []*work, taken map[string]*work) {
+	var dels []*work
+	var names []string
+	for _, w := range works {
+		if w.open() && w.deleted && w.hadInfo && w.info.GSID == "" && w.info.LastError != "" && w.info.UserName != "" {
+			dels = append(dels, w)
+			names = append(names, w.info.UserName)
+		}
+	}
+	if len(dels) == 0 {
+		return
+	}
+	e.metrics.batchSize.WithLabelValues(batchList).Observe(float64(len(dels)))
+	found, err := e.opts.Upstream.Find(ctx, []gainsight.Condition{{Name: e.opts.UserNameField, Operator: "EQ", Values: names}})
+	e.noteCall(err)
+	if err != nil {
+		for _, w := range dels {
+			w.retry(fmt.Errorf("look up a possibly created Gainsight user: %w", err))
+		}
+		return
+	}
+	for _, w := range dels {
+		rec, _ := match(found, e.opts.UserNameField, w.info.UserName, taken)
+		if rec == nil {
+			continue
+		}
+		owner, err := e.opts.Store.SyncByGSID(ctx, rec.GSID())
+		switch {
+		case err == nil && owner.UserID != w.d.UserID && !owner.Tombstone:
+			continue // provisioned again and adopted by its new owner
+		case err != nil && !errors.Is(err, store.ErrNotFound):
+			w.retry(fmt.Errorf("look up link of %s: %w", rec.GSID(), err))
+			continue
+		}
+		taken[rec.GSID()] = w
+		w.info.GSID, w.info.Active = rec.GSID(), activeOf(rec)
+	}
+}
+
 // activeOf reads IsActiveUser from a found record; absent means active.
 func activeOf(rec gainsight.Record) bool {
 	switch v := rec[fieldActive].(type) {
@@ -711,12 +809,13 @@ func (e *Engine) saveSync(ctx context.Context, w *work, info store.SyncInfo) err
 
 // handOver runs when the link w was working on moved to another user
 // during the pass: a user deleted and created again under the same
-// userName. If the pass changed that Gainsight user (a deleted user's
-// deactivation), the new owner's confirmed state is stale: it takes what
-// Gainsight now holds and is synced again, so a re-created user is never
-// left deactivated.
+// userName. The pass may have changed that Gainsight user (a deleted
+// user's deactivation — even one whose answer was lost), so the new owner's
+// confirmed state can no longer be trusted: it is reset to "inactive,
+// nothing confirmed" and the owner is synced again, which reactivates it
+// and sends its whole record. A re-created user is never left deactivated.
 func (e *Engine) handOver(ctx context.Context, w *work, info store.SyncInfo) error {
-	if info.GSID == "" || !(w.deactivated || w.reactivated || w.updated) {
+	if info.GSID == "" {
 		return nil
 	}
 	owner, err := e.opts.Store.SyncByGSID(ctx, info.GSID)
@@ -728,7 +827,7 @@ func (e *Engine) handOver(ctx context.Context, w *work, info store.SyncInfo) err
 	case owner.UserID == w.d.UserID:
 		return nil
 	}
-	owner.Active, owner.Record = info.Active, info.Record
+	owner.Active, owner.Record = false, nil
 	owner.Updated = info.Updated
 	if err := e.opts.Store.PutSync(ctx, owner); err != nil {
 		return fmt.Errorf("hand %s over to user %s: %w", info.GSID, owner.UserID, err)
