@@ -929,3 +929,65 @@ func TestCreateOfUnknownOutcomeIsRetried(t *testing.T) {
 		t.Errorf("%d gainsight users after %d creates, want 2 after 1", len(h.up.users), h.up.count("create"))
 	}
 }
+
+// TestRecreateDuringPassConverges deletes a user and creates it again under
+// the same userName while a pass is working on the old user. The link
+// moves to the new user; whatever the pass did or did not do to the
+// Gainsight user, the new user ends with the status it asks for.
+func TestRecreateDuringPassConverges(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		// deleteFirst deletes the old user before the pass, so the pass
+		// deactivates it; otherwise the pass updates its title.
+		deleteFirst bool
+		during      string // the call during which the user is re-created
+		newActive   bool
+	}{
+		{name: "update in flight, re-created inactive", during: "update", newActive: false},
+		{name: "update in flight, re-created active", during: "update", newActive: true},
+		{name: "deactivation in flight, re-created active", deleteFirst: true, during: "status", newActive: true},
+		{name: "deactivation in flight, re-created inactive", deleteFirst: true, during: "status", newActive: false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, nil)
+			ctx := context.Background()
+			h.create("a", "alice", nil)
+			h.drain()
+			gsid := h.sync("a").GSID
+			if tc.deleteFirst {
+				if err := h.store.DeleteUser(ctx, "a"); err != nil {
+					t.Fatal(err)
+				}
+			} else {
+				h.update("a", func(u *store.User) { u.Doc["title"] = "Engineer" })
+			}
+			fired := false
+			h.up.before = func(op string) {
+				if op != tc.during || fired {
+					return
+				}
+				fired = true
+				if !tc.deleteFirst {
+					if err := h.store.DeleteUser(ctx, "a"); err != nil {
+						t.Error(err)
+					}
+				}
+				h.create("a2", "alice", func(u *store.User) { u.Active = tc.newActive })
+			}
+			for i := 0; i < 5 && h.dirty() > 0; i++ {
+				h.clock.Advance(time.Hour)
+				h.drain()
+			}
+			if !fired {
+				t.Fatalf("no %s call was made", tc.during)
+			}
+			info := h.sync("a2")
+			if info.GSID != gsid || info.State != store.StateSynced || h.dirty() != 0 {
+				t.Fatalf("re-created user %+v, dirty %d; want GSID %s synced", info, h.dirty(), gsid)
+			}
+			if got := h.up.byName("alice")["IsActiveUser"]; got != tc.newActive || info.Active != tc.newActive {
+				t.Errorf("gainsight active %v, confirmed %v; want %v", got, info.Active, tc.newActive)
+			}
+		})
+	}
+}

@@ -349,6 +349,10 @@ type fakeUpstream struct {
 	// loseCreates makes the next n create calls succeed but lose their
 	// response.
 	loseCreates int
+	// before, when set, runs at the start of every call with its
+	// operation, so a test can change the store while a pass is in flight.
+	// It must not call the upstream.
+	before func(op string)
 }
 
 type call struct {
@@ -362,6 +366,9 @@ func newFakeUpstream() *fakeUpstream {
 
 func (f *fakeUpstream) begin(op string, n int) error {
 	f.calls = append(f.calls, call{op, n})
+	if f.before != nil {
+		f.before(op)
+	}
 	if f.failCalls[op] > 0 {
 		f.failCalls[op]--
 		return f.callErr

@@ -809,11 +809,14 @@ func (e *Engine) saveSync(ctx context.Context, w *work, info store.SyncInfo) err
 
 // handOver runs when the link w was working on moved to another user
 // during the pass: a user deleted and created again under the same
-// userName. The pass may have changed that Gainsight user (a deleted
-// user's deactivation — even one whose answer was lost), so the new owner's
-// confirmed state can no longer be trusted: it is reset to "inactive,
-// nothing confirmed" and the owner is synced again, which reactivates it
-// and sends its whole record. A re-created user is never left deactivated.
+// userName. The pass may or may not have changed that Gainsight user (a
+// deleted user's deactivation — even one whose answer was lost — or an
+// update of the old user), so the new owner's confirmed state can no
+// longer be trusted. It is marked unknown (a LastError, nothing confirmed)
+// and the owner is synced again: its next pass re-reads the Gainsight user
+// (verifyUnknown) and sends whatever status and fields differ from what
+// the new owner asks for, so it is neither left deactivated nor left
+// active against its wish.
 func (e *Engine) handOver(ctx context.Context, w *work, info store.SyncInfo) error {
 	if info.GSID == "" {
 		return nil
@@ -828,6 +831,8 @@ func (e *Engine) handOver(ctx context.Context, w *work, info store.SyncInfo) err
 		return nil
 	}
 	owner.Active, owner.Record = false, nil
+	owner.State = store.StatePending
+	owner.LastError = fmt.Sprintf("the Gainsight user %s was being synced for a deleted user; its state is re-read", info.GSID)
 	owner.Updated = info.Updated
 	if err := e.opts.Store.PutSync(ctx, owner); err != nil {
 		return fmt.Errorf("hand %s over to user %s: %w", info.GSID, owner.UserID, err)
