@@ -991,3 +991,61 @@ func TestRecreateDuringPassConverges(t *testing.T) {
 		})
 	}
 }
+
+// TestDeleteDuringCreateKeepsLink deletes a user while the pass that
+// creates it in Gainsight is in flight, and creates it again under the
+// same userName (which takes over its link before it has a GSID). The
+// Gainsight user the pass made must not be left active without a link:
+// it is deactivated when no one wants it, or adopted by the new user.
+func TestDeleteDuringCreateKeepsLink(t *testing.T) {
+	for _, tc := range []struct {
+		name          string
+		deleteNewUser bool
+	}{
+		{name: "new user deleted too", deleteNewUser: true},
+		{name: "new user live"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, nil)
+			ctx := context.Background()
+			h.create("a", "alice", nil)
+			fired := false
+			h.up.before = func(op string) {
+				if op != "create" || fired {
+					return
+				}
+				fired = true
+				if err := h.store.DeleteUser(ctx, "a"); err != nil {
+					t.Error(err)
+				}
+				h.create("a2", "alice", nil)
+				if tc.deleteNewUser {
+					if err := h.store.DeleteUser(ctx, "a2"); err != nil {
+						t.Error(err)
+					}
+				}
+			}
+			for i := 0; i < 5 && h.dirty() > 0; i++ {
+				h.clock.Advance(time.Hour)
+				h.drain()
+			}
+			if !fired || h.dirty() != 0 {
+				t.Fatalf("fired %v, dirty %d", fired, h.dirty())
+			}
+			rec := h.up.byName("alice")
+			if rec == nil || len(h.up.users) != 1 {
+				t.Fatalf("gainsight users %v", h.up.users)
+			}
+			owner, err := h.store.SyncByGSID(ctx, rec.GSID())
+			if err != nil {
+				t.Fatalf("the Gainsight user %s has no link: %v", rec.GSID(), err)
+			}
+			if want := !tc.deleteNewUser; rec["IsActiveUser"] != want {
+				t.Errorf("gainsight active %v, want %v", rec["IsActiveUser"], want)
+			}
+			if !tc.deleteNewUser && (owner.UserID != "a2" || !owner.Active || owner.State != store.StateSynced) {
+				t.Errorf("link %+v, want a2 active synced", owner)
+			}
+		})
+	}
+}

@@ -824,7 +824,7 @@ func (e *Engine) handOver(ctx context.Context, w *work, info store.SyncInfo) err
 	owner, err := e.opts.Store.SyncByGSID(ctx, info.GSID)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		return nil
+		return e.keepOrphan(ctx, w, info)
 	case err != nil:
 		return fmt.Errorf("find the new owner of %s: %w", info.GSID, err)
 	case owner.UserID == w.d.UserID:
@@ -839,6 +839,27 @@ func (e *Engine) handOver(ctx context.Context, w *work, info store.SyncInfo) err
 	}
 	if err := e.opts.Store.MarkDirty(ctx, owner.UserID); err != nil {
 		return fmt.Errorf("hand %s over to user %s: %w", info.GSID, owner.UserID, err)
+	}
+	return nil
+}
+
+// keepOrphan runs when the link w was working on moved to a user created
+// again under the same userName before this pass linked w to info.GSID
+// (the moved link had no GSID yet). No one holds info.GSID, so it is kept
+// on w, which was deleted, as a tombstone of unknown state: w's next pass
+// re-reads the Gainsight user and deactivates it, and the new user, when
+// it is still there, adopts it by userName (taking the tombstone's link).
+// Without it the Gainsight user the pass created or adopted would stay
+// active with no link at all.
+func (e *Engine) keepOrphan(ctx context.Context, w *work, info store.SyncInfo) error {
+	info.Tombstone = true
+	info.State = store.StatePending
+	info.LastError = fmt.Sprintf("the Gainsight user %s was linked while its user was deleted; its state is re-read", info.GSID)
+	if err := e.opts.Store.PutSync(ctx, info); err != nil {
+		return fmt.Errorf("keep %s on deleted user %s: %w", info.GSID, w.d.UserID, err)
+	}
+	if err := e.opts.Store.MarkDirty(ctx, w.d.UserID); err != nil {
+		return fmt.Errorf("keep %s on deleted user %s: %w", info.GSID, w.d.UserID, err)
 	}
 	return nil
 }
