@@ -14,7 +14,7 @@ import (
 // TestRandomOperationsConverge drives the bridge with a random mix of what
 // IdPs do — creates, renames, title changes, deactivations, reactivations,
 // deletes and re-creates, group membership changes, conflicting adds —
-// against a Gainsight that fails one call in ten, then checks that
+// against a Gainsight that fails, drops and loses answers, then checks that
 // Gainsight ends up holding exactly what the SCIM side says: every user
 // once, with its planned fields and status, deleted users inactive.
 func TestRandomOperationsConverge(t *testing.T) {
@@ -22,7 +22,7 @@ func TestRandomOperationsConverge(t *testing.T) {
 		t.Run(fmt.Sprint(seed), func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(seed, seed*7919))
 			h := startHarness(t, harnessOpts{configure: withProfiles})
-			h.sim.SetFaults(gainsighttest.Faults{ErrorRate: 0.1, Seed: int64(seed)})
+			h.sim.SetFaults(gainsighttest.Faults{ErrorRate: 0.1, DropRate: 0.05, LoseResponseRate: 0.05, Seed: int64(seed)})
 			groupNames := []string{"Gainsight Viewers", "Gainsight Full", "Gainsight Admins", "Region US", "East", "West", "Unprofiled"}
 			groups := map[string]string{}
 			for _, g := range groupNames {

@@ -184,7 +184,9 @@ type Store interface {
 	// SyncByGSID returns the SyncInfo linked to a Gainsight GSID, or
 	// ErrNotFound.
 	SyncByGSID(ctx context.Context, gsid string) (SyncInfo, error)
-	// PutSync creates or replaces the SyncInfo of info.UserID. A zero
+	// PutSync creates or replaces the SyncInfo of info.UserID. ErrConflict
+	// when info.GSID is linked to another user (live or tombstone): one
+	// Gainsight user has one link. A zero
 	// Updated is stored as now, an empty State as pending.
 	PutSync(ctx context.Context, info SyncInfo) error
 	// CountSyncStates returns the number of (non-tombstone) users per state;

@@ -801,7 +801,14 @@ func (e *Engine) saveSync(ctx context.Context, w *work, info store.SyncInfo) err
 	case cur.Tombstone:
 		info.Tombstone = true
 	}
-	if err := e.opts.Store.PutSync(ctx, info); err != nil {
+	err = e.opts.Store.PutSync(ctx, info)
+	if errors.Is(err, store.ErrConflict) {
+		// The link moved to another user between the read above and
+		// this write (a re-create of the same userName): that user
+		// takes over, with what this pass did to Gainsight in mind.
+		return e.handOver(ctx, w, info)
+	}
+	if err != nil {
 		return fmt.Errorf("store sync state: %w", err)
 	}
 	return nil

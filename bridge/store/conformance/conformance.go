@@ -31,6 +31,7 @@ func RunTests(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"ListUsersPaging", testListUsersPaging},
 		{"UsersByManager", testUsersByManager},
 		{"EmptyValuesMatchNothing", testEmptyValues},
+		{"GSIDLinksOneUser", testGSIDUnique},
 		{"NULCharacters", func(t *testing.T, s store.Store) { testUnindexable(t, s, "a\x00b") }},
 		{"OverlongValues", func(t *testing.T, s store.Store) {
 			testUnindexable(t, s, strings.Repeat("x", store.MaxIndexedBytes+1))
@@ -1642,5 +1643,35 @@ func testCountSyncStates(t *testing.T, s store.Store) {
 func testPing(t *testing.T, s store.Store) {
 	if err := s.Ping(t.Context()); err != nil {
 		t.Fatalf("Ping: %v", err)
+	}
+}
+
+// testGSIDUnique: one Gainsight user is linked to one user at most; a
+// second link is ErrConflict and changes nothing, and unlinking frees it.
+func testGSIDUnique(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	a := createUser(t, s, newUser("a@example.com"))
+	b := createUser(t, s, newUser("b@example.com"))
+	if err := s.PutSync(ctx, store.SyncInfo{UserID: a.ID, UserName: a.UserName, GSID: "GS-1", State: store.StateSynced}); err != nil {
+		t.Fatalf("PutSync a: %v", err)
+	}
+	if err := s.PutSync(ctx, store.SyncInfo{UserID: b.ID, UserName: b.UserName, GSID: "GS-1", State: store.StateSynced}); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("second link of GS-1: err = %v; want ErrConflict", err)
+	}
+	if info := syncState(t, s, b.ID); info.GSID != "" {
+		t.Errorf("refused link was stored: %+v", info)
+	}
+	if info, err := s.SyncByGSID(ctx, "GS-1"); err != nil || info.UserID != a.ID {
+		t.Errorf("SyncByGSID = %+v, %v; want %s", info, err, a.ID)
+	}
+	// Unlinked users (no GSID) do not collide with each other.
+	if err := s.PutSync(ctx, store.SyncInfo{UserID: b.ID, UserName: b.UserName}); err != nil {
+		t.Errorf("PutSync without GSID: %v", err)
+	}
+	if err := s.PutSync(ctx, store.SyncInfo{UserID: a.ID, UserName: a.UserName}); err != nil {
+		t.Fatalf("unlink a: %v", err)
+	}
+	if err := s.PutSync(ctx, store.SyncInfo{UserID: b.ID, UserName: b.UserName, GSID: "GS-1"}); err != nil {
+		t.Errorf("link GS-1 to b after a let it go: %v", err)
 	}
 }

@@ -22,8 +22,9 @@ ORDER BY updated DESC, user_id LIMIT 1`
 	sqlTouchGroupsOfUser = `UPDATE scim_groups SET version = version + 1, modified = $2
 WHERE id IN (SELECT group_id FROM group_members WHERE user_id = $1)`
 	sqlSyncByUser = `SELECT ` + syncCols + ` FROM sync_info WHERE user_id = $1`
-	sqlSyncByGSID = `SELECT ` + syncCols + ` FROM sync_info WHERE gsid = $1
-ORDER BY tombstone, updated DESC, user_id LIMIT 1`
+	// sqlSyncByGSID repeats the unique index's predicate so the planner
+	// can use that partial index.
+	sqlSyncByGSID = `SELECT ` + syncCols + ` FROM sync_info WHERE gsid = $1 AND gsid <> ''`
 	// sqlClaimDirty picks the oldest due, unleased entries.
 	sqlClaimDirty = `SELECT user_id, generation, attempts, since FROM dirty
 WHERE due <= $1 AND lease_until <= $1 ORDER BY since, user_id LIMIT $2`

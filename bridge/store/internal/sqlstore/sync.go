@@ -45,8 +45,8 @@ func (s *Store) GetSync(ctx context.Context, userID string) (store.SyncInfo, err
 	return i, nil
 }
 
-// SyncByGSID implements store.Store. Should two entries carry the same GSID,
-// a live one wins over a tombstone, then the most recently updated.
+// SyncByGSID implements store.Store. A GSID is linked to at most one user
+// (a unique index).
 func (s *Store) SyncByGSID(ctx context.Context, gsid string) (store.SyncInfo, error) {
 	if gsid == "" || unstorable(gsid) {
 		return store.SyncInfo{}, fmt.Errorf("store: sync info of GSID %q: %w", gsid, store.ErrNotFound)
@@ -87,7 +87,10 @@ ON CONFLICT (user_id) DO UPDATE SET user_name = $2, user_name_lower = $3, gsid =
 state = $7, last_error = $8, tombstone = $9, updated = $10`,
 			info.UserID, info.UserName, store.Fold(info.UserName), info.GSID, string(record), info.Active,
 			info.State, info.LastError, info.Tombstone, ts(info.Updated))
-		return err
+		if err != nil {
+			return s.uniqueErr(err, fmt.Sprintf("GSID %q is linked to another user", info.GSID))
+		}
+		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("store: put sync info of %s: %w", info.UserID, err)
