@@ -36,8 +36,7 @@ func (b *Bridge) adminHandler() http.Handler {
 
 func (b *Bridge) requireToken(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		scheme, token, _ := strings.Cut(strings.TrimSpace(r.Header.Get("Authorization")), " ")
-		if !strings.EqualFold(scheme, "Bearer") || !config.TokenMatches(strings.TrimSpace(token), b.cur.Load().tokens) {
+		if !config.AuthorizationMatches(r.Header.Get("Authorization"), b.cur.Load().tokens) {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="scim-bridge"`)
 			w.Header().Set("Content-Type", "application/json")
 			w.WriteHeader(http.StatusUnauthorized)

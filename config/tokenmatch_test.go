@@ -33,3 +33,24 @@ func TestTokenMatches(t *testing.T) {
 		})
 	}
 }
+
+func TestAuthorizationMatches(t *testing.T) {
+	c := Config{SCIM: SCIM{Tokens: []Token{{Name: "t", SHA256: Secret(HashToken("tok"))}}}}
+	h, err := c.TokenHashes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for header, want := range map[string]bool{
+		"Bearer tok":   true,
+		"bearer  tok ": true,
+		"Basic tok":    false,
+		"Bearer":       false,
+		"Bearer other": false,
+		"":             false,
+		"tok":          false,
+	} {
+		if got := AuthorizationMatches(header, h); got != want {
+			t.Errorf("AuthorizationMatches(%q) = %v, want %v", header, got, want)
+		}
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"strings"
 
 	"gopkg.in/yaml.v3"
 )
@@ -51,6 +52,16 @@ func TokenMatches(token string, hashes [][]byte) bool {
 		match |= subtle.ConstantTimeCompare(sum[:], want)
 	}
 	return match == 1
+}
+
+// AuthorizationMatches reports whether an HTTP Authorization header carries
+// a bearer token (RFC 6750, scheme case-insensitive) that TokenMatches.
+func AuthorizationMatches(header string, hashes [][]byte) bool {
+	scheme, token, ok := strings.Cut(strings.TrimSpace(header), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return false
+	}
+	return TokenMatches(strings.TrimSpace(token), hashes)
 }
 
 // Print writes the effective configuration as YAML. Every secret, whether

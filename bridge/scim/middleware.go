@@ -3,8 +3,6 @@ package scim
 import (
 	"bytes"
 	"crypto/rand"
-	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/hex"
 	"errors"
 	"io"
@@ -17,6 +15,8 @@ import (
 	scimerrors "github.com/elimity-com/scim/errors"
 	"github.com/gorilla/mux"
 	"go.uber.org/zap"
+
+	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/config"
 )
 
 // statusWriter records the status code written.
@@ -102,23 +102,7 @@ func (h *handler) authenticate(next http.Handler) http.Handler {
 }
 
 func (h *handler) authorized(header string) bool {
-	scheme, token, ok := strings.Cut(strings.TrimSpace(header), " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") {
-		return false
-	}
-	token = strings.TrimSpace(token)
-	if token == "" {
-		return false
-	}
-	sum := sha256.Sum256([]byte(token))
-	match := 0
-	for _, want := range h.opts.TokenHashes() {
-		if len(want) != sha256.Size {
-			continue
-		}
-		match |= subtle.ConstantTimeCompare(sum[:], want)
-	}
-	return match == 1
+	return config.AuthorizationMatches(header, h.opts.TokenHashes())
 }
 
 // limitBody enforces the body limit, checks the media type and normalises
