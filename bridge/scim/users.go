@@ -120,8 +120,12 @@ func userFromDoc(doc map[string]any) (store.User, error) {
 	return u, nil
 }
 
-// check runs the local validation of a user document.
+// checkUser turns a user document as written (after a POST, PUT or PATCH)
+// into the user to store: what is never stored is removed, multi-valued
+// attributes are tidied (tidyMultiValued), and the result is validated.
 func (h *handler) checkUser(doc map[string]any) (store.User, error) {
+	doc = cleanDoc(doc)
+	tidyMultiValued(doc)
 	u, err := userFromDoc(doc)
 	if err != nil {
 		return store.User{}, err
@@ -134,8 +138,7 @@ func (h *handler) checkUser(doc map[string]any) (store.User, error) {
 
 func (u *userHandler) Create(r *http.Request, attrs elscim.ResourceAttributes) (elscim.Resource, error) {
 	ctx := r.Context()
-	doc := cleanDoc(copyDoc(attrs))
-	usr, err := u.h.checkUser(doc)
+	usr, err := u.h.checkUser(copyDoc(attrs))
 	if err != nil {
 		return elscim.Resource{}, err
 	}
@@ -163,14 +166,13 @@ func (u *userHandler) Get(r *http.Request, id string) (elscim.Resource, error) {
 }
 
 func (u *userHandler) Replace(r *http.Request, id string, attrs elscim.ResourceAttributes) (elscim.Resource, error) {
-	doc := cleanDoc(copyDoc(attrs))
-	next, err := u.h.checkUser(doc)
+	next, err := u.h.checkUser(copyDoc(attrs))
 	if err != nil {
 		return elscim.Resource{}, err
 	}
 	return u.update(r, id, func(store.User) (store.User, error) {
 		n := next
-		n.Doc = copyDoc(doc)
+		n.Doc = copyDoc(next.Doc)
 		return n, nil
 	})
 }
@@ -181,7 +183,7 @@ func (u *userHandler) Patch(r *http.Request, id string, ops []elscim.PatchOperat
 		if err := u.h.userSchema.applyPatch(doc, ops); err != nil {
 			return store.User{}, err
 		}
-		return u.h.checkUser(cleanDoc(doc))
+		return u.h.checkUser(doc)
 	})
 }
 
