@@ -22,8 +22,9 @@
 //     are lower-cased by the library itself.
 //
 // The library only parses PATCH operations; this package applies them
-// (patch.go), including value-path filters, dotted and URN-prefixed keys,
-// and "replace on a filtered path that matches nothing adds the value".
+// (patch.go), including value-path filters and dotted and URN-prefixed
+// keys. A replace on a filtered path that matches nothing is 400 noTarget,
+// except the one shape Entra needs upserted (typeUpsert).
 // Group membership PATCHes are applied inside store.UpdateGroup's function
 // so concurrent PATCHes never lose each other. /ServiceProviderConfig is
 // served here because the library's version cannot advertise ETag support.
