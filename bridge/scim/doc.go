@@ -19,7 +19,10 @@
 //   - keys of a path-less PATCH value that name no known attribute are
 //     dropped, as unknown attributes of POST/PUT bodies are;
 //   - the PATCH "schemas" array is supplied when missing; capitalised ops
-//     are lower-cased by the library itself.
+//     are lower-cased by the library itself;
+//   - a PATCH path that is a bare extension URN becomes the path-less
+//     operation on that extension's object (add, replace) or a remove of
+//     each of its attributes.
 //
 // The library only parses PATCH operations; this package applies them
 // (patch.go), including value-path filters and dotted and URN-prefixed

@@ -28,6 +28,10 @@ func FuzzPatch(f *testing.F) {
 		`{"Operations":[{"op":"replace","path":"phoneNumbers[type eq \"mobile\"].value","value":"1"}]}`,
 		`{"Operations":[{"op":"replace","path":"emails","value":{"value":"a","primary":"true"}}]}`,
 		`{"Operations":[{"op":"add","value":{"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User":"x"}}]}`,
+		`{"Operations":[{"op":"remove","path":"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"}]}`,
+		`{"Operations":[{"op":"Replace","path":"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User","value":{"department":"x","manager":"m"}}]}`,
+		`{"Operations":[{"op":"replace","path":"emails[value eq \"none\"].type","value":"home"}]}`,
+		`{"Operations":[{"op":"replace","path":"addresses[type eq \"work\"].locality","value":"Berlin"}]}`,
 		`{"Operations":null}`, `[]`, `{"Operations":[1,"x",null]}`,
 	}
 	for _, s := range seeds {

@@ -188,3 +188,64 @@ func TestReplaceMatchingNothing(t *testing.T) {
 		})
 	}
 }
+
+// TestPatchExtensionURNPath: a PATCH whose path is a bare extension URN
+// means the attributes of that extension: add and replace set the
+// attributes given (others stay), remove drops the whole extension.
+func TestPatchExtensionURNPath(t *testing.T) {
+	const base = `,"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User":{"department":"R&D","costCenter":"CC-1","manager":{"value":"m0"}},
+		"urn:ietf:params:scim:schemas:extension:gainsight:2.0:User":{"LicenseType":"Full"}`
+	cases := []struct {
+		name   string
+		ops    string
+		checks map[string]any
+	}{
+		{"replace", `{"op":"replace","path":"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User","value":{"department":"Sales","manager":"m1"}}`,
+			map[string]any{URNEnterprise + "/department": "Sales", URNEnterprise + "/manager/value": "m1", URNEnterprise + "/costCenter": "CC-1"}},
+		{"add, capitalised, other case", `{"op":"Add","path":"URN:ietf:params:scim:schemas:extension:enterprise:2.0:User","value":{"division":"EMEA"}}`,
+			map[string]any{URNEnterprise + "/division": "EMEA", URNEnterprise + "/department": "R&D"}},
+		{"gainsight extension", `{"op":"replace","path":"urn:ietf:params:scim:schemas:extension:gainsight:2.0:User","value":{"LicenseType":"Viewer"}}`,
+			map[string]any{URNGainsight + "/LicenseType": "Viewer"}},
+		{"remove", `{"op":"remove","path":"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"}`,
+			map[string]any{URNEnterprise: nil, URNGainsight + "/LicenseType": "Full"}},
+		{"remove then add", `{"op":"remove","path":"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"},{"op":"add","path":"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User","value":{"department":"Ops"}}`,
+			map[string]any{URNEnterprise + "/department": "Ops", URNEnterprise + "/costCenter": nil}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			f := newFixture(t, nil)
+			id := f.createUser("urn@example.com", base)
+			r := f.mustDo(http.StatusOK, http.MethodPatch, "/scim/v2/Users/"+id, `{`+patchSchema+`,"Operations":[`+c.ops+`]}`)
+			g := f.mustDo(http.StatusOK, http.MethodGet, "/scim/v2/Users/"+id, "")
+			for p, want := range c.checks {
+				if got := at(r.body, splitSlash(p)...); !jsonEqual(got, want) {
+					t.Errorf("%s = %v, want %v\n%s", p, got, want, r.raw)
+				}
+				if got := at(g.body, splitSlash(p)...); !jsonEqual(got, want) {
+					t.Errorf("stored %s = %v, want %v", p, got, want)
+				}
+			}
+			u, err := f.store.GetUser(t.Context(), id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want, ok := c.checks[URNEnterprise+"/manager/value"]; ok && u.ManagerID != want {
+				t.Errorf("indexed manager %q, want %v", u.ManagerID, want)
+			}
+		})
+	}
+	f := newFixture(t, nil)
+	id := f.createUser("urn@example.com", base)
+	for _, bad := range []string{
+		`{"op":"replace","path":"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User","value":"Sales"}`,
+		`{"op":"add","path":"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"}`,
+	} {
+		r := f.do(http.MethodPatch, "/scim/v2/Users/"+id, `{`+patchSchema+`,"Operations":[`+bad+`]}`)
+		if r.status != http.StatusBadRequest || at(r.body, "scimType") != "invalidValue" {
+			t.Errorf("%s: status %d, want 400 invalidValue: %s", bad, r.status, r.raw)
+		}
+	}
+	if u, _ := f.store.GetUser(t.Context(), id); u.Version != 1 {
+		t.Errorf("refused PATCH changed the user: %+v", u)
+	}
+}
