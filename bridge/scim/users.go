@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/mail"
 	"strconv"
 	"strings"
 	"time"
@@ -110,7 +111,7 @@ func userFromDoc(doc map[string]any) (store.User, error) {
 	}
 	checks := []error{checkIndexed("userName", u.UserName), checkIndexed("externalId", u.ExternalID), checkIndexed(URNEnterprise+":manager.value", u.ManagerID)}
 	for _, e := range u.Emails {
-		checks = append(checks, checkIndexed("emails.value", e))
+		checks = append(checks, checkIndexed("emails.value", e), checkEmail("emails.value", e))
 	}
 	for _, err := range checks {
 		if err != nil {
@@ -118,6 +119,19 @@ func userFromDoc(doc map[string]any) (store.User, error) {
 		}
 	}
 	return u, nil
+}
+
+// checkEmail refuses, naming attr, a value that is not a bare email
+// address as net/mail reads one (RFC 5322 addr-spec): a display name, angle
+// brackets, a comment or surrounding spaces are refused, and so is a quoted
+// local part ("j doe"@example.com), which net/mail unquotes and no IdP or
+// Gainsight tenant uses. Gainsight would refuse such a user at sync time;
+// refusing it now shows the IdP the error at once.
+func checkEmail(attr, v string) error {
+	if a, err := mail.ParseAddress(v); err != nil || a.Name != "" || a.Address != v {
+		return errInvalidValue("%s: %q is not an email address.", attr, v)
+	}
+	return nil
 }
 
 // checkUser turns a user document as written (after a POST, PUT or PATCH)
