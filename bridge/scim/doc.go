@@ -31,6 +31,10 @@
 // Group membership PATCHes are applied inside store.UpdateGroup's function
 // so concurrent PATCHes never lose each other. /ServiceProviderConfig is
 // served here because the library's version cannot advertise ETag support.
+// POST …/.search is answered as the GET of the same endpoint (search.go);
+// the server root lists users and groups together through the library's
+// root query hook. Every route names its methods; any other method is 405
+// with an Allow header.
 // List filters are validated by the library; common "eq" filters become
 // indexed store queries and everything else is evaluated in memory
 // (filter.go).

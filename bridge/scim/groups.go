@@ -10,6 +10,7 @@ import (
 
 	elscim "github.com/elimity-com/scim"
 	scimerrors "github.com/elimity-com/scim/errors"
+	"github.com/scim2/filter-parser/v2"
 
 	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/store"
 )
@@ -329,10 +330,16 @@ func (g *groupHandler) Delete(r *http.Request, id string) error {
 }
 
 func (g *groupHandler) GetAll(r *http.Request, params elscim.ListRequestParams) (elscim.Page, error) {
+	return g.list(r, filterOf(params), params.StartIndex, params.Count)
+}
+
+// list answers one page of groups matching expr (nil for all), projected
+// by the request's attributes and excludedAttributes.
+func (g *groupHandler) list(r *http.Request, expr filter.Expression, startIndex, count int) (elscim.Page, error) {
 	ctx := r.Context()
 	proj := projectionFrom(r)
 	mentionsMembers := strings.Contains(strings.ToLower(r.URL.Query().Get("filter")), "members")
-	groups, total, err := listMatching(params, groupIndex,
+	groups, total, err := listMatching(expr, startIndex, count, groupIndex,
 		func(q store.Query, filtering bool) ([]store.Group, int, error) {
 			groups, total, err := g.h.opts.Store.ListGroups(ctx, q, proj.wants("members") || (filtering && mentionsMembers))
 			if err != nil {

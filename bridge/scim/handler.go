@@ -222,7 +222,7 @@ func NewHandler(opts Options) (http.Handler, error) {
 // server builds the library server for one request; it is a cheap value
 // copy and lets meta.location follow the request's base URL.
 func (h *handler) server(baseURL string) (elscim.Server, error) {
-	opts := []elscim.ServerOption{elscim.WithLogger(libLogger{h.log})}
+	opts := []elscim.ServerOption{elscim.WithLogger(libLogger{h.log}), elscim.WithRootQueryHandler(rootHandler{h})}
 	if baseURL != "" {
 		opts = append(opts, elscim.WithBaseURL(baseURL))
 	}
@@ -265,14 +265,47 @@ func (h *handler) router() http.Handler {
 	api := r.PathPrefix(h.opts.BasePath).Subrouter()
 	api.Use(h.authenticate, h.limitBody)
 	lib := http.HandlerFunc(h.serveLibrary)
-	api.Handle("/ServiceProviderConfig", http.HandlerFunc(h.serveServiceProviderConfig)).Methods(http.MethodGet)
-	for _, p := range []string{"/Users", "/Users/{id}", "/Groups", "/Groups/{id}", "/Schemas", "/Schemas/{id}", "/ResourceTypes", "/ResourceTypes/{name}"} {
-		api.Handle(p, lib)
+	get := []string{http.MethodGet}
+	// RFC 7644 §3.4.3: POST …/.search is a query. Registered before the
+	// resource routes, whose {id} would take ".search".
+	api.Handle("/.search", allow(h.search("/"), http.MethodPost))
+	api.Handle("/Users/.search", allow(h.search("/Users"), http.MethodPost))
+	api.Handle("/Groups/.search", allow(h.search("/Groups"), http.MethodPost))
+	for _, kind := range []string{"Users", "Groups"} {
+		body := h.resourceBody(kind)
+		api.Handle("/"+kind, allow(body(lib), http.MethodGet, http.MethodPost))
+		api.Handle("/"+kind+"/{id}", allow(body(lib), http.MethodGet, http.MethodPut, http.MethodPatch, http.MethodDelete))
 	}
+	// The server root answers queries across both resource types
+	// (RFC 7644 §3.4.2.1), with or without the trailing slash.
+	api.Handle("", allow(lib, get...))
+	api.Handle("/", allow(lib, get...))
+	api.Handle("/ServiceProviderConfig", allow(http.HandlerFunc(h.serveServiceProviderConfig), get...))
+	for _, p := range []string{"/Schemas", "/Schemas/{id}", "/ResourceTypes", "/ResourceTypes/{name}"} {
+		api.Handle(p, allow(lib, get...))
+	}
+	// RFC 7644 §3.11: a server without /Me answers 501; the library does.
+	api.Handle("/Me", lib)
 	api.PathPrefix("/").Handler(http.HandlerFunc(h.notFound))
 	r.NotFoundHandler = h.observe(http.HandlerFunc(h.notFound))
-	r.MethodNotAllowedHandler = h.observe(http.HandlerFunc(h.methodNotAllowed))
 	return r
+}
+
+// allow serves the listed methods with next and answers any other with
+// 405, an Allow header naming them (RFC 9110 §15.5.6) and a SCIM error.
+func allow(next http.Handler, methods ...string) http.Handler {
+	list := strings.Join(methods, ", ")
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		for _, m := range methods {
+			if r.Method == m {
+				next.ServeHTTP(w, r)
+				return
+			}
+		}
+		w.Header().Set("Allow", list)
+		writeError(w, scimError(http.StatusMethodNotAllowed, "",
+			fmt.Sprintf("Method %s is not allowed on this endpoint; allowed: %s.", r.Method, list)))
+	})
 }
 
 // serveLibrary hands the request to the library server, below the base
@@ -294,7 +327,7 @@ func (h *handler) serveLibrary(w http.ResponseWriter, r *http.Request) {
 	// a resource path that starts with it; there is none below the base
 	// path, so nothing else needs escaping.
 	r2.Body = r.Body
-	if r.Method == http.MethodGet && (r2.URL.Path == "/Users" || r2.URL.Path == "/Groups") {
+	if r.Method == http.MethodGet && (r2.URL.Path == "/Users" || r2.URL.Path == "/Groups" || r2.URL.Path == "/") {
 		lw := &listWriter{ResponseWriter: w}
 		s.ServeHTTP(lw, r2)
 		lw.flush()
@@ -343,10 +376,6 @@ func (l *listWriter) flush() {
 
 func (h *handler) notFound(w http.ResponseWriter, _ *http.Request) {
 	writeError(w, scimError(http.StatusNotFound, "", "Specified endpoint does not exist."))
-}
-
-func (h *handler) methodNotAllowed(w http.ResponseWriter, _ *http.Request) {
-	writeError(w, scimError(http.StatusMethodNotAllowed, "", "Method not allowed."))
 }
 
 // libLogger adapts zap to the library's Logger.

@@ -14,6 +14,7 @@ import (
 
 	elscim "github.com/elimity-com/scim"
 	"github.com/elimity-com/scim/optional"
+	"github.com/scim2/filter-parser/v2"
 
 	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/store"
 )
@@ -249,12 +250,18 @@ func (u *userHandler) Delete(r *http.Request, id string) error {
 }
 
 func (u *userHandler) GetAll(r *http.Request, params elscim.ListRequestParams) (elscim.Page, error) {
+	return u.list(r, filterOf(params), params.StartIndex, params.Count)
+}
+
+// list answers one page of users matching expr (nil for all), projected by
+// the request's attributes and excludedAttributes.
+func (u *userHandler) list(r *http.Request, expr filter.Expression, startIndex, count int) (elscim.Page, error) {
 	ctx := r.Context()
 	proj := projectionFrom(r)
 	raw := strings.ToLower(r.URL.Query().Get("filter"))
 	needSync := strings.Contains(raw, strings.ToLower(URNBridge))
 	needGroups := strings.Contains(raw, "groups")
-	users, total, err := listMatching(params, userIndex,
+	users, total, err := listMatching(expr, startIndex, count, userIndex,
 		func(q store.Query, _ bool) ([]store.User, int, error) {
 			users, total, err := u.h.opts.Store.ListUsers(ctx, q)
 			if err != nil {
