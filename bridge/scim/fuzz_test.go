@@ -1,6 +1,7 @@
 package scim
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"testing"
@@ -62,11 +63,15 @@ func FuzzFilter(f *testing.F) {
 	}
 	fx, _, _ := fuzzFixture(f)
 	f.Fuzz(func(t *testing.T, flt string) {
-		for _, p := range []string{"/scim/v2/Users", "/scim/v2/Groups"} {
+		for _, p := range []string{"/scim/v2/Users", "/scim/v2/Groups", "/scim/v2/"} {
 			r := fx.doRaw(http.MethodGet, p+"?filter="+url.QueryEscape(flt)+"&attributes="+url.QueryEscape(flt), "")
 			if r >= 500 {
 				t.Fatalf("GET %s filter %q: status %d", p, flt, r)
 			}
+		}
+		body, _ := json.Marshal(map[string]any{"filter": flt, "excludedAttributes": []string{flt}})
+		if r := fx.doRaw(http.MethodPost, "/scim/v2/.search", string(body)); r >= 500 {
+			t.Fatalf("POST /.search filter %q: status %d", flt, r)
 		}
 	})
 }
