@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/mail"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -169,7 +170,7 @@ func (u *userHandler) Create(r *http.Request, attrs elscim.ResourceAttributes) (
 		return elscim.Resource{}, storeError(err, "User", usr.ID)
 	}
 	u.h.opts.Notify()
-	return u.resource(ctx, created, projection{})
+	return u.resource(r, created, projection{})
 }
 
 func (u *userHandler) Get(r *http.Request, id string) (elscim.Resource, error) {
@@ -177,7 +178,7 @@ func (u *userHandler) Get(r *http.Request, id string) (elscim.Resource, error) {
 	if err != nil {
 		return elscim.Resource{}, storeError(err, "User", id)
 	}
-	return u.resource(r.Context(), usr, projectionFrom(r))
+	return u.resource(r, usr, projectionFrom(r))
 }
 
 func (u *userHandler) Replace(r *http.Request, id string, attrs elscim.ResourceAttributes) (elscim.Resource, error) {
@@ -224,13 +225,13 @@ func (u *userHandler) update(r *http.Request, id string, next func(old store.Use
 	})
 	var same unchanged
 	if errors.As(err, &same) {
-		return u.resource(ctx, same.user, projection{})
+		return u.resource(r, same.user, projection{})
 	}
 	if err != nil {
 		return elscim.Resource{}, storeError(err, "User", id)
 	}
 	u.h.opts.Notify()
-	return u.resource(ctx, updated, projection{})
+	return u.resource(r, updated, projection{})
 }
 
 func (u *userHandler) Delete(r *http.Request, id string) error {
@@ -277,7 +278,7 @@ func (u *userHandler) list(r *http.Request, expr filter.Expression, startIndex, 
 	}
 	res := make([]elscim.Resource, 0, len(users))
 	for _, usr := range users {
-		rsc, err := u.resource(ctx, usr, proj)
+		rsc, err := u.resource(r, usr, proj)
 		if err != nil {
 			return elscim.Page{}, err
 		}
@@ -315,7 +316,7 @@ func (u *userHandler) filterView(ctx context.Context, usr store.User, withSync, 
 		view[URNBridge] = ext
 	}
 	if withGroups {
-		g, err := u.groupsOf(ctx, usr.ID)
+		g, err := u.groupsOf(ctx, usr.ID, "")
 		if err != nil {
 			return nil, err
 		}
@@ -324,14 +325,20 @@ func (u *userHandler) filterView(ctx context.Context, usr store.User, withSync, 
 	return view, nil
 }
 
-func (u *userHandler) groupsOf(ctx context.Context, id string) ([]any, error) {
+// groupsOf returns the groups attribute of user id; with a base URL, each
+// group carries its $ref.
+func (u *userHandler) groupsOf(ctx context.Context, id, base string) ([]any, error) {
 	refs, err := u.h.opts.Store.GroupsOfUser(ctx, id)
 	if err != nil {
 		return nil, fmt.Errorf("scim: groups of user %s: %w", id, err)
 	}
 	out := make([]any, 0, len(refs))
 	for _, g := range refs {
-		out = append(out, map[string]any{"value": g.ID, "display": g.DisplayName, "type": "direct"})
+		el := map[string]any{"value": g.ID, "display": g.DisplayName, "type": "direct"}
+		if base != "" {
+			el["$ref"] = base + "/Groups/" + url.PathEscape(g.ID)
+		}
+		out = append(out, el)
 	}
 	return out, nil
 }
@@ -360,14 +367,15 @@ func (u *userHandler) syncExtension(ctx context.Context, id string) (map[string]
 	return ext, nil
 }
 
-// resource renders a stored user for the library.
-func (u *userHandler) resource(ctx context.Context, usr store.User, proj projection) (elscim.Resource, error) {
+// resource renders a stored user for the library, answering r.
+func (u *userHandler) resource(r *http.Request, usr store.User, proj projection) (elscim.Resource, error) {
+	ctx := r.Context()
 	attrs := copyDoc(usr.Doc)
 	if _, _, ok := getKey(attrs, "active"); !ok {
 		attrs["active"] = usr.Active
 	}
 	if proj.wants("groups") {
-		g, err := u.groupsOf(ctx, usr.ID)
+		g, err := u.groupsOf(ctx, usr.ID, u.h.baseURL(r))
 		if err != nil {
 			return elscim.Resource{}, err
 		}
