@@ -242,7 +242,7 @@ func (g *groupHandler) Replace(r *http.Request, id string, attrs elscim.Resource
 func (g *groupHandler) Patch(r *http.Request, id string, ops []elscim.PatchOperation) (elscim.Resource, error) {
 	return g.update(r, id, projectionFrom(r), func(old store.Group) (store.Group, error) {
 		doc := groupDoc(old)
-		if err := g.h.groupSchema.applyPatch(doc, ops); err != nil {
+		if err := g.h.schemasOf(r).group.applyPatch(doc, ops); err != nil {
 			return store.Group{}, err
 		}
 		return groupFromDoc(cleanDoc(doc))

@@ -18,7 +18,6 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/store"
-	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/config"
 )
 
 // Validator checks SCIM input against the current configuration.
@@ -97,9 +96,14 @@ type Options struct {
 	// is appended; otherwise it is used as the SCIM base URL as is. Empty
 	// means derived from each request (Host, TLS, X-Forwarded-Proto).
 	ExternalURL string
-	// CustomFields are the Gainsight custom fields accepted in the Gainsight
-	// extension schema beside LicenseType.
-	CustomFields []config.CustomField
+	// Schema returns the part of the user schema that follows the
+	// configuration: the Gainsight custom fields accepted beside
+	// LicenseType, and the values /Schemas advertises as canonical. It is
+	// called on every request, so a config reload takes effect at once; it
+	// must return the same pointer while the configuration is unchanged,
+	// because the schema built from it is cached by that pointer. Nil means
+	// no custom fields and no canonical values.
+	Schema func() *SchemaConfig
 	// MaxResults caps list page sizes (default 200).
 	MaxResults int
 	// Notify is called after every successful write; may be nil.
@@ -159,6 +163,10 @@ func (o *Options) validate() error {
 	if o.Notify == nil {
 		o.Notify = func() {}
 	}
+	if o.Schema == nil {
+		none := &SchemaConfig{}
+		o.Schema = func() *SchemaConfig { return none }
+	}
 	if len(errs) > 0 {
 		return fmt.Errorf("scim: invalid options: %w", errors.Join(errs...))
 	}
@@ -167,15 +175,14 @@ func (o *Options) validate() error {
 
 // handler is the SCIM front end.
 type handler struct {
-	opts          Options
-	log           *zap.Logger
-	metrics       *metrics
-	spc           elscim.ServiceProviderConfig
-	users         *userHandler
-	groups        *groupHandler
-	userSchema    resourceSchema
-	groupSchema   resourceSchema
-	resourceTypes []elscim.ResourceType
+	opts    Options
+	log     *zap.Logger
+	metrics *metrics
+	spc     elscim.ServiceProviderConfig
+	users   *userHandler
+	groups  *groupHandler
+	// schemas caches the schemas built from the last Options.Schema value.
+	schemas atomic.Pointer[schemaSet]
 }
 
 // NewHandler returns the SCIM API as an http.Handler serving everything
@@ -204,31 +211,70 @@ func NewHandler(opts Options) (http.Handler, error) {
 			SupportPatch:     true,
 		},
 	}
-	h.userSchema = userResourceSchema(opts.CustomFields)
-	h.groupSchema = groupResourceSchema()
 	h.users = &userHandler{h: h}
 	h.groups = &groupHandler{h: h}
-	h.resourceTypes = []elscim.ResourceType{
-		h.userSchema.resourceType("User", "User Account", "/Users", h.users),
-		h.groupSchema.resourceType("Group", "Group", "/Groups", h.groups),
-	}
 	// Fail early if the library refuses the configuration.
-	if _, err := h.server(""); err != nil {
+	if _, err := h.server(h.currentSchemas(), ""); err != nil {
 		return nil, err
 	}
 	return h.router(), nil
 }
 
+// schemaSet is the user and group schemas and resource types built from
+// one SchemaConfig.
+type schemaSet struct {
+	src           *SchemaConfig
+	user, group   resourceSchema
+	resourceTypes []elscim.ResourceType // User, then Group
+}
+
+// currentSchemas returns the schemas of the configuration in effect,
+// building them when Options.Schema returns a new value.
+func (h *handler) currentSchemas() *schemaSet {
+	src := h.opts.Schema()
+	if src == nil {
+		src = &SchemaConfig{}
+	}
+	if cur := h.schemas.Load(); cur != nil && cur.src == src {
+		return cur
+	}
+	set := &schemaSet{src: src, user: userResourceSchema(*src), group: groupResourceSchema()}
+	set.resourceTypes = []elscim.ResourceType{
+		set.user.resourceType("User", "User Account", "/Users", h.users),
+		set.group.resourceType("Group", "Group", "/Groups", h.groups),
+	}
+	h.schemas.Store(set)
+	return set
+}
+
+type schemasKey struct{}
+
+// withSchemas pins the schemas in effect when a request arrives for the
+// whole request, so a config reload never changes them half-way.
+func (h *handler) withSchemas(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), schemasKey{}, h.currentSchemas())))
+	})
+}
+
+// schemasOf returns the schemas pinned for r.
+func (h *handler) schemasOf(r *http.Request) *schemaSet {
+	if s, ok := r.Context().Value(schemasKey{}).(*schemaSet); ok {
+		return s
+	}
+	return h.currentSchemas()
+}
+
 // server builds the library server for one request; it is a cheap value
 // copy and lets meta.location follow the request's base URL.
-func (h *handler) server(baseURL string) (elscim.Server, error) {
+func (h *handler) server(schemas *schemaSet, baseURL string) (elscim.Server, error) {
 	opts := []elscim.ServerOption{elscim.WithLogger(libLogger{h.log}), elscim.WithRootQueryHandler(rootHandler{h})}
 	if baseURL != "" {
 		opts = append(opts, elscim.WithBaseURL(baseURL))
 	}
 	s, err := elscim.NewServer(&elscim.ServerArgs{
 		ServiceProviderConfig: &h.spc,
-		ResourceTypes:         h.resourceTypes,
+		ResourceTypes:         schemas.resourceTypes,
 	}, opts...)
 	if err != nil {
 		return elscim.Server{}, fmt.Errorf("scim: build server: %w", err)
@@ -263,7 +309,7 @@ func (h *handler) router() http.Handler {
 	r := mux.NewRouter()
 	r.Use(h.observe)
 	api := r.PathPrefix(h.opts.BasePath).Subrouter()
-	api.Use(h.authenticate, h.limitBody)
+	api.Use(h.authenticate, h.limitBody, h.withSchemas)
 	lib := http.HandlerFunc(h.serveLibrary)
 	get := []string{http.MethodGet}
 	// RFC 7644 §3.4.3: POST …/.search is a query. Registered before the
@@ -311,7 +357,7 @@ func allow(next http.Handler, methods ...string) http.Handler {
 // serveLibrary hands the request to the library server, below the base
 // path.
 func (h *handler) serveLibrary(w http.ResponseWriter, r *http.Request) {
-	s, err := h.server(h.baseURL(r))
+	s, err := h.server(h.schemasOf(r), h.baseURL(r))
 	if err != nil {
 		h.log.Error("build server", zap.Error(err))
 		writeError(w, errInternal("server configuration"))

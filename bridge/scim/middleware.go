@@ -139,10 +139,6 @@ func (h *handler) limitBody(next http.Handler) http.Handler {
 // bodies of the kind ("Users" or "Groups") of resource before the library
 // sees them (normalize.go).
 func (h *handler) resourceBody(kind string) func(http.Handler) http.Handler {
-	rs := &h.userSchema
-	if kind == "Groups" {
-		rs = &h.groupSchema
-	}
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if r.Method != http.MethodPost && r.Method != http.MethodPut && r.Method != http.MethodPatch {
@@ -153,6 +149,10 @@ func (h *handler) resourceBody(kind string) func(http.Handler) http.Handler {
 			if err != nil {
 				writeError(w, scimError(http.StatusBadRequest, scimerrors.ScimTypeInvalidSyntax, "The request body could not be read."))
 				return
+			}
+			rs := h.schemasOf(r).user
+			if kind == "Groups" {
+				rs = h.schemasOf(r).group
 			}
 			body, serr := rs.normalizeBody(r.Method, body)
 			if serr != nil {

@@ -140,9 +140,10 @@ type rootHandler struct{ h *handler }
 var _ elscim.RootQueryHandler = rootHandler{}
 
 func (rt rootHandler) GetAll(r *http.Request, params elscim.ListRequestParams) (elscim.Page, error) {
+	types := rt.h.schemasOf(r).resourceTypes
 	var expr filter.Expression
 	if raw := strings.TrimSpace(r.URL.Query().Get("filter")); raw != "" {
-		if len(elscim.ValidateFilterForResourceTypes(raw, rt.h.resourceTypes)) == 0 {
+		if len(elscim.ValidateFilterForResourceTypes(raw, types)) == 0 {
 			return elscim.Page{}, scimerrors.ScimErrorInvalidFilter
 		}
 		e, err := filter.ParseFilter([]byte(raw))
@@ -165,10 +166,10 @@ func (rt rootHandler) GetAll(r *http.Request, params elscim.ListRequestParams) (
 	}
 	res := make([]elscim.Resource, 0, len(users.Resources)+len(groups.Resources))
 	for _, u := range users.Resources {
-		res = append(res, rootResource(u, rt.h.resourceTypes[0], base))
+		res = append(res, rootResource(u, types[0], base))
 	}
 	for _, g := range groups.Resources {
-		res = append(res, rootResource(g, rt.h.resourceTypes[1], base))
+		res = append(res, rootResource(g, types[1], base))
 	}
 	return elscim.Page{TotalResults: users.TotalResults + groups.TotalResults, Resources: res}, nil
 }

@@ -249,6 +249,21 @@ func (m *Mapper) checkLicense(attr string, v any, add func(string, string, ...an
 	add(attr, "%q is not a configured license type (one of %s)", s, quoted(m.licenseList()))
 }
 
+// LicenseTypes returns the license types ValidateUser accepts, in priority
+// order (low to high), External included.
+func (m *Mapper) LicenseTypes() []string { return m.licenseList() }
+
+// PermissionBundles returns the permission bundles ValidateUser accepts as
+// roles[].value, in configured order; nil when it does not check them (no
+// roles are configured, or a mapping takes permission bundles from another
+// attribute).
+func (m *Mapper) PermissionBundles() []string {
+	if m.roles == nil || m.overridden[FieldPermissionBundles] {
+		return nil
+	}
+	return append([]string(nil), m.roleList...)
+}
+
 func (m *Mapper) licenseList() []string {
 	out := append([]string(nil), m.priority...)
 	for _, l := range out {

@@ -313,3 +313,51 @@ func TestEmailSourceIsPlannedEmail(t *testing.T) {
 		})
 	}
 }
+
+// TestAdvertisedValues: what the mapper says it accepts is what
+// ValidateUser accepts, so /Schemas can advertise it.
+func TestAdvertisedValues(t *testing.T) {
+	cases := []struct {
+		name     string
+		cfg      func(*config.Config)
+		licenses []string
+		bundles  []string
+	}{
+		{"configured", nil, []string{"Internal_Collaborator", "Viewer", "Viewer_Analytics", "Full", "External"}, []string{"Basic", "Admin", "Manager"}},
+		{"default priority, no roles", func(c *config.Config) { c.Licenses.Priority = nil; c.Roles = nil },
+			[]string{"Internal_Collaborator", "Viewer", "Viewer_Analytics", "Full", "External"}, nil},
+		{"External in the priority list", func(c *config.Config) { c.Licenses.Priority = []string{"External", "Full"} },
+			[]string{"External", "Full"}, []string{"Basic", "Admin", "Manager"}},
+		{"roles mapped from another attribute", func(c *config.Config) {
+			c.Mapping.Fields = []config.FieldMapping{{SCIM: "entitlements", Gainsight: "permissionBundles"}}
+		}, []string{"Internal_Collaborator", "Viewer", "Viewer_Analytics", "Full", "External"}, nil},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			cfg := testConfig()
+			if c.cfg != nil {
+				c.cfg(cfg)
+			}
+			m, err := NewMapper(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := m.LicenseTypes(); !reflect.DeepEqual(got, c.licenses) {
+				t.Errorf("LicenseTypes = %q, want %q", got, c.licenses)
+			}
+			if got := m.PermissionBundles(); !reflect.DeepEqual(got, c.bundles) {
+				t.Errorf("PermissionBundles = %q, want %q", got, c.bundles)
+			}
+			for _, l := range m.LicenseTypes() {
+				if err := m.ValidateUser(map[string]any{GainsightURN: map[string]any{"LicenseType": l}}); err != nil {
+					t.Errorf("advertised license %q refused: %v", l, err)
+				}
+			}
+			for _, b := range m.PermissionBundles() {
+				if err := m.ValidateUser(map[string]any{"roles": []any{map[string]any{"value": b}}}); err != nil {
+					t.Errorf("advertised bundle %q refused: %v", b, err)
+				}
+			}
+		})
+	}
+}
