@@ -213,7 +213,7 @@ func (g *groupHandler) Create(r *http.Request, attrs elscim.ResourceAttributes) 
 	}
 	g.h.metrics.fanout.Observe(float64(fanout))
 	g.h.opts.Notify()
-	return g.resource(r, created, projection{}), nil
+	return g.resource(r, created, projectionFrom(r)), nil
 }
 
 func (g *groupHandler) Get(r *http.Request, id string) (elscim.Resource, error) {
@@ -231,7 +231,7 @@ func (g *groupHandler) Replace(r *http.Request, id string, attrs elscim.Resource
 	if err != nil {
 		return elscim.Resource{}, err
 	}
-	return g.update(r, id, projection{}, func(store.Group) (store.Group, error) {
+	return g.update(r, id, func(store.Group) (store.Group, error) {
 		n := next
 		n.Doc = copyDoc(next.Doc)
 		n.Members = append([]string(nil), next.Members...)
@@ -240,7 +240,7 @@ func (g *groupHandler) Replace(r *http.Request, id string, attrs elscim.Resource
 }
 
 func (g *groupHandler) Patch(r *http.Request, id string, ops []elscim.PatchOperation) (elscim.Resource, error) {
-	return g.update(r, id, projectionFrom(r), func(old store.Group) (store.Group, error) {
+	return g.update(r, id, func(old store.Group) (store.Group, error) {
 		doc := groupDoc(old)
 		if err := g.h.schemasOf(r).group.applyPatch(doc, ops); err != nil {
 			return store.Group{}, err
@@ -254,8 +254,9 @@ func (g *groupHandler) Patch(r *http.Request, id string, ops []elscim.PatchOpera
 // other), after the ownership and If-Match checks, and answers with the
 // result. The store checks added members exist in one query; only when it
 // finds one missing are they looked up one by one, to name them.
-func (g *groupHandler) update(r *http.Request, id string, proj projection, next func(old store.Group) (store.Group, error)) (elscim.Resource, error) {
+func (g *groupHandler) update(r *http.Request, id string, next func(old store.Group) (store.Group, error)) (elscim.Resource, error) {
 	ctx := r.Context()
+	proj := projectionFrom(r)
 	match := r.Header.Get("If-Match")
 	var (
 		fanout int

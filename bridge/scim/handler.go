@@ -373,19 +373,44 @@ func (h *handler) serveLibrary(w http.ResponseWriter, r *http.Request) {
 	// a resource path that starts with it; there is none below the base
 	// path, so nothing else needs escaping.
 	r2.Body = r.Body
-	if r.Method == http.MethodGet && (r2.URL.Path == "/Users" || r2.URL.Path == "/Groups" || r2.URL.Path == "/") {
-		lw := &listWriter{ResponseWriter: w}
-		s.ServeHTTP(lw, r2)
-		lw.flush()
+	list := r2.URL.Path == "/Users" || r2.URL.Path == "/Groups" || r2.URL.Path == "/"
+	inm := r.Header.Get("If-None-Match")
+	if r.Method != http.MethodGet || (!list && inm == "") {
+		s.ServeHTTP(w, r2)
 		return
 	}
-	s.ServeHTTP(w, r2)
+	lw := &listWriter{ResponseWriter: w}
+	s.ServeHTTP(lw, r2)
+	// RFC 7644 §3.14, RFC 9110 §13.1.2: a GET whose If-None-Match names
+	// the resource's current version is 304 without a body.
+	if !list && (lw.status == 0 || lw.status == http.StatusOK) && etagListed(inm, w.Header().Get("Etag")) {
+		w.Header().Del("Content-Type")
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	lw.flush()
 }
 
-// listWriter holds back a list response so that its itemsPerPage is the
-// number of resources on the page, as RFC 7644 §3.4.2 defines it: the
-// library reports the requested count, which tells a client paging until
-// a short page that there is always more.
+// etagListed reports whether an If-None-Match header names etag, compared
+// weakly (W/ prefixes ignored), or is "*".
+func etagListed(header, etag string) bool {
+	if etag == "" {
+		return false
+	}
+	opaque := func(t string) string { return strings.TrimPrefix(strings.TrimSpace(t), "W/") }
+	for _, t := range strings.Split(header, ",") {
+		if strings.TrimSpace(t) == "*" || opaque(t) == opaque(etag) {
+			return true
+		}
+	}
+	return false
+}
+
+// listWriter holds back a GET response: for a conditional GET, to answer
+// 304 instead; for a list, so that its itemsPerPage is the number of
+// resources on the page, as RFC 7644 §3.4.2 defines it (the library
+// reports the requested count, which tells a client paging until a short
+// page that there is always more).
 type listWriter struct {
 	http.ResponseWriter
 	status int

@@ -61,3 +61,76 @@ func TestMethodNotAllowed(t *testing.T) {
 		}
 	}
 }
+
+// TestIfNoneMatch: RFC 7644 §3.14 — a GET whose If-None-Match names the
+// resource's current version is 304 Not Modified without a body; any
+// other version gets the resource.
+func TestIfNoneMatch(t *testing.T) {
+	f := newFixture(t, nil)
+	uid := f.createUser("inm@example.com", "")
+	gid := f.createGroup("INM", uid)
+	for _, path := range []string{"/scim/v2/Users/" + uid, "/scim/v2/Groups/" + gid} {
+		for _, c := range []struct {
+			header string
+			status int
+		}{
+			{`W/"1"`, http.StatusNotModified},
+			{`"1"`, http.StatusNotModified},
+			{`W/"7", W/"1"`, http.StatusNotModified},
+			{`*`, http.StatusNotModified},
+			{`W/"2"`, http.StatusOK},
+		} {
+			r := f.do(http.MethodGet, path, "", "If-None-Match", c.header)
+			if r.status != c.status {
+				t.Errorf("GET %s If-None-Match %s: status %d, want %d", path, c.header, r.status, c.status)
+			}
+			if c.status == http.StatusNotModified && (r.raw != "" || r.header.Get("Etag") != `W/"1"`) {
+				t.Errorf("304 with body %q, ETag %q", r.raw, r.header.Get("Etag"))
+			}
+			if c.status == http.StatusOK && r.body["id"] == nil {
+				t.Errorf("200 without the resource: %s", r.raw)
+			}
+		}
+	}
+	r := f.do(http.MethodGet, "/scim/v2/Users/nope", "", "If-None-Match", "*")
+	if r.status != http.StatusNotFound {
+		t.Errorf("missing user with If-None-Match *: %d", r.status)
+	}
+	r = f.do(http.MethodGet, "/scim/v2/Users", "", "If-None-Match", "*")
+	if r.status != http.StatusOK || at(r.body, "totalResults") != jsonNum(1) {
+		t.Errorf("list with If-None-Match: %d %s", r.status, r.raw)
+	}
+}
+
+// TestWriteAnswersHonourAttributes: RFC 7644 §3.9 — attributes and
+// excludedAttributes apply to every answer that carries a resource, writes
+// included.
+func TestWriteAnswersHonourAttributes(t *testing.T) {
+	f := newFixture(t, nil)
+	r := f.mustDo(http.StatusCreated, http.MethodPost, "/scim/v2/Users?attributes=userName",
+		`{"userName":"attrs@example.com","title":"Engineer","emails":[{"value":"attrs@example.com","type":"work"}]}`)
+	if r.body["userName"] != "attrs@example.com" || r.body["title"] != nil || r.body["emails"] != nil || r.body["id"] == nil {
+		t.Errorf("POST ?attributes=userName: %s", r.raw)
+	}
+	id := r.body["id"].(string)
+	r = f.mustDo(http.StatusOK, http.MethodPut, "/scim/v2/Users/"+id+"?excludedAttributes=emails",
+		`{"userName":"attrs@example.com","title":"Lead","emails":[{"value":"attrs@example.com","type":"work"}]}`)
+	if r.body["title"] != "Lead" || r.body["emails"] != nil {
+		t.Errorf("PUT ?excludedAttributes=emails: %s", r.raw)
+	}
+	r = f.mustDo(http.StatusOK, http.MethodPatch, "/scim/v2/Users/"+id+"?attributes=title",
+		`{`+patchSchema+`,"Operations":[{"op":"replace","path":"title","value":"CTO"}]}`)
+	if r.body["title"] != "CTO" || r.body["userName"] != nil {
+		t.Errorf("PATCH ?attributes=title: %s", r.raw)
+	}
+	g := f.mustDo(http.StatusCreated, http.MethodPost, "/scim/v2/Groups?excludedAttributes=members",
+		`{"displayName":"Attrs","members":[{"value":"`+id+`"}]}`)
+	if g.body["displayName"] != "Attrs" || g.body["members"] != nil {
+		t.Errorf("POST group ?excludedAttributes=members: %s", g.raw)
+	}
+	g = f.mustDo(http.StatusOK, http.MethodPut, "/scim/v2/Groups/"+g.body["id"].(string)+"?excludedAttributes=members",
+		`{"displayName":"Attrs","members":[{"value":"`+id+`"}]}`)
+	if g.body["members"] != nil {
+		t.Errorf("PUT group ?excludedAttributes=members: %s", g.raw)
+	}
+}

@@ -170,7 +170,7 @@ func (u *userHandler) Create(r *http.Request, attrs elscim.ResourceAttributes) (
 		return elscim.Resource{}, storeError(err, "User", usr.ID)
 	}
 	u.h.opts.Notify()
-	return u.resource(r, created, projection{})
+	return u.resource(r, created, projectionFrom(r))
 }
 
 func (u *userHandler) Get(r *http.Request, id string) (elscim.Resource, error) {
@@ -225,13 +225,13 @@ func (u *userHandler) update(r *http.Request, id string, next func(old store.Use
 	})
 	var same unchanged
 	if errors.As(err, &same) {
-		return u.resource(r, same.user, projection{})
+		return u.resource(r, same.user, projectionFrom(r))
 	}
 	if err != nil {
 		return elscim.Resource{}, storeError(err, "User", id)
 	}
 	u.h.opts.Notify()
-	return u.resource(r, updated, projection{})
+	return u.resource(r, updated, projectionFrom(r))
 }
 
 func (u *userHandler) Delete(r *http.Request, id string) error {
