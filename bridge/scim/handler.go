@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -339,14 +340,23 @@ func (h *handler) router() http.Handler {
 
 // allow serves the listed methods with next and answers any other with
 // 405, an Allow header naming them (RFC 9110 §15.5.6) and a SCIM error.
+// Where GET is served, HEAD is too (RFC 9110 §9.3.2): the GET without its
+// body, which net/http drops for a HEAD request.
 func allow(next http.Handler, methods ...string) http.Handler {
+	if slices.Contains(methods, http.MethodGet) {
+		methods = append(slices.Clone(methods), http.MethodHead)
+	}
 	list := strings.Join(methods, ", ")
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		for _, m := range methods {
-			if r.Method == m {
-				next.ServeHTTP(w, r)
-				return
-			}
+		if r.Method == http.MethodHead && slices.Contains(methods, http.MethodHead) {
+			get := r.Clone(r.Context())
+			get.Method = http.MethodGet
+			next.ServeHTTP(w, get)
+			return
+		}
+		if slices.Contains(methods, r.Method) {
+			next.ServeHTTP(w, r)
+			return
 		}
 		w.Header().Set("Allow", list)
 		writeError(w, scimError(http.StatusMethodNotAllowed, "",

@@ -2,6 +2,7 @@ package scim
 
 import (
 	"net/http"
+	"net/http/httptest"
 	"testing"
 )
 
@@ -14,21 +15,21 @@ func TestMethodNotAllowed(t *testing.T) {
 	uid := f.createUser("allow@example.com", "")
 	gid := f.createGroup("Allow", uid)
 	cases := []struct{ method, path, allow string }{
-		{"POST", "/scim/v2/ServiceProviderConfig", "GET"},
-		{"PUT", "/scim/v2/ServiceProviderConfig", "GET"},
-		{"POST", "/scim/v2/ResourceTypes", "GET"},
-		{"DELETE", "/scim/v2/ResourceTypes/User", "GET"},
-		{"POST", "/scim/v2/Schemas", "GET"},
-		{"PATCH", "/scim/v2/Schemas/" + URNUser, "GET"},
-		{"PATCH", "/scim/v2/Users", "GET, POST"},
-		{"DELETE", "/scim/v2/Groups", "GET, POST"},
-		{"POST", "/scim/v2/Users/" + uid, "GET, PUT, PATCH, DELETE"},
-		{"POST", "/scim/v2/Groups/" + gid, "GET, PUT, PATCH, DELETE"},
+		{"POST", "/scim/v2/ServiceProviderConfig", "GET, HEAD"},
+		{"PUT", "/scim/v2/ServiceProviderConfig", "GET, HEAD"},
+		{"POST", "/scim/v2/ResourceTypes", "GET, HEAD"},
+		{"DELETE", "/scim/v2/ResourceTypes/User", "GET, HEAD"},
+		{"POST", "/scim/v2/Schemas", "GET, HEAD"},
+		{"PATCH", "/scim/v2/Schemas/" + URNUser, "GET, HEAD"},
+		{"PATCH", "/scim/v2/Users", "GET, POST, HEAD"},
+		{"DELETE", "/scim/v2/Groups", "GET, POST, HEAD"},
+		{"POST", "/scim/v2/Users/" + uid, "GET, PUT, PATCH, DELETE, HEAD"},
+		{"POST", "/scim/v2/Groups/" + gid, "GET, PUT, PATCH, DELETE, HEAD"},
 		{"GET", "/scim/v2/Users/.search", "POST"},
 		{"PUT", "/scim/v2/Groups/.search", "POST"},
 		{"GET", "/scim/v2/.search", "POST"},
-		{"POST", "/scim/v2/", "GET"},
-		{"DELETE", "/scim/v2", "GET"},
+		{"POST", "/scim/v2/", "GET, HEAD"},
+		{"DELETE", "/scim/v2", "GET, HEAD"},
 	}
 	for _, c := range cases {
 		t.Run(c.method+" "+c.path, func(t *testing.T) {
@@ -53,6 +54,19 @@ func TestMethodNotAllowed(t *testing.T) {
 	// Nothing was written.
 	if r := f.mustDo(http.StatusOK, http.MethodGet, "/scim/v2/Users", ""); at(r.body, "totalResults") != jsonNum(1) {
 		t.Errorf("users: %s", r.raw)
+	}
+	// HEAD is served wherever GET is.
+	srv := httptest.NewServer(f.h)
+	defer srv.Close()
+	req, _ := http.NewRequest(http.MethodHead, srv.URL+"/scim/v2/Users/"+uid, nil)
+	req.Header.Set("Authorization", "Bearer "+testToken)
+	resp, err := srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("Etag") != `W/"1"` {
+		t.Errorf("HEAD: %d %v", resp.StatusCode, resp.Header)
 	}
 	// RFC 7644 §3.11: /Me is not implemented, which is 501.
 	for _, m := range []string{"GET", "PUT", "DELETE"} {
