@@ -165,8 +165,7 @@ func (o *Options) validate() error {
 		o.Notify = func() {}
 	}
 	if o.Schema == nil {
-		none := &SchemaConfig{}
-		o.Schema = func() *SchemaConfig { return none }
+		o.Schema = func() *SchemaConfig { return nil }
 	}
 	if len(errs) > 0 {
 		return fmt.Errorf("scim: invalid options: %w", errors.Join(errs...))
@@ -184,6 +183,8 @@ type handler struct {
 	groups  *groupHandler
 	// schemas caches the schemas built from the last Options.Schema value.
 	schemas atomic.Pointer[schemaSet]
+	// noSchema stands for a nil Options.Schema value, so it is cached too.
+	noSchema SchemaConfig
 }
 
 // NewHandler returns the SCIM API as an http.Handler serving everything
@@ -234,7 +235,7 @@ type schemaSet struct {
 func (h *handler) currentSchemas() *schemaSet {
 	src := h.opts.Schema()
 	if src == nil {
-		src = &SchemaConfig{}
+		src = &h.noSchema
 	}
 	if cur := h.schemas.Load(); cur != nil && cur.src == src {
 		return cur
