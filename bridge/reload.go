@@ -190,7 +190,8 @@ func restartOnly(a, b *config.Config) []string {
 	if a.Log != b.Log {
 		out = append(out, "log")
 	}
-	if a.SCIM.BasePath != b.SCIM.BasePath || a.SCIM.MaxBodyBytes != b.SCIM.MaxBodyBytes || a.SCIM.ExternalURL != b.SCIM.ExternalURL {
+	if a.SCIM.BasePath != b.SCIM.BasePath || a.SCIM.MaxBodyBytes != b.SCIM.MaxBodyBytes || a.SCIM.ExternalURL != b.SCIM.ExternalURL ||
+		a.SCIM.Limits != b.SCIM.Limits {
 		out = append(out, "scim")
 	}
 	return out

@@ -94,6 +94,16 @@ func TestInvalidConfigs(t *testing.T) {
 		"invalid-listen.yaml": {
 			`listen.scim: invalid address "localhost": want host:port`,
 			`listen.admin: invalid port "99999" in "127.0.0.1:99999"`,
+			`listen.maxHeaderBytes: must be between 4096 and 1048576, got 100`,
+			`listen.maxConnections: must be between 1 and 1048576, got 0`,
+		},
+		"invalid-limits.yaml": {
+			`scim.limits.maxValuesPerAttribute: must be between 1 and 1048576, got 0`,
+			`scim.limits.maxDocumentBytes: must be between 1024 and 16777216, got 100`,
+			`scim.limits.maxPatchOperations: must be between 1 and 1048576, got -1`,
+			`scim.limits.maxFilterLength: must be between 2112 and 1048576, got 100`,
+			`scim.limits.maxFilterDepth: must be between 1 and 1000, got 0`,
+			`scim.limits.maxFilterCandidates: must be between 1 and 1073741824, got 0`,
 		},
 		"invalid-mapping.yaml": {
 			`mapping.userNameField: "Name" is not one of SFDCUserName, SfdcUserId, Email`,

@@ -20,12 +20,22 @@ import (
 func Default() Config {
 	return Config{
 		Listen: Listen{
-			SCIM:  "127.0.0.1:8080",
-			Admin: "127.0.0.1:9090",
+			SCIM:           "127.0.0.1:8080",
+			Admin:          "127.0.0.1:9090",
+			MaxHeaderBytes: 64 << 10,
+			MaxConnections: 512,
 		},
 		SCIM: SCIM{
 			BasePath:     "/scim/v2",
 			MaxBodyBytes: 1 << 20,
+			Limits: SCIMLimits{
+				MaxValuesPerAttribute: 100,
+				MaxDocumentBytes:      64 << 10,
+				MaxPatchOperations:    1000,
+				MaxFilterLength:       4096,
+				MaxFilterDepth:        16,
+				MaxFilterCandidates:   10000,
+			},
 		},
 		Gainsight: Gainsight{
 			API:         APIServices,

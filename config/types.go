@@ -20,10 +20,17 @@ type Config struct {
 	Google       *GoogleSource  `yaml:"google,omitempty"`
 }
 
-// Listen holds the two listeners' addresses.
+// Listen holds the two listeners' addresses and what each accepts before
+// a request is authenticated.
 type Listen struct {
 	SCIM  string `yaml:"scim"`  // default 127.0.0.1:8080
 	Admin string `yaml:"admin"` // default 127.0.0.1:9090
+	// MaxHeaderBytes bounds a request's header block (request line
+	// included); a larger one is answered 431 and the connection closed.
+	MaxHeaderBytes int `yaml:"maxHeaderBytes"` // default 64 KiB
+	// MaxConnections bounds the connections each listener serves at once;
+	// further clients wait in the kernel's accept queue.
+	MaxConnections int `yaml:"maxConnections"` // default 512
 }
 
 // SCIM configures the SCIM front end.
@@ -34,6 +41,32 @@ type SCIM struct {
 	// ExternalURL is the base URL IdPs use (for Location and meta.location);
 	// empty means derived from the request.
 	ExternalURL string `yaml:"externalURL"`
+	// Limits bound the work and memory one request may cause.
+	Limits SCIMLimits `yaml:"limits"`
+}
+
+// SCIMLimits bound what one SCIM request may store or make the bridge do.
+// A request over a limit is refused with a SCIM error naming the limit and
+// changes nothing.
+type SCIMLimits struct {
+	// MaxValuesPerAttribute bounds the values of each multi-valued user
+	// attribute (emails, phoneNumbers, roles, a multi-picklist field, …);
+	// group members are not counted (400 invalidValue).
+	MaxValuesPerAttribute int `yaml:"maxValuesPerAttribute"` // default 100
+	// MaxDocumentBytes bounds a stored user or group document as JSON,
+	// group members not counted (413).
+	MaxDocumentBytes int `yaml:"maxDocumentBytes"` // default 64 KiB
+	// MaxPatchOperations bounds the operations of one PATCH (400 tooMany).
+	MaxPatchOperations int `yaml:"maxPatchOperations"` // default 1000
+	// MaxFilterLength bounds a filter's length in bytes (400 invalidFilter).
+	MaxFilterLength int `yaml:"maxFilterLength"` // default 4096
+	// MaxFilterDepth bounds how deeply a filter nests parentheses and value
+	// filters (400 invalidFilter).
+	MaxFilterDepth int `yaml:"maxFilterDepth"` // default 16
+	// MaxFilterCandidates bounds how many stored resources a filter the
+	// store cannot answer by itself may make the bridge read and test
+	// (400 tooMany).
+	MaxFilterCandidates int `yaml:"maxFilterCandidates"` // default 10000
 }
 
 // Token is one accepted bearer token, stored as the hex SHA-256 of the

@@ -89,6 +89,17 @@ func (c *Config) validateListen(ch *checker) {
 	if c.Listen.SCIM != "" && c.Listen.SCIM == c.Listen.Admin && !strings.HasSuffix(c.Listen.SCIM, ":0") {
 		ch.add("listen.admin", "must differ from listen.scim")
 	}
+	// Below 4 KiB a request with a bearer token and an ordinary URL may
+	// not fit; a header block larger than 1 MiB is Go's own default.
+	checkRange(ch, "listen.maxHeaderBytes", c.Listen.MaxHeaderBytes, 4<<10, 1<<20)
+	checkRange(ch, "listen.maxConnections", c.Listen.MaxConnections, 1, 1<<20)
+}
+
+// checkRange adds an error unless lo <= v <= hi.
+func checkRange(ch *checker, path string, v, lo, hi int) {
+	if v < lo || v > hi {
+		ch.add(path, "must be between %d and %d, got %d", lo, hi, v)
+	}
 }
 
 func checkAddr(ch *checker, path, addr string) {
@@ -154,6 +165,16 @@ func (c *Config) validateSCIM(ch *checker) {
 	if s.MaxBodyBytes <= 0 {
 		ch.add("scim.maxBodyBytes", "must be positive, got %d", s.MaxBodyBytes)
 	}
+	l := s.Limits
+	checkRange(ch, "scim.limits.maxValuesPerAttribute", l.MaxValuesPerAttribute, 1, 1<<20)
+	// A user of a few attributes must fit, and a document the store keeps
+	// beside its indexed copies stays well below PostgreSQL's 1 GB field.
+	checkRange(ch, "scim.limits.maxDocumentBytes", l.MaxDocumentBytes, 1<<10, 16<<20)
+	checkRange(ch, "scim.limits.maxPatchOperations", l.MaxPatchOperations, 1, 1<<20)
+	// userName eq "…" with the longest indexed value must fit.
+	checkRange(ch, "scim.limits.maxFilterLength", l.MaxFilterLength, 2*1024+64, 1<<20)
+	checkRange(ch, "scim.limits.maxFilterDepth", l.MaxFilterDepth, 1, 1000)
+	checkRange(ch, "scim.limits.maxFilterCandidates", l.MaxFilterCandidates, 1, 1<<30)
 	if s.ExternalURL != "" {
 		checkURL(ch, "scim.externalURL", s.ExternalURL)
 	}
