@@ -220,6 +220,9 @@ type Store interface {
 	// entry was first marked (zero when empty).
 	DirtyStats(ctx context.Context) (count int, oldest time.Time, err error)
 
+	// Finder answers the filters and batched reads of SCIM lists.
+	Finder
+
 	// Ping reports whether the store is reachable.
 	Ping(ctx context.Context) error
 	// Close releases the store's resources.

@@ -73,7 +73,17 @@ func TestQueryPlans(t *testing.T) {
 		"sync info by GSID":            {index: "sync_info_gsid"},
 		"claim dirty":                  {index: "dirty_since", ordered: true},
 	}
-	queries := sqlstore.PlannedQueries(dialect())
+	checkPlans(ctx, t, db, sqlstore.PlannedQueries(dialect()), want)
+	checkPlans(ctx, t, db, sqlstore.FindPlannedQueries(dialect()), findPlans)
+}
+
+// checkPlans explains each of queries and checks it against its expected
+// plan in want, which must expect exactly these queries.
+func checkPlans(ctx context.Context, t *testing.T, db *sql.DB, queries []sqlstore.PlannedQuery, want map[string]struct {
+	index   string
+	ordered bool
+}) {
+	t.Helper()
 	if len(queries) != len(want) {
 		t.Errorf("%d planned queries, %d expectations: keep them in step", len(queries), len(want))
 	}

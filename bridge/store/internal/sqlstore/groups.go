@@ -456,28 +456,39 @@ func (s *Store) ListGroups(ctx context.Context, q store.Query, withMembers bool)
 	if matchesNothing(q) {
 		return nil, 0, nil
 	}
+	out, total, err := s.listGroups(ctx, where, args, q, withMembers)
+	if err != nil {
+		return nil, 0, fmt.Errorf("store: list groups: %w", err)
+	}
+	return out, total, nil
+}
+
+// listGroups returns the page q of the groups matching where (whose
+// arguments are args) and their number, with their members and member
+// names when withMembers is set.
+func (s *Store) listGroups(ctx context.Context, where string, args []any, q store.Query, withMembers bool) ([]store.Group, int, error) {
 	count, list, listArgs := listSQL("scim_groups", groupCols, where, q, args)
 	var total int
 	if err := s.r.QueryRowContext(ctx, count, args...).Scan(&total); err != nil {
-		return nil, 0, fmt.Errorf("store: count groups: %w", err)
+		return nil, 0, fmt.Errorf("count: %w", err)
 	}
 	rows, err := s.r.QueryContext(ctx, list, listArgs...)
 	if err != nil {
-		return nil, 0, fmt.Errorf("store: list groups: %w", err)
+		return nil, 0, err
 	}
 	var out []store.Group
 	for rows.Next() {
 		g, err := scanGroup(rows)
 		if err != nil {
 			rows.Close()
-			return nil, 0, fmt.Errorf("store: list groups: %w", err)
+			return nil, 0, err
 		}
 		out = append(out, g)
 	}
 	err = rows.Err()
 	rows.Close()
 	if err != nil {
-		return nil, 0, fmt.Errorf("store: list groups: %w", err)
+		return nil, 0, err
 	}
 	if withMembers && len(out) > 0 {
 		ids := make([]string, len(out))
@@ -486,7 +497,7 @@ func (s *Store) ListGroups(ctx context.Context, q store.Query, withMembers bool)
 		}
 		m, names, err := s.members(ctx, s.r, true, ids...)
 		if err != nil {
-			return nil, 0, fmt.Errorf("store: list groups: %w", err)
+			return nil, 0, err
 		}
 		for i := range out {
 			out[i].Members = m[out[i].ID]
@@ -499,7 +510,6 @@ func (s *Store) ListGroups(ctx context.Context, q store.Query, withMembers bool)
 	return out, total, nil
 }
 
-// GroupsOfUser implements store.Store.
 func (s *Store) GroupsOfUser(ctx context.Context, id string) ([]store.GroupRef, error) {
 	if unstorable(id) {
 		return nil, nil

@@ -1,0 +1,30 @@
+package postgres
+
+// findPlans are the expected plans of sqlstore.FindPlannedQueries, checked
+// by TestQueryPlans. A page of the users of a group, a sync state or a
+// GSID sorts only those users; the seeded users are all active, so a page
+// of active users is the creation-order scan stopped by LIMIT.
+var findPlans = map[string]struct {
+	index   string
+	ordered bool
+}{
+	"count users active":              {index: "users_active"},
+	"users active":                    {index: "users_pkey", ordered: true},
+	"count users inactive":            {index: "users_active"},
+	"users inactive":                  {index: "users_active", ordered: true},
+	"count users in group":            {index: "group_members_pkey"},
+	"users in group":                  {index: "group_members_pkey"},
+	"count users in group named":      {index: "scim_groups_display_name_lower_key"},
+	"users in group named":            {index: "scim_groups_display_name_lower_key"},
+	"count users failed":              {index: "sync_info_state"},
+	"users failed":                    {index: "sync_info_state"},
+	"count users pending":             {index: "sync_info_state"},
+	"users pending":                   {index: "sync_info_state"},
+	"count users GSID":                {index: "sync_info_gsid"},
+	"users GSID":                      {index: "sync_info_gsid"},
+	"count users userName and active": {index: "users_user_name_lower_key"},
+	"users userName and active":       {index: "users_user_name_lower_key"},
+	"count groups with member":        {index: "group_members_user"},
+	"groups with member":              {index: "group_members_user"},
+	"sync info of users":              {index: "sync_info_pkey"},
+}

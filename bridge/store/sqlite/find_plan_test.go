@@ -1,0 +1,29 @@
+package sqlite
+
+// findPlans are the expected plans of sqlstore.FindPlannedQueries, checked
+// by TestQueryPlans. A page of the users of a group, a sync state or a
+// GSID sorts only those users.
+var findPlans = map[string]struct {
+	index   string
+	ordered bool
+}{
+	"count users active":              {index: "users_active"},
+	"users active":                    {index: "users_active", ordered: true},
+	"count users inactive":            {index: "users_active"},
+	"users inactive":                  {index: "users_active", ordered: true},
+	"count users in group":            {index: "sqlite_autoindex_group_members_1"},
+	"users in group":                  {index: "sqlite_autoindex_group_members_1"},
+	"count users in group named":      {index: "sqlite_autoindex_scim_groups_2"},
+	"users in group named":            {index: "sqlite_autoindex_scim_groups_2"},
+	"count users failed":              {index: "sync_info_tombstone_state"},
+	"users failed":                    {index: "sync_info_tombstone_state"},
+	"count users pending":             {index: "sync_info_tombstone_state"},
+	"users pending":                   {index: "sync_info_tombstone_state"},
+	"count users GSID":                {index: "sync_info_gsid"},
+	"users GSID":                      {index: "sync_info_gsid"},
+	"count users userName and active": {index: "sqlite_autoindex_users_2"},
+	"users userName and active":       {index: "sqlite_autoindex_users_2"},
+	"count groups with member":        {index: "group_members_user"},
+	"groups with member":              {index: "group_members_user"},
+	"sync info of users":              {index: "sqlite_autoindex_sync_info_1"},
+}
