@@ -12,20 +12,23 @@ import (
 	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/store"
 )
 
-// evalFilter reports whether res (a SCIM resource or one element of a
-// multi-valued attribute) matches e. Attribute names are compared
-// case-insensitively; values of id, externalId and gsid case-sensitively,
-// other strings case-insensitively (RFC 7643 caseExact of the attributes
-// the bridge stores).
+// evalFilter reports whether res (a SCIM resource) matches e. Attribute
+// names are compared case-insensitively; values of id, externalId and gsid
+// case-sensitively, and so are the ids of a user's groups and a group's
+// members (groups.value, members.value), which are resource ids; other
+// strings case-insensitively (RFC 7643 caseExact of the attributes the
+// bridge stores).
 func evalFilter(e filter.Expression, res map[string]any) bool {
+	return evalIn(e, res, "")
+}
+
+// evalIn is evalFilter for res, an element of the multi-valued attribute
+// parent ("" for a resource).
+func evalIn(e filter.Expression, res map[string]any, parent string) bool {
 	switch e := e.(type) {
 	case *filter.AttributeExpression:
 		vals := collect(res, e.AttributePath)
-		name := e.AttributePath.AttributeName
-		if sub := e.AttributePath.SubAttributeName(); sub != "" {
-			name = sub
-		}
-		exact := strings.EqualFold(name, "id") || strings.EqualFold(name, "externalId") || strings.EqualFold(name, "gsid")
+		exact := caseExact(parent, e.AttributePath)
 		switch e.Operator {
 		case filter.PR:
 			for _, v := range vals {
@@ -60,13 +63,13 @@ func evalFilter(e filter.Expression, res map[string]any) bool {
 	case *filter.LogicalExpression:
 		switch e.Operator {
 		case filter.AND:
-			return evalFilter(e.Left, res) && evalFilter(e.Right, res)
+			return evalIn(e.Left, res, parent) && evalIn(e.Right, res, parent)
 		case filter.OR:
-			return evalFilter(e.Left, res) || evalFilter(e.Right, res)
+			return evalIn(e.Left, res, parent) || evalIn(e.Right, res, parent)
 		}
 		return false
 	case *filter.NotExpression:
-		return !evalFilter(e.Expression, res)
+		return !evalIn(e.Expression, res, parent)
 	case *filter.ValuePath:
 		container, ok := containerFor(res, e.AttributePath)
 		if !ok {
@@ -84,13 +87,36 @@ func evalFilter(e filter.Expression, res map[string]any) bool {
 			elems = []any{x}
 		}
 		for _, el := range elems {
-			if m, ok := el.(map[string]any); ok && evalFilter(e.ValueFilter, m) {
+			if m, ok := el.(map[string]any); ok && evalIn(e.ValueFilter, m, e.AttributePath.AttributeName) {
 				return true
 			}
 		}
 		return false
 	}
 	return false
+}
+
+// isIDList reports whether name is an attribute whose elements' value is a
+// resource id: a user's groups, a group's members.
+func isIDList(name string) bool {
+	return strings.EqualFold(name, "groups") || strings.EqualFold(name, "members")
+}
+
+// caseExact reports whether the values p designates in an element of
+// parent ("" for a resource) compare case-sensitively.
+func caseExact(parent string, p filter.AttributePath) bool {
+	name, sub := p.AttributeName, p.SubAttributeName()
+	if parent == "" && isIDList(name) && (sub == "" || strings.EqualFold(sub, "value")) {
+		return true
+	}
+	if parent != "" && isIDList(parent) && strings.EqualFold(name, "value") {
+		return true
+	}
+	leaf := name
+	if sub != "" {
+		leaf = sub
+	}
+	return strings.EqualFold(leaf, "id") || strings.EqualFold(leaf, "externalId") || strings.EqualFold(leaf, "gsid")
 }
 
 // containerFor returns the map an attribute path's name is looked up in:
@@ -271,78 +297,211 @@ func ordered(op filter.CompareOperator, c int) bool {
 	return false
 }
 
-// indexedEq finds an "eq" on an indexed field in e. fields maps the
-// lower-cased attribute path to the store.Query field. exact reports that
-// the whole filter is that comparison, so the store's result is the
-// answer; otherwise the candidates must still be filtered in memory.
-func indexedEq(e filter.Expression, fields func(string) (string, bool)) (field, value string, exact, ok bool) {
+// narrowUsers returns the conditions of e that the store answers itself
+// (store.Finder), and whether they are the whole of e, so the store's
+// result is the answer; otherwise the users it selects are candidates to
+// test against e. Only "eq" comparisons joined by "and" are handed to the
+// store: on id, userName, externalId, emails.value, active (a boolean),
+// groups.value, groups.display and the bridge extension's syncState and
+// gsid.
+func narrowUsers(e filter.Expression) (f store.UserFilter, exact bool) {
 	switch e := e.(type) {
-	case *filter.AttributeExpression:
-		if e.Operator != filter.EQ {
-			return "", "", false, false
-		}
-		s, isStr := e.CompareValue.(string)
-		if !isStr {
-			return "", "", false, false
-		}
-		if uri := e.AttributePath.URI(); uri != "" && !strings.EqualFold(uri, URNUser) && !strings.EqualFold(uri, URNGroup) {
-			return "", "", false, false
-		}
-		key := strings.ToLower(e.AttributePath.AttributeName)
-		if sub := e.AttributePath.SubAttributeName(); sub != "" {
-			key += "." + strings.ToLower(sub)
-		}
-		f, found := fields(key)
-		return f, s, found, found
 	case *filter.LogicalExpression:
 		if e.Operator != filter.AND {
-			return "", "", false, false
+			return store.UserFilter{}, false
 		}
-		if f, v, _, ok := indexedEq(e.Left, fields); ok {
-			return f, v, false, true
-		}
-		if f, v, _, ok := indexedEq(e.Right, fields); ok {
-			return f, v, false, true
-		}
+		l, le := narrowUsers(e.Left)
+		r, re := narrowUsers(e.Right)
+		m, ok := mergeUserFilters(l, r)
+		return m, le && re && ok
+	case *filter.AttributeExpression:
+		return userCondition(e.AttributePath, e)
 	case *filter.ValuePath:
-		if vf, ok := e.ValueFilter.(*filter.AttributeExpression); ok && vf.AttributePath.SubAttribute == nil {
-			name := strings.ToLower(e.AttributePath.AttributeName + "." + vf.AttributePath.AttributeName)
-			if f, found := fields(name); found && vf.Operator == filter.EQ {
-				if s, isStr := vf.CompareValue.(string); isStr {
-					return f, s, false, true
+		if vf, ok := e.ValueFilter.(*filter.AttributeExpression); ok && vf.AttributePath.SubAttribute == nil && vf.AttributePath.URI() == "" {
+			sub := vf.AttributePath.AttributeName
+			p := filter.AttributePath{URIPrefix: e.AttributePath.URIPrefix, AttributeName: e.AttributePath.AttributeName, SubAttribute: &sub}
+			return userCondition(p, vf)
+		}
+		// The first "eq" of an "and" inside the brackets still narrows.
+		if lf, ok := e.ValueFilter.(*filter.LogicalExpression); ok && lf.Operator == filter.AND {
+			for _, side := range []filter.Expression{lf.Left, lf.Right} {
+				if f, _ := narrowUsers(&filter.ValuePath{AttributePath: e.AttributePath, ValueFilter: side}); f != (store.UserFilter{}) {
+					return f, false
 				}
 			}
 		}
 	}
-	return "", "", false, false
+	return store.UserFilter{}, false
 }
 
-// userIndex maps a lower-cased user attribute path to its store.Query
-// field.
-func userIndex(path string) (string, bool) {
-	switch path {
+// noMatch stands for a value no stored value equals (a NUL character
+// cannot be stored), for comparisons nothing can satisfy.
+const noMatch = "\x00"
+
+// userCondition translates one comparison on path p, or reports that the
+// store cannot answer it.
+func userCondition(p filter.AttributePath, e *filter.AttributeExpression) (store.UserFilter, bool) {
+	var f store.UserFilter
+	if e.Operator != filter.EQ {
+		return f, false
+	}
+	key := strings.ToLower(p.AttributeName)
+	if sub := p.SubAttributeName(); sub != "" {
+		key += "." + strings.ToLower(sub)
+	}
+	s, isStr := e.CompareValue.(string)
+	switch uri := p.URI(); {
+	case strings.EqualFold(uri, URNBridge):
+		if !isStr {
+			return f, false
+		}
+		switch key {
+		case "syncstate":
+			f.SyncState = noMatch
+			for _, st := range []string{store.StatePending, store.StateSynced, store.StateFailed} {
+				if store.Fold(s) == store.Fold(st) {
+					f.SyncState = st
+				}
+			}
+			return f, true
+		case "gsid":
+			f.GSID = s
+			if s == "" {
+				f.GSID = noMatch
+			}
+			return f, true
+		}
+		return f, false
+	case !isCoreURN(uri):
+		return f, false
+	}
+	if b, isBool := e.CompareValue.(bool); isBool && key == "active" {
+		f.Active = &b
+		return f, true
+	}
+	if !isStr {
+		return f, false
+	}
+	switch key {
 	case "id":
-		return "id", true
+		f.Field, f.Value = "id", s
 	case "username":
-		return "userName", true
+		f.Field, f.Value = "userName", s
 	case "externalid":
-		return "externalId", true
+		f.Field, f.Value = "externalId", s
 	case "emails", "emails.value":
-		return "emails", true
+		f.Field, f.Value = "emails", s
+	case "groups", "groups.value":
+		f.Group = s
+	case "groups.display":
+		f.GroupName = s
+	default:
+		return f, false
 	}
-	return "", false
+	// An empty value matches nothing stored; the store says so itself for
+	// Field, and Group and GroupName would otherwise mean "any".
+	if s == "" && f.Field == "" {
+		f.Group, f.GroupName = noMatch, ""
+	}
+	return f, true
 }
 
-// groupIndex maps a lower-cased group attribute path to its store.Query
-// field.
-func groupIndex(path string) (string, bool) {
-	switch path {
-	case "id":
-		return "id", true
-	case "displayname":
-		return "displayName", true
-	case "externalid":
-		return "externalId", true
+// mergeUserFilters combines the conditions of both sides of an "and";
+// ok is false when both set the same condition, and then a's is kept.
+func mergeUserFilters(a, b store.UserFilter) (store.UserFilter, bool) {
+	ok := true
+	set := func(dst *string, v string) {
+		switch {
+		case v == "":
+		case *dst == "":
+			*dst = v
+		default:
+			ok = false
+		}
 	}
-	return "", false
+	if b.Field != "" {
+		if a.Field == "" {
+			a.Field, a.Value = b.Field, b.Value
+		} else {
+			ok = false
+		}
+	}
+	if b.Active != nil {
+		if a.Active == nil {
+			a.Active = b.Active
+		} else {
+			ok = false
+		}
+	}
+	set(&a.Group, b.Group)
+	set(&a.GroupName, b.GroupName)
+	set(&a.SyncState, b.SyncState)
+	set(&a.GSID, b.GSID)
+	return a, ok
+}
+
+// narrowGroups is narrowUsers for groups: "eq" on id, displayName,
+// externalId and members.value.
+func narrowGroups(e filter.Expression) (f store.GroupFilter, exact bool) {
+	switch e := e.(type) {
+	case *filter.LogicalExpression:
+		if e.Operator != filter.AND {
+			return store.GroupFilter{}, false
+		}
+		l, le := narrowGroups(e.Left)
+		r, re := narrowGroups(e.Right)
+		ok := true
+		if r.Field != "" {
+			if l.Field == "" {
+				l.Field, l.Value = r.Field, r.Value
+			} else {
+				ok = false
+			}
+		}
+		if r.Member != "" {
+			if l.Member == "" {
+				l.Member = r.Member
+			} else {
+				ok = false
+			}
+		}
+		return l, le && re && ok
+	case *filter.AttributeExpression:
+		return groupCondition(e.AttributePath, e)
+	case *filter.ValuePath:
+		if vf, ok := e.ValueFilter.(*filter.AttributeExpression); ok && vf.AttributePath.SubAttribute == nil && vf.AttributePath.URI() == "" {
+			sub := vf.AttributePath.AttributeName
+			p := filter.AttributePath{URIPrefix: e.AttributePath.URIPrefix, AttributeName: e.AttributePath.AttributeName, SubAttribute: &sub}
+			return groupCondition(p, vf)
+		}
+	}
+	return store.GroupFilter{}, false
+}
+
+func groupCondition(p filter.AttributePath, e *filter.AttributeExpression) (store.GroupFilter, bool) {
+	var f store.GroupFilter
+	s, isStr := e.CompareValue.(string)
+	if e.Operator != filter.EQ || !isStr || !isCoreURN(p.URI()) {
+		return f, false
+	}
+	key := strings.ToLower(p.AttributeName)
+	if sub := p.SubAttributeName(); sub != "" {
+		key += "." + strings.ToLower(sub)
+	}
+	switch key {
+	case "id":
+		f.Field, f.Value = "id", s
+	case "displayname":
+		f.Field, f.Value = "displayName", s
+	case "externalid":
+		f.Field, f.Value = "externalId", s
+	case "members", "members.value":
+		f.Member = s
+		if s == "" {
+			f.Member = noMatch
+		}
+	default:
+		return f, false
+	}
+	return f, true
 }

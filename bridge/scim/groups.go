@@ -71,6 +71,19 @@ func groupFromDoc(doc map[string]any) (store.Group, error) {
 	return g, nil
 }
 
+// groupFrom is groupFromDoc, refusing a document over the limits
+// (checkDocument; members are not part of it).
+func (h *handler) groupFrom(doc map[string]any) (store.Group, error) {
+	g, err := groupFromDoc(doc)
+	if err != nil {
+		return store.Group{}, err
+	}
+	if err := h.checkDocument("group", g.Doc); err != nil {
+		return store.Group{}, err
+	}
+	return g, nil
+}
+
 // groupDoc is the document PATCH operations apply to.
 func groupDoc(g store.Group) map[string]any {
 	doc := copyDoc(g.Doc)
@@ -195,7 +208,7 @@ func (h *handler) groupWriteError(ctx context.Context, err error, id string, can
 func (g *groupHandler) Create(r *http.Request, attrs elscim.ResourceAttributes) (elscim.Resource, error) {
 	ctx := r.Context()
 	doc := cleanDoc(copyDoc(attrs))
-	grp, err := groupFromDoc(doc)
+	grp, err := g.h.groupFrom(doc)
 	if err != nil {
 		return elscim.Resource{}, err
 	}
@@ -227,7 +240,7 @@ func (g *groupHandler) Get(r *http.Request, id string) (elscim.Resource, error) 
 
 func (g *groupHandler) Replace(r *http.Request, id string, attrs elscim.ResourceAttributes) (elscim.Resource, error) {
 	doc := cleanDoc(copyDoc(attrs))
-	next, err := groupFromDoc(doc)
+	next, err := g.h.groupFrom(doc)
 	if err != nil {
 		return elscim.Resource{}, err
 	}
@@ -245,7 +258,7 @@ func (g *groupHandler) Patch(r *http.Request, id string, ops []elscim.PatchOpera
 		if err := g.h.schemasOf(r).group.applyPatch(doc, ops); err != nil {
 			return store.Group{}, err
 		}
-		return groupFromDoc(cleanDoc(doc))
+		return g.h.groupFrom(cleanDoc(doc))
 	})
 }
 
@@ -359,22 +372,51 @@ func (g *groupHandler) GetAll(r *http.Request, params elscim.ListRequestParams) 
 func (g *groupHandler) list(r *http.Request, expr filter.Expression, startIndex, count int) (elscim.Page, error) {
 	ctx := r.Context()
 	proj := projectionFrom(r)
-	mentionsMembers := strings.Contains(strings.ToLower(r.URL.Query().Get("filter")), "members")
-	groups, total, err := listMatching(expr, startIndex, count, groupIndex,
-		func(q store.Query, filtering bool) ([]store.Group, int, error) {
-			groups, total, err := g.h.opts.Store.ListGroups(ctx, q, proj.wants("members") || (filtering && mentionsMembers))
+	withMembers := proj.wants("members")
+	testMembers := strings.Contains(strings.ToLower(r.URL.Query().Get("filter")), "members")
+	var sel store.GroupFilter
+	exact := true
+	if expr != nil {
+		sel, exact = narrowGroups(expr)
+	}
+	chunk := candidateChunk
+	if withMembers || testMembers {
+		// A group's members may be thousands: fewer groups at once.
+		chunk = candidateChunk / 10
+	}
+	find := func(members bool) func(offset, limit int) ([]store.Group, int, error) {
+		return func(offset, limit int) ([]store.Group, int, error) {
+			q := sel
+			q.Offset, q.Limit = offset, limit
+			groups, total, err := g.h.opts.Store.FindGroups(ctx, q, members)
 			if err != nil {
 				return nil, 0, fmt.Errorf("scim: list groups: %w", err)
 			}
 			return groups, total, nil
+		}
+	}
+	l := lister[store.Group]{
+		kind:  "groups",
+		chunk: chunk,
+		find:  find(withMembers),
+		views: func(items []store.Group) ([]map[string]any, error) {
+			views := make([]map[string]any, len(items))
+			for i, grp := range items {
+				view := groupDoc(grp)
+				describeMembers(view, grp.MemberNames, "")
+				view["id"] = grp.ID
+				view["meta"] = metaView("Group", grp.Created, grp.Modified, grp.Version)
+				views[i] = view
+			}
+			return views, nil
 		},
-		func(grp store.Group) (map[string]any, error) {
-			view := groupDoc(grp)
-			describeMembers(view, grp.MemberNames, "")
-			view["id"] = grp.ID
-			view["meta"] = metaView("Group", grp.Created, grp.Modified, grp.Version)
-			return view, nil
-		})
+	}
+	if !exact && expr != nil {
+		// Candidates are read with their members when the filter tests
+		// them or the page shows them.
+		l.find = find(withMembers || testMembers)
+	}
+	groups, total, err := listMatching(expr, exact, startIndex, count, g.h.opts.Limits.MaxFilterCandidates, l)
 	if err != nil {
 		return elscim.Page{}, err
 	}

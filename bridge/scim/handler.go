@@ -19,6 +19,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/store"
+	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/config"
 )
 
 // Validator checks SCIM input against the current configuration.
@@ -72,8 +73,7 @@ type Store interface {
 	UpdateGroup(ctx context.Context, id string, fn func(store.Group) (store.Group, error), check store.GroupCheck) (store.Group, error)
 	DeleteGroup(ctx context.Context, id string, check store.GroupCheck) error
 	ListGroups(ctx context.Context, q store.Query, withMembers bool) ([]store.Group, int, error)
-	GroupsOfUser(ctx context.Context, id string) ([]store.GroupRef, error)
-	GetSync(ctx context.Context, userID string) (store.SyncInfo, error)
+	store.Finder
 }
 
 var _ Store = store.Store(nil)
@@ -107,6 +107,9 @@ type Options struct {
 	Schema func() *SchemaConfig
 	// MaxResults caps list page sizes (default 200).
 	MaxResults int
+	// Limits bound what one request may store or make the handler do;
+	// unset (zero) limits take config.Default's values.
+	Limits config.SCIMLimits
 	// Notify is called after every successful write; may be nil.
 	Notify func()
 	// Logger receives one line per request.
@@ -149,6 +152,7 @@ func (o *Options) validate() error {
 	if o.MaxResults <= 0 {
 		o.MaxResults = 200
 	}
+	o.Limits = withDefaults(o.Limits)
 	if o.ExternalURL != "" {
 		u, err := url.Parse(o.ExternalURL)
 		if err != nil || u.Scheme == "" || u.Host == "" {
@@ -335,7 +339,10 @@ func (h *handler) router() http.Handler {
 	// RFC 7644 §3.11: a server without /Me answers 501; the library does.
 	api.Handle("/Me", lib)
 	api.PathPrefix("/").Handler(http.HandlerFunc(h.notFound))
-	r.NotFoundHandler = h.observe(http.HandlerFunc(h.notFound))
+	// Outside the base path nothing is authenticated, so no body is read.
+	r.NotFoundHandler = h.observe(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		refuseUnread(w, r, scimError(http.StatusNotFound, "", "Specified endpoint does not exist."))
+	}))
 	return r
 }
 
@@ -368,6 +375,13 @@ func allow(next http.Handler, methods ...string) http.Handler {
 // serveLibrary hands the request to the library server, below the base
 // path.
 func (h *handler) serveLibrary(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodGet {
+		// Before the library parses it.
+		if serr := h.checkFilter(r.URL.Query().Get("filter")); serr != nil {
+			writeError(w, *serr)
+			return
+		}
+	}
 	s, err := h.server(h.schemasOf(r), h.baseURL(r))
 	if err != nil {
 		h.log.Error("build server", zap.Error(err))

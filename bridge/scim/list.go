@@ -6,39 +6,40 @@ import (
 	elscim "github.com/elimity-com/scim"
 	"github.com/scim2/filter-parser/v2"
 
-	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/store"
 )
 
-// listMatching answers one page of a list request (RFC 7644 §3.4.2) for
-// users or groups. An "eq" on an indexed attribute becomes a store query;
-// when that comparison is the whole filter the store pages the result
-// itself, otherwise its candidates (or, without an indexed comparison,
-// every resource) are filtered in memory against view and paged here.
-// list receives filtering=true when its results will be filtered in memory.
-// expr is the filter (nil for none), startIndex is 1-based.
-func listMatching[T any](
-	expr filter.Expression,
-	startIndex, count int,
-	index func(string) (string, bool),
-	list func(q store.Query, filtering bool) ([]T, int, error),
-	view func(T) (map[string]any, error),
-) ([]T, int, error) {
+// lister is what listMatching needs of one resource type.
+type lister[T any] struct {
+	// find returns the page (offset, limit) of the resources the store
+	// selects and how many it selects in all.
+	find func(offset, limit int) ([]T, int, error)
+	// views returns, for each of items, the representation filters are
+	// tested against.
+	views func(items []T) ([]map[string]any, error)
+	// chunk is how many candidates are read and tested at once.
+	chunk int
+	// kind names the resources in messages ("users").
+	kind string
+}
+
+// listMatching answers one page of a list request (RFC 7644 §3.4.2): the
+// count resources from startIndex (1-based) on that match expr (nil for
+// all), and how many match. When exact, the store selects exactly the
+// matches and pages them itself. Otherwise the resources it selects are
+// candidates, read chunk by chunk and tested against expr, so memory holds
+// one chunk and one page whatever their number; more than maxCandidates
+// are refused (400 tooMany, RFC 7644 §3.4.2) before any is tested.
+// Candidates are paged by offset like any list, so resources created or
+// deleted meanwhile may shift what a later chunk holds.
+func listMatching[T any](expr filter.Expression, exact bool, startIndex, count, maxCandidates int, l lister[T]) ([]T, int, error) {
 	offset := max(startIndex-1, 0)
 	count = max(count, 0)
-	q := store.Query{}
-	filtering := expr != nil
-	if expr != nil {
-		if f, v, exact, ok := indexedEq(expr, index); ok {
-			q.Field, q.Value = f, v
-			filtering = !exact
-		}
-	}
-	if !filtering {
-		q.Offset, q.Limit = offset, count
+	if expr == nil || exact {
+		limit := count
 		if count == 0 {
-			q.Limit = 1 // only totalResults is wanted
+			limit = 1 // only totalResults is wanted
 		}
-		items, total, err := list(q, false)
+		items, total, err := l.find(offset, limit)
 		if err != nil {
 			return nil, 0, err
 		}
@@ -47,21 +48,43 @@ func listMatching[T any](
 		}
 		return items, total, nil
 	}
-	all, _, err := list(q, true)
-	if err != nil {
-		return nil, 0, err
-	}
-	var matched []T
-	for _, item := range all {
-		v, err := view(item)
+	var (
+		out     []T
+		matched int
+	)
+	for from := 0; ; from += l.chunk {
+		items, total, err := l.find(from, l.chunk)
 		if err != nil {
 			return nil, 0, err
 		}
-		if evalFilter(expr, v) {
-			matched = append(matched, item)
+		if from == 0 && total > maxCandidates {
+			return nil, 0, errTooMany("The filter would have %d %s tested one by one; at most %d are (scim.limits.maxFilterCandidates). "+
+				"Narrow it with an \"eq\" the store answers itself: %s.", total, l.kind, maxCandidates, indexedAttrs[l.kind])
+		}
+		views, err := l.views(items)
+		if err != nil {
+			return nil, 0, err
+		}
+		for i, it := range items {
+			if !evalFilter(expr, views[i]) {
+				continue
+			}
+			if matched >= offset && len(out) < count {
+				out = append(out, it)
+			}
+			matched++
+		}
+		if len(items) < l.chunk || from+l.chunk >= total {
+			return out, matched, nil
 		}
 	}
-	return page(matched, offset, count), len(matched), nil
+}
+
+// indexedAttrs names, per kind, the comparisons narrowUsers and
+// narrowGroups hand to the store.
+var indexedAttrs = map[string]string{
+	"users":  "id, userName, externalId, emails.value, active, groups.value, groups.display, " + URNBridge + ":syncState or :gsid",
+	"groups": "id, displayName, externalId, members.value",
 }
 
 // page returns the count items of all from offset on.

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"runtime/debug"
 	"strconv"
+	"time"
 
 	scimerrors "github.com/elimity-com/scim/errors"
 	"github.com/gorilla/mux"
@@ -37,6 +38,9 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 	}
 	return w.ResponseWriter.Write(b)
 }
+
+// Unwrap lets http.ResponseController reach the connection.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 func requestID(r *http.Request) string {
 	if id := r.Header.Get("X-Request-Id"); id != "" && len(id) <= 128 {
@@ -93,11 +97,29 @@ func (h *handler) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !h.authorized(r.Header.Get("Authorization")) {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="scim-bridge"`)
-			writeError(w, scimError(http.StatusUnauthorized, "", "A valid bearer token is required."))
+			refuseUnread(w, r, scimError(http.StatusUnauthorized, "", "A valid bearer token is required."))
 			return
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// refuseUnread answers e to a request whose body is not wanted (it is not
+// authenticated, or not addressed to the API) without reading that body:
+// the connection is closed after the answer, and the server's own
+// clean-up, which would read up to 256 KiB of the body to keep the
+// connection, gives up at once. So a client that sends or trickles a body
+// nobody asked for costs no more than its headers did.
+func refuseUnread(w http.ResponseWriter, r *http.Request, e scimerrors.ScimError) {
+	if r.ContentLength == 0 && len(r.TransferEncoding) == 0 {
+		writeError(w, e)
+		return
+	}
+	w.Header().Set("Connection", "close")
+	writeError(w, e)
+	rc := http.NewResponseController(w)
+	_ = rc.Flush()
+	_ = rc.SetReadDeadline(time.Now())
 }
 
 func (h *handler) authorized(header string) bool {
@@ -154,7 +176,7 @@ func (h *handler) resourceBody(kind string) func(http.Handler) http.Handler {
 			if kind == "Groups" {
 				rs = h.schemasOf(r).group
 			}
-			body, serr := rs.normalizeBody(r.Method, body)
+			body, serr := rs.normalizeBody(r.Method, body, h.opts.Limits.MaxPatchOperations)
 			if serr != nil {
 				writeError(w, *serr)
 				return

@@ -42,16 +42,17 @@ func getKey(m map[string]any, k string) (string, any, bool) {
 
 // normalizeBody rewrites a POST, PUT or PATCH body into the shape the
 // library validates, or returns a SCIM error the library would only report
-// without naming the attribute. Bodies that are not JSON objects are passed
-// through for the library to reject.
-func (rs resourceSchema) normalizeBody(method string, body []byte) ([]byte, *scimerrors.ScimError) {
+// without naming the attribute. A PATCH of more than maxOps operations is
+// refused (400 tooMany) before any is looked at. Bodies that are not JSON
+// objects are passed through for the library to reject.
+func (rs resourceSchema) normalizeBody(method string, body []byte, maxOps int) ([]byte, *scimerrors.ScimError) {
 	var m map[string]any
 	if err := decodeJSON(body, &m); err != nil || m == nil {
 		return body, nil
 	}
 	normalize := rs.normalizeResource
 	if method == http.MethodPatch {
-		normalize = rs.normalizePatch
+		normalize = func(m map[string]any) *scimerrors.ScimError { return rs.normalizePatch(m, maxOps) }
 	}
 	if e := normalize(m); e != nil {
 		return nil, e
@@ -215,13 +216,22 @@ func (rs resourceSchema) lookupPath(p filter.Path) (attr schema.CoreAttribute, e
 	return a, false, true
 }
 
-func (rs resourceSchema) normalizePatch(m map[string]any) *scimerrors.ScimError {
+// normalizePatch normalises a PATCH request; more than maxOps operations
+// are refused. RFC 7644 names no error for this: 400 tooMany ("more than
+// the server is willing to process") says what happened, and unlike
+// invalidSyntax does not suggest that the request is malformed.
+func (rs resourceSchema) normalizePatch(m map[string]any, maxOps int) *scimerrors.ScimError {
 	if k, _, ok := getKey(m, "schemas"); ok {
 		delete(m, k)
 	}
 	m["schemas"] = []any{urnPatchOp}
 	opsKey, ops, _ := getKey(m, "Operations")
 	list, _ := ops.([]any)
+	if len(list) > maxOps {
+		e := errTooMany("The PATCH request has %d operations; at most %d are accepted (scim.limits.maxPatchOperations). Send the changes in several requests.",
+			len(list), maxOps)
+		return &e
+	}
 	list, e := rs.expandExtensionPaths(list)
 	if e != nil {
 		return e

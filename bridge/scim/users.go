@@ -142,6 +142,9 @@ func checkEmail(attr, v string) error {
 func (h *handler) checkUser(doc map[string]any) (store.User, error) {
 	doc = cleanDoc(doc)
 	tidyMultiValued(doc)
+	if err := h.checkDocument("user", doc); err != nil {
+		return store.User{}, err
+	}
 	u, err := userFromDoc(doc)
 	if err != nil {
 		return store.User{}, err
@@ -255,37 +258,62 @@ func (u *userHandler) GetAll(r *http.Request, params elscim.ListRequestParams) (
 }
 
 // list answers one page of users matching expr (nil for all), projected by
-// the request's attributes and excludedAttributes.
+// the request's attributes and excludedAttributes. The store answers what
+// it can of the filter (narrowUsers); a page's groups and sync states are
+// read in one query each.
 func (u *userHandler) list(r *http.Request, expr filter.Expression, startIndex, count int) (elscim.Page, error) {
 	ctx := r.Context()
 	proj := projectionFrom(r)
 	raw := strings.ToLower(r.URL.Query().Get("filter"))
 	needSync := strings.Contains(raw, strings.ToLower(URNBridge))
 	needGroups := strings.Contains(raw, "groups")
-	users, total, err := listMatching(expr, startIndex, count, userIndex,
-		func(q store.Query, _ bool) ([]store.User, int, error) {
-			users, total, err := u.h.opts.Store.ListUsers(ctx, q)
+	var sel store.UserFilter
+	exact := true
+	if expr != nil {
+		sel, exact = narrowUsers(expr)
+	}
+	users, total, err := listMatching(expr, exact, startIndex, count, u.h.opts.Limits.MaxFilterCandidates, lister[store.User]{
+		kind:  "users",
+		chunk: candidateChunk,
+		find: func(offset, limit int) ([]store.User, int, error) {
+			q := sel
+			q.Offset, q.Limit = offset, limit
+			users, total, err := u.h.opts.Store.FindUsers(ctx, q)
 			if err != nil {
 				return nil, 0, fmt.Errorf("scim: list users: %w", err)
 			}
 			return users, total, nil
 		},
-		func(usr store.User) (map[string]any, error) {
-			return u.filterView(ctx, usr, needSync, needGroups)
-		})
+		views: func(items []store.User) ([]map[string]any, error) {
+			ex, err := u.extras(ctx, items, needSync, needGroups)
+			if err != nil {
+				return nil, err
+			}
+			views := make([]map[string]any, len(items))
+			for i, usr := range items {
+				views[i] = filterView(usr, ex)
+			}
+			return views, nil
+		},
+	})
 	if err != nil {
 		return elscim.Page{}, err
 	}
+	ex, err := u.extras(ctx, users, proj.wants(URNBridge), proj.wants("groups"))
+	if err != nil {
+		return elscim.Page{}, err
+	}
+	base := u.h.baseURL(r)
 	res := make([]elscim.Resource, 0, len(users))
 	for _, usr := range users {
-		rsc, err := u.resource(r, usr, proj)
-		if err != nil {
-			return elscim.Page{}, err
-		}
-		res = append(res, rsc)
+		res = append(res, u.render(usr, proj, ex, base))
 	}
 	return elscim.Page{TotalResults: total, Resources: res}, nil
 }
+
+// candidateChunk is how many users or member-less groups a filter the
+// store cannot answer reads and tests at once.
+const candidateChunk = 100
 
 // userNameOwner returns the user holding userName when another source
 // owns it.
@@ -297,8 +325,42 @@ func (h *handler) userNameOwner(ctx context.Context, userName string) (store.Use
 	return users[0], true
 }
 
-// filterView is the representation filters are evaluated against.
-func (u *userHandler) filterView(ctx context.Context, usr store.User, withSync, withGroups bool) (map[string]any, error) {
+// userExtras is what a user's representation needs beyond the user:
+// its sync state and its groups, for a page of users at once. A nil map
+// was not read.
+type userExtras struct {
+	sync   map[string]store.SyncInfo
+	groups map[string][]store.GroupRef
+}
+
+// extras reads the sync states (withSync) and groups (withGroups) of
+// users, one query each.
+func (u *userHandler) extras(ctx context.Context, users []store.User, withSync, withGroups bool) (userExtras, error) {
+	var ex userExtras
+	if len(users) == 0 || (!withSync && !withGroups) {
+		return ex, nil
+	}
+	ids := make([]string, len(users))
+	for i, usr := range users {
+		ids[i] = usr.ID
+	}
+	var err error
+	if withSync {
+		if ex.sync, err = u.h.opts.Store.SyncOfUsers(ctx, ids); err != nil {
+			return ex, fmt.Errorf("scim: sync state of users: %w", err)
+		}
+	}
+	if withGroups {
+		if ex.groups, err = u.h.opts.Store.GroupsOfUsers(ctx, ids); err != nil {
+			return ex, fmt.Errorf("scim: groups of users: %w", err)
+		}
+	}
+	return ex, nil
+}
+
+// filterView is the representation filters are evaluated against, with
+// the sync extension and groups when ex holds them.
+func filterView(usr store.User, ex userExtras) map[string]any {
 	view := make(map[string]any, len(usr.Doc)+4)
 	for k, v := range usr.Doc {
 		view[k] = v
@@ -308,30 +370,19 @@ func (u *userHandler) filterView(ctx context.Context, usr store.User, withSync, 
 		view["active"] = usr.Active
 	}
 	view["meta"] = metaView("User", usr.Created, usr.Modified, usr.Version)
-	if withSync {
-		ext, err := u.syncExtension(ctx, usr.ID)
-		if err != nil {
-			return nil, err
-		}
-		view[URNBridge] = ext
+	if ex.sync != nil {
+		info, ok := ex.sync[usr.ID]
+		view[URNBridge] = syncExtension(info, ok)
 	}
-	if withGroups {
-		g, err := u.groupsOf(ctx, usr.ID, "")
-		if err != nil {
-			return nil, err
-		}
-		view["groups"] = g
+	if ex.groups != nil {
+		view["groups"] = groupsAttr(ex.groups[usr.ID], "")
 	}
-	return view, nil
+	return view
 }
 
-// groupsOf returns the groups attribute of user id; with a base URL, each
-// group carries its $ref.
-func (u *userHandler) groupsOf(ctx context.Context, id, base string) ([]any, error) {
-	refs, err := u.h.opts.Store.GroupsOfUser(ctx, id)
-	if err != nil {
-		return nil, fmt.Errorf("scim: groups of user %s: %w", id, err)
-	}
+// groupsAttr is a user's groups attribute; with a base URL, each group
+// carries its $ref.
+func groupsAttr(refs []store.GroupRef, base string) []any {
 	out := make([]any, 0, len(refs))
 	for _, g := range refs {
 		el := map[string]any{"value": g.ID, "display": g.DisplayName, "type": "direct"}
@@ -340,17 +391,15 @@ func (u *userHandler) groupsOf(ctx context.Context, id, base string) ([]any, err
 		}
 		out = append(out, el)
 	}
-	return out, nil
+	return out
 }
 
-func (u *userHandler) syncExtension(ctx context.Context, id string) (map[string]any, error) {
+// syncExtension is the bridge extension of a user whose SyncInfo is info
+// (found reports that it has one).
+func syncExtension(info store.SyncInfo, found bool) map[string]any {
 	ext := map[string]any{"syncState": store.StatePending}
-	info, err := u.h.opts.Store.GetSync(ctx, id)
-	if errors.Is(err, store.ErrNotFound) {
-		return ext, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("scim: sync state of user %s: %w", id, err)
+	if !found {
+		return ext
 	}
 	if info.State != "" {
 		ext["syncState"] = info.State
@@ -364,33 +413,35 @@ func (u *userHandler) syncExtension(ctx context.Context, id string) (map[string]
 	if info.State == store.StateSynced && !info.Updated.IsZero() {
 		ext["lastSyncedAt"] = info.Updated.UTC().Format(time.RFC3339)
 	}
-	return ext, nil
+	return ext
 }
 
 // resource renders a stored user for the library, answering r.
 func (u *userHandler) resource(r *http.Request, usr store.User, proj projection) (elscim.Resource, error) {
-	ctx := r.Context()
+	ex, err := u.extras(r.Context(), []store.User{usr}, proj.wants(URNBridge), proj.wants("groups"))
+	if err != nil {
+		return elscim.Resource{}, err
+	}
+	return u.render(usr, proj, ex, u.h.baseURL(r)), nil
+}
+
+// render renders a user with what ex holds of its sync state and groups;
+// base is the SCIM base URL.
+func (u *userHandler) render(usr store.User, proj projection, ex userExtras, base string) elscim.Resource {
 	attrs := copyDoc(usr.Doc)
 	if _, _, ok := getKey(attrs, "active"); !ok {
 		attrs["active"] = usr.Active
 	}
-	if proj.wants("groups") {
-		g, err := u.groupsOf(ctx, usr.ID, u.h.baseURL(r))
-		if err != nil {
-			return elscim.Resource{}, err
-		}
-		if len(g) > 0 {
+	if ex.groups != nil {
+		if g := groupsAttr(ex.groups[usr.ID], base); len(g) > 0 {
 			attrs["groups"] = g
 		}
 	}
-	if proj.wants(URNBridge) {
-		ext, err := u.syncExtension(ctx, usr.ID)
-		if err != nil {
-			return elscim.Resource{}, err
-		}
-		attrs[URNBridge] = ext
+	if ex.sync != nil {
+		info, ok := ex.sync[usr.ID]
+		attrs[URNBridge] = syncExtension(info, ok)
 	}
-	return libResource(usr.ID, attrs, proj, "userName", usr.UserName, usr.Created, usr.Modified, usr.Version), nil
+	return libResource(usr.ID, attrs, proj, "userName", usr.UserName, usr.Created, usr.Modified, usr.Version)
 }
 
 // libResource renders a stored resource's attributes for the library:

@@ -1,0 +1,205 @@
+package scim
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	scimerrors "github.com/elimity-com/scim/errors"
+
+	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/config"
+)
+
+// withDefaults returns l with every unset (zero or negative) limit set to
+// its default.
+func withDefaults(l config.SCIMLimits) config.SCIMLimits {
+	d := config.Default().SCIM.Limits
+	for _, f := range []struct{ v, def *int }{
+		{&l.MaxValuesPerAttribute, &d.MaxValuesPerAttribute},
+		{&l.MaxDocumentBytes, &d.MaxDocumentBytes},
+		{&l.MaxPatchOperations, &d.MaxPatchOperations},
+		{&l.MaxFilterLength, &d.MaxFilterLength},
+		{&l.MaxFilterDepth, &d.MaxFilterDepth},
+		{&l.MaxFilterCandidates, &d.MaxFilterCandidates},
+	} {
+		if *f.v <= 0 {
+			*f.v = *f.def
+		}
+	}
+	return l
+}
+
+func errTooMany(format string, args ...any) scimerrors.ScimError {
+	return scimError(http.StatusBadRequest, scimerrors.ScimTypeTooMany, fmt.Sprintf(format, args...))
+}
+
+func errFilterLimit(format string, args ...any) scimerrors.ScimError {
+	return scimError(http.StatusBadRequest, scimerrors.ScimTypeInvalidFilter, fmt.Sprintf(format, args...))
+}
+
+// checkDocument refuses a document of kind ("user" or "group") that would
+// be stored with an attribute holding more than MaxValuesPerAttribute
+// values (400 invalidValue, naming it) or that is larger than
+// MaxDocumentBytes as JSON (413). It walks the document once, without
+// encoding it.
+func (h *handler) checkDocument(kind string, doc map[string]any) error {
+	l := h.opts.Limits
+	size, attr, n := measure(doc, "", l.MaxValuesPerAttribute)
+	if attr != "" {
+		return errInvalidValue("%s has %d values; at most %d are accepted per attribute (scim.limits.maxValuesPerAttribute).",
+			attr, n, l.MaxValuesPerAttribute)
+	}
+	if size > l.MaxDocumentBytes {
+		return scimError(http.StatusRequestEntityTooLarge, "",
+			fmt.Sprintf("The %s is %d bytes as JSON; at most %d are accepted (scim.limits.maxDocumentBytes).",
+				kind, size, l.MaxDocumentBytes))
+	}
+	return nil
+}
+
+// measure returns the length of v encoded by encoding/json, and the path
+// and length of the first list (in key order) holding more than maxValues
+// elements ("" when none does). path is v's own path.
+func measure(v any, path string, maxValues int) (size int, over string, n int) {
+	switch x := v.(type) {
+	case map[string]any:
+		keys := make([]string, 0, len(x))
+		for k := range x {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		size = 2 + max(len(x)-1, 0) // braces and commas
+		for _, k := range keys {
+			p := k
+			switch {
+			case path == "":
+			case !strings.Contains(path, ".") && strings.HasPrefix(strings.ToLower(path), "urn:"):
+				p = path + ":" + k // an extension's attribute
+			default:
+				p = path + "." + k
+			}
+			s, o, c := measure(x[k], p, maxValues)
+			size += stringSize(k) + 1 + s
+			if over == "" && o != "" {
+				over, n = o, c
+			}
+		}
+		return size, over, n
+	case []any:
+		if len(x) > maxValues {
+			over, n = path, len(x)
+		}
+		size = 2 + max(len(x)-1, 0)
+		for _, el := range x {
+			s, o, c := measure(el, path, maxValues)
+			size += s
+			if over == "" && o != "" {
+				over, n = o, c
+			}
+		}
+		return size, over, n
+	case string:
+		return stringSize(x), "", 0
+	case json.Number:
+		if x == "" {
+			return 1, "", 0
+		}
+		return len(x), "", 0
+	case bool:
+		if x {
+			return 4, "", 0
+		}
+		return 5, "", 0
+	case nil:
+		return 4, "", 0
+	case int:
+		return len(strconv.Itoa(x)), "", 0
+	case int64:
+		return len(strconv.FormatInt(x, 10)), "", 0
+	case float64:
+		if math.IsInf(x, 0) || math.IsNaN(x) {
+			return 0, "", 0 // not encodable; the store refuses it
+		}
+	}
+	raw, _ := json.Marshal(v)
+	return len(raw), "", 0
+}
+
+// stringSize is the length of s as encoding/json writes it: quoted, with
+// '"' and '\' and \b \f \n \r \t escaped in two bytes, other control
+// characters, '<', '>', '&', U+2028, U+2029 and each invalid byte in six.
+func stringSize(s string) int {
+	n := 2
+	for i := 0; i < len(s); {
+		b := s[i]
+		if b < utf8.RuneSelf {
+			switch {
+			case b == '"' || b == '\\' || b == '\b' || b == '\f' || b == '\n' || b == '\r' || b == '\t':
+				n += 2
+			case b < 0x20 || b == '<' || b == '>' || b == '&':
+				n += 6
+			default:
+				n++
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1, r == '\u2028', r == '\u2029':
+			n += 6
+		default:
+			n += size
+		}
+		i += size
+	}
+	return n
+}
+
+// filterShape returns the deepest nesting of parentheses and value-filter
+// brackets in a filter, outside its string literals.
+func filterShape(raw string) (depth int) {
+	cur, inString, escaped := 0, false, false
+	for i := 0; i < len(raw); i++ {
+		c := raw[i]
+		switch {
+		case inString && escaped:
+			escaped = false
+		case inString && c == '\\':
+			escaped = true
+		case inString:
+			inString = c != '"'
+		case c == '"':
+			inString = true
+		case c == '(' || c == '[':
+			cur++
+			depth = max(depth, cur)
+		case c == ')' || c == ']':
+			cur = max(cur-1, 0)
+		}
+	}
+	return depth
+}
+
+// checkFilter refuses a filter longer than MaxFilterLength or nested more
+// deeply than MaxFilterDepth (400 invalidFilter), before it is parsed: the
+// parser's work grows faster than the filter's length and nesting.
+func (h *handler) checkFilter(raw string) *scimerrors.ScimError {
+	l := h.opts.Limits
+	if len(raw) > l.MaxFilterLength {
+		e := errFilterLimit("The filter is %d bytes long; at most %d are accepted (scim.limits.maxFilterLength).",
+			len(raw), l.MaxFilterLength)
+		return &e
+	}
+	if d := filterShape(raw); d > l.MaxFilterDepth {
+		e := errFilterLimit("The filter nests parentheses or value filters %d deep; at most %d levels are accepted (scim.limits.maxFilterDepth).",
+			d, l.MaxFilterDepth)
+		return &e
+	}
+	return nil
+}
