@@ -11,6 +11,8 @@ import (
 	scimerrors "github.com/elimity-com/scim/errors"
 	"github.com/elimity-com/scim/schema"
 	"github.com/scim2/filter-parser/v2"
+
+	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/store"
 )
 
 // applyPatch applies parsed PATCH operations (RFC 7644 §3.5.2) to doc in
@@ -21,13 +23,21 @@ import (
 // is 400 noTarget, RFC 7644 §3.5.2.3, except Entra's upsert: typeUpsert),
 // remove deletes (a missing target is a no-op).
 func (rs resourceSchema) applyPatch(doc map[string]any, ops []elscim.PatchOperation) error {
+	// A group has no multi-valued attribute with a primary value, and its
+	// members may be thousands: it is spared the bookkeeping.
+	primaries := rs.core.ID != URNGroup
 	for _, op := range ops {
 		name := strings.ToLower(op.Op)
-		before := primaryElements(doc)
+		var before primarySet
+		if primaries {
+			before = primaryElements(doc)
+		}
 		if err := rs.applyOp(doc, name, op); err != nil {
 			return err
 		}
-		before.demote(doc)
+		if primaries {
+			before.demote(doc)
+		}
 	}
 	return nil
 }
@@ -215,12 +225,7 @@ func (rs resourceSchema) applyPath(doc map[string]any, p filter.Path, op string,
 
 	if p.ValueExpression != nil {
 		list, _ := cur.([]any)
-		var matched []int
-		for i, el := range list {
-			if m, ok := el.(map[string]any); ok && evalFilter(p.ValueExpression, m) {
-				matched = append(matched, i)
-			}
-		}
+		matched := matchElements(list, p.ValueExpression, name)
 		fsub := p.SubAttributeName()
 		if fsub != "" {
 			fsub = canonicalSub(attr, known, fsub)
@@ -344,6 +349,49 @@ func (rs resourceSchema) applyPath(doc map[string]any, p filter.Path, op string,
 		container[key] = value
 	}
 	return nil
+}
+
+// matchElements returns the indexes of the elements of list, the values of
+// attribute parent, that match the value filter e. The shape identity
+// providers send to remove one group member or value, [value eq "…"], is
+// compared without the general evaluator: Okta and Entra send one such
+// operation per removed member, so a PATCH of many against a large group
+// tests each member many times.
+func matchElements(list []any, e filter.Expression, parent string) []int {
+	var matched []int
+	cmp, ok := e.(*filter.AttributeExpression)
+	ref, isStr := "", false
+	if ok && cmp.Operator == filter.EQ && cmp.AttributePath.SubAttribute == nil && cmp.AttributePath.URI() == "" &&
+		strings.EqualFold(cmp.AttributePath.AttributeName, "value") {
+		ref, isStr = cmp.CompareValue.(string)
+	}
+	if !isStr {
+		for i, el := range list {
+			if m, ok := el.(map[string]any); ok && evalIn(e, m, parent) {
+				matched = append(matched, i)
+			}
+		}
+		return matched
+	}
+	exact := caseExact(parent, cmp.AttributePath)
+	folded := store.Fold(ref)
+	for i, el := range list {
+		m, ok := el.(map[string]any)
+		if !ok {
+			continue
+		}
+		_, v, _ := getKey(m, "value")
+		s, isStr := v.(string)
+		switch {
+		case !isStr:
+			if evalIn(e, m, parent) {
+				matched = append(matched, i)
+			}
+		case exact && s == ref, !exact && strings.EqualFold(s, ref) && store.Fold(s) == folded:
+			matched = append(matched, i)
+		}
+	}
+	return matched
 }
 
 // upsertSubs are the core User attributes, and their sub-attributes, that a
