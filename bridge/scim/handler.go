@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -405,7 +406,7 @@ func (h *handler) serveLibrary(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	lw := &listWriter{ResponseWriter: w}
-	s.ServeHTTP(lw, r2)
+	s.ServeHTTP(lw, r2.WithContext(context.WithValue(r2.Context(), pageSizeKey{}, &lw.page)))
 	// RFC 7644 §3.14, RFC 9110 §13.1.2: a GET whose If-None-Match names
 	// the resource's current version is 304 without a body.
 	if !list && (lw.status == 0 || lw.status == http.StatusOK) && etagListed(inm, w.Header().Get("Etag")) {
@@ -440,6 +441,7 @@ type listWriter struct {
 	http.ResponseWriter
 	status int
 	body   bytes.Buffer
+	page   pageSize
 }
 
 func (l *listWriter) WriteHeader(code int) {
@@ -454,12 +456,17 @@ func (l *listWriter) Write(b []byte) (int, error) { return l.body.Write(b) }
 func (l *listWriter) flush() {
 	body := l.body.Bytes()
 	if l.status == 0 || l.status == http.StatusOK {
-		var page map[string]any
-		if err := decodeJSON(body, &page); err == nil {
-			if res, ok := page["Resources"].([]any); ok {
-				page["itemsPerPage"] = len(res)
-				if out, err := json.Marshal(page); err == nil {
-					body = out
+		if l.page.set {
+			body = setItemsPerPage(body, l.page.n)
+		} else {
+			// /Schemas and /ResourceTypes: a few small resources.
+			var page map[string]any
+			if err := decodeJSON(body, &page); err == nil {
+				if res, ok := page["Resources"].([]any); ok {
+					page["itemsPerPage"] = len(res)
+					if out, err := json.Marshal(page); err == nil {
+						body = out
+					}
 				}
 			}
 		}
@@ -468,6 +475,47 @@ func (l *listWriter) flush() {
 		l.ResponseWriter.WriteHeader(l.status)
 	}
 	_, _ = l.ResponseWriter.Write(body)
+}
+
+// pageSize is the number of resources a list handler put on its page.
+type pageSize struct {
+	n   int
+	set bool
+}
+
+type pageSizeKey struct{}
+
+// notePage returns a function that records, for the listWriter serving r,
+// how many resources a list handler's page holds, and passes the page on.
+func notePage(r *http.Request) func(elscim.Page, error) (elscim.Page, error) {
+	return func(p elscim.Page, err error) (elscim.Page, error) {
+		if ps, ok := r.Context().Value(pageSizeKey{}).(*pageSize); ok && err == nil {
+			ps.n, ps.set = len(p.Resources), true
+		}
+		return p, err
+	}
+}
+
+// setItemsPerPage rewrites the itemsPerPage of a list response the library
+// encoded, without decoding the page: the library encodes the response as
+// a map, whose keys encoding/json sorts, so Resources comes first and the
+// last "itemsPerPage": is the response's own (a resource's string holding
+// those bytes has its quotes escaped).
+func setItemsPerPage(body []byte, n int) []byte {
+	key := []byte(`"itemsPerPage":`)
+	i := bytes.LastIndex(body, key)
+	if i < 0 {
+		return body
+	}
+	j := i + len(key)
+	k := j
+	for k < len(body) && (body[k] == '-' || (body[k] >= '0' && body[k] <= '9')) {
+		k++
+	}
+	out := make([]byte, 0, len(body)+8)
+	out = append(out, body[:j]...)
+	out = strconv.AppendInt(out, int64(n), 10)
+	return append(out, body[k:]...)
 }
 
 func (h *handler) notFound(w http.ResponseWriter, _ *http.Request) {

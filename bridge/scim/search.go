@@ -171,7 +171,7 @@ func (rt rootHandler) GetAll(r *http.Request, params elscim.ListRequestParams) (
 	for _, g := range groups.Resources {
 		res = append(res, rootResource(g, types[1], base))
 	}
-	return elscim.Page{TotalResults: users.TotalResults + groups.TotalResults, Resources: res}, nil
+	return notePage(r)(elscim.Page{TotalResults: users.TotalResults + groups.TotalResults, Resources: res}, nil)
 }
 
 // rootResource adds what the library adds to a resource of a typed list
