@@ -406,32 +406,34 @@ func userCondition(p filter.AttributePath, e *filter.AttributeExpression) (store
 	return f, true
 }
 
-// mergeUserFilters combines the conditions of both sides of an "and";
-// ok is false when both set the same condition, and then a's is kept.
+// mergeUserFilters combines the conditions of both sides of an "and".
+// ok is false when both set the same condition to different values (a's
+// is kept), except active, where that is a contradiction: nothing
+// matches.
 func mergeUserFilters(a, b store.UserFilter) (store.UserFilter, bool) {
 	ok := true
 	set := func(dst *string, v string) {
 		switch {
-		case v == "":
+		case v == "" || v == *dst:
 		case *dst == "":
 			*dst = v
 		default:
 			ok = false
 		}
 	}
-	if b.Field != "" {
-		if a.Field == "" {
-			a.Field, a.Value = b.Field, b.Value
-		} else {
-			ok = false
-		}
+	switch {
+	case b.Field == "":
+	case a.Field == "":
+		a.Field, a.Value = b.Field, b.Value
+	case a.Field != b.Field || a.Value != b.Value:
+		ok = false
 	}
-	if b.Active != nil {
-		if a.Active == nil {
-			a.Active = b.Active
-		} else {
-			ok = false
-		}
+	switch {
+	case b.Active == nil:
+	case a.Active == nil:
+		a.Active = b.Active
+	case *a.Active != *b.Active:
+		a.Group = noMatch
 	}
 	set(&a.Group, b.Group)
 	set(&a.GroupName, b.GroupName)

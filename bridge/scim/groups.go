@@ -242,24 +242,26 @@ func (g *groupHandler) Replace(r *http.Request, id string, attrs elscim.Resource
 	doc := cleanDoc(copyDoc(attrs))
 	next, err := g.h.groupFrom(doc)
 	if err != nil {
-		return elscim.Resource{}, err
+		return elscim.Resource{}, keepStatus(r, err)
 	}
-	return g.update(r, id, func(store.Group) (store.Group, error) {
+	res, err := g.update(r, id, func(store.Group) (store.Group, error) {
 		n := next
 		n.Doc = copyDoc(next.Doc)
 		n.Members = append([]string(nil), next.Members...)
 		return n, nil
 	})
+	return res, keepStatus(r, err)
 }
 
 func (g *groupHandler) Patch(r *http.Request, id string, ops []elscim.PatchOperation) (elscim.Resource, error) {
-	return g.update(r, id, func(old store.Group) (store.Group, error) {
+	res, err := g.update(r, id, func(old store.Group) (store.Group, error) {
 		doc := groupDoc(old)
 		if err := g.h.schemasOf(r).group.applyPatch(doc, ops); err != nil {
 			return store.Group{}, err
 		}
 		return g.h.groupFrom(cleanDoc(doc))
 	})
+	return res, keepStatus(r, err)
 }
 
 // update stores the group next computes from the stored one, inside the

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	elscim "github.com/elimity-com/scim"
+	scimerrors "github.com/elimity-com/scim/errors"
 	"github.com/gorilla/mux"
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
@@ -401,6 +402,11 @@ func (h *handler) serveLibrary(w http.ResponseWriter, r *http.Request) {
 	r2.Body = r.Body
 	list := r2.URL.Path == "/Users" || r2.URL.Path == "/Groups" || r2.URL.Path == "/"
 	inm := r.Header.Get("If-None-Match")
+	if r.Method == http.MethodPut || r.Method == http.MethodPatch {
+		kw := &keptWriter{ResponseWriter: w}
+		s.ServeHTTP(kw, r2.WithContext(context.WithValue(r2.Context(), keptErrorKey{}, &kw.kept)))
+		return
+	}
 	if r.Method != http.MethodGet || (!list && inm == "") {
 		s.ServeHTTP(w, r2)
 		return
@@ -415,6 +421,50 @@ func (h *handler) serveLibrary(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	lw.flush()
+}
+
+type keptErrorKey struct{}
+
+// keepStatus lets a 413 answer a PUT or PATCH: the library allows 413
+// only on POST (RFC 7644 §3.12 lists it for bulk requests) and turns it
+// into a 500. The error is kept beside the request, and keptWriter writes
+// it in place of the library's answer. A PUT or PATCH body over
+// scim.maxBodyBytes is 413 too, so the status does not depend on which
+// limit a large write meets.
+func keepStatus(r *http.Request, err error) error {
+	var se scimerrors.ScimError
+	if err != nil && errors.As(err, &se) && se.Status == http.StatusRequestEntityTooLarge {
+		if kept, ok := r.Context().Value(keptErrorKey{}).(*scimerrors.ScimError); ok {
+			*kept = se
+		}
+	}
+	return err
+}
+
+// keptWriter answers with the error keepStatus kept, if any, instead of
+// what the library writes.
+type keptWriter struct {
+	http.ResponseWriter
+	kept     scimerrors.ScimError
+	replaced bool
+}
+
+func (k *keptWriter) WriteHeader(code int) {
+	if k.kept.Status != 0 && !k.replaced {
+		k.replaced = true
+		writeError(k.ResponseWriter, k.kept)
+		return
+	}
+	if !k.replaced {
+		k.ResponseWriter.WriteHeader(code)
+	}
+}
+
+func (k *keptWriter) Write(b []byte) (int, error) {
+	if k.replaced {
+		return len(b), nil
+	}
+	return k.ResponseWriter.Write(b)
 }
 
 // etagListed reports whether an If-None-Match header names etag, compared

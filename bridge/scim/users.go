@@ -187,23 +187,25 @@ func (u *userHandler) Get(r *http.Request, id string) (elscim.Resource, error) {
 func (u *userHandler) Replace(r *http.Request, id string, attrs elscim.ResourceAttributes) (elscim.Resource, error) {
 	next, err := u.h.checkUser(copyDoc(attrs))
 	if err != nil {
-		return elscim.Resource{}, err
+		return elscim.Resource{}, keepStatus(r, err)
 	}
-	return u.update(r, id, func(store.User) (store.User, error) {
+	res, err := u.update(r, id, func(store.User) (store.User, error) {
 		n := next
 		n.Doc = copyDoc(next.Doc)
 		return n, nil
 	})
+	return res, keepStatus(r, err)
 }
 
 func (u *userHandler) Patch(r *http.Request, id string, ops []elscim.PatchOperation) (elscim.Resource, error) {
-	return u.update(r, id, func(old store.User) (store.User, error) {
+	res, err := u.update(r, id, func(old store.User) (store.User, error) {
 		doc := copyDoc(old.Doc)
 		if err := u.h.schemasOf(r).user.applyPatch(doc, ops); err != nil {
 			return store.User{}, err
 		}
 		return u.h.checkUser(doc)
 	})
+	return res, keepStatus(r, err)
 }
 
 // update stores the user next computes from the stored one, after the
