@@ -5,7 +5,6 @@ import (
 
 	elscim "github.com/elimity-com/scim"
 	"github.com/scim2/filter-parser/v2"
-
 )
 
 // lister is what listMatching needs of one resource type.
