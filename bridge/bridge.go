@@ -12,6 +12,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
+	"golang.org/x/net/netutil"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/scim"
@@ -147,6 +148,7 @@ func New(opts Options) (*Bridge, error) {
 		TokenHashes:  func() [][]byte { return b.cur.Load().tokens },
 		BasePath:     cfg.SCIM.BasePath,
 		MaxBodyBytes: cfg.SCIM.MaxBodyBytes,
+		Limits:       cfg.SCIM.Limits,
 		ExternalURL:  cfg.SCIM.ExternalURL,
 		Schema:       func() *scim.SchemaConfig { return b.cur.Load().schema },
 		Notify:       b.engine.Kick,
@@ -252,12 +254,19 @@ func (b *Bridge) Run(ctx context.Context) error {
 
 	g, gctx := errgroup.WithContext(ctx)
 	serve := func(name string, ln net.Listener, h http.Handler) {
+		// What a client can make the bridge hold before it is
+		// authenticated: a bounded header block, read within
+		// ReadHeaderTimeout, on one of a bounded number of connections
+		// (further clients wait in the kernel's accept queue). The SCIM
+		// handler never reads an unauthenticated body.
+		ln = netutil.LimitListener(ln, cfg.Listen.MaxConnections)
 		srv := &http.Server{
 			Handler:           h,
 			ReadHeaderTimeout: 10 * time.Second,
 			ReadTimeout:       60 * time.Second,
 			WriteTimeout:      60 * time.Second,
 			IdleTimeout:       120 * time.Second,
+			MaxHeaderBytes:    cfg.Listen.MaxHeaderBytes,
 			ErrorLog:          zap.NewStdLog(b.log.Named(name)),
 		}
 		g.Go(func() error {
