@@ -59,8 +59,15 @@ func TestValuesPerAttributeLimit(t *testing.T) {
 	uid := f.createUser("kept@example.com", `,"emails":`+emailList(100))
 	wantRefused(t, f.do("POST", "/scim/v2/Users", `{"userName":"many@example.com","emails":`+emailList(101)+`}`),
 		400, "invalidValue", "emails has 101 values")
-	// Repeated values are dropped before they are counted.
-	f.mustDo(201, "POST", "/scim/v2/Users", `{"userName":"roles@example.com","roles":[`+strings.Repeat(`{"value":"r"},`, 100)+`{"value":"s"}]}`)
+	// Values are counted as sent, repeated ones too, before the body is
+	// parsed a second time; and as they would be stored.
+	wantRefused(t, f.do("POST", "/scim/v2/Users", `{"userName":"roles@example.com","roles":[`+strings.Repeat(`{"value":"r"},`, 100)+`{"value":"s"}]}`),
+		400, "invalidValue", "roles has 101 values")
+	f.mustDo(201, "POST", "/scim/v2/Users", `{"userName":"roles@example.com","roles":[`+strings.Repeat(`{"value":"r"},`, 99)+`{"value":"s"}]}`)
+	wantRefused(t, f.do("POST", "/scim/v2/Users", `{"userName":"ext@example.com","urn:ietf:params:scim:schemas:extension:gainsight:2.0:User":{"Region__gc":[`+strings.Repeat(`"EU",`, 100)+`"US"]}}`),
+		400, "invalidValue", "urn:ietf:params:scim:schemas:extension:gainsight:2.0:User:Region__gc has 101 values")
+	wantRefused(t, f.do("PATCH", "/scim/v2/Users/"+uid, `{`+patchSchema+`,"Operations":[{"op":"replace","value":{"emails":`+emailList(101)+`}}]}`),
+		400, "invalidValue", "emails has 101 values")
 	roles := make([]string, 101)
 	for i := range roles {
 		roles[i] = fmt.Sprintf(`{"value":"r%d"}`, i)
@@ -72,7 +79,7 @@ func TestValuesPerAttributeLimit(t *testing.T) {
 	if u, err := f.store.GetUser(t.Context(), uid); err != nil || u.Version != 1 {
 		t.Errorf("refused writes changed the user: version %d, %v", u.Version, err)
 	}
-	if r := f.mustDo(200, "GET", "/scim/v2/Users?count=0", ""); at(r.body, "totalResults") != jsonNum(2) {
+	if r := f.mustDo(200, "GET", "/scim/v2/Users?count=0", ""); at(r.body, "totalResults") != jsonNum(2) { // kept and roles
 		t.Errorf("refused creates stored users: %s", r.raw)
 	}
 

@@ -176,7 +176,7 @@ func (h *handler) resourceBody(kind string) func(http.Handler) http.Handler {
 			if kind == "Groups" {
 				rs = h.schemasOf(r).group
 			}
-			body, serr := rs.normalizeBody(r.Method, body, h.opts.Limits.MaxPatchOperations)
+			body, serr := rs.normalizeBody(r.Method, body, h.opts.Limits)
 			if serr != nil {
 				writeError(w, *serr)
 				return
