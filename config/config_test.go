@@ -48,10 +48,10 @@ func TestDefault(t *testing.T) {
 		{"listen.admin", d.Listen.Admin, "127.0.0.1:9090"},
 		{"scim.basePath", d.SCIM.BasePath, "/scim/v2"},
 		{"scim.maxBodyBytes", d.SCIM.MaxBodyBytes, int64(1 << 20)},
-		{"listen.maxHeaderBytes", d.Listen.MaxHeaderBytes, 64 << 10},
+		{"listen.maxHeaderBytes", d.Listen.MaxHeaderBytes, 32 << 10},
 		{"listen.maxConnections", d.Listen.MaxConnections, 512},
 		{"scim.limits", d.SCIM.Limits, SCIMLimits{
-			MaxValuesPerAttribute: 100, MaxDocumentBytes: 64 << 10, MaxPatchOperations: 1000,
+			MaxValuesPerAttribute: 100, MaxDocumentBytes: 32 << 10, MaxPatchOperations: 1000,
 			MaxFilterLength: 4096, MaxFilterDepth: 16, MaxFilterCandidates: 10000,
 		}},
 		{"gainsight.api", d.Gainsight.API, "services"},

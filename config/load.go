@@ -22,7 +22,7 @@ func Default() Config {
 		Listen: Listen{
 			SCIM:           "127.0.0.1:8080",
 			Admin:          "127.0.0.1:9090",
-			MaxHeaderBytes: 64 << 10,
+			MaxHeaderBytes: 32 << 10,
 			MaxConnections: 512,
 		},
 		SCIM: SCIM{
@@ -30,7 +30,7 @@ func Default() Config {
 			MaxBodyBytes: 1 << 20,
 			Limits: SCIMLimits{
 				MaxValuesPerAttribute: 100,
-				MaxDocumentBytes:      64 << 10,
+				MaxDocumentBytes:      32 << 10,
 				MaxPatchOperations:    1000,
 				MaxFilterLength:       4096,
 				MaxFilterDepth:        16,

@@ -27,7 +27,7 @@ type Listen struct {
 	Admin string `yaml:"admin"` // default 127.0.0.1:9090
 	// MaxHeaderBytes bounds a request's header block (request line
 	// included); a larger one is answered 431 and the connection closed.
-	MaxHeaderBytes int `yaml:"maxHeaderBytes"` // default 64 KiB
+	MaxHeaderBytes int `yaml:"maxHeaderBytes"` // default 32 KiB
 	// MaxConnections bounds the connections each listener serves at once;
 	// further clients wait in the kernel's accept queue.
 	MaxConnections int `yaml:"maxConnections"` // default 512
@@ -55,7 +55,7 @@ type SCIMLimits struct {
 	MaxValuesPerAttribute int `yaml:"maxValuesPerAttribute"` // default 100
 	// MaxDocumentBytes bounds a stored user or group document as JSON,
 	// group members not counted (413).
-	MaxDocumentBytes int `yaml:"maxDocumentBytes"` // default 64 KiB
+	MaxDocumentBytes int `yaml:"maxDocumentBytes"` // default 32 KiB
 	// MaxPatchOperations bounds the operations of one PATCH (400 tooMany).
 	MaxPatchOperations int `yaml:"maxPatchOperations"` // default 1000
 	// MaxFilterLength bounds a filter's length in bytes (400 invalidFilter).

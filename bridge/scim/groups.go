@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"net/url"
 	"sort"
@@ -158,6 +159,10 @@ func (h *handler) group(ctx context.Context, id string, withMembers bool) (store
 	}
 	return groups[0], nil
 }
+
+// memberBytes is about what one member adds to a group's page: its id,
+// display name, $ref and type.
+const memberBytes = 200
 
 // groupCheck checks every affected user's future groups with the current
 // Validator and records how many users the change affects.
@@ -420,6 +425,14 @@ func (g *groupHandler) list(r *http.Request, expr filter.Expression, startIndex,
 	}
 	groups, total, err := listMatching(expr, exact, startIndex, count, g.h.opts.Limits.MaxFilterCandidates, l)
 	if err != nil {
+		return elscim.Page{}, err
+	}
+	var size int64
+	for _, grp := range groups {
+		n, _, _ := measure(grp.Doc, "", math.MaxInt)
+		size += int64(n) + memberBytes*int64(len(grp.Members))
+	}
+	if err := g.h.holdPage(r, size); err != nil {
 		return elscim.Page{}, err
 	}
 	res := make([]elscim.Resource, 0, len(groups))

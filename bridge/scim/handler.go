@@ -19,6 +19,7 @@ import (
 	"github.com/gorilla/mux"
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
+	"golang.org/x/sync/semaphore"
 
 	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/store"
 	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/config"
@@ -191,6 +192,8 @@ type handler struct {
 	schemas atomic.Pointer[schemaSet]
 	// noSchema stands for a nil Options.Schema value, so it is cached too.
 	noSchema SchemaConfig
+	// pages is the budget of large list pages built at once (holdPage).
+	pages *semaphore.Weighted
 }
 
 // NewHandler returns the SCIM API as an http.Handler serving everything
@@ -204,6 +207,7 @@ func NewHandler(opts Options) (http.Handler, error) {
 		return nil, err
 	}
 	h := &handler{
+		pages:   semaphore.NewWeighted(pageBudget),
 		opts:    opts,
 		log:     opts.Logger.Named("scim"),
 		metrics: m,
@@ -411,11 +415,19 @@ func (h *handler) serveLibrary(w http.ResponseWriter, r *http.Request) {
 		s.ServeHTTP(w, r2)
 		return
 	}
+	if list {
+		pw := &pageWriter{ResponseWriter: w}
+		hold := &pageHold{}
+		defer h.releasePage(hold)
+		ctx := context.WithValue(context.WithValue(r2.Context(), pageSizeKey{}, &pw.page), pageHoldKey{}, hold)
+		s.ServeHTTP(pw, r2.WithContext(ctx))
+		return
+	}
 	lw := &listWriter{ResponseWriter: w}
-	s.ServeHTTP(lw, r2.WithContext(context.WithValue(r2.Context(), pageSizeKey{}, &lw.page)))
+	s.ServeHTTP(lw, r2)
 	// RFC 7644 §3.14, RFC 9110 §13.1.2: a GET whose If-None-Match names
 	// the resource's current version is 304 without a body.
-	if !list && (lw.status == 0 || lw.status == http.StatusOK) && etagListed(inm, w.Header().Get("Etag")) {
+	if (lw.status == 0 || lw.status == http.StatusOK) && etagListed(inm, w.Header().Get("Etag")) {
 		w.Header().Del("Content-Type")
 		w.WriteHeader(http.StatusNotModified)
 		return
@@ -482,16 +494,12 @@ func etagListed(header, etag string) bool {
 	return false
 }
 
-// listWriter holds back a GET response: for a conditional GET, to answer
-// 304 instead; for a list, so that its itemsPerPage is the number of
-// resources on the page, as RFC 7644 §3.4.2 defines it (the library
-// reports the requested count, which tells a client paging until a short
-// page that there is always more).
+// listWriter holds back a conditional GET's response, to answer 304
+// instead when the client has the current version.
 type listWriter struct {
 	http.ResponseWriter
 	status int
 	body   bytes.Buffer
-	page   pageSize
 }
 
 func (l *listWriter) WriteHeader(code int) {
@@ -502,21 +510,17 @@ func (l *listWriter) WriteHeader(code int) {
 
 func (l *listWriter) Write(b []byte) (int, error) { return l.body.Write(b) }
 
-// flush writes the held response, corrected when it is a list page.
+// flush writes the held response, with its itemsPerPage corrected when it
+// is a list (/Schemas, /ResourceTypes: a few small resources).
 func (l *listWriter) flush() {
 	body := l.body.Bytes()
 	if l.status == 0 || l.status == http.StatusOK {
-		if l.page.set {
-			body = setItemsPerPage(body, l.page.n)
-		} else {
-			// /Schemas and /ResourceTypes: a few small resources.
-			var page map[string]any
-			if err := decodeJSON(body, &page); err == nil {
-				if res, ok := page["Resources"].([]any); ok {
-					page["itemsPerPage"] = len(res)
-					if out, err := json.Marshal(page); err == nil {
-						body = out
-					}
+		var page map[string]any
+		if err := decodeJSON(body, &page); err == nil {
+			if res, ok := page["Resources"].([]any); ok {
+				page["itemsPerPage"] = len(res)
+				if out, err := json.Marshal(page); err == nil {
+					body = out
 				}
 			}
 		}
@@ -525,6 +529,44 @@ func (l *listWriter) flush() {
 		l.ResponseWriter.WriteHeader(l.status)
 	}
 	_, _ = l.ResponseWriter.Write(body)
+}
+
+// pageWriter passes a list response through, with its itemsPerPage set to
+// the number of resources on the page, as RFC 7644 §3.4.2 defines it (the
+// library reports the requested count, which tells a client paging until
+// a short page that there is always more). The page is neither held nor
+// decoded: the library writes a list response in one Write, in which the
+// number is replaced on the way.
+type pageWriter struct {
+	http.ResponseWriter
+	status int
+	page   pageSize
+	done   bool
+}
+
+func (p *pageWriter) WriteHeader(code int) {
+	if p.status == 0 {
+		p.status = code
+	}
+	p.ResponseWriter.WriteHeader(code)
+}
+
+func (p *pageWriter) Write(b []byte) (int, error) {
+	if p.done || !p.page.set || (p.status != 0 && p.status != http.StatusOK) {
+		return p.ResponseWriter.Write(b)
+	}
+	p.done = true
+	j, k, ok := itemsPerPageAt(b)
+	if !ok {
+		return p.ResponseWriter.Write(b)
+	}
+	var digits [20]byte
+	for _, part := range [][]byte{b[:j], strconv.AppendInt(digits[:0], int64(p.page.n), 10), b[k:]} {
+		if _, err := p.ResponseWriter.Write(part); err != nil {
+			return 0, err
+		}
+	}
+	return len(b), nil
 }
 
 // pageSize is the number of resources a list handler put on its page.
@@ -546,26 +588,23 @@ func notePage(r *http.Request) func(elscim.Page, error) (elscim.Page, error) {
 	}
 }
 
-// setItemsPerPage rewrites the itemsPerPage of a list response the library
-// encoded, without decoding the page: the library encodes the response as
-// a map, whose keys encoding/json sorts, so Resources comes first and the
-// last "itemsPerPage": is the response's own (a resource's string holding
-// those bytes has its quotes escaped).
-func setItemsPerPage(body []byte, n int) []byte {
+// itemsPerPageAt returns where the number of a list response's
+// itemsPerPage starts (j) and ends (k) in body, as the library encodes the
+// response: a map, whose keys encoding/json sorts, so Resources comes first
+// and the last "itemsPerPage": is the response's own (a resource's string
+// holding those bytes has its quotes escaped).
+func itemsPerPageAt(body []byte) (j, k int, ok bool) {
 	key := []byte(`"itemsPerPage":`)
 	i := bytes.LastIndex(body, key)
 	if i < 0 {
-		return body
+		return 0, 0, false
 	}
-	j := i + len(key)
-	k := j
+	j = i + len(key)
+	k = j
 	for k < len(body) && (body[k] == '-' || (body[k] >= '0' && body[k] <= '9')) {
 		k++
 	}
-	out := make([]byte, 0, len(body)+8)
-	out = append(out, body[:j]...)
-	out = strconv.AppendInt(out, int64(n), 10)
-	return append(out, body[k:]...)
+	return j, k, true
 }
 
 func (h *handler) notFound(w http.ResponseWriter, _ *http.Request) {

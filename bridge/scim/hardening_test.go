@@ -480,7 +480,8 @@ func TestItemsPerPageIgnoresResourceText(t *testing.T) {
 	if at(r.body, "itemsPerPage") != jsonNum(1) || at(r.body, "Resources", "0", "title") != `"itemsPerPage":7` {
 		t.Errorf("page: %s", r.raw)
 	}
-	if got := string(setItemsPerPage([]byte(`{"Resources":[],"itemsPerPage":100,"schemas":[]}`), 0)); got != `{"Resources":[],"itemsPerPage":0,"schemas":[]}` {
-		t.Errorf("setItemsPerPage = %s", got)
+	body := `{"Resources":[{"x":"\"itemsPerPage\":3"}],"itemsPerPage":100,"schemas":[]}`
+	if j, k, ok := itemsPerPageAt([]byte(body)); !ok || body[j:k] != "100" {
+		t.Errorf("itemsPerPageAt = %d, %d, %v", j, k, ok)
 	}
 }

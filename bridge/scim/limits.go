@@ -1,6 +1,7 @@
 package scim
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -200,6 +201,107 @@ func (h *handler) checkFilter(raw string) *scimerrors.ScimError {
 		e := errFilterLimit("The filter nests parentheses or value filters %d deep; at most %d levels are accepted (scim.limits.maxFilterDepth).",
 			d, l.MaxFilterDepth)
 		return &e
+	}
+	return nil
+}
+
+// precheck refuses, before a POST, PUT or PATCH body is decoded into maps
+// (megabytes for a body of thousands of values), a PATCH of more than
+// MaxPatchOperations operations (400 tooMany) and a user attribute given
+// more than MaxValuesPerAttribute values (400 invalidValue). Values are
+// counted as sent, repeated ones included; a group's members are not
+// counted (they are references to users, as many as the group has). It
+// decodes the body only into raw JSON pieces; a body it cannot read that
+// way is left for the full decoding to refuse.
+//
+// RFC 7644 names no error for too many PATCH operations: 400 tooMany
+// ("more than the server is willing to process") says what happened and,
+// unlike invalidSyntax, does not suggest that the request is malformed.
+func (rs resourceSchema) precheck(method string, body []byte, lim config.SCIMLimits) *scimerrors.ScimError {
+	if method != http.MethodPatch {
+		var doc map[string]json.RawMessage
+		if json.Unmarshal(body, &doc) != nil {
+			return nil
+		}
+		return rs.countRaw("", doc, lim.MaxValuesPerAttribute)
+	}
+	var req struct {
+		Operations []struct {
+			Path  json.RawMessage
+			Value json.RawMessage
+		}
+	}
+	if json.Unmarshal(body, &req) != nil {
+		return nil
+	}
+	if n := len(req.Operations); n > lim.MaxPatchOperations {
+		e := errTooMany("The PATCH request has %d operations; at most %d are accepted (scim.limits.maxPatchOperations). Send the changes in several requests.",
+			n, lim.MaxPatchOperations)
+		return &e
+	}
+	for _, op := range req.Operations {
+		var path string
+		_ = json.Unmarshal(op.Path, &path)
+		if e := rs.countRawValue(path, op.Value, lim.MaxValuesPerAttribute); e != nil {
+			return e
+		}
+	}
+	return nil
+}
+
+// countRaw counts the values of each attribute of doc, an object whose
+// keys are attribute names or extension URNs (within the extension
+// parent, when not "").
+func (rs resourceSchema) countRaw(parent string, doc map[string]json.RawMessage, max int) *scimerrors.ScimError {
+	keys := make([]string, 0, len(doc))
+	for k := range doc {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		name := k
+		if parent != "" {
+			name = parent + ":" + k
+		}
+		if e := rs.countRawValue(name, doc[k], max); e != nil {
+			return e
+		}
+	}
+	return nil
+}
+
+// countRawValue counts the values of raw, given for the attribute path
+// name: a list's elements, or for an object its attributes' values.
+func (rs resourceSchema) countRawValue(name string, raw json.RawMessage, max int) *scimerrors.ScimError {
+	raw = bytes.TrimLeft(raw, " \t\r\n")
+	if len(raw) == 0 {
+		return nil
+	}
+	lower := strings.ToLower(name)
+	if rs.core.ID == URNGroup && (lower == "members" || strings.HasPrefix(lower, "members[") || strings.HasPrefix(lower, "members.")) {
+		return nil
+	}
+	switch raw[0] {
+	case '[':
+		var els []json.RawMessage
+		if json.Unmarshal(raw, &els) == nil && len(els) > max {
+			if name == "" {
+				name = "A value"
+			}
+			e := errInvalidValue("%s has %d values; at most %d are accepted per attribute (scim.limits.maxValuesPerAttribute).", name, len(els), max)
+			return &e
+		}
+	case '{':
+		var obj map[string]json.RawMessage
+		if json.Unmarshal(raw, &obj) != nil {
+			return nil
+		}
+		if _, isExt := rs.extension(name); isExt {
+			return rs.countRaw(name, obj, max)
+		}
+		if name == "" { // a path-less PATCH value: attributes and extensions
+			return rs.countRaw("", obj, max)
+		}
 	}
 	return nil
 }

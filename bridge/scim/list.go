@@ -1,6 +1,8 @@
 package scim
 
 import (
+	"fmt"
+	"net/http"
 	"time"
 
 	elscim "github.com/elimity-com/scim"
@@ -115,4 +117,50 @@ func filterOf(params elscim.ListRequestParams) filter.Expression {
 		return nil
 	}
 	return params.FilterValidator.GetFilter()
+}
+
+// Large list pages are built a few at a time. A page of the largest users
+// the limits allow (200 of scim.limits.maxDocumentBytes) takes several
+// times its stored size to decode, render and encode, and concurrent ones
+// add up; pages of less than smallPage stored bytes (every identity
+// provider look-up) never wait.
+const (
+	// pageBudget is how many stored bytes of large pages are built at
+	// once; a larger page is built alone.
+	pageBudget = 2 << 20
+	smallPage  = 256 << 10
+)
+
+type pageHoldKey struct{}
+
+// pageHold is the share of the page budget a request holds; the handler
+// releases it once the library has written the response.
+type pageHold struct{ held int64 }
+
+// holdPage waits until a page of size stored bytes may be built, and
+// keeps that share of the page budget until the response is written. A
+// request never holds more than the whole budget (the server root lists
+// users, then groups), so it never waits for itself.
+func (h *handler) holdPage(r *http.Request, size int64) error {
+	hold, ok := r.Context().Value(pageHoldKey{}).(*pageHold)
+	if size < smallPage || !ok {
+		return nil
+	}
+	w := min(size, pageBudget-hold.held)
+	if w <= 0 {
+		return nil
+	}
+	if err := h.pages.Acquire(r.Context(), w); err != nil {
+		return fmt.Errorf("scim: wait to build a page: %w", err)
+	}
+	hold.held += w
+	return nil
+}
+
+// releasePage gives back what the request's hold took.
+func (h *handler) releasePage(hold *pageHold) {
+	if hold.held > 0 {
+		h.pages.Release(hold.held)
+		hold.held = 0
+	}
 }

@@ -2,6 +2,7 @@ package scim
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -141,7 +142,14 @@ func (h *handler) limitBody(next http.Handler) http.Handler {
 				return
 			}
 		}
-		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.opts.MaxBodyBytes))
+		// Read into one buffer of the announced size where there is one,
+		// rather than growing it by doubling.
+		var buf bytes.Buffer
+		if r.ContentLength > 0 {
+			buf.Grow(int(min(r.ContentLength, h.opts.MaxBodyBytes)) + 1)
+		}
+		_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, h.opts.MaxBodyBytes))
+		body := buf.Bytes()
 		if err != nil {
 			var tooLarge *http.MaxBytesError
 			if errors.As(err, &tooLarge) {
@@ -151,10 +159,22 @@ func (h *handler) limitBody(next http.Handler) http.Handler {
 			writeError(w, scimError(http.StatusBadRequest, scimerrors.ScimTypeInvalidSyntax, "The request body could not be read."))
 			return
 		}
+		r = r.WithContext(context.WithValue(r.Context(), bodyKey{}, body))
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		r.ContentLength = int64(len(body))
 		next.ServeHTTP(w, r)
 	})
+}
+
+type bodyKey struct{}
+
+// readBody returns the body limitBody read into memory, without copying
+// it again.
+func readBody(r *http.Request) ([]byte, error) {
+	if b, ok := r.Context().Value(bodyKey{}).([]byte); ok {
+		return b, nil
+	}
+	return io.ReadAll(r.Body)
 }
 
 // resourceBody returns middleware that normalises the POST, PUT and PATCH
@@ -167,7 +187,7 @@ func (h *handler) resourceBody(kind string) func(http.Handler) http.Handler {
 				next.ServeHTTP(w, r)
 				return
 			}
-			body, err := io.ReadAll(r.Body) // limitBody has read it into memory
+			body, err := readBody(r)
 			if err != nil {
 				writeError(w, scimError(http.StatusBadRequest, scimerrors.ScimTypeInvalidSyntax, "The request body could not be read."))
 				return

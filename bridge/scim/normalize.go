@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -52,18 +51,16 @@ func getKey(m map[string]any, k string) (string, any, bool) {
 // invalidValue). Bodies that are not JSON objects are passed through for
 // the library to reject.
 func (rs resourceSchema) normalizeBody(method string, body []byte, lim config.SCIMLimits) ([]byte, *scimerrors.ScimError) {
+	if e := rs.precheck(method, body, lim); e != nil {
+		return nil, e
+	}
 	var m map[string]any
 	if err := decodeJSON(body, &m); err != nil || m == nil {
 		return body, nil
 	}
-	normalize := func(m map[string]any) *scimerrors.ScimError {
-		if e := rs.normalizeResource(m); e != nil {
-			return e
-		}
-		return rs.checkValues(m, lim.MaxValuesPerAttribute)
-	}
+	normalize := rs.normalizeResource
 	if method == http.MethodPatch {
-		normalize = func(m map[string]any) *scimerrors.ScimError { return rs.normalizePatch(m, lim) }
+		normalize = rs.normalizePatch
 	}
 	if e := normalize(m); e != nil {
 		return nil, e
@@ -111,59 +108,6 @@ func (rs resourceSchema) normalizeResource(m map[string]any) *scimerrors.ScimErr
 	if strings.TrimSpace(s) == "" {
 		e := errInvalidValue("%s must not be empty.", required)
 		return &e
-	}
-	return nil
-}
-
-// checkValues refuses a resource document whose attributes (extension
-// attributes included) hold more than max values each. A group's members
-// are not counted: they are references to users, as many as the group
-// has.
-func (rs resourceSchema) checkValues(m map[string]any, max int) *scimerrors.ScimError {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		if e := rs.checkValueLists(k, m[k], max); e != nil {
-			return e
-		}
-	}
-	return nil
-}
-
-// checkValueLists refuses a value given for the attribute path name (or,
-// for an object, each of its keys) that is a list of more than max
-// values; members of a group are not counted.
-func (rs resourceSchema) checkValueLists(name string, v any, max int) *scimerrors.ScimError {
-	if rs.core.ID == URNGroup && (strings.EqualFold(name, "members") || strings.HasPrefix(strings.ToLower(name), "members[")) {
-		return nil
-	}
-	switch x := v.(type) {
-	case []any:
-		if len(x) > max {
-			if name == "" {
-				name = "A value"
-			}
-			e := errInvalidValue("%s has %d values; at most %d are accepted per attribute (scim.limits.maxValuesPerAttribute).", name, len(x), max)
-			return &e
-		}
-	case map[string]any:
-		keys := make([]string, 0, len(x))
-		for k := range x {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			p := k
-			if _, isExt := rs.extension(name); name != "" && isExt {
-				p = name + ":" + k
-			}
-			if e := rs.checkValueLists(p, x[k], max); e != nil {
-				return e
-			}
-		}
 	}
 	return nil
 }
@@ -280,33 +224,13 @@ func (rs resourceSchema) lookupPath(p filter.Path) (attr schema.CoreAttribute, e
 	return a, false, true
 }
 
-// normalizePatch normalises a PATCH request; more than maxOps operations
-// are refused. RFC 7644 names no error for this: 400 tooMany ("more than
-// the server is willing to process") says what happened, and unlike
-// invalidSyntax does not suggest that the request is malformed.
-func (rs resourceSchema) normalizePatch(m map[string]any, lim config.SCIMLimits) *scimerrors.ScimError {
-	maxOps := lim.MaxPatchOperations
+func (rs resourceSchema) normalizePatch(m map[string]any) *scimerrors.ScimError {
 	if k, _, ok := getKey(m, "schemas"); ok {
 		delete(m, k)
 	}
 	m["schemas"] = []any{urnPatchOp}
 	opsKey, ops, _ := getKey(m, "Operations")
 	list, _ := ops.([]any)
-	if len(list) > maxOps {
-		e := errTooMany("The PATCH request has %d operations; at most %d are accepted (scim.limits.maxPatchOperations). Send the changes in several requests.",
-			len(list), maxOps)
-		return &e
-	}
-	for _, raw := range list {
-		if op, ok := raw.(map[string]any); ok {
-			_, v, _ := getKey(op, "value")
-			_, p, _ := getKey(op, "path")
-			name, _ := p.(string)
-			if e := rs.checkValueLists(name, v, lim.MaxValuesPerAttribute); e != nil {
-				return e
-			}
-		}
-	}
 	list, e := rs.expandExtensionPaths(list)
 	if e != nil {
 		return e

@@ -3,7 +3,6 @@ package scim
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -25,7 +24,7 @@ const urnSearchRequest = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
 // would refuse the externalId look-ups IdPs send.
 func (h *handler) search(endpoint string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, err := io.ReadAll(r.Body) // limitBody has read it into memory
+		body, err := readBody(r)
 		if err != nil {
 			writeError(w, scimError(http.StatusBadRequest, scimerrors.ScimTypeInvalidSyntax, "The request body could not be read."))
 			return

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"net/mail"
 	"net/url"
@@ -301,6 +302,14 @@ func (u *userHandler) list(r *http.Request, expr filter.Expression, startIndex, 
 	if err != nil {
 		return elscim.Page{}, err
 	}
+	var size int64
+	for _, usr := range users {
+		n, _, _ := measure(usr.Doc, "", math.MaxInt)
+		size += int64(n)
+	}
+	if err := u.h.holdPage(r, size); err != nil {
+		return elscim.Page{}, err
+	}
 	ex, err := u.extras(ctx, users, proj.wants(URNBridge), proj.wants("groups"))
 	if err != nil {
 		return elscim.Page{}, err
@@ -308,7 +317,9 @@ func (u *userHandler) list(r *http.Request, expr filter.Expression, startIndex, 
 	base := u.h.baseURL(r)
 	res := make([]elscim.Resource, 0, len(users))
 	for _, usr := range users {
-		res = append(res, u.render(usr, proj, ex, base))
+		// The page's users were read for this request alone: rendered
+		// in place rather than copied.
+		res = append(res, u.render(usr, usr.Doc, proj, ex, base))
 	}
 	return elscim.Page{TotalResults: total, Resources: res}, nil
 }
@@ -424,13 +435,16 @@ func (u *userHandler) resource(r *http.Request, usr store.User, proj projection)
 	if err != nil {
 		return elscim.Resource{}, err
 	}
-	return u.render(usr, proj, ex, u.h.baseURL(r)), nil
+	return u.render(usr, copyDoc(usr.Doc), proj, ex, u.h.baseURL(r)), nil
 }
 
 // render renders a user with what ex holds of its sync state and groups;
-// base is the SCIM base URL.
-func (u *userHandler) render(usr store.User, proj projection, ex userExtras, base string) elscim.Resource {
-	attrs := copyDoc(usr.Doc)
+// attrs is the user's document, which render changes (a copy when the
+// caller keeps the user), base the SCIM base URL.
+func (u *userHandler) render(usr store.User, attrs map[string]any, proj projection, ex userExtras, base string) elscim.Resource {
+	if attrs == nil {
+		attrs = map[string]any{}
+	}
 	if _, _, ok := getKey(attrs, "active"); !ok {
 		attrs["active"] = usr.Active
 	}

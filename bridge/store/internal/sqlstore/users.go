@@ -18,16 +18,16 @@ const userCols = `id, user_name, external_id, emails, manager_id, active, source
 func scanUser(sc interface{ Scan(...any) error }) (store.User, error) {
 	var (
 		u                 store.User
-		emails, doc       string
+		emails, doc       []byte // scanned as bytes: one copy of a document, not two
 		created, modified int64
 	)
 	if err := sc.Scan(&u.ID, &u.UserName, &u.ExternalID, &emails, &u.ManagerID, &u.Active, &u.Source, &doc, &u.Version, &created, &modified); err != nil {
 		return store.User{}, err
 	}
-	if err := json.Unmarshal([]byte(emails), &u.Emails); err != nil {
+	if err := json.Unmarshal(emails, &u.Emails); err != nil {
 		return store.User{}, fmt.Errorf("decode emails of %s: %w", u.ID, err)
 	}
-	if err := json.Unmarshal([]byte(doc), &u.Doc); err != nil {
+	if err := json.Unmarshal(doc, &u.Doc); err != nil {
 		return store.User{}, fmt.Errorf("decode doc of %s: %w", u.ID, err)
 	}
 	u.Created, u.Modified = tm(created), tm(modified)
