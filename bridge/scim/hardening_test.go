@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sync/semaphore"
+
 	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/store"
 	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/config"
 )
@@ -483,5 +485,43 @@ func TestItemsPerPageIgnoresResourceText(t *testing.T) {
 	body := `{"Resources":[{"x":"\"itemsPerPage\":3"}],"itemsPerPage":100,"schemas":[]}`
 	if j, k, ok := itemsPerPageAt([]byte(body)); !ok || body[j:k] != "100" {
 		t.Errorf("itemsPerPageAt = %d, %d, %v", j, k, ok)
+	}
+}
+
+// TestLargePagesShareABudget: a page under smallPage stored bytes never
+// waits; large pages share pageBudget, a page larger than the budget takes
+// it whole, and one request building two pages (the server root lists
+// users, then groups) never waits for itself.
+func TestLargePagesShareABudget(t *testing.T) {
+	h := &handler{pages: semaphore.NewWeighted(pageBudget)}
+	request := func(ctx context.Context) (*http.Request, *pageHold) {
+		hold := &pageHold{}
+		return httptest.NewRequest("GET", "/", nil).WithContext(context.WithValue(ctx, pageHoldKey{}, hold)), hold
+	}
+	a, holdA := request(t.Context())
+	if err := h.holdPage(a, 3*pageBudget/2); err != nil || holdA.held != pageBudget {
+		t.Fatalf("a page over the budget holds %d (%v), want the whole budget", holdA.held, err)
+	}
+	if err := h.holdPage(a, smallPage); err != nil || holdA.held != pageBudget {
+		t.Fatalf("a second page of the same request: held %d (%v)", holdA.held, err)
+	}
+	small, holdSmall := request(t.Context())
+	if err := h.holdPage(small, smallPage-1); err != nil || holdSmall.held != 0 {
+		t.Errorf("a small page waited or held %d (%v)", holdSmall.held, err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
+	defer cancel()
+	b, _ := request(ctx)
+	if err := h.holdPage(b, smallPage); err == nil {
+		t.Fatal("a large page was built while the budget was taken")
+	}
+	h.releasePage(holdA)
+	c, holdC := request(t.Context())
+	if err := h.holdPage(c, smallPage); err != nil || holdC.held != smallPage {
+		t.Errorf("after the release: held %d (%v)", holdC.held, err)
+	}
+	h.releasePage(holdC)
+	if !h.pages.TryAcquire(pageBudget) {
+		t.Error("the budget was not given back whole")
 	}
 }
