@@ -14,23 +14,28 @@ import (
 
 	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/gainsight"
 	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/store"
+	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/store/memory"
 )
 
-// harness is an engine over the in-memory store and upstream with a manual
-// clock.
+// harness is an engine over the memory store and the fake upstream with a
+// manual clock.
 type harness struct {
 	t     *testing.T
 	clock *clock
-	store *memStore
-	up    *fakeUpstream
-	reg   *prometheus.Registry
-	eng   *Engine
+	// storeNow is the store's clock, the manual clock unless a test
+	// switches it.
+	storeNow func() time.Time
+	store    *memory.Store
+	up       *fakeUpstream
+	reg      *prometheus.Registry
+	eng      *Engine
 }
 
 func newHarness(t *testing.T, tweak func(*Options)) *harness {
 	t.Helper()
 	h := &harness{t: t, clock: newClock(), up: newFakeUpstream(), reg: prometheus.NewRegistry()}
-	h.store = newMemStore(h.clock.Now)
+	h.storeNow = h.clock.Now
+	h.store = memory.New(memory.Options{Now: func() time.Time { return h.storeNow() }})
 	opts := Options{
 		Store: h.store, Upstream: h.up, Planner: func() Planner { return fakePlanner{} },
 		Logger: zaptest.NewLogger(t), Registerer: h.reg, Now: h.clock.Now, Owner: "test",
@@ -91,6 +96,35 @@ func (h *harness) sync(id string) store.SyncInfo {
 func (h *harness) dirty() int {
 	n, _, _ := h.store.DirtyStats(context.Background())
 	return n
+}
+
+// settle takes id out of the dirty set without syncing it, as if another
+// worker had finished it: the other dirty entries stay as they are.
+func (h *harness) settle(id string) {
+	h.t.Helper()
+	ctx := context.Background()
+	claimed, err := h.store.ClaimDirty(ctx, "settle", 1000, time.Minute, h.clock.Now())
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	for _, d := range claimed {
+		if d.UserID == id {
+			err = h.store.CompleteDirty(ctx, "settle", d.UserID, d.Generation)
+		} else {
+			err = h.store.RetryDirty(ctx, "settle", d.UserID, d.Generation, d.Attempts, h.clock.Now())
+		}
+		if err != nil {
+			h.t.Fatal(err)
+		}
+	}
+}
+
+// group creates a group with members.
+func (h *harness) group(id, name string, members ...string) {
+	h.t.Helper()
+	if _, err := h.store.CreateGroup(context.Background(), store.Group{ID: id, DisplayName: name, Members: members}, nil); err != nil {
+		h.t.Fatal(err)
+	}
 }
 
 func (h *harness) outcome(outcome, reason string) int {
@@ -245,8 +279,8 @@ func TestLostCreateResponseIsAdopted(t *testing.T) {
 			t.Fatalf("after lost response: %+v", info)
 		}
 	}
-	if h.outcome(outcomeRetry, reasonNetwork) != 10 {
-		t.Errorf("retry/network outcomes = %d", h.outcome(outcomeRetry, reasonNetwork))
+	if h.outcome(outcomeRetry, gainsight.ReasonNetwork) != 10 {
+		t.Errorf("retry/network outcomes = %d", h.outcome(outcomeRetry, gainsight.ReasonNetwork))
 	}
 	if n := h.drain(); n != 0 {
 		t.Fatalf("retried %d users before their backoff", n)
@@ -316,7 +350,7 @@ func TestUpdateSendsOnlyChanges(t *testing.T) {
 	// Several changes to one user coalesce into one update.
 	h.update("a", func(u *store.User) { u.Doc["title"] = "Engineer" })
 	h.update("a", func(u *store.User) { u.Doc["title"] = "CTO"; u.Doc["license"] = "Viewer" })
-	h.store.groups["a"] = []store.GroupRef{{ID: "g1", DisplayName: "Admin"}}
+	h.group("g1", "Admin", "a")
 	h.store.MarkDirty(context.Background(), "b") // nothing changed for b
 	h.drain()
 	if len(sent) != 1 {
@@ -445,9 +479,8 @@ func TestManagerDeferral(t *testing.T) {
 		h := newHarness(t, nil)
 		// The manager exists but cannot be planned yet; the report waits.
 		h.create("a", "alice", func(u *store.User) { u.Doc["conflict"] = "x" })
-		h.store.syncs["a"] = store.SyncInfo{UserID: "a", UserName: "alice", State: store.StatePending}
 		h.create("b", "bob", func(u *store.User) { u.ManagerID = "a" })
-		h.store.CompleteDirty(context.Background(), "a", h.store.dirty["a"].gen)
+		h.settle("a")
 		h.drain()
 		info := h.sync("b")
 		if info.GSID == "" || info.State != store.StatePending || !strings.Contains(info.LastError, "manager a") {
@@ -558,8 +591,8 @@ func TestPermanentErrorDoesNotBlockOthers(t *testing.T) {
 	if h.dirty() != 0 {
 		t.Fatalf("failed user still dirty")
 	}
-	if h.outcome(outcomeFailed, reasonValidation) != 1 {
-		t.Errorf("failed/validation = %d", h.outcome(outcomeFailed, reasonValidation))
+	if h.outcome(outcomeFailed, gainsight.ReasonValidation) != 1 {
+		t.Errorf("failed/validation = %d", h.outcome(outcomeFailed, gainsight.ReasonValidation))
 	}
 	// It is retried only once the user changes.
 	h.clock.Advance(time.Hour)
@@ -581,10 +614,10 @@ func TestTransientErrorsBackOff(t *testing.T) {
 		err    error
 		reason string
 	}{
-		{"server error on create", "create", &gainsight.Error{Op: "create", Status: 500, Code: gainsight.CodeUnexpected}, reasonServerError},
-		{"rate limited lookup", "list", &gainsight.Error{Op: "list", Status: 429, Code: gainsight.CodeTooManyReqs}, reasonRateLimited},
-		{"timeout on update", "update", &gainsight.Error{Op: "update", Err: context.DeadlineExceeded}, reasonTimeout},
-		{"network error on status", "status", &gainsight.Error{Op: "status", Err: errors.New("connection refused")}, reasonNetwork},
+		{"server error on create", "create", &gainsight.Error{Op: "create", Status: 500, Code: gainsight.CodeUnexpected}, gainsight.ReasonServerError},
+		{"rate limited lookup", "list", &gainsight.Error{Op: "list", Status: 429, Code: gainsight.CodeTooManyReqs}, gainsight.ReasonRateLimited},
+		{"timeout on update", "update", &gainsight.Error{Op: "update", Err: context.DeadlineExceeded}, gainsight.ReasonTimeout},
+		{"network error on status", "status", &gainsight.Error{Op: "status", Err: errors.New("connection refused")}, gainsight.ReasonNetwork},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -644,7 +677,7 @@ func TestPlannerConflictFails(t *testing.T) {
 	if len(h.up.calls) != 0 || h.dirty() != 0 {
 		t.Errorf("calls %v dirty %d", h.up.calls, h.dirty())
 	}
-	if h.outcome(outcomeFailed, reasonValidation) != 1 {
+	if h.outcome(outcomeFailed, gainsight.ReasonValidation) != 1 {
 		t.Error("conflict not counted")
 	}
 }
@@ -676,7 +709,7 @@ func TestGauges(t *testing.T) {
 	h.create("b", "bad", nil)
 	// c waits for manager m, a user that is pending elsewhere.
 	h.create("m", "mallory", nil)
-	h.store.CompleteDirty(context.Background(), "m", h.store.dirty["m"].gen)
+	h.settle("m")
 	h.create("c", "carol", func(u *store.User) { u.ManagerID = "m" })
 	h.clock.Advance(90 * time.Second)
 	h.drain()
@@ -711,7 +744,7 @@ scim_bridge_sync_users{state="synced"} 1
 
 func TestRunDrainsOnKick(t *testing.T) {
 	h := newHarness(t, func(o *Options) { o.Now = time.Now; o.PollInterval = time.Hour })
-	h.store.now = time.Now
+	h.storeNow = time.Now
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- h.eng.Run(ctx) }()
@@ -733,7 +766,7 @@ func TestRunDrainsOnKick(t *testing.T) {
 
 func TestOptionsValidation(t *testing.T) {
 	ok := func() Options {
-		return Options{Store: newMemStore(time.Now), Upstream: newFakeUpstream(), Planner: func() Planner { return fakePlanner{} },
+		return Options{Store: memory.New(memory.Options{}), Upstream: newFakeUpstream(), Planner: func() Planner { return fakePlanner{} },
 			Logger: zaptest.NewLogger(t), Registerer: prometheus.NewRegistry()}
 	}
 	tests := []struct {
