@@ -22,7 +22,9 @@ func TestInFlightPerUser(t *testing.T) {
 		wg.Wait()
 	}
 	update := func(gsid, title string) func() {
-		return func() { h.must(http.MethodPut, "/v1/users/services", records(map[string]any{"Gsid": gsid, "Title": title})) }
+		return func() {
+			h.must(http.MethodPut, "/v1/users/services", records(map[string]any{"Gsid": gsid, "Title": title}))
+		}
 	}
 	deactivate := func(gsid string) func() {
 		return func() { h.must(http.MethodPut, "/v1/users/services/status?status=false", []string{gsid}) }
