@@ -29,10 +29,25 @@ type Counter interface {
 	Used(ctx context.Context, window string, start time.Time) (int, error)
 }
 
+// budgetDeadlineKey is the context key of WithBudgetDeadline.
+type budgetDeadlineKey struct{}
+
+// WithBudgetDeadline returns a context under which a call does not wait
+// for a rate budget slot that comes after t: it fails at once with
+// ErrBudgetWait, unsent and without taking a slot. A caller that holds
+// work for a limited time (a lease) uses it, so the work is put back
+// instead of held while the budget is spent. The context's own deadline
+// still bounds the call itself.
+func WithBudgetDeadline(ctx context.Context, t time.Time) context.Context {
+	return context.WithValue(ctx, budgetDeadlineKey{}, t)
+}
+
 // ErrBudgetWait marks a call that was never sent because its context
 // ended while it waited for the rate budget (a spent window, or the pause
-// after a 429). Nothing reached Gainsight, so the call may simply be made
-// later; it is not a failure of Gainsight's. Test with errors.Is.
+// after a 429), or because its next slot came after the context's budget
+// deadline (WithBudgetDeadline). Nothing reached Gainsight, so the call
+// may simply be made later; it is not a failure of Gainsight's. Test with
+// errors.Is.
 var ErrBudgetWait = errors.New("gainsight: not sent: waiting for the rate budget")
 
 // NewMemoryCounter returns the in-memory Counter, which keeps only the
@@ -178,6 +193,9 @@ func (b *budget) take(ctx context.Context) error {
 			return err
 		}
 		if next.After(now) {
+			if limit, ok := ctx.Value(budgetDeadlineKey{}).(time.Time); ok && next.After(limit) {
+				return fmt.Errorf("%w: the next call slot is at %s", ErrBudgetWait, next.Format(time.RFC3339))
+			}
 			if err := b.wait(ctx, next.Sub(now)); err != nil {
 				return fmt.Errorf("%w: %w", ErrBudgetWait, err)
 			}

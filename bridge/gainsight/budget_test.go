@@ -307,3 +307,24 @@ func TestBudgetWaitSpendsNothing(t *testing.T) {
 		t.Errorf("slots taken %v, %d calls; want 1 of each", cc.taken, len(f.requests()))
 	}
 }
+
+// TestBudgetDeadline: under WithBudgetDeadline a call whose next slot
+// comes later does not wait: it fails at once, unsent, taking nothing.
+func TestBudgetDeadline(t *testing.T) {
+	t0 := time.Date(2026, 3, 2, 10, 30, 0, 0, time.UTC)
+	clock := newFakeClock(t0)
+	f := newFakeGainsight(t, clock, map[string][]canned{"PUT /v1/users/services": {{status: 200, body: updatedG1}}})
+	cc := &countingCounter{Counter: NewMemoryCounter(), taken: map[string]int{}}
+	c, _ := testClient(t, f.srv.URL, func(o *Options) { o.Clock, o.PerHour, o.PerDay, o.Counter = stuckClock{clock}, 1, 10, cc })
+	ctx := WithBudgetDeadline(context.Background(), t0.Add(10*time.Minute))
+	if _, err := c.Update(ctx, []Record{{"Gsid": "G1"}}); err != nil {
+		t.Fatalf("call with a free slot: %v", err)
+	}
+	_, err := c.Update(ctx, []Record{{"Gsid": "G1"}})
+	if !errors.Is(err, ErrBudgetWait) {
+		t.Fatalf("err = %v, want ErrBudgetWait", err)
+	}
+	if cc.taken[WindowDay] != 1 || cc.taken[WindowHour] != 1 || len(f.requests()) != 1 {
+		t.Errorf("slots taken %v, %d calls; want 1 of each", cc.taken, len(f.requests()))
+	}
+}

@@ -9,6 +9,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/gainsight"
 	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/store"
 )
 
@@ -62,10 +63,11 @@ func (e *Engine) runBatch(ctx context.Context, claimed []store.Dirty, planner Pl
 		ids[i] = d.UserID
 	}
 	k := e.keepLeases(ctx, ids)
-	// A call that waits for the rate budget gives up when the lease the
-	// batch was claimed for would have ended; its users wait for the next
+	// A call does not wait for a rate budget slot after the lease the
+	// batch was claimed for would have ended: its users wait for the next
 	// slot without holding leases.
-	bctx, cancel := context.WithTimeout(ctx, e.opts.Lease)
+	bctx, cancel := context.WithTimeout(ctx, e.opts.BatchTimeout)
+	bctx = gainsight.WithBudgetDeadline(bctx, e.opts.Now().Add(e.opts.Lease))
 	subs, lk := e.load(bctx, claimed, planner)
 	runs := e.execute(bctx, planBatch(subs, lk, e.opts.UserNameField))
 	cancel()

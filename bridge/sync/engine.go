@@ -81,8 +81,14 @@ type Options struct {
 	// MinBackoff·2^attempts (with jitter).
 	MinBackoff, MaxBackoff time.Duration
 	// Lease is how long a claimed dirty entry stays with this engine; if the
-	// process dies the entry becomes claimable again after it.
+	// process dies the entry becomes claimable again after it. While a
+	// batch runs its leases are extended every third of a lease.
 	Lease time.Duration
+	// BatchTimeout bounds one batch's Gainsight calls, retries included;
+	// default twice the Lease. A call does not wait for a rate budget
+	// slot after the batch's lease would have ended: its users are put
+	// back for the next slot.
+	BatchTimeout time.Duration
 	// PollInterval is how often Run looks for entries that became due
 	// (retries, expired leases) without a Kick.
 	PollInterval time.Duration
@@ -122,6 +128,7 @@ func (o *Options) validate() error {
 	for name, d := range map[string]time.Duration{
 		"BatchWindow": o.BatchWindow, "MinBackoff": o.MinBackoff, "MaxBackoff": o.MaxBackoff,
 		"Lease": o.Lease, "PollInterval": o.PollInterval, "TombstoneRetention": o.TombstoneRetention,
+		"BatchTimeout": o.BatchTimeout,
 	} {
 		if d < 0 {
 			errs = append(errs, fmt.Errorf("%s %s is negative", name, d))
@@ -158,6 +165,9 @@ func (o *Options) applyDefaults() {
 	}
 	if o.Lease == 0 {
 		o.Lease = DefaultLease
+	}
+	if o.BatchTimeout == 0 {
+		o.BatchTimeout = 2 * o.Lease
 	}
 	if o.PollInterval == 0 {
 		o.PollInterval = DefaultPollInterval

@@ -163,6 +163,15 @@ func (e *Engine) writeFailed(r *run, w write) {
 		r.c.retry(err)
 		return
 	}
+	if reason == gainsight.ReasonDuplicate {
+		// Gainsight's message quotes the other user's user name or email,
+		// which this user's state must not show: say what happened in
+		// words of our own.
+		e.log.Info("gainsight refused a write as a duplicate", zap.String("user_id", r.c.UserID),
+			zap.String("operation", string(w.kind)), zap.Error(maskedError(w.err)))
+		err = fmt.Errorf("%s: gainsight refused it as a duplicate: another Gainsight user has this %s or Email",
+			w.kind, e.opts.UserNameField)
+	}
 	r.c.fail(failedReason(reason), err)
 }
 
