@@ -239,18 +239,6 @@ func affectedByProfiles(ctx context.Context, st store.Store, old, next []config.
 	return ids, nil
 }
 
-func allUserIDs(ctx context.Context, st store.Store) ([]string, error) {
-	users, _, err := st.ListUsers(ctx, store.Query{})
-	if err != nil {
-		return nil, err
-	}
-	ids := make([]string, len(users))
-	for i, u := range users {
-		ids[i] = u.ID
-	}
-	return ids, nil
-}
-
 func markDirtyChunked(ctx context.Context, st store.Store, ids []string) error {
 	const chunk = 500
 	for len(ids) > 0 {
