@@ -25,8 +25,7 @@ import (
 // runs, so no other worker takes its users while their calls are in
 // flight.
 func (e *Engine) DrainOnce(ctx context.Context) (int, error) {
-	planner := e.opts.Planner()
-	if planner == nil {
+	if e.opts.Planner() == nil {
 		return 0, errors.New("sync: no planner configured")
 	}
 	total := 0
@@ -48,7 +47,9 @@ func (e *Engine) DrainOnce(ctx context.Context) (int, error) {
 			break
 		}
 		total += len(claimed)
-		e.runBatch(ctx, claimed, planner)
+		// The planner is taken per batch: a config reload swaps it before
+		// it marks the users it affects, so they are planned anew.
+		e.runBatch(ctx, claimed, e.opts.Planner())
 	}
 	if err := e.refreshGauges(context.WithoutCancel(ctx)); err != nil && passErr == nil {
 		passErr = err
