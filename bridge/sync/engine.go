@@ -57,6 +57,7 @@ const (
 	DefaultMinBackoff    = 30 * time.Second
 	DefaultMaxBackoff    = time.Hour
 	DefaultLease         = 5 * time.Minute
+	DefaultBatchTimeout  = 10 * time.Minute
 	DefaultPollInterval  = 5 * time.Second
 	DefaultUserNameField = "SFDCUserName"
 )
@@ -85,9 +86,9 @@ type Options struct {
 	// batch runs its leases are extended every third of a lease.
 	Lease time.Duration
 	// BatchTimeout bounds one batch's Gainsight calls, retries included;
-	// default twice the Lease. A call does not wait for a rate budget
-	// slot after the batch's lease would have ended: its users are put
-	// back for the next slot.
+	// default twice the Lease, at least DefaultBatchTimeout. (A call does
+	// not wait for a rate budget slot after the batch's lease would have
+	// ended: its users are put back for the next slot.)
 	BatchTimeout time.Duration
 	// PollInterval is how often Run looks for entries that became due
 	// (retries, expired leases) without a Kick.
@@ -167,7 +168,7 @@ func (o *Options) applyDefaults() {
 		o.Lease = DefaultLease
 	}
 	if o.BatchTimeout == 0 {
-		o.BatchTimeout = 2 * o.Lease
+		o.BatchTimeout = max(2*o.Lease, DefaultBatchTimeout)
 	}
 	if o.PollInterval == 0 {
 		o.PollInterval = DefaultPollInterval
