@@ -14,9 +14,10 @@ import (
 
 // Execute is the third step of a pass: it carries a batch's plan out in
 // the plan's order (plan.go), sending each step's users in calls of at
-// most BatchSize, and keeps, per user, what Gainsight now holds. A link is
-// claimed in the store (compare-and-swap) before anything is written to
-// its Gainsight user; the rest of the outcome is recorded by finish.
+// most BatchSize, and keeps, per user, what Gainsight now holds. An
+// adopted Gainsight user's link is claimed in the store (compare-and-swap)
+// before anything is written to it; the rest of the outcome is recorded by
+// finish.
 
 // run is one user's execution of its Change.
 type run struct {
@@ -233,9 +234,11 @@ func (e *Engine) claimLink(ctx context.Context, r *run, gsid, takeFrom string) {
 	r.gsid, r.linked, r.known, r.seen = gsid, true, true, info.Version
 }
 
-// create creates the users in calls of at most BatchSize and links each
-// new Gainsight user at once. It returns the users Gainsight refused as
-// duplicates, for adoption.
+// create creates the users in calls of at most BatchSize. It returns the
+// users Gainsight refused as duplicates, for adoption. A new Gainsight user
+// needs no claim: no one else can hold its GSID, and finish links it even
+// if the link moved to another user meanwhile (a process that dies first
+// leaves it to the next pass's look-up, which adopts it).
 func (e *Engine) create(ctx context.Context, bp *batchPlan, runs []*run) []*run {
 	var dups []*run
 	for _, chunk := range chunks(runs, e.opts.BatchSize) {
@@ -274,33 +277,10 @@ func (e *Engine) create(ctx context.Context, bp *batchPlan, runs []*run) []*run 
 			default:
 				bp.taken[gsid] = r.c
 				e.record(r, write{kind: KindCreate, fields: records[i], gsid: gsid, result: res.Record})
-				e.claimCreated(ctx, r)
 			}
 		}
 	}
 	return dups
-}
-
-// claimCreated links a user just created. The Gainsight user exists now
-// whatever the store says, so a link that moved to another user (the
-// user was deleted and its userName created again) still gets it.
-func (e *Engine) claimCreated(ctx context.Context, r *run) {
-	gsid := r.gsid
-	info, err := e.opts.Store.UpdateSync(ctx, r.c.sub.Link.LinkID, func(old store.SyncInfo) (store.SyncInfo, error) {
-		if old.GSID != "" && old.GSID != gsid && old.GSID != r.c.vanished {
-			return old, fmt.Errorf("the link holds the Gainsight user %s", old.GSID)
-		}
-		old.GSID, old.Record, old.Active, old.Unknown, old.Updated = gsid, cloneRecord(r.record), r.active, false, e.opts.Now()
-		return old, nil
-	})
-	if err != nil {
-		// The finish step records the link again; if that fails too, the
-		// next pass finds the Gainsight user by adoption.
-		e.log.Warn("cannot link a created Gainsight user yet", zap.String("user_id", r.c.UserID),
-			zap.String("gsid", gsid), zap.Error(err))
-		return
-	}
-	r.seen = info.Version
 }
 
 // adoptDuplicates looks up the users Gainsight refused to create as
