@@ -47,7 +47,7 @@ type Store struct {
 	dirty       map[string]*dirtyRow
 	jobs        map[string]time.Time
 	budget      map[string]budgetWindow
-	locks       map[string]bool
+	locks       store.ProcessLocks
 }
 
 var _ store.Store = (*Store)(nil)
@@ -101,7 +101,6 @@ func New(opts Options) *Store {
 		dirty:       map[string]*dirtyRow{},
 		jobs:        map[string]time.Time{},
 		budget:      map[string]budgetWindow{},
-		locks:       map[string]bool{},
 	}
 }
 
@@ -389,19 +388,9 @@ func (s *Store) TryLock(_ context.Context, name string) (unlock func(), ok bool,
 	if err := s.lock(); err != nil {
 		return nil, false, err
 	}
-	defer s.mu.Unlock()
-	if s.locks[name] {
-		return nil, false, nil
-	}
-	s.locks[name] = true
-	var once sync.Once
-	return func() {
-		once.Do(func() {
-			s.mu.Lock()
-			delete(s.locks, name)
-			s.mu.Unlock()
-		})
-	}, true, nil
+	s.mu.Unlock()
+	unlock, ok = s.locks.TryLock(name)
+	return unlock, ok, nil
 }
 
 // Ping implements store.Store: it fails once the store is closed.
