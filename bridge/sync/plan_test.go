@@ -1,6 +1,7 @@
 package sync
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -238,5 +239,22 @@ func TestManagerUpdate(t *testing.T) {
 	managerUpdate(c, confirmed, "")
 	if got := describe(c); got != "create,defer-manager" || !strings.Contains(c.Reason, "manager m") {
 		t.Errorf("manager not linked: %q (%s)", got, c.Reason)
+	}
+}
+
+// TestChangeIsAPlainValue: a planned change serialises to what a plan
+// listing shows (kinds, fields old → new, reason), nothing of the
+// executor's.
+func TestChangeIsAPlainValue(t *testing.T) {
+	bp := planBatch([]*subject{
+		live("a", gainsight.Record{"Name": "N", "Title": "CTO"}, false, "gs-a", gainsight.Record{"Name": "N", "SFDCUserName": "a", "Title": "Dev"}, true),
+	}, lookup{}, "SFDCUserName")
+	b, err := json.Marshal(bp.Changes[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"userId":"a","gsid":"gs-a","kinds":["deactivate","update"],"fields":[{"field":"Title","old":"Dev","new":"CTO"}]}`
+	if string(b) != want {
+		t.Errorf("change = %s\nwant     %s", b, want)
 	}
 }
