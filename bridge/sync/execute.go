@@ -43,6 +43,10 @@ type run struct {
 	claimErr bool
 	// seen is the link's version as this pass last read or wrote it.
 	seen int64
+	// deactivateErr: the deactivation was not done but may pass later (not
+	// sent for want of budget, or a failure worth retrying). The user is
+	// retried for it even when something else failed it for good.
+	deactivateErr error
 }
 
 func (r *run) open() bool { return r.c.retryErr == nil && r.c.failErr == nil && !r.budget }
@@ -154,6 +158,9 @@ func (e *Engine) writeFailed(r *run, w write) {
 	err := fmt.Errorf("%s: %w", w.kind, w.err)
 	if budgetOnly(w.err) {
 		r.budget = true
+		if w.kind == KindDeactivate {
+			r.deactivateErr = w.err
+		}
 		return
 	}
 	reason := gainsight.ReasonOf(w.err)
@@ -161,6 +168,9 @@ func (e *Engine) writeFailed(r *run, w write) {
 		r.unknown = true
 	}
 	if w.call || gainsight.IsRetryable(w.err) || reason == gainsight.ReasonOther {
+		if w.kind == KindDeactivate {
+			r.deactivateErr = err
+		}
 		r.c.retry(err)
 		return
 	}

@@ -21,6 +21,12 @@ const bookkeepingTimeout = 30 * time.Second
 func (r *run) outcome() (string, string) {
 	c := r.c
 	switch {
+	case c.failErr != nil && r.deactivateErr != nil && budgetOnly(r.deactivateErr):
+		// Failed for good otherwise, but the user still has to be
+		// deactivated: retried for that.
+		return outcomeRetry, reasonBudget
+	case c.failErr != nil && r.deactivateErr != nil:
+		return outcomeRetry, retryReason(gainsight.ReasonOf(r.deactivateErr))
 	case c.failErr != nil:
 		return outcomeFailed, c.failReason
 	case c.retryErr != nil && budgetOnly(c.retryErr), c.retryErr == nil && r.budget:
@@ -65,6 +71,11 @@ func (e *Engine) finishUser(parent context.Context, r *run, leaseLost bool) {
 
 	state, lastErr, keepErr := store.StateSynced, "", false
 	switch {
+	case outcome == outcomeRetry && c.failErr != nil:
+		state, lastErr = store.StatePending, maskEmails(c.failErr.Error())
+		if reason != reasonBudget {
+			lastErr += "; the deactivation is retried: " + maskEmails(r.deactivateErr.Error())
+		}
 	case outcome == outcomeFailed:
 		state, lastErr = store.StateFailed, maskEmails(c.failErr.Error())
 	case reason == reasonBudget:
@@ -101,7 +112,7 @@ func (e *Engine) finishUser(parent context.Context, r *run, leaseLost bool) {
 		err = e.opts.Store.RetryDirty(ctx, e.opts.Owner, c.UserID, c.sub.Dirty.Generation, attempts, next)
 		if outcome == outcomeRetry {
 			log.Info("user sync will be retried", zap.String("reason", reason), zap.Int("attempts", attempts),
-				zap.Time("next_attempt", next), zap.Error(maskedError(c.retryErr)))
+				zap.Time("next_attempt", next), zap.String("error", lastErr))
 		} else {
 			log.Debug("user deferred until its manager is linked", zap.String("manager_id", c.sub.ManagerID))
 		}
