@@ -3,7 +3,7 @@
 GO ?= go
 FUZZTIME ?= 10s
 
-.PHONY: test unit chart fuzz build
+.PHONY: test unit chart fuzz build schema
 
 test: unit chart fuzz build
 
@@ -21,3 +21,8 @@ fuzz:
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w -X main.version=$$(git describe --tags --always 2>/dev/null || echo dev)" -o bin/scim-bridge ./cmd/scim-bridge
 	CGO_ENABLED=0 $(GO) build -trimpath -o bin/gainsight-sim ./cmd/gainsight-sim
+
+# The chart's values.schema.json describes the config file under "config";
+# regenerate it after changing the config structs (a test fails until then).
+schema:
+	$(GO) generate ./config
