@@ -3,6 +3,7 @@ package charts
 import (
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -66,5 +67,18 @@ func TestMakeTestReportsSkips(t *testing.T) {
 	}
 	if !listed {
 		t.Errorf("make unit alone does not list its skipped tests")
+	}
+}
+
+// TestReadmeGoVersion checks that the README asks for the Go version go.mod
+// names: with GOTOOLCHAIN=local an older Go does not build the module.
+func TestReadmeGoVersion(t *testing.T) {
+	want := goDirective(t)
+	m := regexp.MustCompile("`make test` needs Go ([0-9.]+)").FindStringSubmatch(string(readRepoFile(t, "README.md")))
+	if m == nil {
+		t.Fatal("README does not say which Go `make test` needs")
+	}
+	if m[1] != want {
+		t.Errorf("README asks for Go %s, go.mod says %s", m[1], want)
 	}
 }

@@ -57,6 +57,7 @@ func TestCommands(t *testing.T) {
 		{name: "no command", args: nil, wantErr: "usage: no command"},
 		{name: "unknown", args: []string{"frobnicate"}, wantErr: `unknown command "frobnicate"`},
 		{name: "serve without config", args: []string{"serve"}, wantErr: "serve needs --config"},
+		{name: "demo flag without --demo", args: []string{"serve", "--config", "x.yaml", "--token", "t"}, wantErr: "--token is a --demo flag"},
 		{name: "check-config missing file", args: []string{"check-config", "/nonexistent.yaml"}, wantErr: "nonexistent.yaml"},
 		{name: "explain without user", args: []string{"explain", "--config", "x.yaml"}, wantErr: "explain --config FILE USER"},
 	}

@@ -72,8 +72,20 @@ var demoTokenChars = regexp.MustCompile(`^[A-Za-z0-9._~+/=-]+$`)
 // listeners, when set, are used instead of the configured addresses.
 type listeners struct{ scim, admin net.Listener }
 
-// serve runs the bridge with cfg until ctx is done.
-func serve(ctx context.Context, cfg *config.Config, path string, ls listeners, e env) error {
+// serve runs the bridge with cfg until ctx is done. The bridge closes the
+// listeners it was given; when it cannot be built, serve closes them.
+func serve(ctx context.Context, cfg *config.Config, path string, ls listeners, e env) (err error) {
+	running := false
+	defer func() {
+		if running {
+			return
+		}
+		for _, ln := range []net.Listener{ls.scim, ls.admin} {
+			if ln != nil {
+				ln.Close()
+			}
+		}
+	}()
 	logger, err := newLogger(cfg.Log.Level, e)
 	if err != nil {
 		return err
@@ -93,6 +105,7 @@ func serve(ctx context.Context, cfg *config.Config, path string, ls listeners, e
 	if err != nil {
 		return err
 	}
+	running = true
 	return b.Run(ctx)
 }
 
