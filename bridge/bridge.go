@@ -86,6 +86,9 @@ type state struct {
 	cfg    *config.Config
 	mapper *translate.Mapper
 	tokens [][]byte
+	// schema is what the SCIM schema takes from cfg; a new pointer on
+	// every reload, so /Schemas follows it.
+	schema *scim.SchemaConfig
 }
 
 // Bridge is a running bridge. It is created by New and driven by Run.
@@ -148,7 +151,7 @@ func New(opts Options) (*Bridge, error) {
 		BasePath:     cfg.SCIM.BasePath,
 		MaxBodyBytes: cfg.SCIM.MaxBodyBytes,
 		ExternalURL:  cfg.SCIM.ExternalURL,
-		CustomFields: cfg.CustomFields,
+		Schema:       func() *scim.SchemaConfig { return b.cur.Load().schema },
 		Notify:       b.engine.Kick,
 		Logger:       opts.Logger,
 		Registerer:   opts.Registry,
@@ -199,7 +202,12 @@ func newState(cfg *config.Config) (*state, error) {
 	if err != nil {
 		return nil, fmt.Errorf("bridge: tokens: %w", err)
 	}
-	return &state{cfg: cfg, mapper: m, tokens: tokens}, nil
+	schema := &scim.SchemaConfig{
+		CustomFields:      cfg.CustomFields,
+		LicenseTypes:      m.LicenseTypes(),
+		PermissionBundles: m.PermissionBundles(),
+	}
+	return &state{cfg: cfg, mapper: m, tokens: tokens, schema: schema}, nil
 }
 
 // Config returns the configuration in effect.

@@ -10,12 +10,13 @@ import (
 )
 
 // TestIdPReplaysEndToEnd replays the recorded request sequences of each
-// identity provider (bridge/scim/testdata/<idp>/) through the whole bridge
+// identity provider, and the conformance suite's checks
+// (bridge/scim/testdata/<idp>/), through the whole bridge
 // and checks where they end: every user in Gainsight with the right fields
 // and status, exactly once.
 func TestIdPReplaysEndToEnd(t *testing.T) {
 	fsys := os.DirFS("scim/testdata")
-	for _, idp := range []string{"okta", "entra", "entra-2020", "onelogin", "jumpcloud"} {
+	for _, idp := range []string{"okta", "entra", "entra-2020", "onelogin", "jumpcloud", "conformance"} {
 		t.Run(idp, func(t *testing.T) {
 			steps, err := scimreplay.Load(fsys, idp)
 			if err != nil {

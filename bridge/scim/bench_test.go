@@ -110,3 +110,72 @@ func BenchmarkListPage(b *testing.B) {
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "pages/s")
 	reportRSS(b)
 }
+
+// benchGroup stores a group whose members are all benchUsers users.
+func benchGroup(b *testing.B, f *fixture) string {
+	b.Helper()
+	users, _, err := f.sqlite.ListUsers(b.Context(), store.Query{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ids := make([]string, len(users))
+	for i, u := range users {
+		ids[i] = u.ID
+	}
+	g, err := f.sqlite.CreateGroup(b.Context(), store.Group{ID: newUUID(), DisplayName: "Everyone", Members: ids, Source: store.SourceSCIM, Doc: map[string]any{}}, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return g.ID
+}
+
+// BenchmarkGetLargeGroup reads a group of 10,000 members, each with its
+// display name and $ref.
+func BenchmarkGetLargeGroup(b *testing.B) {
+	f := benchFixture(b)
+	gid := benchGroup(b, f)
+	b.ResetTimer()
+	start := time.Now()
+	for b.Loop() {
+		req := httptest.NewRequest(http.MethodGet, "http://bench.test/scim/v2/Groups/"+gid, nil)
+		req.Header.Set("Authorization", "Bearer "+testToken)
+		rec := httptest.NewRecorder()
+		f.h.ServeHTTP(rec, req)
+		if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), `"display":"seed09999@example.com"`) {
+			b.Fatalf("status %d: %.200s", rec.Code, rec.Body.String())
+		}
+	}
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "req/s")
+	reportRSS(b)
+}
+
+// BenchmarkPatchLargeGroup removes and re-adds one member of a group of
+// 10,000, as an IdP's membership push does, answering with the members.
+func BenchmarkPatchLargeGroup(b *testing.B) {
+	f := benchFixture(b)
+	gid := benchGroup(b, f)
+	users, _, err := f.sqlite.ListUsers(b.Context(), store.Query{Limit: 1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	member := users[0].ID
+	b.ResetTimer()
+	start := time.Now()
+	for i := 0; b.Loop(); i++ {
+		op := "remove"
+		if i%2 == 1 {
+			op = "add"
+		}
+		body := `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"` + op + `","path":"members","value":[{"value":"` + member + `"}]}]}`
+		req := httptest.NewRequest(http.MethodPatch, "http://bench.test/scim/v2/Groups/"+gid, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+testToken)
+		req.Header.Set("Content-Type", "application/scim+json")
+		rec := httptest.NewRecorder()
+		f.h.ServeHTTP(rec, req)
+		if rec.Code != http.StatusOK {
+			b.Fatalf("status %d: %.200s", rec.Code, rec.Body.String())
+		}
+	}
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "req/s")
+	reportRSS(b)
+}

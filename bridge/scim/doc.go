@@ -19,15 +19,28 @@
 //   - keys of a path-less PATCH value that name no known attribute are
 //     dropped, as unknown attributes of POST/PUT bodies are;
 //   - the PATCH "schemas" array is supplied when missing; capitalised ops
-//     are lower-cased by the library itself.
+//     are lower-cased by the library itself;
+//   - a PATCH path that is a bare extension URN becomes the path-less
+//     operation on that extension's object (add, replace) or a remove of
+//     each of its attributes.
 //
 // The library only parses PATCH operations; this package applies them
-// (patch.go), including value-path filters, dotted and URN-prefixed keys,
-// and "replace on a filtered path that matches nothing adds the value".
-// Group membership PATCHes are applied inside store.UpdateGroup's function
-// so concurrent PATCHes never lose each other. /ServiceProviderConfig is
-// served here because the library's version cannot advertise ETag support.
-// List filters are validated by the library; common "eq" filters become
-// indexed store queries and everything else is evaluated in memory
-// (filter.go).
+// (patch.go), including value-path filters and dotted and URN-prefixed
+// keys. A replace on a filtered path that matches nothing is 400 noTarget,
+// except the one shape Entra needs upserted (typeUpsert). Every user write
+// leaves one primary value per multi-valued attribute and no repeated
+// (type, value) pair (multivalued.go). Group membership PATCHes are
+// applied inside store.UpdateGroup's function so concurrent PATCHes never
+// lose each other.
+//
+// /ServiceProviderConfig is served here because the library's version
+// cannot advertise ETag support. The user schema follows the configuration
+// (Options.Schema): custom fields, and the license types and permission
+// bundles /Schemas advertises as canonical values, change on a reload.
+// POST …/.search is answered as the GET of the same endpoint (search.go);
+// the server root lists users and groups together through the library's
+// root query hook. Every route names its methods; any other method is 405
+// with an Allow header. List filters are validated by the library; common
+// "eq" filters become indexed store queries and everything else is
+// evaluated in memory (filter.go).
 package scim

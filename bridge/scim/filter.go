@@ -14,9 +14,9 @@ import (
 
 // evalFilter reports whether res (a SCIM resource or one element of a
 // multi-valued attribute) matches e. Attribute names are compared
-// case-insensitively; values of id, externalId and value sub-attributes
-// case-sensitively, other strings case-insensitively (RFC 7643 caseExact
-// of the attributes the bridge stores).
+// case-insensitively; values of id, externalId and gsid case-sensitively,
+// other strings case-insensitively (RFC 7643 caseExact of the attributes
+// the bridge stores).
 func evalFilter(e filter.Expression, res map[string]any) bool {
 	switch e := e.(type) {
 	case *filter.AttributeExpression:

@@ -1,6 +1,7 @@
 package scim
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"testing"
@@ -28,6 +29,10 @@ func FuzzPatch(f *testing.F) {
 		`{"Operations":[{"op":"replace","path":"phoneNumbers[type eq \"mobile\"].value","value":"1"}]}`,
 		`{"Operations":[{"op":"replace","path":"emails","value":{"value":"a","primary":"true"}}]}`,
 		`{"Operations":[{"op":"add","value":{"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User":"x"}}]}`,
+		`{"Operations":[{"op":"remove","path":"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"}]}`,
+		`{"Operations":[{"op":"Replace","path":"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User","value":{"department":"x","manager":"m"}}]}`,
+		`{"Operations":[{"op":"replace","path":"emails[value eq \"none\"].type","value":"home"}]}`,
+		`{"Operations":[{"op":"replace","path":"addresses[type eq \"work\"].locality","value":"Berlin"}]}`,
 		`{"Operations":null}`, `[]`, `{"Operations":[1,"x",null]}`,
 	}
 	for _, s := range seeds {
@@ -58,11 +63,15 @@ func FuzzFilter(f *testing.F) {
 	}
 	fx, _, _ := fuzzFixture(f)
 	f.Fuzz(func(t *testing.T, flt string) {
-		for _, p := range []string{"/scim/v2/Users", "/scim/v2/Groups"} {
+		for _, p := range []string{"/scim/v2/Users", "/scim/v2/Groups", "/scim/v2/"} {
 			r := fx.doRaw(http.MethodGet, p+"?filter="+url.QueryEscape(flt)+"&attributes="+url.QueryEscape(flt), "")
 			if r >= 500 {
 				t.Fatalf("GET %s filter %q: status %d", p, flt, r)
 			}
+		}
+		body, _ := json.Marshal(map[string]any{"filter": flt, "excludedAttributes": []string{flt}})
+		if r := fx.doRaw(http.MethodPost, "/scim/v2/.search", string(body)); r >= 500 {
+			t.Fatalf("POST /.search filter %q: status %d", flt, r)
 		}
 	})
 }

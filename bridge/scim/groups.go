@@ -5,11 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"sort"
 	"strings"
 
 	elscim "github.com/elimity-com/scim"
 	scimerrors "github.com/elimity-com/scim/errors"
+	"github.com/scim2/filter-parser/v2"
+	"go.uber.org/zap"
 
 	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/store"
 )
@@ -85,6 +88,24 @@ func groupDoc(g store.Group) map[string]any {
 		doc["members"] = members
 	}
 	return doc
+}
+
+// describeMembers adds to the members of a group document (as groupDoc
+// builds them) their display names and, with a base URL, their type and
+// $ref.
+func describeMembers(doc map[string]any, names map[string]string, base string) {
+	list, _ := doc["members"].([]any)
+	for _, el := range list {
+		m := el.(map[string]any)
+		id, _ := m["value"].(string)
+		if name := names[id]; name != "" {
+			m["display"] = name
+		}
+		if base != "" {
+			m["type"] = "User"
+			m["$ref"] = base + "/Users/" + url.PathEscape(id)
+		}
+	}
 }
 
 // unknownMembers returns those of ids that are not stored users. It runs
@@ -192,7 +213,7 @@ func (g *groupHandler) Create(r *http.Request, attrs elscim.ResourceAttributes) 
 	}
 	g.h.metrics.fanout.Observe(float64(fanout))
 	g.h.opts.Notify()
-	return g.resource(created, projection{}), nil
+	return g.resource(r, created, projectionFrom(r)), nil
 }
 
 func (g *groupHandler) Get(r *http.Request, id string) (elscim.Resource, error) {
@@ -201,7 +222,7 @@ func (g *groupHandler) Get(r *http.Request, id string) (elscim.Resource, error) 
 	if err != nil {
 		return elscim.Resource{}, storeError(err, "Group", id)
 	}
-	return g.resource(grp, proj), nil
+	return g.resource(r, grp, proj), nil
 }
 
 func (g *groupHandler) Replace(r *http.Request, id string, attrs elscim.ResourceAttributes) (elscim.Resource, error) {
@@ -210,7 +231,7 @@ func (g *groupHandler) Replace(r *http.Request, id string, attrs elscim.Resource
 	if err != nil {
 		return elscim.Resource{}, err
 	}
-	return g.update(r, id, projection{}, func(store.Group) (store.Group, error) {
+	return g.update(r, id, func(store.Group) (store.Group, error) {
 		n := next
 		n.Doc = copyDoc(next.Doc)
 		n.Members = append([]string(nil), next.Members...)
@@ -219,9 +240,9 @@ func (g *groupHandler) Replace(r *http.Request, id string, attrs elscim.Resource
 }
 
 func (g *groupHandler) Patch(r *http.Request, id string, ops []elscim.PatchOperation) (elscim.Resource, error) {
-	return g.update(r, id, projectionFrom(r), func(old store.Group) (store.Group, error) {
+	return g.update(r, id, func(old store.Group) (store.Group, error) {
 		doc := groupDoc(old)
-		if err := g.h.groupSchema.applyPatch(doc, ops); err != nil {
+		if err := g.h.schemasOf(r).group.applyPatch(doc, ops); err != nil {
 			return store.Group{}, err
 		}
 		return groupFromDoc(cleanDoc(doc))
@@ -233,8 +254,9 @@ func (g *groupHandler) Patch(r *http.Request, id string, ops []elscim.PatchOpera
 // other), after the ownership and If-Match checks, and answers with the
 // result. The store checks added members exist in one query; only when it
 // finds one missing are they looked up one by one, to name them.
-func (g *groupHandler) update(r *http.Request, id string, proj projection, next func(old store.Group) (store.Group, error)) (elscim.Resource, error) {
+func (g *groupHandler) update(r *http.Request, id string, next func(old store.Group) (store.Group, error)) (elscim.Resource, error) {
 	ctx := r.Context()
+	proj := projectionFrom(r)
 	match := r.Header.Get("If-Match")
 	var (
 		fanout int
@@ -257,14 +279,14 @@ func (g *groupHandler) update(r *http.Request, id string, proj projection, next 
 	}, g.h.groupCheck(&fanout))
 	var same unchangedGroup
 	if errors.As(err, &same) {
-		return g.resource(same.group, proj), nil
+		return g.resource(r, same.group, proj), nil
 	}
 	if err != nil {
 		return elscim.Resource{}, g.h.groupWriteError(ctx, err, id, added)
 	}
 	g.h.metrics.fanout.Observe(float64(fanout))
 	g.h.opts.Notify()
-	return g.resource(updated, proj), nil
+	return g.resource(r, updated, proj), nil
 }
 
 // unchangedGroup aborts a group update that changes nothing (JumpCloud
@@ -329,10 +351,16 @@ func (g *groupHandler) Delete(r *http.Request, id string) error {
 }
 
 func (g *groupHandler) GetAll(r *http.Request, params elscim.ListRequestParams) (elscim.Page, error) {
+	return g.list(r, filterOf(params), params.StartIndex, params.Count)
+}
+
+// list answers one page of groups matching expr (nil for all), projected
+// by the request's attributes and excludedAttributes.
+func (g *groupHandler) list(r *http.Request, expr filter.Expression, startIndex, count int) (elscim.Page, error) {
 	ctx := r.Context()
 	proj := projectionFrom(r)
 	mentionsMembers := strings.Contains(strings.ToLower(r.URL.Query().Get("filter")), "members")
-	groups, total, err := listMatching(params, groupIndex,
+	groups, total, err := listMatching(expr, startIndex, count, groupIndex,
 		func(q store.Query, filtering bool) ([]store.Group, int, error) {
 			groups, total, err := g.h.opts.Store.ListGroups(ctx, q, proj.wants("members") || (filtering && mentionsMembers))
 			if err != nil {
@@ -342,6 +370,7 @@ func (g *groupHandler) GetAll(r *http.Request, params elscim.ListRequestParams) 
 		},
 		func(grp store.Group) (map[string]any, error) {
 			view := groupDoc(grp)
+			describeMembers(view, grp.MemberNames, "")
 			view["id"] = grp.ID
 			view["meta"] = metaView("Group", grp.Created, grp.Modified, grp.Version)
 			return view, nil
@@ -351,18 +380,28 @@ func (g *groupHandler) GetAll(r *http.Request, params elscim.ListRequestParams) 
 	}
 	res := make([]elscim.Resource, 0, len(groups))
 	for _, grp := range groups {
-		res = append(res, g.resource(grp, proj))
+		res = append(res, g.resource(r, grp, proj))
 	}
 	return elscim.Page{TotalResults: total, Resources: res}, nil
 }
 
-// resource renders a stored group for the library.
-func (g *groupHandler) resource(grp store.Group, proj projection) elscim.Resource {
-	attrs := groupDoc(grp)
-	if list, ok := attrs["members"].([]any); ok {
-		for _, el := range list {
-			el.(map[string]any)["type"] = "User"
+// resource renders a stored group for the library, answering r. Members
+// carry what /Schemas says is returned (RFC 7643 §4.2): value, $ref (the
+// member's URL), type and display (the member's displayName, else its
+// userName). Reads get the names with the members; a write's result does
+// not carry them and is completed by one read of the group.
+func (g *groupHandler) resource(r *http.Request, grp store.Group, proj projection) elscim.Resource {
+	wantMembers := proj.wants("members")
+	if wantMembers && len(grp.Members) > 0 && grp.MemberNames == nil {
+		if fresh, err := g.h.opts.Store.GetGroup(r.Context(), grp.ID); err == nil {
+			grp.MemberNames = fresh.MemberNames
+		} else {
+			g.h.log.Warn("read member names", zap.String("group", grp.ID), zap.Error(err))
 		}
+	}
+	attrs := groupDoc(grp)
+	if wantMembers {
+		describeMembers(attrs, grp.MemberNames, g.h.baseURL(r))
 	}
 	return libResource(grp.ID, attrs, proj, "displayName", grp.DisplayName, grp.Created, grp.Modified, grp.Version)
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -18,7 +19,6 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/store"
-	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/config"
 )
 
 // Validator checks SCIM input against the current configuration.
@@ -97,9 +97,14 @@ type Options struct {
 	// is appended; otherwise it is used as the SCIM base URL as is. Empty
 	// means derived from each request (Host, TLS, X-Forwarded-Proto).
 	ExternalURL string
-	// CustomFields are the Gainsight custom fields accepted in the Gainsight
-	// extension schema beside LicenseType.
-	CustomFields []config.CustomField
+	// Schema returns the part of the user schema that follows the
+	// configuration: the Gainsight custom fields accepted beside
+	// LicenseType, and the values /Schemas advertises as canonical. It is
+	// called on every request, so a config reload takes effect at once; it
+	// must return the same pointer while the configuration is unchanged,
+	// because the schema built from it is cached by that pointer. Nil means
+	// no custom fields and no canonical values.
+	Schema func() *SchemaConfig
 	// MaxResults caps list page sizes (default 200).
 	MaxResults int
 	// Notify is called after every successful write; may be nil.
@@ -159,6 +164,9 @@ func (o *Options) validate() error {
 	if o.Notify == nil {
 		o.Notify = func() {}
 	}
+	if o.Schema == nil {
+		o.Schema = func() *SchemaConfig { return nil }
+	}
 	if len(errs) > 0 {
 		return fmt.Errorf("scim: invalid options: %w", errors.Join(errs...))
 	}
@@ -167,15 +175,16 @@ func (o *Options) validate() error {
 
 // handler is the SCIM front end.
 type handler struct {
-	opts          Options
-	log           *zap.Logger
-	metrics       *metrics
-	spc           elscim.ServiceProviderConfig
-	users         *userHandler
-	groups        *groupHandler
-	userSchema    resourceSchema
-	groupSchema   resourceSchema
-	resourceTypes []elscim.ResourceType
+	opts    Options
+	log     *zap.Logger
+	metrics *metrics
+	spc     elscim.ServiceProviderConfig
+	users   *userHandler
+	groups  *groupHandler
+	// schemas caches the schemas built from the last Options.Schema value.
+	schemas atomic.Pointer[schemaSet]
+	// noSchema stands for a nil Options.Schema value, so it is cached too.
+	noSchema SchemaConfig
 }
 
 // NewHandler returns the SCIM API as an http.Handler serving everything
@@ -204,31 +213,70 @@ func NewHandler(opts Options) (http.Handler, error) {
 			SupportPatch:     true,
 		},
 	}
-	h.userSchema = userResourceSchema(opts.CustomFields)
-	h.groupSchema = groupResourceSchema()
 	h.users = &userHandler{h: h}
 	h.groups = &groupHandler{h: h}
-	h.resourceTypes = []elscim.ResourceType{
-		h.userSchema.resourceType("User", "User Account", "/Users", h.users),
-		h.groupSchema.resourceType("Group", "Group", "/Groups", h.groups),
-	}
 	// Fail early if the library refuses the configuration.
-	if _, err := h.server(""); err != nil {
+	if _, err := h.server(h.currentSchemas(), ""); err != nil {
 		return nil, err
 	}
 	return h.router(), nil
 }
 
+// schemaSet is the user and group schemas and resource types built from
+// one SchemaConfig.
+type schemaSet struct {
+	src           *SchemaConfig
+	user, group   resourceSchema
+	resourceTypes []elscim.ResourceType // User, then Group
+}
+
+// currentSchemas returns the schemas of the configuration in effect,
+// building them when Options.Schema returns a new value.
+func (h *handler) currentSchemas() *schemaSet {
+	src := h.opts.Schema()
+	if src == nil {
+		src = &h.noSchema
+	}
+	if cur := h.schemas.Load(); cur != nil && cur.src == src {
+		return cur
+	}
+	set := &schemaSet{src: src, user: userResourceSchema(*src), group: groupResourceSchema()}
+	set.resourceTypes = []elscim.ResourceType{
+		set.user.resourceType("User", "User Account", "/Users", h.users),
+		set.group.resourceType("Group", "Group", "/Groups", h.groups),
+	}
+	h.schemas.Store(set)
+	return set
+}
+
+type schemasKey struct{}
+
+// withSchemas pins the schemas in effect when a request arrives for the
+// whole request, so a config reload never changes them half-way.
+func (h *handler) withSchemas(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), schemasKey{}, h.currentSchemas())))
+	})
+}
+
+// schemasOf returns the schemas pinned for r.
+func (h *handler) schemasOf(r *http.Request) *schemaSet {
+	if s, ok := r.Context().Value(schemasKey{}).(*schemaSet); ok {
+		return s
+	}
+	return h.currentSchemas()
+}
+
 // server builds the library server for one request; it is a cheap value
 // copy and lets meta.location follow the request's base URL.
-func (h *handler) server(baseURL string) (elscim.Server, error) {
-	opts := []elscim.ServerOption{elscim.WithLogger(libLogger{h.log})}
+func (h *handler) server(schemas *schemaSet, baseURL string) (elscim.Server, error) {
+	opts := []elscim.ServerOption{elscim.WithLogger(libLogger{h.log}), elscim.WithRootQueryHandler(rootHandler{h})}
 	if baseURL != "" {
 		opts = append(opts, elscim.WithBaseURL(baseURL))
 	}
 	s, err := elscim.NewServer(&elscim.ServerArgs{
 		ServiceProviderConfig: &h.spc,
-		ResourceTypes:         h.resourceTypes,
+		ResourceTypes:         schemas.resourceTypes,
 	}, opts...)
 	if err != nil {
 		return elscim.Server{}, fmt.Errorf("scim: build server: %w", err)
@@ -263,22 +311,64 @@ func (h *handler) router() http.Handler {
 	r := mux.NewRouter()
 	r.Use(h.observe)
 	api := r.PathPrefix(h.opts.BasePath).Subrouter()
-	api.Use(h.authenticate, h.limitBody)
+	api.Use(h.authenticate, h.limitBody, h.withSchemas)
 	lib := http.HandlerFunc(h.serveLibrary)
-	api.Handle("/ServiceProviderConfig", http.HandlerFunc(h.serveServiceProviderConfig)).Methods(http.MethodGet)
-	for _, p := range []string{"/Users", "/Users/{id}", "/Groups", "/Groups/{id}", "/Schemas", "/Schemas/{id}", "/ResourceTypes", "/ResourceTypes/{name}"} {
-		api.Handle(p, lib)
+	get := []string{http.MethodGet}
+	// RFC 7644 §3.4.3: POST …/.search is a query. Registered before the
+	// resource routes, whose {id} would take ".search".
+	api.Handle("/.search", allow(h.search("/"), http.MethodPost))
+	api.Handle("/Users/.search", allow(h.search("/Users"), http.MethodPost))
+	api.Handle("/Groups/.search", allow(h.search("/Groups"), http.MethodPost))
+	for _, kind := range []string{"Users", "Groups"} {
+		body := h.resourceBody(kind)
+		api.Handle("/"+kind, allow(body(lib), http.MethodGet, http.MethodPost))
+		api.Handle("/"+kind+"/{id}", allow(body(lib), http.MethodGet, http.MethodPut, http.MethodPatch, http.MethodDelete))
 	}
+	// The server root answers queries across both resource types
+	// (RFC 7644 §3.4.2.1), with or without the trailing slash.
+	api.Handle("", allow(lib, get...))
+	api.Handle("/", allow(lib, get...))
+	api.Handle("/ServiceProviderConfig", allow(http.HandlerFunc(h.serveServiceProviderConfig), get...))
+	for _, p := range []string{"/Schemas", "/Schemas/{id}", "/ResourceTypes", "/ResourceTypes/{name}"} {
+		api.Handle(p, allow(lib, get...))
+	}
+	// RFC 7644 §3.11: a server without /Me answers 501; the library does.
+	api.Handle("/Me", lib)
 	api.PathPrefix("/").Handler(http.HandlerFunc(h.notFound))
 	r.NotFoundHandler = h.observe(http.HandlerFunc(h.notFound))
-	r.MethodNotAllowedHandler = h.observe(http.HandlerFunc(h.methodNotAllowed))
 	return r
+}
+
+// allow serves the listed methods with next and answers any other with
+// 405, an Allow header naming them (RFC 9110 §15.5.6) and a SCIM error.
+// Where GET is served, HEAD is too (RFC 9110 §9.3.2): the GET without its
+// body, which net/http drops for a HEAD request.
+func allow(next http.Handler, methods ...string) http.Handler {
+	if slices.Contains(methods, http.MethodGet) {
+		methods = append(slices.Clone(methods), http.MethodHead)
+	}
+	list := strings.Join(methods, ", ")
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodHead && slices.Contains(methods, http.MethodHead) {
+			get := r.Clone(r.Context())
+			get.Method = http.MethodGet
+			next.ServeHTTP(w, get)
+			return
+		}
+		if slices.Contains(methods, r.Method) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		w.Header().Set("Allow", list)
+		writeError(w, scimError(http.StatusMethodNotAllowed, "",
+			fmt.Sprintf("Method %s is not allowed on this endpoint; allowed: %s.", r.Method, list)))
+	})
 }
 
 // serveLibrary hands the request to the library server, below the base
 // path.
 func (h *handler) serveLibrary(w http.ResponseWriter, r *http.Request) {
-	s, err := h.server(h.baseURL(r))
+	s, err := h.server(h.schemasOf(r), h.baseURL(r))
 	if err != nil {
 		h.log.Error("build server", zap.Error(err))
 		writeError(w, errInternal("server configuration"))
@@ -294,19 +384,44 @@ func (h *handler) serveLibrary(w http.ResponseWriter, r *http.Request) {
 	// a resource path that starts with it; there is none below the base
 	// path, so nothing else needs escaping.
 	r2.Body = r.Body
-	if r.Method == http.MethodGet && (r2.URL.Path == "/Users" || r2.URL.Path == "/Groups") {
-		lw := &listWriter{ResponseWriter: w}
-		s.ServeHTTP(lw, r2)
-		lw.flush()
+	list := r2.URL.Path == "/Users" || r2.URL.Path == "/Groups" || r2.URL.Path == "/"
+	inm := r.Header.Get("If-None-Match")
+	if r.Method != http.MethodGet || (!list && inm == "") {
+		s.ServeHTTP(w, r2)
 		return
 	}
-	s.ServeHTTP(w, r2)
+	lw := &listWriter{ResponseWriter: w}
+	s.ServeHTTP(lw, r2)
+	// RFC 7644 §3.14, RFC 9110 §13.1.2: a GET whose If-None-Match names
+	// the resource's current version is 304 without a body.
+	if !list && (lw.status == 0 || lw.status == http.StatusOK) && etagListed(inm, w.Header().Get("Etag")) {
+		w.Header().Del("Content-Type")
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	lw.flush()
 }
 
-// listWriter holds back a list response so that its itemsPerPage is the
-// number of resources on the page, as RFC 7644 §3.4.2 defines it: the
-// library reports the requested count, which tells a client paging until
-// a short page that there is always more.
+// etagListed reports whether an If-None-Match header names etag, compared
+// weakly (W/ prefixes ignored), or is "*".
+func etagListed(header, etag string) bool {
+	if etag == "" {
+		return false
+	}
+	opaque := func(t string) string { return strings.TrimPrefix(strings.TrimSpace(t), "W/") }
+	for _, t := range strings.Split(header, ",") {
+		if strings.TrimSpace(t) == "*" || opaque(t) == opaque(etag) {
+			return true
+		}
+	}
+	return false
+}
+
+// listWriter holds back a GET response: for a conditional GET, to answer
+// 304 instead; for a list, so that its itemsPerPage is the number of
+// resources on the page, as RFC 7644 §3.4.2 defines it (the library
+// reports the requested count, which tells a client paging until a short
+// page that there is always more).
 type listWriter struct {
 	http.ResponseWriter
 	status int
@@ -343,10 +458,6 @@ func (l *listWriter) flush() {
 
 func (h *handler) notFound(w http.ResponseWriter, _ *http.Request) {
 	writeError(w, scimError(http.StatusNotFound, "", "Specified endpoint does not exist."))
-}
-
-func (h *handler) methodNotAllowed(w http.ResponseWriter, _ *http.Request) {
-	writeError(w, scimError(http.StatusMethodNotAllowed, "", "Method not allowed."))
 }
 
 // libLogger adapts zap to the library's Logger.

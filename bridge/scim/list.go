@@ -15,20 +15,16 @@ import (
 // itself, otherwise its candidates (or, without an indexed comparison,
 // every resource) are filtered in memory against view and paged here.
 // list receives filtering=true when its results will be filtered in memory.
+// expr is the filter (nil for none), startIndex is 1-based.
 func listMatching[T any](
-	params elscim.ListRequestParams,
+	expr filter.Expression,
+	startIndex, count int,
 	index func(string) (string, bool),
 	list func(q store.Query, filtering bool) ([]T, int, error),
 	view func(T) (map[string]any, error),
 ) ([]T, int, error) {
-	var expr filter.Expression
-	if params.FilterValidator != nil {
-		expr = params.FilterValidator.GetFilter()
-	}
-	offset, count := params.StartIndex-1, params.Count
-	if offset < 0 {
-		offset = 0
-	}
+	offset := max(startIndex-1, 0)
+	count = max(count, 0)
 	q := store.Query{}
 	filtering := expr != nil
 	if expr != nil {
@@ -88,4 +84,13 @@ func metaView(resourceType string, created, modified time.Time, version int64) m
 		"lastModified": modified.UTC().Format(time.RFC3339Nano),
 		"version":      etag(version),
 	}
+}
+
+// filterOf returns the filter the library parsed and validated for a list
+// request, or nil.
+func filterOf(params elscim.ListRequestParams) filter.Expression {
+	if params.FilterValidator == nil {
+		return nil
+	}
+	return params.FilterValidator.GetFilter()
 }

@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"runtime/debug"
 	"strconv"
-	"strings"
 
 	scimerrors "github.com/elimity-com/scim/errors"
 	"github.com/gorilla/mux"
@@ -105,8 +104,8 @@ func (h *handler) authorized(header string) bool {
 	return config.AuthorizationMatches(header, h.opts.TokenHashes())
 }
 
-// limitBody enforces the body limit, checks the media type and normalises
-// SCIM bodies before the library sees them.
+// limitBody enforces the body limit and checks the media type of request
+// bodies, and leaves the body read into memory.
 func (h *handler) limitBody(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost && r.Method != http.MethodPut && r.Method != http.MethodPatch {
@@ -130,23 +129,39 @@ func (h *handler) limitBody(next http.Handler) http.Handler {
 			writeError(w, scimError(http.StatusBadRequest, scimerrors.ScimTypeInvalidSyntax, "The request body could not be read."))
 			return
 		}
-		var rs *resourceSchema
-		switch {
-		case strings.HasPrefix(r.URL.Path, h.opts.BasePath+"/Users"):
-			rs = &h.userSchema
-		case strings.HasPrefix(r.URL.Path, h.opts.BasePath+"/Groups"):
-			rs = &h.groupSchema
-		}
-		if rs != nil {
-			var serr *scimerrors.ScimError
-			body, serr = rs.normalizeBody(r.Method, body)
-			if serr != nil {
-				writeError(w, *serr)
-				return
-			}
-		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		r.ContentLength = int64(len(body))
 		next.ServeHTTP(w, r)
 	})
+}
+
+// resourceBody returns middleware that normalises the POST, PUT and PATCH
+// bodies of the kind ("Users" or "Groups") of resource before the library
+// sees them (normalize.go).
+func (h *handler) resourceBody(kind string) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method != http.MethodPost && r.Method != http.MethodPut && r.Method != http.MethodPatch {
+				next.ServeHTTP(w, r)
+				return
+			}
+			body, err := io.ReadAll(r.Body) // limitBody has read it into memory
+			if err != nil {
+				writeError(w, scimError(http.StatusBadRequest, scimerrors.ScimTypeInvalidSyntax, "The request body could not be read."))
+				return
+			}
+			rs := h.schemasOf(r).user
+			if kind == "Groups" {
+				rs = h.schemasOf(r).group
+			}
+			body, serr := rs.normalizeBody(r.Method, body)
+			if serr != nil {
+				writeError(w, *serr)
+				return
+			}
+			r.Body = io.NopCloser(bytes.NewReader(body))
+			r.ContentLength = int64(len(body))
+			next.ServeHTTP(w, r)
+		})
+	}
 }

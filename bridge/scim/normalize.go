@@ -49,12 +49,12 @@ func (rs resourceSchema) normalizeBody(method string, body []byte) ([]byte, *sci
 	if err := decodeJSON(body, &m); err != nil || m == nil {
 		return body, nil
 	}
+	normalize := rs.normalizeResource
 	if method == http.MethodPatch {
-		rs.normalizePatch(m)
-	} else {
-		if e := rs.normalizeResource(m); e != nil {
-			return nil, e
-		}
+		normalize = rs.normalizePatch
+	}
+	if e := normalize(m); e != nil {
+		return nil, e
 	}
 	out, err := json.Marshal(m)
 	if err != nil {
@@ -215,13 +215,20 @@ func (rs resourceSchema) lookupPath(p filter.Path) (attr schema.CoreAttribute, e
 	return a, false, true
 }
 
-func (rs resourceSchema) normalizePatch(m map[string]any) {
+func (rs resourceSchema) normalizePatch(m map[string]any) *scimerrors.ScimError {
 	if k, _, ok := getKey(m, "schemas"); ok {
 		delete(m, k)
 	}
 	m["schemas"] = []any{urnPatchOp}
-	_, ops, _ := getKey(m, "Operations")
+	opsKey, ops, _ := getKey(m, "Operations")
 	list, _ := ops.([]any)
+	list, e := rs.expandExtensionPaths(list)
+	if e != nil {
+		return e
+	}
+	if list != nil {
+		m[opsKey] = list
+	}
 	for _, raw := range list {
 		op, ok := raw.(map[string]any)
 		if !ok {
@@ -260,6 +267,54 @@ func (rs resourceSchema) normalizePatch(m map[string]any) {
 		}
 		rs.normalizePathless(vm)
 	}
+	return nil
+}
+
+// expandExtensionPaths rewrites operations whose path is a bare extension
+// URN ("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"), which
+// the library refuses as an invalid path, into what they mean, as other
+// SCIM servers read them: an add or replace of "the attributes of this
+// extension" becomes the path-less operation {"<URN>": value}, and a remove
+// of the whole extension becomes a remove of each of its attributes.
+func (rs resourceSchema) expandExtensionPaths(ops []any) ([]any, *scimerrors.ScimError) {
+	var out []any
+	for i, raw := range ops {
+		op, isMap := raw.(map[string]any)
+		pk, pv, _ := getKey(op, "path")
+		ps, isStr := pv.(string)
+		ext, found := rs.extension(strings.TrimSpace(ps))
+		if !isMap || !isStr || !found {
+			if out != nil {
+				out = append(out, raw)
+			}
+			continue
+		}
+		if out == nil {
+			out = append([]any{}, ops[:i]...)
+		}
+		_, name, _ := getKey(op, "op")
+		switch n, _ := name.(string); strings.ToLower(n) {
+		case "remove":
+			for _, a := range ext.Attributes {
+				out = append(out, map[string]any{"op": "remove", "path": ext.ID + ":" + a.Name()})
+			}
+		case "add", "replace":
+			vk, value, _ := getKey(op, "value")
+			if _, isObject := value.(map[string]any); !isObject {
+				e := errInvalidValue("The value of an operation whose path is the schema %s must be an object of its attributes.", ext.ID)
+				return nil, &e
+			}
+			delete(op, pk)
+			op[vk] = map[string]any{ext.ID: value}
+			out = append(out, op)
+		default:
+			out = append(out, op) // the library refuses the op
+		}
+	}
+	if out == nil {
+		return ops, nil
+	}
+	return out, nil
 }
 
 // normalizePathless normalises a path-less PATCH value whose keys are

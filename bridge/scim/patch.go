@@ -1,11 +1,14 @@
 package scim
 
 import (
+	"fmt"
+	"net/http"
 	"reflect"
 	"sort"
 	"strings"
 
 	elscim "github.com/elimity-com/scim"
+	scimerrors "github.com/elimity-com/scim/errors"
 	"github.com/elimity-com/scim/schema"
 	"github.com/scim2/filter-parser/v2"
 )
@@ -13,8 +16,10 @@ import (
 // applyPatch applies parsed PATCH operations (RFC 7644 §3.5.2) to doc in
 // order. The library has validated paths and values against the schema;
 // what is left to decide here is semantics: add merges and appends
-// (idempotently), replace overwrites (a filtered path that matches nothing
-// adds the value), remove deletes (a missing target is a no-op).
+// (idempotently; a filtered path that matches nothing adds an element built
+// from the filter), replace overwrites (a filtered path that matches nothing
+// is 400 noTarget, RFC 7644 §3.5.2.3, except Entra's upsert: typeUpsert),
+// remove deletes (a missing target is a no-op).
 func (rs resourceSchema) applyPatch(doc map[string]any, ops []elscim.PatchOperation) error {
 	for _, op := range ops {
 		name := strings.ToLower(op.Op)
@@ -231,6 +236,10 @@ func (rs resourceSchema) applyPath(doc map[string]any, p filter.Path, op string,
 			}
 		default:
 			if len(matched) == 0 {
+				if op == "replace" && !rs.typeUpsert(p) {
+					return scimError(http.StatusBadRequest, scimerrors.ScimTypeNoTarget,
+						fmt.Sprintf("No value of %s matches the filter of path %q.", name, p.String()))
+				}
 				el := elementFromFilter(p.ValueExpression)
 				if fsub != "" {
 					el[fsub] = value
@@ -335,6 +344,58 @@ func (rs resourceSchema) applyPath(doc map[string]any, p filter.Path, op string,
 		container[key] = value
 	}
 	return nil
+}
+
+// upsertSubs are the core User attributes, and their sub-attributes, that a
+// replace on "attr[type eq "…"].sub" may create when no value of that type
+// exists.
+var upsertSubs = map[string][]string{
+	"emails":       {"value"},
+	"phoneNumbers": {"value"},
+	"addresses":    {"formatted", "streetAddress", "locality", "region", "postalCode", "country"},
+}
+
+// typeUpsert reports whether a replace on path p, which matched no value,
+// adds one instead of failing with noTarget. RFC 7644 §3.5.2.3 says it
+// fails; Microsoft Entra ID maps a user's mail, phone numbers and address
+// to "emails[type eq "work"].value", "phoneNumbers[type eq "mobile"].value",
+// "addresses[type eq "work"].locality" and so on, and sends them as
+// replace operations whether or not the user has a value of that type yet,
+// expecting the value to be added. Only that shape is upserted: a core User
+// attribute of upsertSubs, a filter that is exactly one "type eq" string
+// comparison, and one of the attribute's sub-attributes that the IdP maps.
+func (rs resourceSchema) typeUpsert(p filter.Path) bool {
+	if rs.core.ID != URNUser || !isCoreURN(p.AttributePath.URI()) {
+		return false
+	}
+	subs, ok := upsertSubs[canonicalName(upsertSubs, p.AttributePath.AttributeName)]
+	if !ok || p.SubAttribute == nil {
+		return false
+	}
+	cmp, ok := p.ValueExpression.(*filter.AttributeExpression)
+	if !ok || cmp.Operator != filter.EQ || !strings.EqualFold(cmp.AttributePath.AttributeName, "type") ||
+		cmp.AttributePath.SubAttribute != nil || cmp.AttributePath.URI() != "" {
+		return false
+	}
+	if _, isStr := cmp.CompareValue.(string); !isStr {
+		return false
+	}
+	for _, s := range subs {
+		if strings.EqualFold(s, *p.SubAttribute) {
+			return true
+		}
+	}
+	return false
+}
+
+// canonicalName returns the key of m equal to name ignoring case, or name.
+func canonicalName[V any](m map[string]V, name string) string {
+	for k := range m {
+		if strings.EqualFold(k, name) {
+			return k
+		}
+	}
+	return name
 }
 
 func canonicalSub(attr schema.CoreAttribute, known bool, sub string) string {

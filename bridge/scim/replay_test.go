@@ -11,7 +11,7 @@ import (
 var replays embed.FS
 
 func TestIdPReplays(t *testing.T) {
-	for _, idp := range []string{"okta", "entra", "entra-2020", "onelogin", "jumpcloud"} {
+	for _, idp := range []string{"okta", "entra", "entra-2020", "onelogin", "jumpcloud", "conformance"} {
 		t.Run(idp, func(t *testing.T) {
 			steps, err := scimreplay.Load(replays, "testdata/"+idp)
 			if err != nil {

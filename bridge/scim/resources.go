@@ -57,20 +57,74 @@ func (rs resourceSchema) resourceType(name, desc, endpoint string, h elscim.Reso
 	return rt
 }
 
-func userResourceSchema(fields []config.CustomField) resourceSchema {
-	return newResourceSchema(schema.CoreUserSchema(),
-		schema.ExtensionEnterpriseUser(), gainsightExtension(fields), bridgeExtension())
+// SchemaConfig is the part of the user schema that follows the
+// configuration. /Schemas advertises the values the bridge validates, so
+// clients that honour canonicalValues (RFC 7643 §7) send valid data.
+type SchemaConfig struct {
+	// CustomFields are the Gainsight custom fields accepted in the
+	// Gainsight extension beside LicenseType; dropdown and multi-picklist
+	// values are their canonicalValues.
+	CustomFields []config.CustomField
+	// LicenseTypes are the accepted values of the Gainsight extension's
+	// LicenseType, advertised as its canonicalValues.
+	LicenseTypes []string
+	// PermissionBundles are the accepted roles[].value, advertised as its
+	// canonicalValues; empty when roles are not checked.
+	PermissionBundles []string
+}
+
+func userResourceSchema(cfg SchemaConfig) resourceSchema {
+	core := schema.CoreUserSchema()
+	core.Attributes = append(schema.Attributes(nil), core.Attributes...)
+	for i, a := range core.Attributes {
+		switch a.Name() {
+		case "timezone":
+			core.Attributes[i] = a.WithDescription(optional.NewString(
+				"The User's time zone as an IANA time zone database name, e.g. 'America/Los_Angeles'. Other values are refused (400 invalidValue)."))
+		case "roles":
+			if len(cfg.PermissionBundles) > 0 {
+				core.Attributes[i] = rolesAttribute(a, cfg.PermissionBundles)
+			}
+		}
+	}
+	return newResourceSchema(core,
+		schema.ExtensionEnterpriseUser(), gainsightExtension(cfg.CustomFields, cfg.LicenseTypes), bridgeExtension())
+}
+
+// rolesAttribute is the core roles attribute a with the configured
+// permission bundles as the canonical values of roles.value.
+func rolesAttribute(a schema.CoreAttribute, bundles []string) schema.CoreAttribute {
+	var subs []schema.SimpleParams
+	for _, s := range a.SubAttributes() {
+		desc := optional.NewString(s.Description())
+		switch s.Name() {
+		case "value":
+			subs = append(subs, schema.SimpleStringParams(schema.StringParams{Name: "value", CanonicalValues: bundles,
+				Description: optional.NewString("A Gainsight permission bundle; one of the configured roles.")}))
+		case "primary":
+			subs = append(subs, schema.SimpleBooleanParams(schema.BooleanParams{Name: s.Name(), Description: desc}))
+		default:
+			subs = append(subs, schema.SimpleStringParams(schema.StringParams{Name: s.Name(), Description: desc}))
+		}
+	}
+	return schema.ComplexCoreAttribute(schema.ComplexParams{
+		Description:   optional.NewString(a.Description()),
+		MultiValued:   true,
+		Name:          a.Name(),
+		SubAttributes: subs,
+	})
 }
 
 func groupResourceSchema() resourceSchema {
 	return newResourceSchema(schema.CoreGroupSchema())
 }
 
-func gainsightExtension(fields []config.CustomField) schema.Schema {
+func gainsightExtension(fields []config.CustomField, licenseTypes []string) schema.Schema {
 	attrs := []schema.CoreAttribute{
 		schema.SimpleCoreAttribute(schema.SimpleStringParams(schema.StringParams{
-			Name:        "LicenseType",
-			Description: optional.NewString("Gainsight license type, e.g. Full or Viewer."),
+			Name:            "LicenseType",
+			CanonicalValues: licenseTypes,
+			Description:     optional.NewString("Gainsight license type; one of the configured license types."),
 		})),
 	}
 	for _, f := range fields {

@@ -7,12 +7,15 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/mail"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
 	elscim "github.com/elimity-com/scim"
 	"github.com/elimity-com/scim/optional"
+	"github.com/scim2/filter-parser/v2"
 
 	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/store"
 )
@@ -110,7 +113,7 @@ func userFromDoc(doc map[string]any) (store.User, error) {
 	}
 	checks := []error{checkIndexed("userName", u.UserName), checkIndexed("externalId", u.ExternalID), checkIndexed(URNEnterprise+":manager.value", u.ManagerID)}
 	for _, e := range u.Emails {
-		checks = append(checks, checkIndexed("emails.value", e))
+		checks = append(checks, checkIndexed("emails.value", e), checkEmail("emails.value", e))
 	}
 	for _, err := range checks {
 		if err != nil {
@@ -120,8 +123,25 @@ func userFromDoc(doc map[string]any) (store.User, error) {
 	return u, nil
 }
 
-// check runs the local validation of a user document.
+// checkEmail refuses, naming attr, a value that is not a bare email
+// address as net/mail reads one (RFC 5322 addr-spec): a display name, angle
+// brackets, a comment or surrounding spaces are refused, and so is a quoted
+// local part ("j doe"@example.com), which net/mail unquotes and no IdP or
+// Gainsight tenant uses. Gainsight would refuse such a user at sync time;
+// refusing it now shows the IdP the error at once.
+func checkEmail(attr, v string) error {
+	if a, err := mail.ParseAddress(v); err != nil || a.Name != "" || a.Address != v {
+		return errInvalidValue("%s: %q is not an email address.", attr, v)
+	}
+	return nil
+}
+
+// checkUser turns a user document as written (after a POST, PUT or PATCH)
+// into the user to store: what is never stored is removed, multi-valued
+// attributes are tidied (tidyMultiValued), and the result is validated.
 func (h *handler) checkUser(doc map[string]any) (store.User, error) {
+	doc = cleanDoc(doc)
+	tidyMultiValued(doc)
 	u, err := userFromDoc(doc)
 	if err != nil {
 		return store.User{}, err
@@ -134,8 +154,7 @@ func (h *handler) checkUser(doc map[string]any) (store.User, error) {
 
 func (u *userHandler) Create(r *http.Request, attrs elscim.ResourceAttributes) (elscim.Resource, error) {
 	ctx := r.Context()
-	doc := cleanDoc(copyDoc(attrs))
-	usr, err := u.h.checkUser(doc)
+	usr, err := u.h.checkUser(copyDoc(attrs))
 	if err != nil {
 		return elscim.Resource{}, err
 	}
@@ -151,7 +170,7 @@ func (u *userHandler) Create(r *http.Request, attrs elscim.ResourceAttributes) (
 		return elscim.Resource{}, storeError(err, "User", usr.ID)
 	}
 	u.h.opts.Notify()
-	return u.resource(ctx, created, projection{})
+	return u.resource(r, created, projectionFrom(r))
 }
 
 func (u *userHandler) Get(r *http.Request, id string) (elscim.Resource, error) {
@@ -159,18 +178,17 @@ func (u *userHandler) Get(r *http.Request, id string) (elscim.Resource, error) {
 	if err != nil {
 		return elscim.Resource{}, storeError(err, "User", id)
 	}
-	return u.resource(r.Context(), usr, projectionFrom(r))
+	return u.resource(r, usr, projectionFrom(r))
 }
 
 func (u *userHandler) Replace(r *http.Request, id string, attrs elscim.ResourceAttributes) (elscim.Resource, error) {
-	doc := cleanDoc(copyDoc(attrs))
-	next, err := u.h.checkUser(doc)
+	next, err := u.h.checkUser(copyDoc(attrs))
 	if err != nil {
 		return elscim.Resource{}, err
 	}
 	return u.update(r, id, func(store.User) (store.User, error) {
 		n := next
-		n.Doc = copyDoc(doc)
+		n.Doc = copyDoc(next.Doc)
 		return n, nil
 	})
 }
@@ -178,10 +196,10 @@ func (u *userHandler) Replace(r *http.Request, id string, attrs elscim.ResourceA
 func (u *userHandler) Patch(r *http.Request, id string, ops []elscim.PatchOperation) (elscim.Resource, error) {
 	return u.update(r, id, func(old store.User) (store.User, error) {
 		doc := copyDoc(old.Doc)
-		if err := u.h.userSchema.applyPatch(doc, ops); err != nil {
+		if err := u.h.schemasOf(r).user.applyPatch(doc, ops); err != nil {
 			return store.User{}, err
 		}
-		return u.h.checkUser(cleanDoc(doc))
+		return u.h.checkUser(doc)
 	})
 }
 
@@ -207,13 +225,13 @@ func (u *userHandler) update(r *http.Request, id string, next func(old store.Use
 	})
 	var same unchanged
 	if errors.As(err, &same) {
-		return u.resource(ctx, same.user, projection{})
+		return u.resource(r, same.user, projectionFrom(r))
 	}
 	if err != nil {
 		return elscim.Resource{}, storeError(err, "User", id)
 	}
 	u.h.opts.Notify()
-	return u.resource(ctx, updated, projection{})
+	return u.resource(r, updated, projectionFrom(r))
 }
 
 func (u *userHandler) Delete(r *http.Request, id string) error {
@@ -233,12 +251,18 @@ func (u *userHandler) Delete(r *http.Request, id string) error {
 }
 
 func (u *userHandler) GetAll(r *http.Request, params elscim.ListRequestParams) (elscim.Page, error) {
+	return u.list(r, filterOf(params), params.StartIndex, params.Count)
+}
+
+// list answers one page of users matching expr (nil for all), projected by
+// the request's attributes and excludedAttributes.
+func (u *userHandler) list(r *http.Request, expr filter.Expression, startIndex, count int) (elscim.Page, error) {
 	ctx := r.Context()
 	proj := projectionFrom(r)
 	raw := strings.ToLower(r.URL.Query().Get("filter"))
 	needSync := strings.Contains(raw, strings.ToLower(URNBridge))
 	needGroups := strings.Contains(raw, "groups")
-	users, total, err := listMatching(params, userIndex,
+	users, total, err := listMatching(expr, startIndex, count, userIndex,
 		func(q store.Query, _ bool) ([]store.User, int, error) {
 			users, total, err := u.h.opts.Store.ListUsers(ctx, q)
 			if err != nil {
@@ -254,7 +278,7 @@ func (u *userHandler) GetAll(r *http.Request, params elscim.ListRequestParams) (
 	}
 	res := make([]elscim.Resource, 0, len(users))
 	for _, usr := range users {
-		rsc, err := u.resource(ctx, usr, proj)
+		rsc, err := u.resource(r, usr, proj)
 		if err != nil {
 			return elscim.Page{}, err
 		}
@@ -292,7 +316,7 @@ func (u *userHandler) filterView(ctx context.Context, usr store.User, withSync, 
 		view[URNBridge] = ext
 	}
 	if withGroups {
-		g, err := u.groupsOf(ctx, usr.ID)
+		g, err := u.groupsOf(ctx, usr.ID, "")
 		if err != nil {
 			return nil, err
 		}
@@ -301,14 +325,20 @@ func (u *userHandler) filterView(ctx context.Context, usr store.User, withSync, 
 	return view, nil
 }
 
-func (u *userHandler) groupsOf(ctx context.Context, id string) ([]any, error) {
+// groupsOf returns the groups attribute of user id; with a base URL, each
+// group carries its $ref.
+func (u *userHandler) groupsOf(ctx context.Context, id, base string) ([]any, error) {
 	refs, err := u.h.opts.Store.GroupsOfUser(ctx, id)
 	if err != nil {
 		return nil, fmt.Errorf("scim: groups of user %s: %w", id, err)
 	}
 	out := make([]any, 0, len(refs))
 	for _, g := range refs {
-		out = append(out, map[string]any{"value": g.ID, "display": g.DisplayName, "type": "direct"})
+		el := map[string]any{"value": g.ID, "display": g.DisplayName, "type": "direct"}
+		if base != "" {
+			el["$ref"] = base + "/Groups/" + url.PathEscape(g.ID)
+		}
+		out = append(out, el)
 	}
 	return out, nil
 }
@@ -337,14 +367,15 @@ func (u *userHandler) syncExtension(ctx context.Context, id string) (map[string]
 	return ext, nil
 }
 
-// resource renders a stored user for the library.
-func (u *userHandler) resource(ctx context.Context, usr store.User, proj projection) (elscim.Resource, error) {
+// resource renders a stored user for the library, answering r.
+func (u *userHandler) resource(r *http.Request, usr store.User, proj projection) (elscim.Resource, error) {
+	ctx := r.Context()
 	attrs := copyDoc(usr.Doc)
 	if _, _, ok := getKey(attrs, "active"); !ok {
 		attrs["active"] = usr.Active
 	}
 	if proj.wants("groups") {
-		g, err := u.groupsOf(ctx, usr.ID)
+		g, err := u.groupsOf(ctx, usr.ID, u.h.baseURL(r))
 		if err != nil {
 			return elscim.Resource{}, err
 		}

@@ -81,6 +81,11 @@ type Group struct {
 	DisplayName string // unique, compared case-insensitively
 	ExternalID  string
 	Members     []string
+	// MemberNames maps member ids to the members' display names (the
+	// user's displayName, or its userName when it has none). GetGroup and
+	// ListGroups with members fill it in the query that reads the members;
+	// writes ignore it.
+	MemberNames map[string]string
 	Source      string
 	Doc         map[string]any // other attributes as accepted, without members
 	Version     int64
@@ -202,7 +207,8 @@ type Store interface {
 	// naming the ids) when a member does not exist; ErrInvalid when the
 	// displayName or externalId holds a NUL character.
 	CreateGroup(ctx context.Context, g Group, check GroupCheck) (Group, error)
-	// GetGroup returns the group with id, members included, or ErrNotFound.
+	// GetGroup returns the group with id, members (and MemberNames)
+	// included, or ErrNotFound.
 	GetGroup(ctx context.Context, id string) (Group, error)
 	// UpdateGroup applies fn to the current group inside one transaction
 	// (so concurrent membership changes never lose each other), runs check,
@@ -217,8 +223,8 @@ type Store interface {
 	UpdateGroup(ctx context.Context, id string, fn func(Group) (Group, error), check GroupCheck) (Group, error)
 	// DeleteGroup removes the group, runs check and marks its members dirty.
 	DeleteGroup(ctx context.Context, id string, check GroupCheck) error
-	// ListGroups is ListUsers for groups. Members are filled only when
-	// withMembers is true.
+	// ListGroups is ListUsers for groups. Members and MemberNames are
+	// filled only when withMembers is true.
 	ListGroups(ctx context.Context, q Query, withMembers bool) ([]Group, int, error)
 	// GroupsOfUser returns the groups user id is a member of.
 	GroupsOfUser(ctx context.Context, id string) ([]GroupRef, error)

@@ -91,6 +91,7 @@ type Mapper struct {
 	priority             []string
 	licenses             map[string]bool
 	roles                map[string]bool // nil: permission bundles are not checked
+	roleList             []string        // the configured roles, in order
 	fields               map[string]config.CustomField
 	fieldsLower          map[string]string // lower-cased name → configured name
 	fieldTypes           map[string]string
@@ -144,6 +145,7 @@ func NewMapper(cfg *config.Config) (*Mapper, error) {
 		for _, r := range cfg.Roles {
 			m.roles[r] = true
 		}
+		m.roleList = append([]string(nil), cfg.Roles...)
 	}
 	for _, f := range cfg.CustomFields {
 		m.fields[f.Name] = f

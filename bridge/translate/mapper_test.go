@@ -473,10 +473,12 @@ func TestNewMapper(t *testing.T) {
 		{"gsid is not mappable", &config.Config{Mapping: config.Mapping{Fields: []config.FieldMapping{{SCIM: "x", Gainsight: "GSID"}}}}, "Gsid is assigned"},
 		{"IsSuperAdmin is not mappable", &config.Config{Mapping: config.Mapping{Fields: []config.FieldMapping{{SCIM: "x", Gainsight: "IsSuperAdmin"}}}}, "IsSuperAdmin cannot be set"},
 		{"IsActiveUser is not mappable", &config.Config{Mapping: config.Mapping{Fields: []config.FieldMapping{{SCIM: "x", Gainsight: "IsActiveUser"}}}}, "IsActiveUser follows"},
-		{"bad filter", &config.Config{Mapping: config.Mapping{Fields: []config.FieldMapping{{SCIM: "emails[type co \"w\"].value", Gainsight: "Email"}}}}, "filter must be"},
-		{"unterminated filter", &config.Config{Mapping: config.Mapping{Fields: []config.FieldMapping{{SCIM: "emails[type eq \"w\".value", Gainsight: "Email"}}}}, "unterminated filter"},
-		{"URN without attribute", &config.Config{Mapping: config.Mapping{Fields: []config.FieldMapping{{SCIM: EnterpriseURN + ":", Gainsight: "X__gc"}}}}, "no attribute after the schema URN"},
-		{"empty segment", &config.Config{Mapping: config.Mapping{Fields: []config.FieldMapping{{SCIM: "name..givenName", Gainsight: "X__gc"}}}}, "empty attribute name"},
+		{"filter with a space in its value", &config.Config{Mapping: config.Mapping{Fields: []config.FieldMapping{{SCIM: `addresses[type eq "home office"].locality`, Gainsight: "Title"}}}}, ""},
+		{"filter with another operator", &config.Config{Mapping: config.Mapping{Fields: []config.FieldMapping{{SCIM: `emails[type co "w"].value`, Gainsight: "Title"}}}}, ""},
+		{"unterminated filter", &config.Config{Mapping: config.Mapping{Fields: []config.FieldMapping{{SCIM: "emails[type eq \"w\".value", Gainsight: "Email"}}}}, `mapping.fields[0]: path "emails[type eq \"w\".value" is not a SCIM attribute path`},
+		{"URN without attribute", &config.Config{Mapping: config.Mapping{Fields: []config.FieldMapping{{SCIM: EnterpriseURN + ":", Gainsight: "X__gc"}}}}, "is not a SCIM attribute path"},
+		{"empty segment", &config.Config{Mapping: config.Mapping{Fields: []config.FieldMapping{{SCIM: "name..givenName", Gainsight: "X__gc"}}}}, "is not a SCIM attribute path"},
+		{"three levels", &config.Config{Mapping: config.Mapping{Fields: []config.FieldMapping{{SCIM: "a.b.c", Gainsight: "X__gc"}}}}, "is not a SCIM attribute path"},
 		{"every error is reported", &config.Config{Mapping: config.Mapping{Fields: []config.FieldMapping{{SCIM: "x", Gainsight: "Manager"}, {SCIM: "y"}}}}, "mapping.fields[1]"},
 	}
 	for _, tt := range tests {

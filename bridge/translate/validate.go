@@ -3,6 +3,7 @@ package translate
 import (
 	"errors"
 	"fmt"
+	"net/mail"
 	"sort"
 	"strconv"
 	"strings"
@@ -47,7 +48,10 @@ func FieldErrors(err error) []*FieldError {
 
 // ValidateUser checks what the bridge can check locally before a SCIM
 // write is accepted, so the IdP gets a 400 now rather than a failed sync
-// later: active is a boolean; the license type is configured (priority list
+// later: active is a boolean; the value that becomes Gainsight's Email (the
+// primary or work email, or userName when there is none or
+// mapping.userNameField is Email, or a mapped attribute) is an email
+// address; the license type is configured (priority list
 // or External); every permission bundle (roles[].value) is known when
 // `roles:` is configured; the timezone is an IANA name ("Local" is not);
 // custom field values fit their type and allowed values, whether they come
@@ -97,6 +101,13 @@ func (m *Mapper) ValidateUser(doc map[string]any) error {
 		if msg := checkTimezone(s); msg != "" {
 			add(p.raw, "%s", msg)
 		}
+	}
+
+	// Email: Gainsight refuses a record whose Email is not an address, so
+	// the value that will be Email is checked now, whichever attribute
+	// the mapping takes it from.
+	if src := m.emailSource(doc); src.value != "" && !isEmailAddress(src.value) {
+		add(src.attr, "%q is not an email address; %s", src.value, src.why)
 	}
 
 	// Permission bundles.
@@ -170,6 +181,39 @@ func (m *Mapper) ValidateUser(doc map[string]any) error {
 	return errors.Join(joined...)
 }
 
+// emailOrigin is the attribute whose value becomes a record's Email.
+type emailOrigin struct {
+	attr, value string
+	why         string // why that value is sent as Email
+}
+
+// emailSource returns where build takes the record's Email from: a
+// configured mapping to Email; else userName when mapping.userNameField is
+// Email; else the primary or work email; else userName.
+func (m *Mapper) emailSource(doc map[string]any) emailOrigin {
+	for _, mp := range m.mappings {
+		if mp.target == FieldEmail {
+			v, _ := mp.path.lookup(doc)
+			return emailOrigin{mp.path.raw, scalarString(v), "it is mapped to Gainsight's Email"}
+		}
+	}
+	userName := stringAt(doc, "userName")
+	if m.userNameField == FieldEmail {
+		return emailOrigin{"userName", userName, "mapping.userNameField sends it to Gainsight as Email"}
+	}
+	if e := pickEmail(doc); e != "" {
+		return emailOrigin{"emails.value", e, "it is the email Gainsight gets"}
+	}
+	return emailOrigin{"userName", userName, "the user has no work email, so Gainsight gets the userName as Email"}
+}
+
+// isEmailAddress reports whether s is a bare address as net/mail reads
+// one: no display name, angle brackets, comments or surrounding spaces.
+func isEmailAddress(s string) bool {
+	a, err := mail.ParseAddress(s)
+	return err == nil && a.Name == "" && a.Address == s
+}
+
 func scalarOrSelf(v any) any {
 	if m, ok := v.(map[string]any); ok {
 		return mustGet(m, "value")
@@ -203,6 +247,21 @@ func (m *Mapper) checkLicense(attr string, v any, add func(string, string, ...an
 		return
 	}
 	add(attr, "%q is not a configured license type (one of %s)", s, quoted(m.licenseList()))
+}
+
+// LicenseTypes returns the license types ValidateUser accepts, in priority
+// order (low to high), External included.
+func (m *Mapper) LicenseTypes() []string { return m.licenseList() }
+
+// PermissionBundles returns the permission bundles ValidateUser accepts as
+// roles[].value, in configured order; nil when it does not check them (no
+// roles are configured, or a mapping takes permission bundles from another
+// attribute).
+func (m *Mapper) PermissionBundles() []string {
+	if m.roles == nil || m.overridden[FieldPermissionBundles] {
+		return nil
+	}
+	return append([]string(nil), m.roleList...)
 }
 
 func (m *Mapper) licenseList() []string {

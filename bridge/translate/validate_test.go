@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/store"
 	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/config"
 )
 
@@ -24,7 +25,7 @@ func TestValidateUser(t *testing.T) {
 		{
 			name: "everything valid",
 			doc: map[string]any{
-				"userName": "a", "timezone": "America/New_York", "active": "False",
+				"userName": "a@example.com", "timezone": "America/New_York", "active": "False",
 				"roles": []any{map[string]any{"value": "Admin"}, "Basic"},
 				GainsightURN: map[string]any{
 					"LicenseType": "External", "Region__gc": "east", "Regions__gc": []any{"US", "APAC"},
@@ -164,6 +165,35 @@ func TestValidateUser(t *testing.T) {
 			want: []FieldError{{"active", `"maybe" is not a boolean`}},
 		},
 		{
+			name: "userName that is not an address is fine beside a work email",
+			doc: map[string]any{"userName": "jdoe", "emails": []any{
+				map[string]any{"value": "j@home.example", "type": "home"}, map[string]any{"value": "jdoe@example.com", "type": "work"}}},
+		},
+		{
+			name: "userName sent as Email when the user has no work email",
+			doc:  map[string]any{"userName": "jdoe", "emails": []any{map[string]any{"value": "j@home.example", "type": "home"}}},
+			want: []FieldError{{"userName", `"jdoe" is not an email address; the user has no work email, so Gainsight gets the userName as Email`}},
+		},
+		{
+			name: "userName sent as Email by mapping.userNameField",
+			cfg:  func(c *config.Config) { c.Mapping.UserNameField = "Email" },
+			doc:  map[string]any{"userName": "jdoe", "emails": []any{map[string]any{"value": "jdoe@example.com", "primary": true}}},
+			want: []FieldError{{"userName", `"jdoe" is not an email address; mapping.userNameField sends it to Gainsight as Email`}},
+		},
+		{
+			name: "primary email that is not an address",
+			doc:  map[string]any{"userName": "jdoe@example.com", "emails": []any{map[string]any{"value": "Jane <jdoe@example.com>", "primary": true}}},
+			want: []FieldError{{"emails.value", `"Jane <jdoe@example.com>" is not an email address; it is the email Gainsight gets`}},
+		},
+		{
+			name: "attribute mapped to Email",
+			cfg: func(c *config.Config) {
+				c.Mapping.Fields = append(c.Mapping.Fields, config.FieldMapping{SCIM: EnterpriseURN + ":mail", Gainsight: "Email"})
+			},
+			doc:  map[string]any{"userName": "jdoe", EnterpriseURN: map[string]any{"mail": "jdoe at example.com"}},
+			want: []FieldError{{EnterpriseURN + ":mail", `"jdoe at example.com" is not an email address; it is mapped to Gainsight's Email`}},
+		},
+		{
 			name: "several errors are all reported, ordered by attribute",
 			doc: map[string]any{
 				"timezone": "Bad/Zone",
@@ -240,5 +270,94 @@ func TestFieldErrors(t *testing.T) {
 	}
 	if a.Error() != "a: x" {
 		t.Fatalf("Error() = %q", a.Error())
+	}
+}
+
+// TestEmailSourceIsPlannedEmail: the value ValidateUser checks as the
+// Email is the one Plan sends, for every way the mapping picks it.
+func TestEmailSourceIsPlannedEmail(t *testing.T) {
+	home := map[string]any{"value": "j@home.example", "type": "home"}
+	work := map[string]any{"value": "j@work.example", "type": "work"}
+	cases := []struct {
+		name string
+		cfg  func(*config.Config)
+		doc  map[string]any
+	}{
+		{"work email", nil, map[string]any{"emails": []any{home, work}}},
+		{"no work email", nil, map[string]any{"emails": []any{home}}},
+		{"untyped email", nil, map[string]any{"emails": []any{map[string]any{"value": "j@untyped.example"}}}},
+		{"no emails", nil, map[string]any{}},
+		{"userNameField Email", func(c *config.Config) { c.Mapping.UserNameField = "Email" }, map[string]any{"emails": []any{work}}},
+		{"mapped", func(c *config.Config) {
+			c.Mapping.Fields = append(c.Mapping.Fields, config.FieldMapping{SCIM: EnterpriseURN + ":mail", Gainsight: "Email"})
+		}, map[string]any{"emails": []any{work}, EnterpriseURN: map[string]any{"mail": "j@mapped.example"}}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			cfg := testConfig()
+			if c.cfg != nil {
+				c.cfg(cfg)
+			}
+			m, err := NewMapper(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.doc["userName"] = "jdoe@example.com"
+			plan, err := m.Plan(store.User{ID: "u", UserName: "jdoe@example.com", Active: true, Doc: c.doc}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, want := m.emailSource(normaliseDoc(c.doc)).value, plan.Record[FieldEmail]; got != want {
+				t.Errorf("checked %q, planned Email %v", got, want)
+			}
+		})
+	}
+}
+
+// TestAdvertisedValues: what the mapper says it accepts is what
+// ValidateUser accepts, so /Schemas can advertise it.
+func TestAdvertisedValues(t *testing.T) {
+	cases := []struct {
+		name     string
+		cfg      func(*config.Config)
+		licenses []string
+		bundles  []string
+	}{
+		{"configured", nil, []string{"Internal_Collaborator", "Viewer", "Viewer_Analytics", "Full", "External"}, []string{"Basic", "Admin", "Manager"}},
+		{"default priority, no roles", func(c *config.Config) { c.Licenses.Priority = nil; c.Roles = nil },
+			[]string{"Internal_Collaborator", "Viewer", "Viewer_Analytics", "Full", "External"}, nil},
+		{"External in the priority list", func(c *config.Config) { c.Licenses.Priority = []string{"External", "Full"} },
+			[]string{"External", "Full"}, []string{"Basic", "Admin", "Manager"}},
+		{"roles mapped from another attribute", func(c *config.Config) {
+			c.Mapping.Fields = []config.FieldMapping{{SCIM: "entitlements", Gainsight: "permissionBundles"}}
+		}, []string{"Internal_Collaborator", "Viewer", "Viewer_Analytics", "Full", "External"}, nil},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			cfg := testConfig()
+			if c.cfg != nil {
+				c.cfg(cfg)
+			}
+			m, err := NewMapper(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := m.LicenseTypes(); !reflect.DeepEqual(got, c.licenses) {
+				t.Errorf("LicenseTypes = %q, want %q", got, c.licenses)
+			}
+			if got := m.PermissionBundles(); !reflect.DeepEqual(got, c.bundles) {
+				t.Errorf("PermissionBundles = %q, want %q", got, c.bundles)
+			}
+			for _, l := range m.LicenseTypes() {
+				if err := m.ValidateUser(map[string]any{GainsightURN: map[string]any{"LicenseType": l}}); err != nil {
+					t.Errorf("advertised license %q refused: %v", l, err)
+				}
+			}
+			for _, b := range m.PermissionBundles() {
+				if err := m.ValidateUser(map[string]any{"roles": []any{map[string]any{"value": b}}}); err != nil {
+					t.Errorf("advertised bundle %q refused: %v", b, err)
+				}
+			}
+		})
 	}
 }

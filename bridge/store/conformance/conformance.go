@@ -47,6 +47,7 @@ func RunTests(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"GroupCheckAborts", testGroupCheckAborts},
 		{"UpdateGroupConcurrent", testUpdateGroupConcurrent},
 		{"ListGroups", testListGroups},
+		{"MemberNames", testMemberNames},
 		{"GroupsOfUser", testGroupsOfUser},
 		{"WritesMarkDirtyAndPending", testWritesMarkDirty},
 		{"MarkDirty", testMarkDirty},
@@ -1236,6 +1237,48 @@ func testListGroups(t *testing.T, s store.Store) {
 	}
 	if _, _, err := s.ListGroups(ctx, store.Query{Field: "members", Value: ids[0]}, false); err == nil {
 		t.Errorf("ListGroups on an unindexed field: no error")
+	}
+}
+
+// testMemberNames: reads of a group's members carry each member's display
+// name (displayName, else userName) and follow changes to the users.
+func testMemberNames(t *testing.T, s store.Store) {
+	ann := newUser("ann@example.com")
+	ann.Doc["displayName"] = "Ann Lee"
+	annID := createUser(t, s, ann).ID
+	bobID := createUser(t, s, newUser("bob@example.com")).ID
+	empty := newUser("cid@example.com")
+	empty.Doc["displayName"] = ""
+	cidID := createUser(t, s, empty).ID
+	g := createGroup(t, s, "Named", annID, bobID, cidID)
+	other := createGroup(t, s, "Other", bobID)
+	want := map[string]string{annID: "Ann Lee", bobID: "bob@example.com", cidID: "cid@example.com"}
+
+	got, err := s.GetGroup(t.Context(), g.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got.MemberNames, want) {
+		t.Errorf("GetGroup MemberNames = %v, want %v", got.MemberNames, want)
+	}
+	list, _, err := s.ListGroups(t.Context(), store.Query{}, true)
+	if err != nil || len(list) != 2 {
+		t.Fatalf("ListGroups: %v %v", list, err)
+	}
+	if !reflect.DeepEqual(list[0].MemberNames, want) || !reflect.DeepEqual(list[1].MemberNames, map[string]string{bobID: "bob@example.com"}) {
+		t.Errorf("ListGroups MemberNames = %v, %v", list[0].MemberNames, list[1].MemberNames)
+	}
+	if list, _, _ := s.ListGroups(t.Context(), store.Query{}, false); list[0].MemberNames != nil {
+		t.Errorf("MemberNames without members: %v", list[0].MemberNames)
+	}
+	if _, err := s.UpdateUser(t.Context(), bobID, func(u store.User) (store.User, error) {
+		u.Doc["displayName"] = "Bob B."
+		return u, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.GetGroup(t.Context(), other.ID); got.MemberNames[bobID] != "Bob B." {
+		t.Errorf("after a rename: %v", got.MemberNames)
 	}
 }
 

@@ -22,8 +22,9 @@ func checkGroup(g store.Group) error {
 	return nil
 }
 
-// group returns a copy of the stored group, members included when with.
-func (s *Store) group(r *groupRow, with bool) store.Group {
+// group returns a copy of the stored group, members included when with,
+// and their display names when names.
+func (s *Store) group(r *groupRow, with, names bool) store.Group {
 	g := r.g
 	g.Doc = decodeMap(r.doc)
 	if with {
@@ -32,7 +33,25 @@ func (s *Store) group(r *groupRow, with bool) store.Group {
 		}
 		sort.Strings(g.Members)
 	}
+	if with && names {
+		g.MemberNames = make(map[string]string, len(g.Members))
+		for _, u := range g.Members {
+			g.MemberNames[u] = s.displayName(u)
+		}
+	}
 	return g
+}
+
+// displayName is a user's displayName, or its userName when it has none.
+func (s *Store) displayName(id string) string {
+	r := s.users[id]
+	if r == nil {
+		return ""
+	}
+	if name, _ := decodeMap(r.doc)["displayName"].(string); name != "" {
+		return name
+	}
+	return r.u.UserName
 }
 
 func (s *Store) ref(id string) store.GroupRef {
@@ -164,7 +183,7 @@ func (s *Store) GetGroup(_ context.Context, id string) (store.Group, error) {
 	if !ok {
 		return store.Group{}, fmt.Errorf("store: get group %q: %w", id, store.ErrNotFound)
 	}
-	return s.group(r, true), nil
+	return s.group(r, true, true), nil
 }
 
 func diff(a, b []string) []string {
@@ -193,8 +212,8 @@ func (s *Store) UpdateGroup(_ context.Context, id string, fn func(store.Group) (
 	if !ok {
 		return store.Group{}, fmt.Errorf("store: update group %q: %w", id, store.ErrNotFound)
 	}
-	cur := s.group(r, true)
-	next, err := fn(s.group(r, true))
+	cur := s.group(r, true, false)
+	next, err := fn(s.group(r, true, false))
 	if err != nil {
 		return store.Group{}, err
 	}
@@ -253,7 +272,7 @@ func (s *Store) DeleteGroup(_ context.Context, id string, check store.GroupCheck
 	if !ok {
 		return fmt.Errorf("store: delete group %q: %w", id, store.ErrNotFound)
 	}
-	cur := s.group(r, true)
+	cur := s.group(r, true, false)
 	if check != nil {
 		if err := check(store.Group{}, s.affected(cur.Members, id, store.Group{})); err != nil {
 			return err
@@ -300,7 +319,7 @@ func (s *Store) ListGroups(_ context.Context, q store.Query, withMembers bool) (
 	sort.Slice(rows, func(i, j int) bool { return rows[i].seq < rows[j].seq })
 	var out []store.Group
 	for _, r := range page(rows, q) {
-		out = append(out, s.group(r, withMembers))
+		out = append(out, s.group(r, withMembers, true))
 	}
 	return out, len(rows), nil
 }

@@ -131,7 +131,13 @@ func dialect() sqlstore.Dialect {
 		SkipLocked:  " FOR UPDATE SKIP LOCKED",
 		IsUnique:    isUnique,
 		IsRetryable: isRetryable,
+		JSONText:    jsonText,
 	}
+}
+
+// jsonText reads a top-level key of a JSON document stored as text.
+func jsonText(column, key string) string {
+	return "(" + column + "::jsonb ->> '" + key + "')"
 }
 
 // migrate applies the migrations under a session advisory lock, so replicas

@@ -107,7 +107,12 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 
 // dialect is SQLite's: one writer, so no row locks.
 func dialect() sqlstore.Dialect {
-	return sqlstore.Dialect{IsUnique: isUnique, IsRetryable: isRetryable}
+	return sqlstore.Dialect{IsUnique: isUnique, IsRetryable: isRetryable, JSONText: jsonText}
+}
+
+// jsonText reads a top-level key of a JSON text column (JSON1, built in).
+func jsonText(column, key string) string {
+	return "json_extract(" + column + ", '$." + key + "')"
 }
 
 func isUnique(err error) bool {

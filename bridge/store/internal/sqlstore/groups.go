@@ -33,7 +33,9 @@ func scanGroup(sc interface{ Scan(...any) error }) (store.Group, error) {
 	return g, nil
 }
 
-func (s *Store) getGroup(ctx context.Context, q queryer, id string, lock string) (store.Group, error) {
+// getGroup reads a group and its members; with names (outside write
+// transactions, which do not need them) also its MemberNames.
+func (s *Store) getGroup(ctx context.Context, q queryer, id string, lock string, names bool) (store.Group, error) {
 	if unstorable(id) {
 		return store.Group{}, fmt.Errorf("group %q: %w", id, store.ErrNotFound)
 	}
@@ -44,37 +46,56 @@ func (s *Store) getGroup(ctx context.Context, q queryer, id string, lock string)
 	if err != nil {
 		return store.Group{}, fmt.Errorf("group %s: %w", id, err)
 	}
-	members, err := s.members(ctx, q, id)
+	members, memberNames, err := s.members(ctx, q, names, id)
 	if err != nil {
 		return store.Group{}, err
 	}
 	g.Members = members[id]
+	if names {
+		g.MemberNames = memberNames
+	}
 	return g, nil
 }
 
-// members returns the member ids of each of groupIDs.
-func (s *Store) members(ctx context.Context, q queryer, groupIDs ...string) (map[string][]string, error) {
+// members returns the member ids of each of groupIDs and, with names, the
+// display names of all those members, read by the same query.
+func (s *Store) members(ctx context.Context, q queryer, names bool, groupIDs ...string) (map[string][]string, map[string]string, error) {
 	out := make(map[string][]string, len(groupIDs))
+	var nameOf map[string]string
+	if names {
+		nameOf = map[string]string{}
+	}
 	for _, c := range chunks(uniq(groupIDs)) {
-		rows, err := q.QueryContext(ctx, membersSQL(len(c)), anys(c)...)
+		query := membersSQL(len(c))
+		if names {
+			query = membersWithNamesSQL(s.d, len(c))
+		}
+		rows, err := q.QueryContext(ctx, query, anys(c)...)
 		if err != nil {
-			return nil, fmt.Errorf("load members: %w", err)
+			return nil, nil, fmt.Errorf("load members: %w", err)
 		}
 		for rows.Next() {
-			var g, u string
-			if err := rows.Scan(&g, &u); err != nil {
+			var g, u, name string
+			dest := []any{&g, &u}
+			if names {
+				dest = append(dest, &name)
+			}
+			if err := rows.Scan(dest...); err != nil {
 				rows.Close()
-				return nil, fmt.Errorf("load members: %w", err)
+				return nil, nil, fmt.Errorf("load members: %w", err)
 			}
 			out[g] = append(out[g], u)
+			if names {
+				nameOf[u] = name
+			}
 		}
 		err = rows.Err()
 		rows.Close()
 		if err != nil {
-			return nil, fmt.Errorf("load members: %w", err)
+			return nil, nil, fmt.Errorf("load members: %w", err)
 		}
 	}
-	return out, nil
+	return out, nameOf, nil
 }
 
 // missingUsers returns those of ids that are not users.
@@ -286,7 +307,7 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
 
 // GetGroup implements store.Store.
 func (s *Store) GetGroup(ctx context.Context, id string) (store.Group, error) {
-	g, err := s.getGroup(ctx, s.r, id, "")
+	g, err := s.getGroup(ctx, s.r, id, "", true)
 	if err != nil {
 		return store.Group{}, fmt.Errorf("store: get %w", err)
 	}
@@ -316,7 +337,7 @@ func (s *Store) UpdateGroup(ctx context.Context, id string, fn func(store.Group)
 		fnErr, chErr error
 	)
 	err := s.write(ctx, func(tx *sql.Tx) error {
-		cur, err := s.getGroup(ctx, tx, id, s.d.LockRow)
+		cur, err := s.getGroup(ctx, tx, id, s.d.LockRow, false)
 		if err != nil {
 			return err
 		}
@@ -407,7 +428,7 @@ version = $6, modified = $7 WHERE id = $8 AND version = $9`,
 func (s *Store) DeleteGroup(ctx context.Context, id string, check store.GroupCheck) error {
 	var chErr error
 	err := s.write(ctx, func(tx *sql.Tx) error {
-		cur, err := s.getGroup(ctx, tx, id, s.d.LockRow)
+		cur, err := s.getGroup(ctx, tx, id, s.d.LockRow, false)
 		if err != nil {
 			return err
 		}
@@ -489,12 +510,16 @@ func (s *Store) ListGroups(ctx context.Context, q store.Query, withMembers bool)
 		for i, g := range out {
 			ids[i] = g.ID
 		}
-		m, err := s.members(ctx, s.r, ids...)
+		m, names, err := s.members(ctx, s.r, true, ids...)
 		if err != nil {
 			return nil, 0, fmt.Errorf("store: list groups: %w", err)
 		}
 		for i := range out {
 			out[i].Members = m[out[i].ID]
+			out[i].MemberNames = make(map[string]string, len(out[i].Members))
+			for _, id := range out[i].Members {
+				out[i].MemberNames[id] = names[id]
+			}
 		}
 	}
 	return out, total, nil

@@ -71,6 +71,14 @@ func membersSQL(n int) string {
 	return `SELECT group_id, user_id FROM group_members WHERE group_id IN (` + placeholders(1, n) + `) ORDER BY group_id, user_id`
 }
 
+// membersWithNamesSQL selects the members of n groups with their display
+// names: displayName, else userName.
+func membersWithNamesSQL(d Dialect, n int) string {
+	return `SELECT m.group_id, m.user_id, COALESCE(NULLIF(` + d.JSONText("u.doc", "displayName") + `, ''), u.user_name, '')
+FROM group_members m LEFT JOIN users u ON u.id = m.user_id
+WHERE m.group_id IN (` + placeholders(1, n) + `) ORDER BY m.group_id, m.user_id`
+}
+
 // groupsOfSQL selects the groups of n users ($2…), leaving out group $1.
 func groupsOfSQL(n int) string {
 	return `SELECT m.user_id, g.id, g.display_name, g.external_id FROM group_members m
@@ -131,6 +139,7 @@ func PlannedQueries(d Dialect) []PlannedQuery {
 	add("group by id for update", sqlGroupByID+d.LockRow, "g-1")
 	add("users by manager", sqlUsersByManager, "u-1")
 	add("members of groups", membersSQL(2), "g-1", "g-2")
+	add("members of groups with names", membersWithNamesSQL(d, 2), "g-1", "g-2")
 	add("groups of users", groupsOfSQL(2), "g-1", "u-1", "u-2")
 	add("groups of a deleted user", sqlTouchGroupsOfUser, "u-1", int64(1))
 	add("tombstone by userName", sqlTombstoneByName+d.LockRow, "user-1@example.com")

@@ -26,6 +26,9 @@ type Dialect struct {
 	// SkipLocked is appended to the SELECT that picks dirty entries to
 	// claim, so that concurrent claimers take different rows.
 	SkipLocked string
+	// JSONText returns the SQL expression of the text at top-level key of
+	// the JSON document in column (NULL when absent).
+	JSONText func(column, key string) string
 	// IsUnique reports whether err is a unique-constraint violation.
 	IsUnique func(error) bool
 	// IsRetryable reports whether the transaction that failed with err may
