@@ -1,18 +1,31 @@
 # The test command the README gives and CI runs. Tests that need PostgreSQL
 # read SCIM_BRIDGE_TEST_POSTGRES_DSN; tests that need promtool find it on PATH.
+# Tests that cannot run here skip, and `make test` ends with one line per
+# reason, so what did not run is never mistaken for a pass.
 GO ?= go
 FUZZTIME ?= 10s
 
-.PHONY: test unit chart fuzz build
+# testreport prints `go test -json` as plain `go test` does and records the
+# skipped tests.
+REPORT := bin/testreport
+SKIPPED_UNIT := bin/skipped-unit.txt
+SKIPPED_CHART := bin/skipped-chart.txt
 
+.PHONY: test unit chart fuzz build schema
+
+# Run alone, unit and chart list their skipped tests at their end; under
+# test the list comes once, at the very end.
+test: LIST_SKIPPED_AT_END := 1
 test: unit chart fuzz build
+	@$(REPORT) -list $(SKIPPED_UNIT) $(SKIPPED_CHART)
 
-unit:
+unit: $(REPORT)
 	$(GO) vet ./...
-	$(GO) test -count=1 -timeout 30m ./...
+	$(GO) test -json -count=1 -timeout 30m ./... | $(REPORT) -skipped $(SKIPPED_UNIT) $(if $(LIST_SKIPPED_AT_END),,-list-skipped)
 
-chart:
-	cd charts && $(GO) vet ./... && $(GO) test -count=1 -timeout 15m ./...
+chart: $(REPORT)
+	cd charts && $(GO) vet ./...
+	cd charts && $(GO) test -json -count=1 -timeout 15m ./... | ../$(REPORT) -skipped ../$(SKIPPED_CHART) $(if $(LIST_SKIPPED_AT_END),,-list-skipped)
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzPatch$$' -fuzztime $(FUZZTIME) ./bridge/scim
@@ -21,3 +34,11 @@ fuzz:
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w -X main.version=$$(git describe --tags --always 2>/dev/null || echo dev)" -o bin/scim-bridge ./cmd/scim-bridge
 	CGO_ENABLED=0 $(GO) build -trimpath -o bin/gainsight-sim ./cmd/gainsight-sim
+
+$(REPORT): $(wildcard internal/tools/testreport/*.go) go.mod
+	$(GO) build -o $@ ./internal/tools/testreport
+
+# The chart's values.schema.json describes the config file under "config";
+# regenerate it after changing the config structs (a test fails until then).
+schema:
+	$(GO) generate ./config

@@ -138,6 +138,9 @@ func New(opts Options) (*Bridge, error) {
 		MaxBackoff:    cfg.Sync.MaxBackoff,
 		Lease:         cfg.Sync.Lease,
 		UserNameField: cfg.Mapping.UserNameField,
+		// The Gainsight client's budget (its NextSlot) is found by the
+		// engine on Upstream, so nothing is claimed while it is spent.
+		TombstoneRetention: cfg.Sync.TombstoneRetention,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("bridge: sync engine: %w", err)
@@ -322,12 +325,14 @@ func (b *Bridge) RepairDrift(ctx context.Context) (int, error) {
 	return n, b.drain(ctx)
 }
 
-// Reconcile marks every user dirty and drains the dirty set until it is
-// empty or ctx ends, returning how many users were marked. Entries waiting
-// on a backoff are waited for, so a reconcile that returns nil left nothing
-// behind. Users that fail permanently end in the failed state, not dirty.
+// Reconcile marks every user dirty, purges the tombstones older than the
+// retention, and drains the dirty set until it is empty or ctx ends,
+// returning how many users were marked. Entries waiting on a backoff are
+// waited for, so a reconcile that returns nil left nothing behind. Users
+// that fail permanently end in the failed state, not dirty. It counts as
+// the periodic reconcile's run.
 func (b *Bridge) Reconcile(ctx context.Context) (int, error) {
-	marked, ran, err := b.markAllOnce(ctx, "reconcile")
+	marked, ran, err := b.reconcileOnce(ctx, 0)
 	if err != nil {
 		return 0, fmt.Errorf("reconcile: %w", err)
 	}

@@ -50,6 +50,13 @@ type harness struct {
 	configPath string
 	openStore  func(ctx context.Context) (store.Store, error)
 	owner      string
+	// refused are the values the simulated tenant refuses (Tenant.Refuse):
+	// a user whose planned record holds one ends failed, its status
+	// still synced.
+	refused map[string][]string
+	// allowConflicts: users whose groups conflict (after a reload) end
+	// failed, their status still synced, instead of failing the check.
+	allowConflicts bool
 }
 
 type harnessOpts struct {
@@ -118,6 +125,7 @@ func startHarness(t *testing.T, o harnessOpts) *harness {
 	if o.tenant.AccessKey == "" {
 		o.tenant = newTenant()
 	}
+	h.refused = o.tenant.Refuse
 	if o.window > 0 {
 		o.tenant.HourWindow = o.window
 		o.tenant.DayWindow = 24 * o.window
@@ -348,7 +356,9 @@ func (h *harness) waitSynced(timeout time.Duration) {
 // checkConverged asserts the invariants every end-to-end test ends with:
 // each SCIM user is linked to exactly one Gainsight user holding the
 // planned fields and status; deleted users are inactive; Gainsight holds
-// no duplicates.
+// no duplicates. A user Gainsight refuses (h.refused), or whose groups
+// conflict (h.allowConflicts), must end failed, and its Gainsight user, if
+// it has one, must still have the status the IdP gave it.
 func (h *harness) checkConverged() {
 	h.t.Helper()
 	ctx := context.Background()
@@ -377,6 +387,30 @@ func (h *harness) checkConverged() {
 			h.t.Errorf("user %s: sync info: %v", u.UserName, err)
 			continue
 		}
+		groups, err := h.store.GroupsOfUser(ctx, u.ID)
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		plan, planErr := mapper.Plan(u, groups)
+		refused := planErr == nil && h.isRefused(plan.Record)
+		if planErr != nil && !h.allowConflicts {
+			h.t.Errorf("user %s: plan: %v", u.UserName, planErr)
+			continue
+		}
+		if planErr != nil || refused {
+			// The status follows the IdP whatever else failed.
+			active := u.Active
+			if planErr == nil {
+				active = plan.Active
+			}
+			if info.State != store.StateFailed {
+				h.t.Errorf("user %s: state %s (%s), want failed (plan error %v, refused %v)", u.UserName, info.State, info.LastError, planErr, refused)
+			}
+			if got, ok := byGSID[info.GSID]; ok && got["IsActiveUser"] != active {
+				h.t.Errorf("user %s (failed: %s): active in gainsight %v, want %v", u.UserName, info.LastError, got["IsActiveUser"], active)
+			}
+			continue
+		}
 		if info.State != store.StateSynced {
 			h.t.Errorf("user %s: state %s (%s)", u.UserName, info.State, info.LastError)
 			continue
@@ -384,15 +418,6 @@ func (h *harness) checkConverged() {
 		got, ok := byGSID[info.GSID]
 		if !ok {
 			h.t.Errorf("user %s: gsid %q not in gainsight", u.UserName, info.GSID)
-			continue
-		}
-		groups, err := h.store.GroupsOfUser(ctx, u.ID)
-		if err != nil {
-			h.t.Fatal(err)
-		}
-		plan, err := mapper.Plan(u, groups)
-		if err != nil {
-			h.t.Errorf("user %s: plan: %v", u.UserName, err)
 			continue
 		}
 		if active, _ := got["IsActiveUser"].(bool); active != plan.Active {
@@ -413,6 +438,18 @@ func (h *harness) checkConverged() {
 			}
 		}
 	}
+}
+
+// isRefused reports whether rec holds a value the tenant refuses.
+func (h *harness) isRefused(rec map[string]any) bool {
+	for field, values := range h.refused {
+		for _, v := range values {
+			if rec[field] == v {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // sameValue compares a value decoded from the simulator with a planned

@@ -16,6 +16,7 @@ import (
 type metrics struct {
 	reloads      *prometheus.CounterVec
 	lastReload   prometheus.Gauge
+	lastReloadOK prometheus.Gauge
 	fanout       prometheus.Histogram
 	profileUsers *prometheus.GaugeVec
 }
@@ -33,6 +34,10 @@ func newMetrics(reg prometheus.Registerer, version string) *metrics {
 			Namespace: "scim_bridge", Subsystem: "config", Name: "last_reload_success_timestamp_seconds",
 			Help: "Unix time of the last successful configuration load.",
 		}),
+		lastReloadOK: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: "scim_bridge", Subsystem: "config", Name: "last_reload_successful",
+			Help: "1 when the last configuration load succeeded, 0 when the file in place was refused and the previous configuration still runs.",
+		}),
 		profileUsers: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Namespace: "scim_bridge", Subsystem: "resolve", Name: "profile_users",
 			Help: "Members of the pushed groups each group profile matches.",
@@ -47,11 +52,12 @@ func newMetrics(reg prometheus.Registerer, version string) *metrics {
 		Namespace: "scim_bridge", Name: "build_info",
 		Help: "Build information; always 1.",
 	}, []string{"version", "goversion"})
-	reg.MustRegister(m.reloads, m.lastReload, m.profileUsers, buildInfo)
+	reg.MustRegister(m.reloads, m.lastReload, m.lastReloadOK, m.profileUsers, buildInfo)
 	for _, r := range []string{"success", "failure"} {
 		m.reloads.WithLabelValues(r)
 	}
 	m.lastReload.SetToCurrentTime()
+	m.lastReloadOK.Set(1) // the bridge starts only with a valid configuration
 	buildInfo.WithLabelValues(version, runtime.Version()).Set(1)
 	return m
 }

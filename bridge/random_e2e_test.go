@@ -4,24 +4,70 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/gainsight/gainsighttest"
+	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/store"
+	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/config"
 )
 
+// randomSeeds returns the seeds TestRandomOperationsConverge runs: 1, 2 and
+// 3, or those SCIM_BRIDGE_RANDOM_SEEDS names ("1-40", or "4,9,17") for a
+// longer run.
+func randomSeeds(t *testing.T) []uint64 {
+	spec := os.Getenv("SCIM_BRIDGE_RANDOM_SEEDS")
+	if spec == "" {
+		return []uint64{1, 2, 3}
+	}
+	var out []uint64
+	for _, part := range strings.Split(spec, ",") {
+		lo, hi, isRange := strings.Cut(strings.TrimSpace(part), "-")
+		a, err := strconv.ParseUint(lo, 10, 64)
+		b := a
+		if err == nil && isRange {
+			b, err = strconv.ParseUint(hi, 10, 64)
+		}
+		if err != nil || b < a {
+			t.Fatalf("SCIM_BRIDGE_RANDOM_SEEDS=%q: want seeds such as 1-40 or 4,9,17", spec)
+		}
+		for s := a; s <= b; s++ {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// conflictingProfiles makes users in both "Region US" and "East" conflict:
+// the reload that applies it turns existing memberships into conflicts.
+func conflictingProfiles(c *config.Config) {
+	for i, g := range c.Groups {
+		if g.Name == "us" {
+			c.Groups[i].Fields = map[string]any{"Region__gc": []any{"US"}, "Division__gc": "West"}
+		}
+	}
+}
+
 // TestRandomOperationsConverge drives the bridge with a random mix of what
-// IdPs do — creates, renames, title changes, deactivations, reactivations,
-// deletes and re-creates, group membership changes, conflicting adds —
-// against a Gainsight that fails, drops and loses answers, then checks that
-// Gainsight ends up holding exactly what the SCIM side says: every user
-// once, with its planned fields and status, deleted users inactive.
+// IdPs do — creates, renames, title changes (some of which Gainsight
+// refuses), deactivations, reactivations, deletes and re-creates, group
+// membership changes, conflicting adds, and a reload that makes existing
+// memberships conflict — against a Gainsight that fails, drops and loses
+// answers, then checks that Gainsight ends up holding exactly what the
+// SCIM side says: every user once, with its planned fields and status,
+// deleted users inactive; users Gainsight refuses or whose groups conflict
+// failed, with the status the IdP gave them all the same.
 func TestRandomOperationsConverge(t *testing.T) {
-	for _, seed := range []uint64{1, 2, 3} {
+	for _, seed := range randomSeeds(t) {
 		t.Run(fmt.Sprint(seed), func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(seed, seed*7919))
-			h := startHarness(t, harnessOpts{configure: withProfiles})
+			tenant := newTenant()
+			tenant.Refuse = map[string][]string{"Title": {"Refused"}}
+			h := startHarness(t, harnessOpts{tenant: tenant, configure: withProfiles})
+			h.allowConflicts = true
 			h.sim.SetFaults(gainsighttest.Faults{ErrorRate: 0.1, DropRate: 0.05, LoseResponseRate: 0.05, Seed: int64(seed)})
 			groupNames := []string{"Gainsight Viewers", "Gainsight Full", "Gainsight Admins", "Region US", "East", "West", "Unprofiled"}
 			groups := map[string]string{}
@@ -31,11 +77,25 @@ func TestRandomOperationsConverge(t *testing.T) {
 			type user struct{ id, name string }
 			var live []user
 			var deleted []string
-			titles := []string{"Engineer", "Manager", "Director", ""}
+			titles := []string{"Engineer", "Manager", "Director", "", "Refused"}
 			patch := func(path string, ops ...map[string]any) int {
 				return h.do(http.MethodPatch, path, map[string]any{"schemas": []string{"urn:ietf:params:scim:api:messages:2.0:PatchOp"}, "Operations": ops}, nil)
 			}
+			reloadAt := 100 + rng.IntN(100)
 			for step := 0; step < 250; step++ {
+				if step == reloadAt {
+					next := *h.bridge.Config()
+					next.Groups = profiles()
+					conflictingProfiles(&next)
+					if _, err := h.bridge.Apply(t.Context(), &next); err != nil {
+						t.Fatalf("reload: %v", err)
+					}
+				}
+				if step%25 == 24 {
+					// Let passes run between the operations.
+					h.bridge.Engine().Kick()
+					time.Sleep(150 * time.Millisecond)
+				}
 				switch k := rng.IntN(10); {
 				case k < 3 || len(live) == 0:
 					name := fmt.Sprintf("rand-%d@example.com", step)
@@ -45,7 +105,13 @@ func TestRandomOperationsConverge(t *testing.T) {
 					live = append(live, user{h.createUser(userDoc(name, nil)), name})
 				case k == 3:
 					u := live[rng.IntN(len(live))]
-					if s := patch("/Users/"+u.id, map[string]any{"op": "replace", "path": "title", "value": titles[rng.IntN(len(titles))]}); s != http.StatusOK {
+					title := titles[rng.IntN(len(titles))]
+					ops := []map[string]any{{"op": "replace", "path": "title", "value": title}}
+					if rng.IntN(3) == 0 {
+						// A title change and a deactivation in one request.
+						ops = append(ops, map[string]any{"op": "replace", "path": "active", "value": false})
+					}
+					if s := patch("/Users/"+u.id, ops...); s != http.StatusOK {
 						t.Fatalf("patch title: %d", s)
 					}
 				case k == 4:
@@ -88,6 +154,25 @@ func TestRandomOperationsConverge(t *testing.T) {
 			h.sim.SetFaults(gainsighttest.Faults{})
 			h.waitSynced(time.Minute)
 			h.checkConverged()
+			// Whatever else failed, a user the IdP disabled is inactive in
+			// Gainsight.
+			users, _, err := h.store.ListUsers(t.Context(), store.Query{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			failed := 0
+			for _, u := range users {
+				info, err := h.store.GetSync(t.Context(), u.ID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if info.State == store.StateFailed {
+					failed++
+				}
+				if rec, ok := h.sim.User(info.GSID); ok && !u.Active && rec["IsActiveUser"] != false {
+					t.Errorf("disabled user %s (%s, %q) is active in gainsight", u.UserName, info.State, info.LastError)
+				}
+			}
 			for _, name := range deleted {
 				for _, u := range h.sim.Users() {
 					if strings.EqualFold(fmt.Sprint(u["SFDCUserName"]), name) && u["IsActiveUser"] == true {
@@ -95,7 +180,8 @@ func TestRandomOperationsConverge(t *testing.T) {
 					}
 				}
 			}
-			t.Logf("seed %d: %d live, %d deleted, gainsight %d users, calls %v", seed, len(live), len(deleted), len(h.sim.Users()), h.sim.Stats().Calls)
+			t.Logf("seed %d: %d live (%d failed), %d deleted, gainsight %d users, calls %v", seed, len(live), failed, len(deleted),
+				len(h.sim.Users()), h.sim.Stats().Calls)
 		})
 	}
 }

@@ -111,11 +111,13 @@ func (b *Bridge) reloadLogged(ctx context.Context, why string) {
 	n, err := b.Reload(ctx)
 	if err != nil {
 		b.metrics.reloads.WithLabelValues("failure").Inc()
+		b.metrics.lastReloadOK.Set(0)
 		b.log.Error("config reload failed; keeping the previous configuration",
 			zap.String("trigger", why), zap.Error(err))
 		return
 	}
 	b.metrics.reloads.WithLabelValues("success").Inc()
+	b.metrics.lastReloadOK.Set(1)
 	b.metrics.lastReload.Set(float64(b.opts.Now().Unix()))
 	b.log.Info("config reloaded", zap.String("trigger", why), zap.Int("usersMarkedDirty", n))
 }
@@ -236,18 +238,6 @@ func affectedByProfiles(ctx context.Context, st store.Store, old, next []config.
 				}
 			}
 		}
-	}
-	return ids, nil
-}
-
-func allUserIDs(ctx context.Context, st store.Store) ([]string, error) {
-	users, _, err := st.ListUsers(ctx, store.Query{})
-	if err != nil {
-		return nil, err
-	}
-	ids := make([]string, len(users))
-	for i, u := range users {
-		ids[i] = u.ID
 	}
 	return ids, nil
 }

@@ -238,3 +238,84 @@ store: {sqlite: {path: %q}}
 		t.Errorf("old token after rotation: %d", s)
 	}
 }
+
+// configMapVolume lays out a directory the way the kubelet's atomic writer
+// keeps a ConfigMap volume: the files live in a timestamped directory,
+// "..data" links to it, and each file name links through "..data". An
+// update writes a new timestamped directory, swaps "..data" with one
+// rename and removes the old directory, so the file's own name never
+// changes and its inode and modification time are those of a new file.
+type configMapVolume struct {
+	t   *testing.T
+	dir string
+	gen int
+}
+
+func (v *configMapVolume) write(files map[string]string) {
+	v.t.Helper()
+	v.gen++
+	ts := fmt.Sprintf("..2026_01_01_00_00_%02d.%09d", v.gen, v.gen)
+	if err := os.Mkdir(filepath.Join(v.dir, ts), 0o755); err != nil {
+		v.t.Fatal(err)
+	}
+	for name, content := range files {
+		if err := os.WriteFile(filepath.Join(v.dir, ts, name), []byte(content), 0o644); err != nil {
+			v.t.Fatal(err)
+		}
+	}
+	old, _ := os.Readlink(filepath.Join(v.dir, "..data"))
+	if err := os.Symlink(ts, filepath.Join(v.dir, "..data_tmp")); err != nil {
+		v.t.Fatal(err)
+	}
+	if err := os.Rename(filepath.Join(v.dir, "..data_tmp"), filepath.Join(v.dir, "..data")); err != nil {
+		v.t.Fatal(err)
+	}
+	for name := range files {
+		link := filepath.Join(v.dir, name)
+		if _, err := os.Lstat(link); err == nil {
+			continue
+		}
+		if err := os.Symlink(filepath.Join("..data", name), link); err != nil {
+			v.t.Fatal(err)
+		}
+	}
+	if old != "" {
+		if err := os.RemoveAll(filepath.Join(v.dir, old)); err != nil {
+			v.t.Fatal(err)
+		}
+	}
+}
+
+// TestConfigReloadThroughConfigMapSwap edits the config the way Kubernetes
+// updates a ConfigMap mounted as a directory: the bridge picks up each
+// swap, refuses an invalid file (config_last_reload_successful 0, the
+// running profiles stay) and applies the next valid one.
+func TestConfigReloadThroughConfigMapSwap(t *testing.T) {
+	vol := &configMapVolume{t: t, dir: t.TempDir()}
+	path := filepath.Join(vol.dir, "config.yaml")
+	db := filepath.Join(t.TempDir(), "bridge.db")
+	vol.write(map[string]string{"config.yaml": "# written below\n"})
+	h := startHarness(t, harnessOpts{dbPath: db, configure: func(c *config.Config) {
+		c.Groups = []config.GroupProfile{{Name: "viewers", DisplayName: "Gainsight Viewers", LicenseType: "Viewer"}}
+	}, configPath: path})
+	success := func() float64 { return metricValue(h, `scim_bridge_config_reloads_total{result="success"}`) }
+	lastOK := func() float64 { return metricValue(h, `scim_bridge_config_last_reload_successful`) }
+	if got := lastOK(); got != 1 {
+		t.Fatalf("config_last_reload_successful at start = %v, want 1", got)
+	}
+
+	vol.write(map[string]string{"config.yaml": reloadableConfig(h.simURL, db, "Viewer")})
+	waitFor(t, func() bool { return success() >= 1 })
+
+	vol.write(map[string]string{"config.yaml": reloadableConfig(h.simURL, db, "Ful")})
+	waitFor(t, func() bool { return lastOK() == 0 })
+	if got := h.bridge.Config().Groups[0].LicenseType; got != "Viewer" {
+		t.Fatalf("refused file applied: licenseType %s", got)
+	}
+
+	vol.write(map[string]string{"config.yaml": reloadableConfig(h.simURL, db, "Full")})
+	waitFor(t, func() bool { return lastOK() == 1 })
+	if got := h.bridge.Config().Groups[0].LicenseType; got != "Full" {
+		t.Errorf("after the swap licenseType = %s, want Full", got)
+	}
+}

@@ -123,6 +123,10 @@ func TestReplicasOnPostgres(t *testing.T) {
 	if st.MaxCallsPerHourWindow > tenant.PerHour {
 		t.Errorf("replicas together made %d calls in one window; the limit is %d", st.MaxCallsPerHourWindow, tenant.PerHour)
 	}
+	if st.MaxInFlightPerUser > 1 {
+		t.Errorf("a user was pushed by two replicas at once (%d writes in flight for one user, %d overlapping)",
+			st.MaxInFlightPerUser, st.ConcurrentWrites)
+	}
 	full := 0
 	for _, u := range sim.Users() {
 		if u["LicenseType"] == "Full" {
@@ -134,6 +138,66 @@ func TestReplicasOnPostgres(t *testing.T) {
 	}
 	t.Logf("%d users over 3 replicas (one killed): calls %v, max %d per window (limit %d), %d answered 429",
 		n, st.Calls, st.MaxCallsPerHourWindow, tenant.PerHour, st.Rejected429)
+}
+
+// TestReplicasNeverPushOneUserAtOnce runs three bridges on one PostgreSQL
+// database against a Gainsight whose every call takes longer than the
+// replicas' lease, so a batch outlives the lease it was claimed with. The
+// replicas extend the leases of what they are pushing, and finish only
+// what they still hold: the simulator never sees two writes of one user
+// in flight at once, and every user ends in Gainsight exactly once.
+func TestReplicasNeverPushOneUserAtOnce(t *testing.T) {
+	dsn := pgtest.FreshSchema(t)
+	tenant := newTenant()
+	sim := gainsighttest.New(tenant, gainsighttest.WithLogger(zaptest.NewLogger(t).Named("sim")))
+	srv := newLocalServer(t, sim)
+	const lease = time.Second
+	sim.SetFaults(gainsighttest.Faults{Latency: 3 * lease / 2, ErrorRate: 0.05, Seed: 5})
+	replicas := make([]*harness, 3)
+	for i := range replicas {
+		replicas[i] = startHarness(t, harnessOpts{
+			tenant: tenant, sim: sim, simURL: srv,
+			owner: fmt.Sprintf("replica-%d", i),
+			configure: func(c *config.Config) {
+				withProfiles(c)
+				c.Sync.Lease = lease
+			},
+			openStore: func(ctx context.Context) (store.Store, error) {
+				return postgres.Open(ctx, dsn, postgres.Options{Logger: zaptest.NewLogger(t), MaxConns: 6})
+			},
+		})
+	}
+	n := 60
+	if testing.Short() {
+		n = 20
+	}
+	ids := make([]string, n)
+	for i := range ids {
+		ids[i] = replicas[i%3].createUser(userDoc(fmt.Sprintf("once-%03d@example.com", i), nil))
+	}
+	// Changes to users while their first push may be in flight.
+	for i, id := range ids[:n/2] {
+		title := []string{"Engineer", "Manager"}[i%2]
+		body := map[string]any{"schemas": []string{"urn:ietf:params:scim:api:messages:2.0:PatchOp"},
+			"Operations": []any{map[string]any{"op": "replace", "path": "title", "value": title}}}
+		if s := replicas[(i+1)%3].do(http.MethodPatch, "/Users/"+id, body, nil); s != http.StatusOK {
+			t.Fatalf("patch: %d", s)
+		}
+	}
+	replicas[0].waitSynced(3 * time.Minute)
+	sim.SetFaults(gainsighttest.Faults{})
+	replicas[0].waitSynced(time.Minute)
+	replicas[0].checkConverged()
+	st := sim.Stats()
+	if st.MaxInFlightPerUser != 1 || st.ConcurrentWrites != 0 {
+		t.Errorf("a user was pushed by two replicas at once: %d writes in flight for one user, %d overlapping",
+			st.MaxInFlightPerUser, st.ConcurrentWrites)
+	}
+	if got := len(sim.Users()); got != n {
+		t.Errorf("gainsight holds %d users, want %d", got, n)
+	}
+	t.Logf("%d users over 3 replicas, calls of %s against a lease of %s: calls %v, at most %d write in flight per user",
+		n, 3*lease/2, lease, st.Calls, st.MaxInFlightPerUser)
 }
 
 func newLocalServer(t *testing.T, h http.Handler) string {

@@ -19,7 +19,8 @@ import (
 
 const (
 	configPath = "/etc/scim-bridge/config.yaml"
-	secretDir  = "/etc/scim-bridge/secrets"
+	configDir  = "/etc/scim-bridge"
+	secretDir  = "/run/secrets/scim-bridge"
 	dataDir    = "/var/lib/scim-bridge"
 )
 
@@ -41,9 +42,13 @@ type chartCase struct {
 	googleSecret string
 }
 
+// minimalValues is the smallest values file the chart renders: the secrets
+// it cannot do without.
+const minimalValues = "ci/minimal-values.yaml"
+
 var chartCases = []chartCase{
 	{
-		file:         "",
+		file:         minimalValues,
 		kinds:        []string{"ConfigMap", "Deployment", "PersistentVolumeClaim", "Secret", "Service", "ServiceAccount"},
 		replicas:     1,
 		strategy:     appsv1.RecreateDeploymentStrategyType,
@@ -51,7 +56,7 @@ var chartCases = []chartCase{
 		secretName:   "sb-scim-bridge",
 		claimName:    "sb-scim-bridge",
 		tokens:       []string{"idp"},
-		notesContain: []string{"http://sb-scim-bridge.idm.svc:8080/scim/v2", "WARNING: secrets.gainsightAccessKey is empty", "WARNING: config.gainsight.baseURL is the example tenant"},
+		notesContain: []string{"http://sb-scim-bridge.idm.svc:8080/scim/v2", "WARNING: config.gainsight.baseURL is the example tenant"},
 	},
 	{
 		file:         "ci/sqlite-values.yaml",
@@ -263,6 +268,7 @@ func checkProbesAndPorts(t *testing.T, dep *appsv1.Deployment) {
 		probe *corev1.Probe
 		path  string
 	}{
+		{"startup", c.StartupProbe, "/healthz"},
 		{"liveness", c.LivenessProbe, "/healthz"},
 		{"readiness", c.ReadinessProbe, "/readyz"},
 	} {
@@ -273,6 +279,16 @@ func checkProbesAndPorts(t *testing.T, dep *appsv1.Deployment) {
 		if p.probe.HTTPGet.Path != p.path || p.probe.HTTPGet.Port.String() != "admin" {
 			t.Errorf("%s probe = %s on %s, want %s on admin", p.name, p.probe.HTTPGet.Path, p.probe.HTTPGet.Port.String(), p.path)
 		}
+	}
+	// The admin listener opens after the store is open and migrated: the
+	// startup probe gives that minutes, not the liveness probe's seconds.
+	if sp := c.StartupProbe; sp != nil {
+		if budget := sp.FailureThreshold * sp.PeriodSeconds; budget < 120 {
+			t.Errorf("startup probe allows %ds to start, want at least 120s", budget)
+		}
+	}
+	if lp := c.LivenessProbe; lp != nil && lp.InitialDelaySeconds > 0 {
+		t.Errorf("liveness probe waits %ds: the startup probe covers start-up", lp.InitialDelaySeconds)
 	}
 }
 
@@ -306,11 +322,25 @@ func checkVolumes(t *testing.T, dep *appsv1.Deployment, tc chartCase) {
 	for _, v := range pod.Volumes {
 		vols[v.Name] = v
 	}
+	// A subPath mount is a copy the kubelet never updates: the bridge would
+	// not see ConfigMap or Secret changes. Nothing may be mounted inside the
+	// config directory either: the kubelet owns that volume's content.
+	for _, m := range pod.Containers[0].VolumeMounts {
+		if m.SubPath != "" || m.SubPathExpr != "" {
+			t.Errorf("mount %s uses subPath %q%s", m.MountPath, m.SubPath, m.SubPathExpr)
+		}
+		if strings.HasPrefix(m.MountPath, configDir+"/") {
+			t.Errorf("mount %s is inside the config directory %s", m.MountPath, configDir)
+		}
+	}
+	if filepath.Dir(configPath) != configDir {
+		t.Fatalf("config file %s is not in the mounted directory %s", configPath, configDir)
+	}
 	for _, want := range []struct {
 		path, volume string
 		readOnly     bool
 	}{
-		{configPath, "config", true},
+		{configDir, "config", true},
 		{secretDir, "secrets", true},
 		{dataDir, "data", false},
 		{"/tmp", "tmp", false},
@@ -532,42 +562,146 @@ func mapsEqual[K comparable, V comparable](a, b map[K]V) bool {
 	return true
 }
 
-func TestChecksumAnnotationFollowsConfigAndSecret(t *testing.T) {
-	base := mustRender(t, "sb", nil, nil)
-	baseDep := only[*appsv1.Deployment](t, base.objs)
+// TestChecksumAnnotationsRollOnlyForRestarts checks rollOnConfigChange:
+// by default the pods roll only for changes the bridge cannot reload (it
+// reloads the mounted ConfigMap and token files itself, and a needless roll
+// of a SQLite pod is a SCIM outage); "always" rolls on any change; "never"
+// sets no checksum.
+func TestChecksumAnnotationsRollOnlyForRestarts(t *testing.T) {
+	profile := map[string]any{"config.groups": []any{map[string]any{"name": "admins", "displayName": "Admins", "superAdmin": true}}}
+	tokenAdded := map[string]any{"secrets.scimTokens": []any{
+		map[string]any{"name": "idp", "sha256": strings.Repeat("ab", 32)},
+		map[string]any{"name": "next", "sha256": strings.Repeat("cd", 32)},
+	}}
 	tests := []struct {
 		name          string
+		mode          string
 		overrides     map[string]any
 		configChanges bool
 		secretChanges bool
 	}{
-		{"log level", map[string]any{"config.log.level": "debug"}, true, false},
-		{"group profile", map[string]any{"config.groups": []any{map[string]any{"name": "admins", "displayName": "Admins", "superAdmin": true}}}, true, false},
-		{"token added", map[string]any{"secrets.scimTokens": []any{map[string]any{"name": "idp"}, map[string]any{"name": "next"}}}, true, true},
-		{"access key", map[string]any{"secrets.gainsightAccessKey": "rotated"}, false, true},
-		{"pod label only", map[string]any{"podLabels.team": "identity"}, false, false},
+		{"log level", "restartOnly", map[string]any{"config.log.level": "debug"}, true, false},
+		{"gainsight timeout", "restartOnly", map[string]any{"config.gainsight.timeout": "10s"}, true, false},
+		{"external URL", "restartOnly", map[string]any{"config.scim.externalURL": "https://scim.example.com/scim/v2"}, true, false},
+		{"admin port", "restartOnly", map[string]any{"containerPorts.admin": 9091}, true, false},
+		{"group profile", "restartOnly", profile, false, false},
+		{"mapping", "restartOnly", map[string]any{"config.mapping.fields": []any{map[string]any{"scim": "title", "gainsight": "Title"}}}, false, false},
+		{"token added", "restartOnly", tokenAdded, false, false},
+		{"access key", "restartOnly", map[string]any{"secrets.gainsightAccessKey": "rotated"}, false, true},
+		{"pod label only", "restartOnly", map[string]any{"podLabels.team": "identity"}, false, false},
+		{"group profile, always", "always", profile, true, false},
+		{"token added, always", "always", tokenAdded, true, true},
+		{"access key, always", "always", map[string]any{"secrets.gainsightAccessKey": "rotated"}, false, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			dep := only[*appsv1.Deployment](t, mustRender(t, "sb", nil, tt.overrides).objs)
+			mode := map[string]any{"rollOnConfigChange": tt.mode}
+			before := only[*appsv1.Deployment](t, mustRender(t, "sb", []string{minimalValues}, mode).objs).Spec.Template.Annotations
+			after := only[*appsv1.Deployment](t, mustRender(t, "sb", []string{minimalValues}, mergeMaps(mode, tt.overrides)).objs).Spec.Template.Annotations
 			for _, a := range []struct {
 				key    string
 				change bool
 			}{{"checksum/config", tt.configChanges}, {"checksum/secret", tt.secretChanges}} {
-				before, after := baseDep.Spec.Template.Annotations[a.key], dep.Spec.Template.Annotations[a.key]
-				if before == "" || after == "" {
-					t.Fatalf("%s missing: before %q after %q", a.key, before, after)
+				if before[a.key] == "" || after[a.key] == "" {
+					t.Fatalf("%s missing: before %q after %q", a.key, before[a.key], after[a.key])
 				}
-				if changed := before != after; changed != a.change {
+				if changed := before[a.key] != after[a.key]; changed != a.change {
 					t.Errorf("%s changed = %v, want %v", a.key, changed, a.change)
 				}
 			}
 		})
 	}
+	never := only[*appsv1.Deployment](t, mustRender(t, "sb", []string{minimalValues}, map[string]any{"rollOnConfigChange": "never"}).objs)
+	for k := range never.Spec.Template.Annotations {
+		if strings.HasPrefix(k, "checksum/") {
+			t.Errorf("rollOnConfigChange never still sets %s", k)
+		}
+	}
 	existing := only[*appsv1.Deployment](t, mustRender(t, "sb", []string{"ci/existing-secret-values.yaml"}, nil).objs)
 	if _, ok := existing.Spec.Template.Annotations["checksum/secret"]; ok {
 		t.Errorf("checksum/secret set for an existing Secret the chart cannot see")
 	}
+	if _, err := render(t, "sb", []string{minimalValues}, map[string]any{"rollOnConfigChange": "sometimes"}); err == nil || !strings.Contains(err.Error(), "rollOnConfigChange") {
+		t.Errorf("an unknown rollOnConfigChange renders: %v", err)
+	}
+}
+
+// TestRestartChecksumCoversWhatTheBridgeCannotReload reads the sections the
+// bridge reports as needing a restart (restartOnly in bridge/reload.go) and
+// checks that a change to each rolls the pods, so the chart's list cannot
+// fall behind the bridge's.
+func TestRestartChecksumCoversWhatTheBridgeCannotReload(t *testing.T) {
+	src := string(readRepoFile(t, "bridge/reload.go"))
+	start := strings.Index(src, "func restartOnly(")
+	if start < 0 {
+		t.Fatal("bridge/reload.go has no restartOnly")
+	}
+	body := src[start:]
+	body = body[:strings.Index(body, "\n}\n")]
+	var sections []string
+	for _, m := range regexp.MustCompile(`append\(out, "([a-zA-Z]+)"\)`).FindAllStringSubmatch(body, -1) {
+		sections = append(sections, m[1])
+	}
+	// One change per section, to a setting of it the chart lets through.
+	change := map[string]struct {
+		files     []string
+		overrides map[string]any
+	}{
+		"listen":    {nil, map[string]any{"containerPorts.http": 8081}},
+		"store":     {[]string{"ci/postgres-values.yaml"}, map[string]any{"config.store.postgres.maxConns": 7}},
+		"gainsight": {nil, map[string]any{"config.gainsight.budget.perHour": 50}},
+		"sync":      {nil, map[string]any{"config.sync.batchWindow": "5s"}},
+		"google":    {[]string{"ci/google-values.yaml"}, map[string]any{"config.google.interval": "10m"}},
+		"log":       {nil, map[string]any{"config.log.level": "warn"}},
+		"scim":      {nil, map[string]any{"config.scim.maxBodyBytes": 2097152}},
+	}
+	var known []string
+	for k := range change {
+		known = append(known, k)
+	}
+	sort.Strings(known)
+	sort.Strings(sections)
+	if !slices.Equal(sections, known) {
+		t.Fatalf("restartOnly lists %v, this test and the chart's scim-bridge.restartConfig know %v", sections, known)
+	}
+	for _, section := range sections {
+		t.Run(section, func(t *testing.T) {
+			c := change[section]
+			files := append([]string{minimalValues}, c.files...)
+			before := only[*appsv1.Deployment](t, mustRender(t, "sb", files, nil).objs).Spec.Template.Annotations["checksum/config"]
+			after := only[*appsv1.Deployment](t, mustRender(t, "sb", files, c.overrides).objs).Spec.Template.Annotations["checksum/config"]
+			if before == "" || before == after {
+				t.Errorf("checksum/config %q → %q: a %s change does not roll the pods", before, after, section)
+			}
+		})
+	}
+}
+
+// TestChartRequiresSecrets checks that the chart refuses to render a Secret
+// the bridge would refuse at start (an empty access key, token hash or DSN
+// file) instead of a pod that crash-loops.
+func TestChartRequiresSecrets(t *testing.T) {
+	tests := []struct {
+		name      string
+		files     []string
+		overrides map[string]any
+		wantErr   string
+	}{
+		{"bare defaults", nil, nil, "secrets.gainsightAccessKey is required"},
+		{"no token hash", nil, map[string]any{"secrets.gainsightAccessKey": "k"}, "secrets.scimTokens[idp].sha256 is required"},
+		{"postgres without a DSN", []string{minimalValues}, map[string]any{"config.store.type": "postgres"}, "secrets.postgresDSN is required"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := render(t, "sb", tt.files, tt.overrides)
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("render error = %v, want one mentioning %q", err, tt.wantErr)
+			}
+		})
+	}
+	// With an existing Secret the chart cannot see the values and must not
+	// ask for them.
+	mustRender(t, "sb", []string{"ci/existing-secret-values.yaml"}, map[string]any{"config.store.type": "postgres", "replicaCount": 2})
 }
 
 func TestChartRefusesInvalidValues(t *testing.T) {
@@ -577,19 +711,23 @@ func TestChartRefusesInvalidValues(t *testing.T) {
 		overrides map[string]any
 		wantErr   string
 	}{
-		{"sqlite with two replicas", nil, map[string]any{"replicaCount": 2}, "sqlite supports exactly one replica"},
+		{"sqlite with two replicas", []string{minimalValues}, map[string]any{"replicaCount": 2}, "sqlite supports exactly one replica"},
 		{"sqlite set explicitly with three replicas", []string{"ci/sqlite-values.yaml"}, map[string]any{"replicaCount": 3}, "sqlite supports exactly one replica"},
-		{"unknown store", nil, map[string]any{"config.store.type": "mysql"}, "/config/store/type"},
-		{"zero replicas", nil, map[string]any{"replicaCount": 0}, "replicaCount"},
-		{"replicas as text", nil, map[string]any{"replicaCount": "three"}, "replicaCount"},
-		{"misspelt top-level value", nil, map[string]any{"replicas": 2}, "replicas"},
-		{"misspelt config section", nil, map[string]any{"config.group": []any{}}, "group"},
-		{"token hash not hex", nil, map[string]any{"secrets.scimTokens": []any{map[string]any{"name": "idp", "sha256": "secret-token"}}}, "sha256"},
-		{"port out of range", nil, map[string]any{"containerPorts.http": 70000}, "http"},
-		{"access key in the ConfigMap", nil, map[string]any{"config.gainsight.accessKey": "plain-text-key"}, "config.gainsight.accessKey must not be set"},
+		{"unknown store", []string{minimalValues}, map[string]any{"config.store.type": "mysql"}, "/config/store/type"},
+		{"zero replicas", []string{minimalValues}, map[string]any{"replicaCount": 0}, "replicaCount"},
+		{"replicas as text", []string{minimalValues}, map[string]any{"replicaCount": "three"}, "replicaCount"},
+		{"misspelt top-level value", []string{minimalValues}, map[string]any{"replicas": 2}, "replicas"},
+		{"misspelt config section", []string{minimalValues}, map[string]any{"config.group": []any{}}, "group"},
+		{"misspelt config key", []string{minimalValues}, map[string]any{"config.gainsight.baseUrl": "https://acme.gainsightcloud.com"}, "baseUrl"},
+		{"misspelt profile key", []string{minimalValues}, map[string]any{"config.groups": []any{map[string]any{"displayName": "A", "licence": "Full"}}}, "licence"},
+		{"unknown API dialect", []string{minimalValues}, map[string]any{"config.gainsight.api": "soap"}, "/config/gainsight/api"},
+		{"duration as a number", []string{minimalValues}, map[string]any{"config.sync.reconcileInterval": 0}, "/config/sync/reconcileInterval"},
+		{"token hash not hex", []string{minimalValues}, map[string]any{"secrets.scimTokens": []any{map[string]any{"name": "idp", "sha256": "secret-token"}}}, "sha256"},
+		{"port out of range", []string{minimalValues}, map[string]any{"containerPorts.http": 70000}, "http"},
+		{"access key in the ConfigMap", []string{minimalValues}, map[string]any{"config.gainsight.accessKey": "plain-text-key"}, "config.gainsight.accessKey must not be set"},
 		{"DSN in the ConfigMap", []string{"ci/postgres-values.yaml"}, map[string]any{"config.store.postgres.dsn": "postgres://u:pw@db/x"}, "config.store.postgres.dsn must not be set"},
-		{"tokens in the config", nil, map[string]any{"config.scim.tokens": []any{map[string]any{"name": "okta", "sha256": strings.Repeat("ab", 32)}}}, "config.scim.tokens must not be set"},
-		{"duplicate token names", nil, map[string]any{"secrets.scimTokens": []any{map[string]any{"name": "idp"}, map[string]any{"name": "idp"}}}, `duplicate name "idp"`},
+		{"tokens in the config", []string{minimalValues}, map[string]any{"config.scim.tokens": []any{map[string]any{"name": "okta", "sha256": strings.Repeat("ab", 32)}}}, "config.scim.tokens must not be set"},
+		{"duplicate token names", []string{minimalValues}, map[string]any{"secrets.scimTokens": []any{map[string]any{"name": "idp", "sha256": strings.Repeat("ab", 32)}, map[string]any{"name": "idp", "sha256": strings.Repeat("cd", 32)}}}, `duplicate name "idp"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -49,7 +49,11 @@ func TestRenderedConfigPassesCheckConfig(t *testing.T) {
 		cases = append(cases, checkCase{name: name, files: files})
 	}
 	cases = append(cases,
-		checkCase{name: "unknown API dialect", overrides: map[string]any{"config.gainsight.api": "soap"}, wantErr: "gainsight.api"},
+		checkCase{name: "users-v1 without a default role", files: []string{minimalValues}, overrides: map[string]any{"config.gainsight.api": "users-v1"}, wantErr: "gainsight.defaultRole"},
+		// The loader accepts any string here; only building the mapping,
+		// as serve does, finds the path unusable.
+		checkCase{name: "mapping path the bridge cannot parse", files: []string{minimalValues},
+			overrides: map[string]any{"config.mapping.fields": []any{map[string]any{"scim": `addresses[type eq "home".locality`, "gainsight": "Title"}}}, wantErr: "is not a SCIM attribute path"},
 		checkCase{name: "profile with unknown license", files: []string{"ci/sqlite-values.yaml"},
 			overrides: map[string]any{"config.groups": []any{map[string]any{"name": "x", "displayName": "X", "licenseType": "Ful"}}}, wantErr: "licenseType"},
 	)
@@ -57,13 +61,16 @@ func TestRenderedConfigPassesCheckConfig(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			r := mustRender(t, "sb", tc.files, tc.overrides)
 			dir := t.TempDir()
-			secrets, data := filepath.Join(dir, "secrets"), filepath.Join(dir, "data")
-			for _, d := range []string{secrets, data} {
+			secrets, data, google := filepath.Join(dir, "secrets"), filepath.Join(dir, "data"), filepath.Join(dir, "google")
+			for _, d := range []string{secrets, data, google} {
 				if err := os.Mkdir(d, 0o700); err != nil {
 					t.Fatal(err)
 				}
 			}
 			cfg := only[*corev1.ConfigMap](t, r.objs).Data["config.yaml"]
+			// The Google directory first: the secret directory's name is a
+			// prefix of it.
+			cfg = strings.ReplaceAll(cfg, googleDir, google)
 			cfg = strings.ReplaceAll(cfg, secretDir, secrets)
 			cfg = strings.ReplaceAll(cfg, dataDir, data)
 			path := filepath.Join(dir, "config.yaml")
@@ -71,6 +78,15 @@ func TestRenderedConfigPassesCheckConfig(t *testing.T) {
 				t.Fatal(err)
 			}
 			writeSecretFiles(t, r, secrets)
+			if strings.Contains(cfg, google) {
+				key := fakeServiceAccountKey
+				if s := all[*corev1.Secret](r.objs); len(s) == 1 && len(s[0].Data[googleKeyInSet]) > 0 {
+					key = string(s[0].Data[googleKeyInSet])
+				}
+				if err := os.WriteFile(filepath.Join(google, "service-account.json"), []byte(key), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
 
 			cmd := exec.Command(bin, "check-config", path)
 			out, err := cmd.CombinedOutput()

@@ -10,7 +10,7 @@ import (
 )
 
 const (
-	googleDir      = "/etc/scim-bridge/google"
+	googleDir      = "/run/secrets/scim-bridge-google"
 	googleKeyFile  = googleDir + "/service-account.json"
 	googleKeyInSet = "google-service-account-key.json" // key in the chart's Secret
 	// fakeServiceAccountKey is shaped like a Google service account JSON key.
@@ -106,7 +106,11 @@ func TestGoogleCredentials(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := mustRender(t, "sb", tt.files, tt.overrides)
+			files := tt.files
+			if files == nil {
+				files = []string{minimalValues}
+			}
+			r := mustRender(t, "sb", files, tt.overrides)
 			var cfg renderedConfig
 			if err := yamlUnmarshal(only[*corev1.ConfigMap](t, r.objs).Data["config.yaml"], &cfg); err != nil {
 				t.Fatal(err)
@@ -143,7 +147,7 @@ func TestGoogleCredentials(t *testing.T) {
 // Secret restarts the pods: the bridge reads the key file once, at start.
 func TestGoogleKeyRotationRollsPods(t *testing.T) {
 	sum := func(key string) string {
-		r := mustRender(t, "sb", nil, map[string]any{"config.google": googleSection(), "secrets.googleServiceAccountKey": key})
+		r := mustRender(t, "sb", []string{minimalValues}, map[string]any{"config.google": googleSection(), "secrets.googleServiceAccountKey": key})
 		return only[*appsv1.Deployment](t, r.objs).Spec.Template.Annotations["checksum/secret"]
 	}
 	rotated := strings.Replace(fakeServiceAccountKey, `"private_key_id":"0123"`, `"private_key_id":"4567"`, 1)
@@ -159,13 +163,13 @@ func TestGoogleCredentialsRefused(t *testing.T) {
 		overrides map[string]any
 		wantErr   string
 	}{
-		{"google without a key", nil, map[string]any{"config.google": googleSection()}, "config.google needs the service account key"},
-		{"credentials file by hand", nil, map[string]any{"config.google": mergeMaps(googleSection(), map[string]any{"credentialsFile": "/keys/sa.json"}), "secrets.googleServiceAccountKey": fakeServiceAccountKey}, "config.google.credentialsFile must not be set"},
-		{"two key sources", nil, map[string]any{"config.google": googleSection(), "secrets.googleServiceAccountKey": fakeServiceAccountKey, "google.existingSecret": "google-sa"}, "not both"},
+		{"google without a key", []string{minimalValues}, map[string]any{"config.google": googleSection()}, "config.google needs the service account key"},
+		{"credentials file by hand", []string{minimalValues}, map[string]any{"config.google": mergeMaps(googleSection(), map[string]any{"credentialsFile": "/keys/sa.json"}), "secrets.googleServiceAccountKey": fakeServiceAccountKey}, "config.google.credentialsFile must not be set"},
+		{"two key sources", []string{minimalValues}, map[string]any{"config.google": googleSection(), "secrets.googleServiceAccountKey": fakeServiceAccountKey, "google.existingSecret": "google-sa"}, "not both"},
 		{"key with an existing Secret", []string{"ci/existing-secret-values.yaml"}, map[string]any{"config.google": googleSection(), "secrets.googleServiceAccountKey": fakeServiceAccountKey}, "google.existingSecret"},
-		{"not JSON", nil, map[string]any{"config.google": googleSection(), "secrets.googleServiceAccountKey": "c2VjcmV0LWtleQ=="}, "not a Google service account JSON key"},
-		{"not a service account", nil, map[string]any{"config.google": googleSection(), "secrets.googleServiceAccountKey": `{"type":"authorized_user","client_secret":"s3cret"}`}, "not a Google service account JSON key"},
-		{"empty secret key name", nil, map[string]any{"config.google": googleSection(), "google.existingSecret": "google-sa", "google.existingSecretKey": ""}, "existingSecretKey"},
+		{"not JSON", []string{minimalValues}, map[string]any{"config.google": googleSection(), "secrets.googleServiceAccountKey": "c2VjcmV0LWtleQ=="}, "not a Google service account JSON key"},
+		{"not a service account", []string{minimalValues}, map[string]any{"config.google": googleSection(), "secrets.googleServiceAccountKey": `{"type":"authorized_user","client_secret":"s3cret"}`}, "not a Google service account JSON key"},
+		{"empty secret key name", []string{minimalValues}, map[string]any{"config.google": googleSection(), "google.existingSecret": "google-sa", "google.existingSecretKey": ""}, "existingSecretKey"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

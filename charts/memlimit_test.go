@@ -30,7 +30,7 @@ func TestGoMemLimitLeavesHeadroom(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r, err := render(t, "sb", nil, tt.overrides)
+			r, err := render(t, "sb", []string{minimalValues}, tt.overrides)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("render error = %v, want one mentioning %q", err, tt.wantErr)

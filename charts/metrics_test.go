@@ -29,6 +29,7 @@ var bridgeMetrics = map[string]string{
 	"scim_bridge_resolve_superadmin_unpushed_total":            "counter",
 	"scim_bridge_config_reloads_total":                         "counter",
 	"scim_bridge_config_last_reload_success_timestamp_seconds": "gauge",
+	"scim_bridge_config_last_reload_successful":                "gauge",
 	"scim_bridge_google_last_success_timestamp_seconds":        "gauge",
 }
 

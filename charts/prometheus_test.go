@@ -74,6 +74,8 @@ func TestAlertRulesAreComplete(t *testing.T) {
 		"ScimBridgeGainsightBudgetExhausted",
 		"ScimBridgeScimHighErrorRate",
 		"ScimBridgeGoogleSyncStale",
+		"ScimBridgeUsersFailed",
+		"ScimBridgeConfigReloadFailing",
 	}
 	var got []string
 	for _, g := range rf.Groups {
@@ -174,7 +176,7 @@ func TestPromtool(t *testing.T) {
 		wantOK  bool
 		wantOut string
 	}{
-		{"check rules", dir, []string{"check", "rules", "rules.yaml"}, true, "SUCCESS: 7 rules found"},
+		{"check rules", dir, []string{"check", "rules", "rules.yaml"}, true, "SUCCESS: 9 rules found"},
 		{"unit tests", dir, []string{"test", "rules", "rules_test.yaml"}, true, "SUCCESS"},
 		{"broken rules are caught", broken, []string{"check", "rules", "rules.yaml"}, false, "FAILED"},
 	}

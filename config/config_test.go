@@ -68,6 +68,7 @@ func TestDefault(t *testing.T) {
 		{"sync.maxBackoff", d.Sync.MaxBackoff, time.Hour},
 		{"sync.lease", d.Sync.Lease, 5 * time.Minute},
 		{"sync.reconcileInterval", d.Sync.ReconcileInterval, 24 * time.Hour},
+		{"sync.tombstoneRetention", d.Sync.TombstoneRetention, 90 * 24 * time.Hour},
 		{"mapping.userNameField", d.Mapping.UserNameField, "SFDCUserName"},
 		{"defaults.licenseType", d.Defaults.LicenseType, "Viewer"},
 		{"defaults.systemType", d.Defaults.SystemType, "Internal"},

@@ -53,11 +53,12 @@ func Default() Config {
 			},
 		},
 		Sync: Sync{
-			BatchWindow:       2 * time.Second,
-			MinBackoff:        30 * time.Second,
-			MaxBackoff:        time.Hour,
-			Lease:             5 * time.Minute,
-			ReconcileInterval: 24 * time.Hour,
+			BatchWindow:        2 * time.Second,
+			MinBackoff:         30 * time.Second,
+			MaxBackoff:         time.Hour,
+			Lease:              5 * time.Minute,
+			ReconcileInterval:  24 * time.Hour,
+			TombstoneRetention: 90 * 24 * time.Hour,
 		},
 		Mapping: Mapping{UserNameField: "SFDCUserName"},
 		Defaults: Defaults{

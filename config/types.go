@@ -126,6 +126,10 @@ type Sync struct {
 	MaxBackoff        time.Duration `yaml:"maxBackoff"`        // default 1h
 	Lease             time.Duration `yaml:"lease"`             // default 5m
 	ReconcileInterval time.Duration `yaml:"reconcileInterval"` // 0 = off (default 24h)
+	// TombstoneRetention is how long a deleted user's link is kept once its
+	// Gainsight user is confirmed inactive (or was never created); 0 keeps
+	// them for ever (default 90 days, 2160h).
+	TombstoneRetention time.Duration `yaml:"tombstoneRetention"`
 }
 
 // Mapping overrides the default SCIM → Gainsight mapping.

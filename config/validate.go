@@ -294,6 +294,7 @@ func (c *Config) validateSync(ch *checker) {
 	}
 	checkPositive(ch, "sync.lease", s.Lease)
 	checkNotNegative(ch, "sync.reconcileInterval", s.ReconcileInterval)
+	checkNotNegative(ch, "sync.tombstoneRetention", s.TombstoneRetention)
 }
 
 // checkList reports empty and duplicate entries of a list of names.

@@ -2,6 +2,7 @@ package gainsight
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -22,7 +23,32 @@ type Counter interface {
 	// limit calls counted; otherwise it counts nothing and returns false.
 	// It must be safe for concurrent use.
 	Take(ctx context.Context, window string, start time.Time, limit int) (bool, error)
+	// Used returns how many calls were counted in the window named window
+	// that starts at start (0 for a window never counted in), counting
+	// nothing.
+	Used(ctx context.Context, window string, start time.Time) (int, error)
 }
+
+// budgetDeadlineKey is the context key of WithBudgetDeadline.
+type budgetDeadlineKey struct{}
+
+// WithBudgetDeadline returns a context under which a call does not wait
+// for a rate budget slot that comes after t: it fails at once with
+// ErrBudgetWait, unsent and without taking a slot. A caller that holds
+// work for a limited time (a lease) uses it, so the work is put back
+// instead of held while the budget is spent. The context's own deadline
+// still bounds the call itself.
+func WithBudgetDeadline(ctx context.Context, t time.Time) context.Context {
+	return context.WithValue(ctx, budgetDeadlineKey{}, t)
+}
+
+// ErrBudgetWait marks a call that was never sent because its context
+// ended while it waited for the rate budget (a spent window, or the pause
+// after a 429), or because its next slot came after the context's budget
+// deadline (WithBudgetDeadline). Nothing reached Gainsight, so the call
+// may simply be made later; it is not a failure of Gainsight's. Test with
+// errors.Is.
+var ErrBudgetWait = errors.New("gainsight: not sent: waiting for the rate budget")
 
 // NewMemoryCounter returns the in-memory Counter, which keeps only the
 // current window of each name.
@@ -36,6 +62,15 @@ type memoryWindow struct {
 type memoryCounter struct {
 	mu      sync.Mutex
 	windows map[string]memoryWindow
+}
+
+func (m *memoryCounter) Used(_ context.Context, window string, start time.Time) (int, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if w := m.windows[window]; w.start.Equal(start) {
+		return w.n, nil
+	}
+	return 0, nil
 }
 
 func (m *memoryCounter) Take(_ context.Context, window string, start time.Time, limit int) (bool, error) {
@@ -102,24 +137,72 @@ func newBudget(clock Clock, counter Counter, perHour, perDay int, hour, day time
 	return b
 }
 
+// nextSlot returns the earliest time, not before now, at which a call could
+// be sent: now when no 429 pause is in force and every limited window has
+// room, otherwise the end of the pause or the start of the window that
+// frees a slot. It counts nothing. Windows in held (name → start of the
+// window a slot is already held in) have room for the holder.
+func (b *budget) nextSlot(ctx context.Context, now time.Time, held map[string]time.Time) (time.Time, error) {
+	at := now
+	b.mu.Lock()
+	if b.blockedUntil.After(at) {
+		at = b.blockedUntil
+	}
+	b.mu.Unlock()
+	// Day first: once the day is spent, the hour windows before the next
+	// day do not matter.
+	for _, w := range b.windows {
+		if w.limit <= 0 {
+			continue
+		}
+		start := at.Truncate(w.length)
+		if s, ok := held[w.name]; ok && s.Equal(start) {
+			continue
+		}
+		used, err := b.counter.Used(ctx, w.name, start)
+		if err != nil {
+			return time.Time{}, fmt.Errorf("gainsight: rate budget: %w", err)
+		}
+		if used >= w.limit {
+			b.report(w, w.limit)
+			at = start.Add(w.length)
+		}
+	}
+	return at, nil
+}
+
+// NextSlot tells when the next call could be sent (see nextSlot), so a
+// caller can hold work back instead of taking it while the budget is spent.
+func (t *transport) NextSlot(ctx context.Context, now time.Time) (time.Time, error) {
+	return t.budget.nextSlot(ctx, now, nil)
+}
+
 // take blocks until one call may be sent, counting it in every limited
-// window, or returns the context's error.
+// window, or returns an error wrapping ErrBudgetWait and the context's
+// error. It looks before it takes: a call that must wait for the next hour
+// takes no day slot it would waste if its context ended while it waited.
 func (b *budget) take(ctx context.Context) error {
 	held := map[string]time.Time{} // window name → start of the window a slot is held in
 	for {
 		if err := ctx.Err(); err != nil {
-			return err
+			return fmt.Errorf("%w: %w", ErrBudgetWait, err)
 		}
 		now := b.clock.Now()
-		b.mu.Lock()
-		blocked := b.blockedUntil
-		b.mu.Unlock()
-		if now.Before(blocked) {
-			if err := b.wait(ctx, blocked.Sub(now)); err != nil {
-				return err
+		next, err := b.nextSlot(ctx, now, held)
+		if err != nil {
+			return err
+		}
+		if next.After(now) {
+			if limit, ok := ctx.Value(budgetDeadlineKey{}).(time.Time); ok && next.After(limit) {
+				return fmt.Errorf("%w: the next call slot is at %s", ErrBudgetWait, next.Format(time.RFC3339))
+			}
+			if err := b.wait(ctx, next.Sub(now)); err != nil {
+				return fmt.Errorf("%w: %w", ErrBudgetWait, err)
 			}
 			continue
 		}
+		// The windows have room; another process may still take the last
+		// slot first, and then this call waits holding what it has.
 		var waitUntil time.Time
 		for _, w := range b.windows {
 			if w.limit <= 0 {
@@ -145,7 +228,7 @@ func (b *budget) take(ctx context.Context) error {
 			return nil
 		}
 		if err := b.wait(ctx, waitUntil.Sub(now)); err != nil {
-			return err
+			return fmt.Errorf("%w: %w", ErrBudgetWait, err)
 		}
 	}
 }

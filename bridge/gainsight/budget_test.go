@@ -238,3 +238,93 @@ func TestBackoffBoundedByContext(t *testing.T) {
 		})
 	}
 }
+
+// TestNextSlot: the budget tells when the next call could go without
+// spending anything: now while every window has room, the next hour once
+// the hour is spent, the next day once the day is, the end of a 429 pause.
+func TestNextSlot(t *testing.T) {
+	t0 := time.Date(2026, 3, 2, 10, 20, 0, 0, time.UTC)
+	clock := newFakeClock(t0)
+	f := newFakeGainsight(t, clock, map[string][]canned{
+		"PUT /v1/users/services": {{status: 200, body: updatedG1}},
+	})
+	cc := &countingCounter{Counter: NewMemoryCounter(), taken: map[string]int{}}
+	c, _ := testClient(t, f.srv.URL, func(o *Options) { o.Clock, o.PerHour, o.PerDay, o.Counter = clock, 2, 3, cc })
+	slot := func() time.Time {
+		t.Helper()
+		at, err := c.(interface {
+			NextSlot(context.Context, time.Time) (time.Time, error)
+		}).NextSlot(context.Background(), clock.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return at
+	}
+	update := func() {
+		t.Helper()
+		if _, err := c.Update(context.Background(), []Record{{"Gsid": "G1"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := slot(); !got.Equal(t0) {
+		t.Errorf("fresh budget: next slot %s, want now", got)
+	}
+	update()
+	update()
+	if got, want := slot(), time.Date(2026, 3, 2, 11, 0, 0, 0, time.UTC); !got.Equal(want) {
+		t.Errorf("hour spent: next slot %s, want %s", got, want)
+	}
+	if cc.taken[WindowHour] != 2 || cc.taken[WindowDay] != 2 {
+		t.Errorf("NextSlot spent slots: %v", cc.taken)
+	}
+	update() // waits for 11:00
+	if got, want := slot(), time.Date(2026, 3, 3, 0, 0, 0, 0, time.UTC); !got.Equal(want) {
+		t.Errorf("day spent: next slot %s, want %s", got, want)
+	}
+}
+
+// TestBudgetWaitSpendsNothing: a call whose context ends while it waits
+// for the next hour was never sent and took no day slot.
+func TestBudgetWaitSpendsNothing(t *testing.T) {
+	clock := newFakeClock(time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC))
+	f := newFakeGainsight(t, clock, map[string][]canned{"PUT /v1/users/services": {{status: 200, body: updatedG1}}})
+	cc := &countingCounter{Counter: NewMemoryCounter(), taken: map[string]int{}}
+	c, _ := testClient(t, f.srv.URL, func(o *Options) { o.Clock, o.PerHour, o.PerDay, o.Counter = stuckClock{clock}, 1, 10, cc })
+	if _, err := c.Update(context.Background(), []Record{{"Gsid": "G1"}}); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	_, err := c.Update(ctx, []Record{{"Gsid": "G1"}})
+	if !errors.Is(err, ErrBudgetWait) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err = %v, want ErrBudgetWait and the deadline", err)
+	}
+	var gerr *Error
+	if errors.As(err, &gerr) {
+		t.Errorf("a call never sent carries a Gainsight error: %v", gerr)
+	}
+	if cc.taken[WindowDay] != 1 || cc.taken[WindowHour] != 1 || len(f.requests()) != 1 {
+		t.Errorf("slots taken %v, %d calls; want 1 of each", cc.taken, len(f.requests()))
+	}
+}
+
+// TestBudgetDeadline: under WithBudgetDeadline a call whose next slot
+// comes later does not wait: it fails at once, unsent, taking nothing.
+func TestBudgetDeadline(t *testing.T) {
+	t0 := time.Date(2026, 3, 2, 10, 30, 0, 0, time.UTC)
+	clock := newFakeClock(t0)
+	f := newFakeGainsight(t, clock, map[string][]canned{"PUT /v1/users/services": {{status: 200, body: updatedG1}}})
+	cc := &countingCounter{Counter: NewMemoryCounter(), taken: map[string]int{}}
+	c, _ := testClient(t, f.srv.URL, func(o *Options) { o.Clock, o.PerHour, o.PerDay, o.Counter = stuckClock{clock}, 1, 10, cc })
+	ctx := WithBudgetDeadline(context.Background(), t0.Add(10*time.Minute))
+	if _, err := c.Update(ctx, []Record{{"Gsid": "G1"}}); err != nil {
+		t.Fatalf("call with a free slot: %v", err)
+	}
+	_, err := c.Update(ctx, []Record{{"Gsid": "G1"}})
+	if !errors.Is(err, ErrBudgetWait) {
+		t.Fatalf("err = %v, want ErrBudgetWait", err)
+	}
+	if cc.taken[WindowDay] != 1 || cc.taken[WindowHour] != 1 || len(f.requests()) != 1 {
+		t.Errorf("slots taken %v, %d calls; want 1 of each", cc.taken, len(f.requests()))
+	}
+}

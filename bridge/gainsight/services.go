@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"go.uber.org/zap"
 )
@@ -38,6 +39,11 @@ var _ Client = (*services)(nil)
 // retried only when Gainsight cannot have created anyone (429, connection
 // refused): after a timeout or 5xx the outcome is unknown and the caller
 // must look the users up.
+// NextSlot returns when the next call could be sent, spending nothing.
+func (s *services) NextSlot(ctx context.Context, now time.Time) (time.Time, error) {
+	return s.t.NextSlot(ctx, now)
+}
+
 func (s *services) Create(ctx context.Context, records []Record) ([]Result, error) {
 	if err := checkBatch(len(records)); err != nil {
 		return nil, fmt.Errorf("gainsight: create: %w", err)

@@ -2,19 +2,13 @@ package gainsight
 
 import (
 	"context"
+
+	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/gainsight/record"
 )
 
-// Record is a Gainsight user record in the services dialect's field names:
-// Gsid, FirstName, LastName, Name, Email, SFDCUserName, SfdcUserId, Title,
-// Timezone, Locale, Manager, LicenseType, SystemType, IsActiveUser,
-// permissionBundles ([]string) and custom fields ending in "__gc".
-type Record map[string]any
-
-// GSID returns the record's Gsid, or "".
-func (r Record) GSID() string {
-	s, _ := r["Gsid"].(string)
-	return s
-}
+// Record is a Gainsight user record (see package record, which holds the
+// type so that the pure mapping does not import the client).
+type Record = record.Record
 
 // Result is the outcome of one record (or one GSID) of a batch call, at the
 // same index as the input. Err is nil on success; otherwise it is an *Error.

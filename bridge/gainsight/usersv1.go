@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 )
 
 // v1PageSize is the page size of users-v1 list calls (the dialect's maximum).
@@ -51,6 +52,11 @@ func v1Fields() map[string]string {
 // one call per item, at most Options.Concurrency at a time; each call
 // spends budget.
 type usersV1 struct{ t *transport }
+
+// NextSlot returns when the next call could be sent, spending nothing.
+func (u *usersV1) NextSlot(ctx context.Context, now time.Time) (time.Time, error) {
+	return u.t.NextSlot(ctx, now)
+}
 
 var _ Client = (*usersV1)(nil)
 

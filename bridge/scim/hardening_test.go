@@ -307,8 +307,10 @@ func TestFiltersTheStoreAnswers(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		info.State, info.GSID = st, fmt.Sprintf("GS-%d", i)
-		if err := base.sqlite.PutSync(t.Context(), info); err != nil {
+		if _, err := base.sqlite.UpdateSync(t.Context(), info.LinkID, func(l store.SyncInfo) (store.SyncInfo, error) {
+			l.State, l.GSID = st, fmt.Sprintf("GS-%d", i)
+			return l, nil
+		}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -193,7 +193,14 @@ func TestPutReplacesWholeUser(t *testing.T) {
 func TestSyncExtension(t *testing.T) {
 	f := newFixture(t, nil)
 	id := f.createUser("sync@example.com", "")
-	if err := f.sqlite.PutSync(t.Context(), store.SyncInfo{UserID: id, UserName: "sync@example.com", GSID: "GS-1", State: store.StateFailed, LastError: "Gainsight said no"}); err != nil {
+	link, err := f.sqlite.GetSync(t.Context(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.sqlite.UpdateSync(t.Context(), link.LinkID, func(i store.SyncInfo) (store.SyncInfo, error) {
+		i.GSID, i.State, i.LastError = "GS-1", store.StateFailed, "Gainsight said no"
+		return i, nil
+	}); err != nil {
 		t.Fatal(err)
 	}
 	r := f.mustDo(200, "GET", "/scim/v2/Users/"+id, "")

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 )
 
@@ -11,18 +12,35 @@ var (
 	// ErrNotFound means the addressed resource does not exist.
 	ErrNotFound = errors.New("store: not found")
 	// ErrConflict means a uniqueness constraint (userName, group
-	// displayName) would be violated, or a compare-and-swap lost.
+	// displayName, a GSID linked twice) would be violated.
 	ErrConflict = errors.New("store: conflict")
 	// ErrInvalid means a value cannot be stored: a NUL character in a
 	// userName, displayName, externalId, email or other indexed string, or
 	// one longer than MaxIndexedBytes. PostgreSQL text cannot hold NUL and
 	// its indexes refuse long entries, so every backend refuses both alike.
 	ErrInvalid = errors.New("store: invalid value")
+	// ErrLeaseLost means a dirty entry is no longer leased to the caller:
+	// its lease expired and another worker claimed it (or finished it).
+	// Whatever the caller meant to record about the entry is not applied.
+	ErrLeaseLost = errors.New("store: lease lost")
 )
 
 // MaxIndexedBytes bounds the indexed strings (userName, externalId, emails,
 // manager, displayName, ids): longer ones are ErrInvalid on every backend.
 const MaxIndexedBytes = 1024
+
+// Unindexable reports whether any of ss cannot be an indexed value: it
+// holds a NUL character, or it is longer than MaxIndexedBytes. No stored
+// value is like that, so a lookup of one matches nothing and a write of one
+// is ErrInvalid, on every backend alike.
+func Unindexable(ss ...string) bool {
+	for _, v := range ss {
+		if strings.IndexByte(v, 0) >= 0 || len(v) > MaxIndexedBytes {
+			return true
+		}
+	}
+	return false
+}
 
 // Sync states shown to administrators.
 const (
@@ -82,10 +100,21 @@ type GroupRef struct {
 	ExternalID  string
 }
 
-// SyncInfo is what the bridge knows of a user's Gainsight counterpart. It
-// outlives the SCIM user: after a DELETE it stays as a tombstone so that a
-// re-create of the same userName is linked to the same Gainsight user.
+// SyncInfo is a user's link to its Gainsight counterpart: what the bridge
+// knows of that Gainsight user. It outlives the SCIM user: after a DELETE
+// it stays as a tombstone so that a re-create of the same userName is
+// linked to the same Gainsight user.
+//
+// The fields fall in two groups. UserID, UserName and Tombstone follow the
+// SCIM user and are written only by the user writes (CreateUser,
+// UpdateUser, DeleteUser). GSID, Record, Active, Unknown, State and
+// LastError are the sync engine's, written only through UpdateSync.
 type SyncInfo struct {
+	// LinkID identifies the link for its whole life. A re-create of a
+	// deleted userName takes the tombstone's link over: UserID changes,
+	// LinkID does not, so a pass that finishes late still records what it
+	// did to the Gainsight user on that user's link.
+	LinkID   string
 	UserID   string
 	UserName string // userName at the time of the last write, for tombstone matching
 	GSID     string // "" until linked
@@ -93,11 +122,18 @@ type SyncInfo struct {
 	// value), used to send only the difference.
 	Record map[string]any
 	// Active is the last status Gainsight confirmed.
-	Active    bool
+	Active bool
+	// Unknown means a write was sent to Gainsight for this link and its
+	// outcome is not known (a lost answer, a timeout): Record, Active and,
+	// when GSID is empty, the absence of a Gainsight user cannot be
+	// trusted, and the next pass reads Gainsight before it plans.
+	Unknown   bool
 	State     string // StatePending, StateSynced or StateFailed
-	LastError string
-	Tombstone bool // the SCIM resource was deleted
-	Updated   time.Time
+	LastError string // shown to administrators; names other users by SCIM id only
+	Tombstone bool   // the SCIM resource was deleted
+	// Version increases with every write of the link.
+	Version int64
+	Updated time.Time
 }
 
 // Dirty is a claimed entry of the dirty set.
@@ -136,9 +172,10 @@ type GroupCheck func(after Group, affected map[string][]GroupRef) error
 // the same transaction, so nothing accepted is lost if the process dies.
 type Store interface {
 	// CreateUser inserts u with a fresh Version 1 and Created/Modified set
-	// to now, marks it dirty and sets its sync state to pending. If a
-	// tombstone SyncInfo with the same userName (case-insensitive) exists it
-	// is re-attached to the new user id (same GSID). ErrConflict when the
+	// to now, marks it dirty and gives it a pending link. If a tombstone
+	// with the same userName (case-insensitive) exists, the most recent one's
+	// link is taken over by the new user (same LinkID and GSID, UserID
+	// changed, Version+1). ErrConflict when the
 	// userName is taken; ErrInvalid when an indexed string (userName,
 	// externalId, an email, manager) holds a NUL character.
 	CreateUser(ctx context.Context, u User) (User, error)
@@ -160,6 +197,10 @@ type Store interface {
 	// UsersByManager returns the ids of users whose ManagerID is id (none
 	// for "").
 	UsersByManager(ctx context.Context, id string) ([]string, error)
+	// ListUserIDs returns up to limit user ids that sort after after, in
+	// id order, without loading the users: the pages of a walk over every
+	// user.
+	ListUserIDs(ctx context.Context, after string, limit int) ([]string, error)
 
 	// CreateGroup inserts g (Version 1), runs check, and marks its members
 	// dirty. ErrConflict when the displayName is taken; ErrNotFound (wrapped,
@@ -174,7 +215,11 @@ type Store interface {
 	// stores the result with Version+1 and marks added and removed members
 	// dirty. A change of displayName or externalId may change how every
 	// member resolves, so then all members count as affected (in check's map
-	// and in the dirty set). fn may be called more than once.
+	// and in the dirty set). fn may be called more than once. check sees
+	// the memberships of the affected users as they are when it runs:
+	// group writes that affect one user are serialised on that user, so two
+	// concurrent writes can never each pass a check that both together
+	// would fail (CreateGroup likewise).
 	UpdateGroup(ctx context.Context, id string, fn func(Group) (Group, error), check GroupCheck) (Group, error)
 	// DeleteGroup removes the group, runs check and marks its members dirty.
 	DeleteGroup(ctx context.Context, id string, check GroupCheck) error
@@ -190,11 +235,28 @@ type Store interface {
 	// SyncByGSID returns the SyncInfo linked to a Gainsight GSID, or
 	// ErrNotFound.
 	SyncByGSID(ctx context.Context, gsid string) (SyncInfo, error)
-	// PutSync creates or replaces the SyncInfo of info.UserID. ErrConflict
-	// when info.GSID is linked to another user (live or tombstone): one
-	// Gainsight user has one link. A zero
-	// Updated is stored as now, an empty State as pending.
-	PutSync(ctx context.Context, info SyncInfo) error
+	// UpdateSync applies fn to the current SyncInfo of the link linkID
+	// (whichever user holds it now) and stores fn's result with Version+1,
+	// in one transaction, so no concurrent write of the link is lost: fn
+	// may be called more than once and must compute its result from the
+	// SyncInfo it is given. Of fn's result only GSID, Record, Active,
+	// Unknown, State, LastError and Updated are stored (a zero Updated as
+	// now, an empty State as pending); the other fields belong to the user
+	// writes. An error from fn aborts and is returned unchanged.
+	// ErrNotFound when the link no longer exists; ErrConflict when the new
+	// GSID is linked to another link (live or tombstone: one Gainsight user
+	// has one link); ErrInvalid when a string cannot be stored.
+	UpdateSync(ctx context.Context, linkID string, fn func(SyncInfo) (SyncInfo, error)) (SyncInfo, error)
+	// ListLinks returns up to limit linked SyncInfos (GSID set; live users
+	// and tombstones) whose LinkID sorts after after, in LinkID order: the
+	// pages of a walk over every link, for drift repair.
+	ListLinks(ctx context.Context, after string, limit int) ([]SyncInfo, error)
+	// PurgeTombstones removes the tombstones last written before before
+	// whose Gainsight side is settled: never linked, or confirmed inactive,
+	// with no write of unknown outcome and no dirty entry. It returns how
+	// many it removed. A later re-create of such a userName finds the
+	// Gainsight user again by adoption.
+	PurgeTombstones(ctx context.Context, before time.Time) (int, error)
 	// CountSyncStates returns the number of (non-tombstone) users per state;
 	// the three states are always present, zero when empty.
 	CountSyncStates(ctx context.Context) (map[string]int, error)
@@ -209,16 +271,30 @@ type Store interface {
 	// until now+lease, oldest first. A lease that expires makes the entry
 	// claimable again (another worker or replica finishes the work).
 	ClaimDirty(ctx context.Context, owner string, limit int, lease time.Duration, now time.Time) ([]Dirty, error)
+	// ExtendLease moves the lease of those of userIDs still leased to
+	// owner to until, and returns the ids whose lease owner lost (another
+	// worker claimed or finished them). A worker extends its leases while
+	// its Gainsight calls are in flight, so a slow batch is not taken over.
+	ExtendLease(ctx context.Context, owner string, userIDs []string, until time.Time) (lost []string, err error)
 	// CompleteDirty removes the entry if its generation is still gen;
 	// otherwise (the user changed meanwhile) it only drops the lease.
-	CompleteDirty(ctx context.Context, userID string, gen int64) error
+	// ErrLeaseLost, changing nothing, when the entry is not leased to
+	// owner.
+	CompleteDirty(ctx context.Context, owner, userID string, gen int64) error
 	// RetryDirty drops the lease and makes the entry due again at notBefore
 	// with attempts recorded, unless the generation changed (then it is due
-	// now with attempts reset).
-	RetryDirty(ctx context.Context, userID string, gen int64, attempts int, notBefore time.Time) error
+	// now with attempts reset). ErrLeaseLost, changing nothing, when the
+	// entry is not leased to owner.
+	RetryDirty(ctx context.Context, owner, userID string, gen int64, attempts int, notBefore time.Time) error
 	// DirtyStats returns the size of the dirty set and the time the oldest
 	// entry was first marked (zero when empty).
 	DirtyStats(ctx context.Context) (count int, oldest time.Time, err error)
+
+	// ClaimJob records now as the last run of the periodic job name and
+	// returns true if the job has not run since now-every (or never ran);
+	// otherwise it changes nothing and returns false. Replicas sharing the
+	// store run such a job once per interval between them.
+	ClaimJob(ctx context.Context, name string, every time.Duration, now time.Time) (bool, error)
 
 	// Finder answers the filters and batched reads of SCIM lists.
 	Finder

@@ -9,16 +9,6 @@ import (
 	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/gainsight"
 )
 
-// Gainsight record fields the engine treats specially.
-const (
-	fieldGsid       = "Gsid"
-	fieldManager    = "Manager"
-	fieldEmail      = "Email"
-	fieldLicense    = "LicenseType"
-	fieldActive     = "IsActiveUser"
-	fieldSuperAdmin = "IsSuperAdmin"
-)
-
 // diffRecord returns the fields of desired that differ from confirmed, plus
 // a null for every non-empty field of confirmed that desired no longer has
 // (so Gainsight clears it). Values are compared by their JSON form, lists of
@@ -67,6 +57,7 @@ func applyChanges(confirmed, changes gainsight.Record) gainsight.Record {
 	return out
 }
 
+// cloneRecord copies r (an empty record for nil).
 func cloneRecord(r gainsight.Record) gainsight.Record {
 	out := make(gainsight.Record, len(r))
 	for k, v := range r {

@@ -12,30 +12,31 @@ import (
 	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/store"
 )
 
-// DriftPageSize is how many linked users one drift lookup reads: one Find
-// with a "Gsid EQ" condition of at most this many values.
+// DriftPageSize is how many links one drift lookup reads: one Find with a
+// "Gsid EQ" condition of at most this many values.
 const DriftPageSize = 100
 
-// RepairDrift compares what Gainsight holds for every linked SCIM user
-// with what the bridge last confirmed, so changes made in Gainsight by
-// hand are undone by the normal drain. It returns how many users it marked
-// dirty.
+// RepairDrift compares what Gainsight holds for every linked user, live or
+// deleted, with what the bridge last confirmed, so changes made in
+// Gainsight by hand are undone by the normal drain. It returns how many
+// users it marked dirty.
 //
-// Users are read from the store in pages of DriftPageSize; for each page
+// Links are read from the store in pages of DriftPageSize; for each page
 // one Find reads the linked users' Gainsight records by GSID. For each
 // user whose record differs from the confirmed one in the fields the
 // bridge manages (the fields of its desired record, Manager, and its
 // status), the confirmed record is replaced by Gainsight's, and the user
 // is marked dirty when its desired state differs from it; fields the
-// bridge does not set are never looked at. A linked user that Gainsight
-// no longer has loses its link and is marked dirty, so the drain adopts or
-// creates it again.
+// bridge does not set are never looked at. A deleted user's link (a
+// tombstone) is checked for its status only: a departed user re-enabled by
+// hand in Gainsight is deactivated again. So is a user whose groups
+// conflict. A linked live user that Gainsight no longer has loses its link
+// and is marked dirty, so the drain adopts or creates it again.
 //
-// Budget: the services dialect spends ceil(linked users / 100) list calls,
-// plus the drain's writes for the users that drifted (batched as usual).
-// The users-v1 dialect has no list filter: it spends one GET per linked
-// user. Deleted users (tombstones) are not checked. Users created or
-// deleted while it runs may be skipped until the next run.
+// Budget: the services dialect spends ceil(links / 100) list calls, plus
+// the drain's writes for the users that drifted (batched as usual). The
+// users-v1 dialect has no list filter: it spends one GET per link. Links
+// written while it runs may be skipped until the next run.
 func (e *Engine) RepairDrift(ctx context.Context) (int, error) {
 	planner := e.opts.Planner()
 	if planner == nil {
@@ -43,45 +44,62 @@ func (e *Engine) RepairDrift(ctx context.Context) (int, error) {
 	}
 	start := time.Now()
 	marked, checked := 0, 0
-	for offset := 0; ; offset += DriftPageSize {
-		users, _, err := e.opts.Store.ListUsers(ctx, store.Query{Offset: offset, Limit: DriftPageSize})
+	after := ""
+	for {
+		links, err := e.opts.Store.ListLinks(ctx, after, DriftPageSize)
 		if err != nil {
-			return marked, fmt.Errorf("sync: drift: list users: %w", err)
+			return marked, fmt.Errorf("sync: drift: list links: %w", err)
 		}
-		n, c, err := e.repairPage(ctx, planner, users)
+		n, c, err := e.repairPage(ctx, planner, links)
 		marked += n
 		checked += c
 		if err != nil {
 			return marked, fmt.Errorf("sync: drift: %w", err)
 		}
-		if len(users) < DriftPageSize {
+		if len(links) < DriftPageSize {
 			break
 		}
+		after = links[len(links)-1].LinkID
 	}
 	e.log.Info("drift check", zap.Int("checked", checked), zap.Int("marked_dirty", marked),
 		zap.Duration("duration", time.Since(start)))
 	return marked, nil
 }
 
-// repairPage checks one page of users; it returns how many it marked dirty
-// and how many linked users it checked.
-func (e *Engine) repairPage(ctx context.Context, planner Planner, users []store.User) (int, int, error) {
-	var works []*work
+// driftItem is one link to check and what its user should have.
+type driftItem struct {
+	link    store.SyncInfo
+	desired gainsight.Record
+	active  bool
+	// statusOnly: only the status is compared (a tombstone, or a user that
+	// cannot be planned).
+	statusOnly bool
+}
+
+// repairPage checks one page of links; it returns how many users it marked
+// dirty and how many links it checked.
+func (e *Engine) repairPage(ctx context.Context, planner Planner, links []store.SyncInfo) (int, int, error) {
+	var items []driftItem
 	var gsids []string
-	for _, u := range users {
-		w := e.load(ctx, store.Dirty{UserID: u.ID}, planner)
-		if w.retryErr != nil {
-			return 0, 0, w.retryErr
+	for _, l := range links {
+		it := driftItem{link: l, statusOnly: true}
+		if !l.Tombstone {
+			s := e.loadUser(ctx, l.UserID, planner)
+			switch {
+			case s.LoadErr != nil:
+				return 0, 0, s.LoadErr
+			case s.Deleted || s.Link == nil || s.Link.LinkID != l.LinkID:
+				continue // changed since the page was read
+			}
+			it.link, it.active = *s.Link, s.Active
+			if s.PlanErr == nil {
+				it.desired, it.statusOnly = s.Desired, false
+			}
 		}
-		// A user that cannot be planned is failed already; one without a
-		// link is for the drain to adopt or create.
-		if w.failErr != nil || w.deleted || w.info.GSID == "" || w.info.Tombstone {
-			continue
-		}
-		works = append(works, w)
-		gsids = append(gsids, w.info.GSID)
+		items = append(items, it)
+		gsids = append(gsids, it.link.GSID)
 	}
-	if len(works) == 0 {
+	if len(items) == 0 {
 		return 0, 0, nil
 	}
 	found, err := e.opts.Upstream.Find(ctx, []gainsight.Condition{{Name: fieldGsid, Operator: "EQ", Values: gsids}})
@@ -94,68 +112,99 @@ func (e *Engine) repairPage(ctx context.Context, planner Planner, users []store.
 		byGSID[rec.GSID()] = rec
 	}
 	var dirty []string
-	for _, w := range works {
-		mark, err := e.repairUser(ctx, w, byGSID[w.info.GSID])
+	for _, it := range items {
+		mark, err := e.repairLink(ctx, it, byGSID[it.link.GSID])
 		if err != nil {
 			return 0, 0, err
 		}
 		if mark {
-			dirty = append(dirty, w.d.UserID)
+			dirty = append(dirty, it.link.UserID)
 		}
 	}
 	if len(dirty) > 0 {
 		if err := e.opts.Store.MarkDirty(ctx, dirty...); err != nil {
-			return 0, len(works), fmt.Errorf("mark %d drifted users dirty: %w", len(dirty), err)
+			return 0, len(items), fmt.Errorf("mark %d drifted users dirty: %w", len(dirty), err)
 		}
 	}
-	return len(dirty), len(works), nil
+	return len(dirty), len(items), nil
 }
 
-// repairUser replaces w's confirmed state with rec (Gainsight's record, or
-// nil when Gainsight has no such user) if they differ, and reports whether
-// the user must be synced again.
-func (e *Engine) repairUser(ctx context.Context, w *work, rec gainsight.Record) (bool, error) {
-	info := w.info
-	log := e.log.With(zap.String("user_id", w.d.UserID), zap.String("gsid", info.GSID))
+// errLinkMoved means a pass wrote the link after drift repair read it.
+var errLinkMoved = errors.New("the link changed since it was read")
+
+// repairLink replaces the link's confirmed state with rec (Gainsight's
+// record, or nil when Gainsight has no such user) if they differ, and
+// reports whether the user must be synced again.
+func (e *Engine) repairLink(ctx context.Context, it driftItem, rec gainsight.Record) (bool, error) {
+	info := it.link
+	log := e.log.With(zap.String("user_id", info.UserID), zap.String("gsid", info.GSID))
+	next := info
 	var want bool
-	if rec == nil {
+	switch {
+	case rec == nil && info.Tombstone:
+		// Nothing left to deactivate.
+		if !info.Active {
+			return false, nil
+		}
+		next.Active = false
+	case rec == nil:
 		log.Warn("linked Gainsight user no longer exists; the link is dropped and the user synced again")
-		info.GSID, info.Record, info.Active = "", nil, false
+		next.GSID, next.Record, next.Active = "", nil, false
 		want = true
-	} else {
-		confirmed := restrict(rec, w.desired)
-		active := activeOf(rec)
-		if !active {
-			delete(confirmed, fieldLicense)
+	default:
+		confirmed, active := confirmedOf(rec, it.desired)
+		want = active != it.active
+		if !it.statusOnly {
+			want = want || len(diffRecord(sendable(it.desired, it.active), withStatus(confirmed, it.active))) > 0
 		}
-		changes := diffRecord(w.desired, confirmed)
-		if !w.active {
-			delete(changes, fieldLicense)
-		}
-		want = len(changes) > 0 || w.active != active
-		if len(diffRecord(confirmed, info.Record)) == 0 && active == info.Active {
-			// No drift. A user whose desired state differs is pending or
-			// failed already; marking it again would only repeat a failing
+		drifted := active != info.Active || !it.statusOnly && len(diffRecord(confirmed, info.Record)) > 0
+		if !drifted {
+			// A user whose desired state differs is pending or failed
+			// already; marking it again would only repeat a failing
 			// write, except for a user that claims to be synced.
 			return want && info.State == store.StateSynced, nil
 		}
 		log.Info("gainsight record drifted from the last confirmed one", zap.Bool("resync", want))
-		info.Record, info.Active = confirmed, active
+		next.Active = active
+		if !it.statusOnly {
+			next.Record = confirmed
+		}
 	}
-	// Write only if no sync pass recorded anything since the user was read;
+	// Written only if no pass recorded anything since the link was read;
 	// otherwise that pass's view is newer and the user is synced again.
-	cur, err := e.opts.Store.GetSync(ctx, w.d.UserID)
+	_, err := e.opts.Store.UpdateSync(ctx, info.LinkID, func(old store.SyncInfo) (store.SyncInfo, error) {
+		if old.Version != info.Version || old.GSID != info.GSID {
+			return old, errLinkMoved
+		}
+		old.GSID, old.Record, old.Active, old.Updated = next.GSID, next.Record, next.Active, e.opts.Now()
+		return old, nil
+	})
 	switch {
+	case errors.Is(err, errLinkMoved):
+		return true, nil
 	case errors.Is(err, store.ErrNotFound):
 		return false, nil
 	case err != nil:
-		return false, fmt.Errorf("re-read sync state of %s: %w", w.d.UserID, err)
-	case !cur.Updated.Equal(w.info.Updated) || cur.GSID != w.info.GSID:
-		return true, nil
-	}
-	info.Updated = e.opts.Now()
-	if err := e.opts.Store.PutSync(ctx, info); err != nil {
-		return false, fmt.Errorf("store sync state of %s: %w", w.d.UserID, err)
+		return false, fmt.Errorf("store the link of %s: %w", info.UserID, err)
 	}
 	return want, nil
+}
+
+// PurgeTombstones removes the links of deleted users that are settled in
+// Gainsight (confirmed inactive, or never created) and older than
+// Options.TombstoneRetention, and returns how many it removed. A later
+// re-create of such a userName finds its Gainsight user again by adoption.
+func (e *Engine) PurgeTombstones(ctx context.Context) (int, error) {
+	if e.opts.TombstoneRetention <= 0 {
+		return 0, nil
+	}
+	n, err := e.opts.Store.PurgeTombstones(ctx, e.opts.Now().Add(-e.opts.TombstoneRetention))
+	if err != nil {
+		return 0, fmt.Errorf("sync: purge tombstones: %w", err)
+	}
+	e.metrics.tombstones.Add(float64(n))
+	if n > 0 {
+		e.log.Info("tombstones purged", zap.Int("purged", n), zap.Duration("retention", e.opts.TombstoneRetention))
+	}
+	return n, nil
 }

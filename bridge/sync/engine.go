@@ -33,9 +33,20 @@ type Upstream interface {
 	Find(ctx context.Context, conds []gainsight.Condition) ([]gainsight.Record, error)
 }
 
+// Budget is the part of the Gainsight client's rate budget the engine
+// asks before it claims work; the client satisfies it. An Upstream that
+// implements it is used as the Budget when Options.Budget is nil.
+type Budget interface {
+	// NextSlot returns the earliest time, not before now, at which a call
+	// could be sent, without spending one.
+	NextSlot(ctx context.Context, now time.Time) (time.Time, error)
+}
+
 // Planner computes the Gainsight state a user should have from the user and
 // its groups; translate.Mapper satisfies it. An error (a resolution
-// conflict, an unmappable value) fails the user until it changes.
+// conflict, an unmappable value) fails the user until it changes; the
+// user's status still follows its SCIM active flag, so a user the IdP
+// disabled is deactivated all the same.
 type Planner interface {
 	Plan(u store.User, groups []store.GroupRef) (translate.Plan, error)
 }
@@ -46,6 +57,7 @@ const (
 	DefaultMinBackoff    = 30 * time.Second
 	DefaultMaxBackoff    = time.Hour
 	DefaultLease         = 5 * time.Minute
+	DefaultBatchTimeout  = 10 * time.Minute
 	DefaultPollInterval  = 5 * time.Second
 	DefaultUserNameField = "SFDCUserName"
 )
@@ -70,13 +82,28 @@ type Options struct {
 	// MinBackoff·2^attempts (with jitter).
 	MinBackoff, MaxBackoff time.Duration
 	// Lease is how long a claimed dirty entry stays with this engine; if the
-	// process dies the entry becomes claimable again after it.
+	// process dies the entry becomes claimable again after it. While a
+	// batch runs its leases are extended every third of a lease.
 	Lease time.Duration
+	// BatchTimeout bounds one batch's Gainsight calls, retries included;
+	// default twice the Lease, at least DefaultBatchTimeout. (A call does
+	// not wait for a rate budget slot after the batch's lease would have
+	// ended: its users are put back for the next slot.)
+	BatchTimeout time.Duration
 	// PollInterval is how often Run looks for entries that became due
 	// (retries, expired leases) without a Kick.
 	PollInterval time.Duration
 	// UserNameField is the Gainsight field userName is joined on.
 	UserNameField string
+	// Budget, when set (or when Upstream implements it), is asked before
+	// every claim: while it has no call slot within half a lease, nothing
+	// is claimed, so no lease is held, no attempt counted and no error
+	// recorded for calls that could not be made.
+	Budget Budget
+	// TombstoneRetention is how long a deleted user's link is kept once
+	// its Gainsight user is confirmed inactive (or was never created);
+	// PurgeTombstones removes older ones. 0 keeps them for ever.
+	TombstoneRetention time.Duration
 }
 
 func (o *Options) validate() error {
@@ -101,7 +128,8 @@ func (o *Options) validate() error {
 	}
 	for name, d := range map[string]time.Duration{
 		"BatchWindow": o.BatchWindow, "MinBackoff": o.MinBackoff, "MaxBackoff": o.MaxBackoff,
-		"Lease": o.Lease, "PollInterval": o.PollInterval,
+		"Lease": o.Lease, "PollInterval": o.PollInterval, "TombstoneRetention": o.TombstoneRetention,
+		"BatchTimeout": o.BatchTimeout,
 	} {
 		if d < 0 {
 			errs = append(errs, fmt.Errorf("%s %s is negative", name, d))
@@ -139,11 +167,19 @@ func (o *Options) applyDefaults() {
 	if o.Lease == 0 {
 		o.Lease = DefaultLease
 	}
+	if o.BatchTimeout == 0 {
+		o.BatchTimeout = max(2*o.Lease, DefaultBatchTimeout)
+	}
 	if o.PollInterval == 0 {
 		o.PollInterval = DefaultPollInterval
 	}
 	if o.UserNameField == "" {
 		o.UserNameField = DefaultUserNameField
+	}
+	if o.Budget == nil {
+		if b, ok := o.Upstream.(Budget); ok {
+			o.Budget = b
+		}
 	}
 }
 
@@ -165,6 +201,9 @@ type Engine struct {
 	// hour instead of one per batch of the backlog.
 	upstreamFailures int
 	pausedUntil      time.Time
+	// budgetUntil is the next call slot while the budget holds claims
+	// back, to log the wait once.
+	budgetUntil time.Time
 }
 
 // New validates opts, applies defaults and registers the engine's metrics.
@@ -222,67 +261,6 @@ func (e *Engine) Run(ctx context.Context) error {
 	}
 }
 
-// DrainOnce processes every dirty entry that is due now, BatchSize users at
-// a time, until none is left, and returns how many entries it processed.
-// Entries put back for a later retry are not due again in the same pass.
-// Store errors end the pass; Gainsight errors only affect the users
-// concerned.
-func (e *Engine) DrainOnce(ctx context.Context) (int, error) {
-	if e.opts.Planner() == nil {
-		return 0, errors.New("sync: no planner configured")
-	}
-	total := 0
-	var passErr error
-	for ctx.Err() == nil {
-		if until := e.paused(); e.opts.Now().Before(until) {
-			e.log.Debug("gainsight is failing; draining paused", zap.Time("until", until))
-			break
-		}
-		claimed, err := e.opts.Store.ClaimDirty(ctx, e.opts.Owner, e.opts.BatchSize, e.opts.Lease, e.opts.Now())
-		if err != nil {
-			passErr = fmt.Errorf("sync: claim dirty users: %w", err)
-			break
-		}
-		if len(claimed) == 0 {
-			break
-		}
-		total += len(claimed)
-		// Finish the batch's Gainsight calls before the lease runs out, so
-		// no other worker takes these users while calls are in flight.
-		bctx, cancel := context.WithTimeout(ctx, e.opts.Lease*9/10)
-		e.processBatch(bctx, ctx, claimed)
-		cancel()
-	}
-	if err := e.refreshGauges(context.WithoutCancel(ctx)); err != nil && passErr == nil {
-		passErr = err
-	}
-	return total, passErr
-}
-
-// refreshGauges updates the dirty-set and sync-state gauges from the store.
-func (e *Engine) refreshGauges(ctx context.Context) error {
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	count, oldest, err := e.opts.Store.DirtyStats(ctx)
-	if err != nil {
-		return fmt.Errorf("sync: dirty stats: %w", err)
-	}
-	e.metrics.dirtyUsers.Set(float64(count))
-	age := 0.0
-	if count > 0 && !oldest.IsZero() {
-		age = max(0, e.opts.Now().Sub(oldest).Seconds())
-	}
-	e.metrics.oldestDirty.Set(age)
-	states, err := e.opts.Store.CountSyncStates(ctx)
-	if err != nil {
-		return fmt.Errorf("sync: count sync states: %w", err)
-	}
-	for _, s := range []string{store.StatePending, store.StateSynced, store.StateFailed} {
-		e.metrics.users.WithLabelValues(s).Set(float64(states[s]))
-	}
-	return nil
-}
-
 // backoff is the delay before retry number attempts (1-based): MinBackoff·
 // 2^(attempts-1) capped at MaxBackoff, with the upper half jittered so
 // users that failed together do not retry together.
@@ -318,7 +296,8 @@ func (e *Engine) noteCall(err error) {
 		return
 	}
 	switch gainsight.ReasonOf(err) {
-	case reasonServerError, reasonNetwork, reasonTimeout, reasonRateLimited, reasonAuth:
+	case gainsight.ReasonServerError, gainsight.ReasonNetwork, gainsight.ReasonTimeout,
+		gainsight.ReasonRateLimited, gainsight.ReasonAuth:
 	default:
 		return
 	}

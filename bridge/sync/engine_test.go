@@ -2,7 +2,6 @@ package sync
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -14,23 +13,28 @@ import (
 
 	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/gainsight"
 	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/store"
+	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/store/memory"
 )
 
-// harness is an engine over the in-memory store and upstream with a manual
-// clock.
+// harness is an engine over the memory store and the fake upstream with a
+// manual clock.
 type harness struct {
 	t     *testing.T
 	clock *clock
-	store *memStore
-	up    *fakeUpstream
-	reg   *prometheus.Registry
-	eng   *Engine
+	// storeNow is the store's clock, the manual clock unless a test
+	// switches it.
+	storeNow func() time.Time
+	store    *memory.Store
+	up       *fakeUpstream
+	reg      *prometheus.Registry
+	eng      *Engine
 }
 
 func newHarness(t *testing.T, tweak func(*Options)) *harness {
 	t.Helper()
 	h := &harness{t: t, clock: newClock(), up: newFakeUpstream(), reg: prometheus.NewRegistry()}
-	h.store = newMemStore(h.clock.Now)
+	h.storeNow = h.clock.Now
+	h.store = memory.New(memory.Options{Now: func() time.Time { return h.storeNow() }})
 	opts := Options{
 		Store: h.store, Upstream: h.up, Planner: func() Planner { return fakePlanner{} },
 		Logger: zaptest.NewLogger(t), Registerer: h.reg, Now: h.clock.Now, Owner: "test",
@@ -91,6 +95,35 @@ func (h *harness) sync(id string) store.SyncInfo {
 func (h *harness) dirty() int {
 	n, _, _ := h.store.DirtyStats(context.Background())
 	return n
+}
+
+// settle takes id out of the dirty set without syncing it, as if another
+// worker had finished it: the other dirty entries stay as they are.
+func (h *harness) settle(id string) {
+	h.t.Helper()
+	ctx := context.Background()
+	claimed, err := h.store.ClaimDirty(ctx, "settle", 1000, time.Minute, h.clock.Now())
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	for _, d := range claimed {
+		if d.UserID == id {
+			err = h.store.CompleteDirty(ctx, "settle", d.UserID, d.Generation)
+		} else {
+			err = h.store.RetryDirty(ctx, "settle", d.UserID, d.Generation, d.Attempts, h.clock.Now())
+		}
+		if err != nil {
+			h.t.Fatal(err)
+		}
+	}
+}
+
+// group creates a group with members.
+func (h *harness) group(id, name string, members ...string) {
+	h.t.Helper()
+	if _, err := h.store.CreateGroup(context.Background(), store.Group{ID: id, DisplayName: name, Members: members}, nil); err != nil {
+		h.t.Fatal(err)
+	}
 }
 
 func (h *harness) outcome(outcome, reason string) int {
@@ -157,513 +190,6 @@ func TestCreateBatches(t *testing.T) {
 	}
 }
 
-func TestAdoption(t *testing.T) {
-	tests := []struct {
-		name       string
-		existing   map[string]any
-		wantUpdate map[string]any // fields the update must carry (besides Gsid); nil = no update
-		wantStatus bool           // a reactivation is sent
-	}{
-		{
-			name:     "same userName and fields",
-			existing: map[string]any{"SFDCUserName": "alice", "Email": "alice@example.com", "Name": "alice", "LicenseType": "Full"},
-		},
-		{
-			name:       "matched by userName, fields differ",
-			existing:   map[string]any{"SFDCUserName": "ALICE", "Email": "old@example.com", "Name": "Old", "LicenseType": "Full"},
-			wantUpdate: map[string]any{"Email": "alice@example.com", "Name": "alice"},
-		},
-		{
-			name:       "matched by email",
-			existing:   map[string]any{"SFDCUserName": "a.smith", "Email": "Alice@Example.com", "Name": "alice", "LicenseType": "Viewer"},
-			wantUpdate: map[string]any{"SFDCUserName": "alice", "LicenseType": "Full"},
-		},
-		{
-			name:       "inactive user is reactivated with its license",
-			existing:   map[string]any{"SFDCUserName": "alice", "Email": "alice@example.com", "Name": "alice", "IsActiveUser": false},
-			wantUpdate: map[string]any{"LicenseType": "Full"},
-			wantStatus: true,
-		},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			h := newHarness(t, nil)
-			gsid := h.up.seed(tc.existing)
-			h.create("a", "alice", nil)
-			h.drain()
-			if n := h.up.count("create"); n != 0 {
-				t.Fatalf("%d creates, want none", n)
-			}
-			info := h.sync("a")
-			if info.GSID != gsid || info.State != store.StateSynced || !info.Active {
-				t.Fatalf("sync info %+v, want linked to %s, synced, active", info, gsid)
-			}
-			var updates []gainsight.Record
-			for _, c := range h.up.calls {
-				if c.op == "update" {
-					updates = append(updates, nil)
-				}
-			}
-			if tc.wantUpdate == nil && len(updates) != 0 {
-				t.Fatalf("%d updates, want none", len(updates))
-			}
-			got := h.up.byName("alice")
-			for k, v := range tc.wantUpdate {
-				if got[k] != v {
-					t.Errorf("gainsight %s = %v, want %v", k, got[k], v)
-				}
-			}
-			if (h.up.count("status") == 1) != tc.wantStatus {
-				t.Errorf("status calls %d, want reactivation %v", h.up.count("status"), tc.wantStatus)
-			}
-			if got["IsActiveUser"] != true {
-				t.Errorf("gainsight user inactive")
-			}
-			if h.outcome(outcomeSynced, reasonAdopted) != 1 {
-				t.Errorf("adopted outcome not counted")
-			}
-			// A second pass after a change sends only the change.
-			h.update("a", func(u *store.User) { u.Doc["title"] = "CTO" })
-			h.drain()
-			if rec := h.up.byName("alice"); rec["Title"] != "CTO" {
-				t.Errorf("title not updated: %v", rec)
-			}
-		})
-	}
-}
-
-func TestLostCreateResponseIsAdopted(t *testing.T) {
-	h := newHarness(t, nil)
-	h.up.loseCreates = 1
-	for i := range 10 {
-		h.create(fmt.Sprintf("u%d", i), fmt.Sprintf("user%d", i), nil)
-	}
-	h.drain()
-	for i := range 10 {
-		info := h.sync(fmt.Sprintf("u%d", i))
-		if info.State != store.StatePending || info.GSID != "" || !strings.Contains(info.LastError, "connection reset") {
-			t.Fatalf("after lost response: %+v", info)
-		}
-	}
-	if h.outcome(outcomeRetry, reasonNetwork) != 10 {
-		t.Errorf("retry/network outcomes = %d", h.outcome(outcomeRetry, reasonNetwork))
-	}
-	if n := h.drain(); n != 0 {
-		t.Fatalf("retried %d users before their backoff", n)
-	}
-	h.clock.Advance(time.Minute)
-	h.drain()
-	if n := h.up.count("create"); n != 1 {
-		t.Errorf("%d create calls, want 1", n)
-	}
-	if len(h.up.users) != 10 {
-		t.Errorf("%d users in gainsight, want 10", len(h.up.users))
-	}
-	for i := range 10 {
-		info := h.sync(fmt.Sprintf("u%d", i))
-		if info.State != store.StateSynced || info.GSID == "" {
-			t.Fatalf("after retry: %+v", info)
-		}
-	}
-	if h.outcome(outcomeSynced, reasonAdopted) != 10 {
-		t.Errorf("adopted outcomes = %d", h.outcome(outcomeSynced, reasonAdopted))
-	}
-}
-
-func TestDuplicateOnCreateIsAdopted(t *testing.T) {
-	h := newHarness(t, nil)
-	h.create("a", "alice", nil)
-	h.create("b", "bob", nil)
-	// bob appears in Gainsight between the lookup and the create.
-	h.up.failRecord = func(op string, rec gainsight.Record) error {
-		if op == "create" && rec["SFDCUserName"] == "bob" {
-			h.up.failRecord = nil
-			h.up.nextID++
-			gsid := fmt.Sprintf("gs-%04d", h.up.nextID)
-			h.up.users[gsid] = gainsight.Record{"Gsid": gsid, "SFDCUserName": "bob", "Email": "bob@example.com", "IsActiveUser": true}
-			return &gainsight.Error{Op: "create", Code: gainsight.CodeDuplicate, Message: "user already exists"}
-		}
-		return nil
-	}
-	h.drain()
-	if len(h.up.users) != 2 {
-		t.Fatalf("%d gainsight users, want 2", len(h.up.users))
-	}
-	b := h.sync("b")
-	if b.State != store.StateSynced || b.GSID == "" {
-		t.Fatalf("bob: %+v", b)
-	}
-	if got := h.up.byName("bob"); got["Name"] != "bob" || got["LicenseType"] != "Full" {
-		t.Errorf("adopted bob not updated: %v", got)
-	}
-	if h.up.count("list") != 2 {
-		t.Errorf("%d lookups, want 2 (before the create, after the duplicate)", h.up.count("list"))
-	}
-}
-
-func TestUpdateSendsOnlyChanges(t *testing.T) {
-	h := newHarness(t, nil)
-	h.create("a", "alice", nil)
-	h.create("b", "bob", nil)
-	h.drain()
-	var sent []gainsight.Record
-	h.up.failRecord = func(op string, rec gainsight.Record) error {
-		if op == "update" {
-			sent = append(sent, cloneRecord(rec))
-		}
-		return nil
-	}
-	// Several changes to one user coalesce into one update.
-	h.update("a", func(u *store.User) { u.Doc["title"] = "Engineer" })
-	h.update("a", func(u *store.User) { u.Doc["title"] = "CTO"; u.Doc["license"] = "Viewer" })
-	h.store.groups["a"] = []store.GroupRef{{ID: "g1", DisplayName: "Admin"}}
-	h.store.MarkDirty(context.Background(), "b") // nothing changed for b
-	h.drain()
-	if len(sent) != 1 {
-		t.Fatalf("updates %v, want one", sent)
-	}
-	want := fmt.Sprint(gainsight.Record{"Gsid": h.sync("a").GSID, "Title": "CTO", "LicenseType": "Viewer", "permissionBundles": []string{"Admin"}})
-	if fmt.Sprint(sent[0]) != want {
-		t.Errorf("sent %v, want %v", sent[0], want)
-	}
-	if h.outcome(outcomeSynced, reasonUpdated) != 1 || h.outcome(outcomeSynced, reasonUnchanged) != 1 {
-		t.Errorf("updated=%d unchanged=%d", h.outcome(outcomeSynced, reasonUpdated), h.outcome(outcomeSynced, reasonUnchanged))
-	}
-	// Removing a field clears it in Gainsight.
-	sent = nil
-	h.update("a", func(u *store.User) { delete(u.Doc, "title") })
-	h.drain()
-	if len(sent) != 1 || sent[0]["Title"] != nil || len(sent[0]) != 2 {
-		t.Errorf("clearing update %v", sent)
-	}
-	if _, ok := h.up.byName("alice")["Title"]; ok {
-		t.Errorf("title not cleared in gainsight")
-	}
-}
-
-func TestDeactivateReactivate(t *testing.T) {
-	h := newHarness(t, nil)
-	h.create("a", "alice", nil)
-	h.drain()
-	h.update("a", func(u *store.User) { u.Active = false })
-	h.drain()
-	rec := h.up.byName("alice")
-	if rec["IsActiveUser"] != false {
-		t.Fatalf("not deactivated: %v", rec)
-	}
-	if info := h.sync("a"); info.Active || info.State != store.StateSynced {
-		t.Fatalf("after deactivation %+v", info)
-	}
-	if h.up.count("update") != 0 {
-		t.Errorf("deactivation sent %d updates", h.up.count("update"))
-	}
-	// A change while inactive is sent without a license.
-	h.update("a", func(u *store.User) { u.Doc["title"] = "Gone" })
-	h.drain()
-	if rec := h.up.byName("alice"); rec["LicenseType"] != nil || rec["Title"] != "Gone" {
-		t.Errorf("inactive update: %v", rec)
-	}
-	h.update("a", func(u *store.User) { u.Active = true })
-	h.drain()
-	rec = h.up.byName("alice")
-	if rec["IsActiveUser"] != true || rec["LicenseType"] != "Full" {
-		t.Errorf("after reactivation %v, want active with license Full", rec)
-	}
-	if h.outcome(outcomeSynced, reasonDeactivated) != 1 || h.outcome(outcomeSynced, reasonReactivated) != 1 {
-		t.Errorf("deactivated=%d reactivated=%d", h.outcome(outcomeSynced, reasonDeactivated), h.outcome(outcomeSynced, reasonReactivated))
-	}
-}
-
-func TestCreateInactiveUser(t *testing.T) {
-	h := newHarness(t, nil)
-	h.create("a", "alice", func(u *store.User) { u.Active = false })
-	h.drain()
-	rec := h.up.byName("alice")
-	if rec == nil || rec["IsActiveUser"] != false {
-		t.Fatalf("gainsight record %v, want an inactive user", rec)
-	}
-	if info := h.sync("a"); info.Active || info.State != store.StateSynced || info.GSID == "" {
-		t.Errorf("sync info %+v", info)
-	}
-}
-
-func TestDeleteAndRecreate(t *testing.T) {
-	h := newHarness(t, nil)
-	h.create("a", "alice", nil)
-	h.drain()
-	gsid := h.sync("a").GSID
-	if err := h.store.DeleteUser(context.Background(), "a"); err != nil {
-		t.Fatal(err)
-	}
-	h.drain()
-	info := h.sync("a")
-	if !info.Tombstone || info.Active || info.GSID != gsid {
-		t.Fatalf("tombstone %+v", info)
-	}
-	if h.up.byName("alice")["IsActiveUser"] != false {
-		t.Fatalf("deleted user still active in gainsight")
-	}
-	// A second pass over the tombstone sends nothing.
-	h.store.MarkDirty(context.Background(), "a")
-	calls := len(h.up.calls)
-	h.drain()
-	if len(h.up.calls) != calls {
-		t.Errorf("tombstone pass made calls %v", h.up.calls[calls:])
-	}
-
-	h.create("a2", "alice", nil)
-	h.drain()
-	info = h.sync("a2")
-	if info.GSID != gsid || !info.Active || info.State != store.StateSynced {
-		t.Fatalf("re-created %+v, want GSID %s active", info, gsid)
-	}
-	if h.up.count("create") != 1 || len(h.up.users) != 1 {
-		t.Errorf("creates %d, users %d", h.up.count("create"), len(h.up.users))
-	}
-	if rec := h.up.byName("alice"); rec["LicenseType"] != "Full" || rec["IsActiveUser"] != true {
-		t.Errorf("reactivated record %v", rec)
-	}
-}
-
-func TestDeleteUnlinkedUser(t *testing.T) {
-	h := newHarness(t, nil)
-	h.create("a", "alice", nil)
-	if err := h.store.DeleteUser(context.Background(), "a"); err != nil {
-		t.Fatal(err)
-	}
-	h.drain()
-	if len(h.up.calls) != 0 {
-		t.Errorf("calls %v for a user never linked", h.up.calls)
-	}
-	if h.dirty() != 0 || h.outcome(outcomeSynced, reasonOK) != 1 {
-		t.Errorf("dirty %d, ok outcomes %d", h.dirty(), h.outcome(outcomeSynced, reasonOK))
-	}
-}
-
-func TestManagerDeferral(t *testing.T) {
-	t.Run("manager created later", func(t *testing.T) {
-		h := newHarness(t, nil)
-		// The manager exists but cannot be planned yet; the report waits.
-		h.create("a", "alice", func(u *store.User) { u.Doc["conflict"] = "x" })
-		h.store.syncs["a"] = store.SyncInfo{UserID: "a", UserName: "alice", State: store.StatePending}
-		h.create("b", "bob", func(u *store.User) { u.ManagerID = "a" })
-		h.store.CompleteDirty(context.Background(), "a", h.store.dirty["a"].gen)
-		h.drain()
-		info := h.sync("b")
-		if info.GSID == "" || info.State != store.StatePending || !strings.Contains(info.LastError, "manager a") {
-			t.Fatalf("deferred user %+v", info)
-		}
-		if h.dirty() != 1 || h.outcome(outcomeDeferred, reasonManagerPending) != 1 {
-			t.Fatalf("dirty %d deferred %d", h.dirty(), h.outcome(outcomeDeferred, reasonManagerPending))
-		}
-		if _, ok := h.up.byName("bob")["Manager"]; ok {
-			t.Fatal("manager sent before it was linked")
-		}
-		h.update("a", func(u *store.User) { delete(u.Doc, "conflict") })
-		h.drain()
-		mgr := h.sync("a").GSID
-		if got := h.up.byName("bob")["Manager"]; got != mgr {
-			t.Errorf("bob's manager %v, want %s", got, mgr)
-		}
-		if info := h.sync("b"); info.State != store.StateSynced || info.LastError != "" {
-			t.Errorf("bob %+v", info)
-		}
-		if h.dirty() != 0 {
-			t.Errorf("%d dirty", h.dirty())
-		}
-	})
-	for _, tc := range []struct {
-		name  string
-		setup func(h *harness)
-	}{
-		{"manager is not a user", func(h *harness) {}},
-		{"manager failed", func(h *harness) {
-			h.create("a", "alice", func(u *store.User) { u.Doc["conflict"] = "x" })
-		}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			h := newHarness(t, nil)
-			tc.setup(h)
-			h.drain()
-			h.create("b", "bob", func(u *store.User) { u.ManagerID = "a" })
-			h.drain()
-			if info := h.sync("b"); info.State != store.StateSynced || info.GSID == "" || h.dirty() != 0 {
-				t.Fatalf("report %+v, dirty %d: want synced without waiting", info, h.dirty())
-			}
-			if _, ok := h.up.byName("bob")["Manager"]; ok {
-				t.Error("manager sent")
-			}
-			// The manager appearing later still reaches the report.
-			if _, err := h.store.GetUser(context.Background(), "a"); err == nil {
-				h.update("a", func(u *store.User) { delete(u.Doc, "conflict") })
-			} else {
-				h.create("a", "alice", nil)
-			}
-			h.drain()
-			if got, want := h.up.byName("bob")["Manager"], h.sync("a").GSID; got != want {
-				t.Errorf("bob's manager %v, want %s", got, want)
-			}
-		})
-	}
-	t.Run("manager in the same batch", func(t *testing.T) {
-		h := newHarness(t, nil)
-		h.create("b", "bob", func(u *store.User) { u.ManagerID = "a" })
-		h.create("a", "alice", nil)
-		h.drain()
-		if got, want := h.up.byName("bob")["Manager"], h.sync("a").GSID; got != want {
-			t.Errorf("bob's manager %v, want %s", got, want)
-		}
-		if h.dirty() != 0 || h.up.count("create") != 1 || h.up.count("update") != 1 {
-			t.Errorf("dirty %d creates %d updates %d", h.dirty(), h.up.count("create"), h.up.count("update"))
-		}
-		if n := h.outcome(outcomeDeferred, reasonManagerPending); n != 0 {
-			t.Errorf("%d deferrals; the manager linked in the same batch", n)
-		}
-	})
-	t.Run("manager removed", func(t *testing.T) {
-		h := newHarness(t, nil)
-		h.create("a", "alice", nil)
-		h.create("b", "bob", func(u *store.User) { u.ManagerID = "a" })
-		h.drain()
-		h.update("b", func(u *store.User) { u.ManagerID = "" })
-		h.drain()
-		if _, ok := h.up.byName("bob")["Manager"]; ok {
-			t.Errorf("manager not cleared")
-		}
-	})
-}
-
-func TestPermanentErrorDoesNotBlockOthers(t *testing.T) {
-	h := newHarness(t, nil)
-	h.up.failRecord = func(op string, rec gainsight.Record) error {
-		if op == "create" && rec["SFDCUserName"] == "bad" {
-			return &gainsight.Error{Op: "create", Code: gainsight.CodeBulkCreate, Message: "Timezone is invalid"}
-		}
-		return nil
-	}
-	h.create("x", "bad", nil)
-	for i := range 5 {
-		h.create(fmt.Sprintf("u%d", i), fmt.Sprintf("user%d", i), nil)
-	}
-	h.drain()
-	info := h.sync("x")
-	if info.State != store.StateFailed || !strings.Contains(info.LastError, "Timezone is invalid") {
-		t.Fatalf("failed user %+v", info)
-	}
-	for i := range 5 {
-		if s := h.sync(fmt.Sprintf("u%d", i)); s.State != store.StateSynced {
-			t.Fatalf("user %d: %+v", i, s)
-		}
-	}
-	if h.dirty() != 0 {
-		t.Fatalf("failed user still dirty")
-	}
-	if h.outcome(outcomeFailed, reasonValidation) != 1 {
-		t.Errorf("failed/validation = %d", h.outcome(outcomeFailed, reasonValidation))
-	}
-	// It is retried only once the user changes.
-	h.clock.Advance(time.Hour)
-	if n := h.drain(); n != 0 {
-		t.Fatalf("failed user retried without a change")
-	}
-	h.up.failRecord = nil
-	h.update("x", func(u *store.User) { u.Doc["title"] = "fixed" })
-	h.drain()
-	if s := h.sync("x"); s.State != store.StateSynced || s.GSID == "" {
-		t.Errorf("after change %+v", s)
-	}
-}
-
-func TestTransientErrorsBackOff(t *testing.T) {
-	tests := []struct {
-		name   string
-		op     string
-		err    error
-		reason string
-	}{
-		{"server error on create", "create", &gainsight.Error{Op: "create", Status: 500, Code: gainsight.CodeUnexpected}, reasonServerError},
-		{"rate limited lookup", "list", &gainsight.Error{Op: "list", Status: 429, Code: gainsight.CodeTooManyReqs}, reasonRateLimited},
-		{"timeout on update", "update", &gainsight.Error{Op: "update", Err: context.DeadlineExceeded}, reasonTimeout},
-		{"network error on status", "status", &gainsight.Error{Op: "status", Err: errors.New("connection refused")}, reasonNetwork},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			h := newHarness(t, nil)
-			h.create("a", "alice", nil)
-			if tc.op == "update" || tc.op == "status" {
-				h.drain()
-				h.update("a", func(u *store.User) { u.Doc["title"] = "x"; u.Active = tc.op != "status" })
-			}
-			h.up.failCalls[tc.op] = 3
-			h.up.callErr = tc.err
-			var delays []time.Duration
-			for attempt := 1; attempt <= 3; attempt++ {
-				h.drain()
-				info := h.sync("a")
-				if info.State != store.StatePending || info.LastError == "" {
-					t.Fatalf("attempt %d: %+v", attempt, info)
-				}
-				// Find when it becomes due again.
-				start := h.clock.Now()
-				for h.drainQuiet() == 0 {
-					h.clock.Advance(100 * time.Millisecond)
-					if h.clock.Now().Sub(start) > 2*time.Minute {
-						t.Fatal("never retried")
-					}
-				}
-				delays = append(delays, h.clock.Now().Sub(start))
-			}
-			if h.outcome(outcomeRetry, tc.reason) != 3 {
-				t.Errorf("retry/%s = %d, want 3", tc.reason, h.outcome(outcomeRetry, tc.reason))
-			}
-			// MinBackoff 1s doubling with jitter in the upper half: 0.5–1s, 1–2s, 2–4s.
-			for i, d := range delays {
-				lo, hi := time.Second<<i/2, time.Second<<i+100*time.Millisecond
-				if d < lo || d > hi {
-					t.Errorf("retry %d after %s, want %s..%s", i+1, d, lo, hi)
-				}
-			}
-			if info := h.sync("a"); info.State != store.StateSynced {
-				t.Errorf("final %+v", info)
-			}
-		})
-	}
-}
-
-// drainQuiet drains and reports how many entries were processed.
-func (h *harness) drainQuiet() int { return h.drain() }
-
-func TestPlannerConflictFails(t *testing.T) {
-	h := newHarness(t, nil)
-	h.create("a", "alice", func(u *store.User) { u.Doc["conflict"] = `Region: "East" (group A) vs "West" (group B)` })
-	h.drain()
-	info := h.sync("a")
-	if info.State != store.StateFailed || !strings.Contains(info.LastError, "East") {
-		t.Fatalf("%+v", info)
-	}
-	if len(h.up.calls) != 0 || h.dirty() != 0 {
-		t.Errorf("calls %v dirty %d", h.up.calls, h.dirty())
-	}
-	if h.outcome(outcomeFailed, reasonValidation) != 1 {
-		t.Error("conflict not counted")
-	}
-}
-
-func TestSuperAdminNotPushed(t *testing.T) {
-	h := newHarness(t, nil)
-	h.create("a", "alice", func(u *store.User) { u.Doc["superAdmin"] = true })
-	h.drain()
-	h.update("a", func(u *store.User) { u.Doc["title"] = "Boss" })
-	h.drain()
-	rec := h.up.byName("alice")
-	if _, ok := rec["IsSuperAdmin"]; ok || rec["Title"] != "Boss" {
-		t.Errorf("record %v", rec)
-	}
-	if got := testutil.ToFloat64(h.eng.metrics.superAdminSkip); got != 1 {
-		t.Errorf("superadmin counter %v, want 1 (once per user)", got)
-	}
-}
-
 func TestGauges(t *testing.T) {
 	h := newHarness(t, nil)
 	h.up.failRecord = func(op string, rec gainsight.Record) error {
@@ -676,7 +202,7 @@ func TestGauges(t *testing.T) {
 	h.create("b", "bad", nil)
 	// c waits for manager m, a user that is pending elsewhere.
 	h.create("m", "mallory", nil)
-	h.store.CompleteDirty(context.Background(), "m", h.store.dirty["m"].gen)
+	h.settle("m")
 	h.create("c", "carol", func(u *store.User) { u.ManagerID = "m" })
 	h.clock.Advance(90 * time.Second)
 	h.drain()
@@ -711,7 +237,7 @@ scim_bridge_sync_users{state="synced"} 1
 
 func TestRunDrainsOnKick(t *testing.T) {
 	h := newHarness(t, func(o *Options) { o.Now = time.Now; o.PollInterval = time.Hour })
-	h.store.now = time.Now
+	h.storeNow = time.Now
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- h.eng.Run(ctx) }()
@@ -733,7 +259,7 @@ func TestRunDrainsOnKick(t *testing.T) {
 
 func TestOptionsValidation(t *testing.T) {
 	ok := func() Options {
-		return Options{Store: newMemStore(time.Now), Upstream: newFakeUpstream(), Planner: func() Planner { return fakePlanner{} },
+		return Options{Store: memory.New(memory.Options{}), Upstream: newFakeUpstream(), Planner: func() Planner { return fakePlanner{} },
 			Logger: zaptest.NewLogger(t), Registerer: prometheus.NewRegistry()}
 	}
 	tests := []struct {
@@ -768,283 +294,6 @@ func TestOptionsValidation(t *testing.T) {
 			}
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("error %v, want %q", err, tc.want)
-			}
-		})
-	}
-}
-
-func TestAdoptionJoinOrder(t *testing.T) {
-	tests := []struct {
-		name      string
-		batchSize int
-		seed      []gainsight.Record
-		emails    map[string]string // SCIM user name → work email
-		// want maps each SCIM user name to the SFDCUserName of the
-		// Gainsight record it must be linked to, or "" for a duplicate
-		// failure.
-		want  map[string]string
-		users int // Gainsight users at the end
-	}{
-		{
-			name:      "a user-name match beats another candidate's email match",
-			batchSize: 50,
-			seed:      []gainsight.Record{{"SFDCUserName": "bob", "Email": "alice@example.com", "Name": "Bob"}},
-			emails:    map[string]string{"alice": "alice@example.com", "bob": "bob@example.com"},
-			want:      map[string]string{"alice": "", "bob": "bob"},
-			users:     1,
-		},
-		{
-			name:      "an email match whose user name is another bridge user's",
-			batchSize: 1,
-			seed:      []gainsight.Record{{"SFDCUserName": "bob", "Email": "alice@example.com", "Name": "Bob"}},
-			emails:    map[string]string{"alice": "alice@example.com", "bob": "bob@example.com"},
-			want:      map[string]string{"alice": "", "bob": "bob"},
-			users:     1,
-		},
-		{
-			name:      "two users whose emails collide in one batch",
-			batchSize: 50,
-			emails:    map[string]string{"alice": "shared@example.com", "bob": "shared@example.com"},
-			want:      map[string]string{"alice": "alice", "bob": ""},
-			users:     1,
-		},
-		{
-			name:      "an email match with a foreign user name is adopted",
-			batchSize: 50,
-			seed:      []gainsight.Record{{"SFDCUserName": "a.smith@sfdc", "Email": "alice@example.com", "Name": "A"}},
-			emails:    map[string]string{"alice": "alice@example.com"},
-			want:      map[string]string{"alice": "alice"},
-			users:     1,
-		},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			h := newHarness(t, func(o *Options) { o.BatchSize = tc.batchSize })
-			for _, rec := range tc.seed {
-				h.up.seed(rec)
-			}
-			for _, name := range []string{"alice", "bob"} {
-				if email, ok := tc.emails[name]; ok {
-					h.create(name, name, func(u *store.User) { u.Emails = []string{email} })
-				}
-			}
-			h.drain()
-			h.drain()
-			for name, want := range tc.want {
-				info := h.sync(name)
-				if want == "" {
-					if info.State != store.StateFailed || info.GSID != "" || !strings.Contains(info.LastError, "linked to") &&
-						!strings.Contains(info.LastError, "which is user") {
-						t.Errorf("%s: %+v, want failed as a duplicate and unlinked", name, info)
-					}
-					continue
-				}
-				rec := h.up.users[info.GSID]
-				if info.State != store.StateSynced || rec == nil || rec["SFDCUserName"] != want {
-					t.Errorf("%s: %+v linked to %v, want the record of %s", name, info, rec, want)
-				}
-			}
-			if len(h.up.users) != tc.users {
-				t.Errorf("%d gainsight users, want %d", len(h.up.users), tc.users)
-			}
-			for _, rec := range h.up.users {
-				for _, seed := range tc.seed {
-					if rec["Email"] == seed["Email"] && seed["SFDCUserName"] == "bob" && rec["SFDCUserName"] != "bob" {
-						t.Errorf("bob's Gainsight record was renamed: %v", rec)
-					}
-				}
-			}
-		})
-	}
-}
-
-func TestUpstreamOutagePausesDrain(t *testing.T) {
-	tests := []struct {
-		name string
-		err  error
-	}{
-		{"server errors", &gainsight.Error{Op: "list", Status: 503}},
-		{"network errors", &gainsight.Error{Op: "list", Err: errors.New("connection refused")}},
-		{"auth failures", &gainsight.Error{Op: "list", Status: 401, Code: gainsight.CodeUnauthorized}},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			h := newHarness(t, func(o *Options) { o.BatchSize = 10; o.MaxBackoff = 10 * time.Minute })
-			for i := range 100 {
-				h.create(fmt.Sprintf("u%03d", i), fmt.Sprintf("user%03d", i), nil)
-			}
-			h.up.failCalls["list"] = 1 << 30
-			h.up.callErr = tc.err
-			// An hour of a failing Gainsight, drained as often as Run would.
-			for range 3600 {
-				h.drain()
-				h.clock.Advance(time.Second)
-			}
-			// Pauses of 0.5–1s, 1–2s, ... capped at 5–10 min: a few dozen
-			// calls an hour, not one per batch of the backlog every pass.
-			if n := len(h.up.calls); n > 30 {
-				t.Errorf("%d calls in an hour of outage, want ≤ 30", n)
-			}
-			h.up.failCalls["list"] = 0
-			h.clock.Advance(10 * time.Minute)
-			for range 20 {
-				h.drain()
-				h.clock.Advance(time.Minute)
-			}
-			if h.dirty() != 0 || len(h.up.users) != 100 {
-				t.Fatalf("after recovery: %d dirty, %d gainsight users", h.dirty(), len(h.up.users))
-			}
-		})
-	}
-}
-
-func TestCreateOfUnknownOutcomeIsRetried(t *testing.T) {
-	h := newHarness(t, nil)
-	h.create("a", "alice", nil)
-	h.create("b", "bob", nil)
-	// Gainsight creates bob but its answer does not mention him.
-	h.up.failRecord = func(op string, rec gainsight.Record) error {
-		if op == "create" && rec["SFDCUserName"] == "bob" {
-			h.up.nextID++
-			gsid := fmt.Sprintf("gs-%04d", h.up.nextID)
-			u := cloneRecord(rec)
-			u["Gsid"], u["IsActiveUser"] = gsid, true
-			h.up.users[gsid] = u
-			return &gainsight.Error{Op: "create", Message: "Gainsight returned no result for this record"}
-		}
-		return nil
-	}
-	h.drain()
-	if b := h.sync("b"); b.State != store.StatePending || b.GSID != "" {
-		t.Fatalf("bob after an unknown outcome: %+v, want pending", b)
-	}
-	h.up.failRecord = nil
-	h.clock.Advance(time.Minute)
-	h.drain()
-	b := h.sync("b")
-	if b.State != store.StateSynced || b.GSID == "" || h.up.users[b.GSID]["SFDCUserName"] != "bob" {
-		t.Fatalf("bob after the retry: %+v", b)
-	}
-	if len(h.up.users) != 2 || h.up.count("create") != 1 {
-		t.Errorf("%d gainsight users after %d creates, want 2 after 1", len(h.up.users), h.up.count("create"))
-	}
-}
-
-// TestRecreateDuringPassConverges deletes a user and creates it again under
-// the same userName while a pass is working on the old user. The link
-// moves to the new user; whatever the pass did or did not do to the
-// Gainsight user, the new user ends with the status it asks for.
-func TestRecreateDuringPassConverges(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		// deleteFirst deletes the old user before the pass, so the pass
-		// deactivates it; otherwise the pass updates its title.
-		deleteFirst bool
-		during      string // the call during which the user is re-created
-		newActive   bool
-	}{
-		{name: "update in flight, re-created inactive", during: "update", newActive: false},
-		{name: "update in flight, re-created active", during: "update", newActive: true},
-		{name: "deactivation in flight, re-created active", deleteFirst: true, during: "status", newActive: true},
-		{name: "deactivation in flight, re-created inactive", deleteFirst: true, during: "status", newActive: false},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			h := newHarness(t, nil)
-			ctx := context.Background()
-			h.create("a", "alice", nil)
-			h.drain()
-			gsid := h.sync("a").GSID
-			if tc.deleteFirst {
-				if err := h.store.DeleteUser(ctx, "a"); err != nil {
-					t.Fatal(err)
-				}
-			} else {
-				h.update("a", func(u *store.User) { u.Doc["title"] = "Engineer" })
-			}
-			fired := false
-			h.up.before = func(op string) {
-				if op != tc.during || fired {
-					return
-				}
-				fired = true
-				if !tc.deleteFirst {
-					if err := h.store.DeleteUser(ctx, "a"); err != nil {
-						t.Error(err)
-					}
-				}
-				h.create("a2", "alice", func(u *store.User) { u.Active = tc.newActive })
-			}
-			for i := 0; i < 5 && h.dirty() > 0; i++ {
-				h.clock.Advance(time.Hour)
-				h.drain()
-			}
-			if !fired {
-				t.Fatalf("no %s call was made", tc.during)
-			}
-			info := h.sync("a2")
-			if info.GSID != gsid || info.State != store.StateSynced || h.dirty() != 0 {
-				t.Fatalf("re-created user %+v, dirty %d; want GSID %s synced", info, h.dirty(), gsid)
-			}
-			if got := h.up.byName("alice")["IsActiveUser"]; got != tc.newActive || info.Active != tc.newActive {
-				t.Errorf("gainsight active %v, confirmed %v; want %v", got, info.Active, tc.newActive)
-			}
-		})
-	}
-}
-
-// TestDeleteDuringCreateKeepsLink deletes a user while the pass that
-// creates it in Gainsight is in flight, and creates it again under the
-// same userName (which takes over its link before it has a GSID). The
-// Gainsight user the pass made must not be left active without a link:
-// it is deactivated when no one wants it, or adopted by the new user.
-func TestDeleteDuringCreateKeepsLink(t *testing.T) {
-	for _, tc := range []struct {
-		name          string
-		deleteNewUser bool
-	}{
-		{name: "new user deleted too", deleteNewUser: true},
-		{name: "new user live"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			h := newHarness(t, nil)
-			ctx := context.Background()
-			h.create("a", "alice", nil)
-			fired := false
-			h.up.before = func(op string) {
-				if op != "create" || fired {
-					return
-				}
-				fired = true
-				if err := h.store.DeleteUser(ctx, "a"); err != nil {
-					t.Error(err)
-				}
-				h.create("a2", "alice", nil)
-				if tc.deleteNewUser {
-					if err := h.store.DeleteUser(ctx, "a2"); err != nil {
-						t.Error(err)
-					}
-				}
-			}
-			for i := 0; i < 5 && h.dirty() > 0; i++ {
-				h.clock.Advance(time.Hour)
-				h.drain()
-			}
-			if !fired || h.dirty() != 0 {
-				t.Fatalf("fired %v, dirty %d", fired, h.dirty())
-			}
-			rec := h.up.byName("alice")
-			if rec == nil || len(h.up.users) != 1 {
-				t.Fatalf("gainsight users %v", h.up.users)
-			}
-			owner, err := h.store.SyncByGSID(ctx, rec.GSID())
-			if err != nil {
-				t.Fatalf("the Gainsight user %s has no link: %v", rec.GSID(), err)
-			}
-			if want := !tc.deleteNewUser; rec["IsActiveUser"] != want {
-				t.Errorf("gainsight active %v, want %v", rec["IsActiveUser"], want)
-			}
-			if !tc.deleteNewUser && (owner.UserID != "a2" || !owner.Active || owner.State != store.StateSynced) {
-				t.Errorf("link %+v, want a2 active synced", owner)
 			}
 		})
 	}

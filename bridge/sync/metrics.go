@@ -3,6 +3,7 @@ package sync
 import (
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/gainsight"
 	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/store"
 )
 
@@ -14,7 +15,8 @@ const (
 	outcomeDeferred = "deferred"
 )
 
-// Reasons of an outcome, the closed set used as the reason label.
+// Reasons of an outcome that are the engine's own; failures of Gainsight
+// calls carry the client's reasons (gainsight.Reason*).
 const (
 	reasonOK             = "ok"
 	reasonCreated        = "created"
@@ -24,15 +26,10 @@ const (
 	reasonReactivated    = "reactivated"
 	reasonUnchanged      = "unchanged"
 	reasonManagerPending = "manager_pending"
-	reasonRateLimited    = "rate_limited"
-	reasonServerError    = "server_error"
-	reasonNetwork        = "network"
-	reasonTimeout        = "timeout"
-	reasonValidation     = "validation"
-	reasonDuplicate      = "duplicate"
-	reasonAuth           = "auth"
-	reasonNotFound       = "not_found"
-	reasonOther          = "other"
+	// reasonBudget: a call was not sent because the rate budget had no
+	// slot before the batch's lease would end. Not a failure: no attempt
+	// is counted and no error recorded.
+	reasonBudget = "budget"
 )
 
 // Batch operations, the operation label of the batch size histogram.
@@ -43,13 +40,46 @@ const (
 	batchList   = "list"
 )
 
+// retryReasons are the reasons of a retried user: budget, and the client's
+// reasons of a failure that may pass.
+func retryReasons() []string {
+	return []string{reasonBudget, gainsight.ReasonRateLimited, gainsight.ReasonServerError, gainsight.ReasonNetwork,
+		gainsight.ReasonTimeout, gainsight.ReasonAuth, gainsight.ReasonOther}
+}
+
+// failedReasons are the client's reasons of a failure that will not pass
+// until the user changes.
+func failedReasons() []string {
+	return []string{gainsight.ReasonValidation, gainsight.ReasonDuplicate, gainsight.ReasonAuth,
+		gainsight.ReasonNotFound, gainsight.ReasonOther}
+}
+
+// retryReason maps an error's reason into retryReasons.
+func retryReason(r string) string {
+	switch r {
+	case gainsight.ReasonRateLimited, gainsight.ReasonServerError, gainsight.ReasonNetwork,
+		gainsight.ReasonTimeout, gainsight.ReasonAuth:
+		return r
+	}
+	return gainsight.ReasonOther
+}
+
+// failedReason maps an error's reason into failedReasons.
+func failedReason(r string) string {
+	switch r {
+	case gainsight.ReasonValidation, gainsight.ReasonDuplicate, gainsight.ReasonAuth, gainsight.ReasonNotFound:
+		return r
+	}
+	return gainsight.ReasonOther
+}
+
 // outcomeReasons lists the label pairs that can occur, so they are exported
 // as zero before the first event.
 func outcomeReasons() map[string][]string {
 	return map[string][]string{
 		outcomeSynced:   {reasonOK, reasonCreated, reasonAdopted, reasonUpdated, reasonDeactivated, reasonReactivated, reasonUnchanged},
-		outcomeRetry:    {reasonRateLimited, reasonServerError, reasonNetwork, reasonTimeout, reasonOther},
-		outcomeFailed:   {reasonValidation, reasonDuplicate, reasonAuth, reasonNotFound, reasonOther},
+		outcomeRetry:    retryReasons(),
+		outcomeFailed:   failedReasons(),
 		outcomeDeferred: {reasonManagerPending},
 	}
 }
@@ -61,6 +91,9 @@ type metrics struct {
 	outcomes       *prometheus.CounterVec
 	users          *prometheus.GaugeVec
 	superAdminSkip prometheus.Counter
+	leasesLost     prometheus.Counter
+	budgetWaits    prometheus.Counter
+	tombstones     prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -90,6 +123,18 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Namespace: "scim_bridge", Subsystem: "resolve", Name: "superadmin_unpushed_total",
 			Help: "Users resolved as super admin whose super admin flag was not pushed (the REST API cannot set it).",
 		}),
+		leasesLost: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "scim_bridge", Subsystem: "sync", Name: "leases_lost_total",
+			Help: "Dirty users whose lease this engine lost before it finished them; what it did is recorded as of unknown outcome.",
+		}),
+		budgetWaits: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "scim_bridge", Subsystem: "sync", Name: "budget_waits_total",
+			Help: "Times the engine did not claim work because the rate budget had no call slot before a lease would end.",
+		}),
+		tombstones: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "scim_bridge", Subsystem: "sync", Name: "tombstones_purged_total",
+			Help: "Tombstones removed after the retention period.",
+		}),
 	}
 	for _, op := range []string{batchCreate, batchUpdate, batchStatus, batchList} {
 		m.batchSize.WithLabelValues(op)
@@ -102,7 +147,8 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	for _, s := range []string{store.StatePending, store.StateSynced, store.StateFailed} {
 		m.users.WithLabelValues(s)
 	}
-	for _, c := range []prometheus.Collector{m.dirtyUsers, m.oldestDirty, m.batchSize, m.outcomes, m.users, m.superAdminSkip} {
+	for _, c := range []prometheus.Collector{m.dirtyUsers, m.oldestDirty, m.batchSize, m.outcomes, m.users,
+		m.superAdminSkip, m.leasesLost, m.budgetWaits, m.tombstones} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

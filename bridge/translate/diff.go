@@ -3,7 +3,7 @@ package translate
 import (
 	"reflect"
 
-	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/gainsight"
+	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/gainsight/record"
 	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/resolve"
 )
 
@@ -18,8 +18,8 @@ import (
 // in confirmed but absent from desired is left out: it is no longer (or
 // never was) managed by the bridge, and the bridge never clears what it
 // does not manage.
-func Diff(desired, confirmed gainsight.Record) gainsight.Record {
-	out := gainsight.Record{}
+func Diff(desired, confirmed record.Record) record.Record {
+	out := record.Record{}
 	for k, v := range desired {
 		if v == nil {
 			continue

@@ -3,7 +3,7 @@ package translate
 import (
 	"sort"
 
-	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/gainsight"
+	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/gainsight/record"
 	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/resolve"
 	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/store"
 )
@@ -27,7 +27,7 @@ type Explanation struct {
 	// of Record plus SuperAdmin.
 	Attributes []ExplainedAttribute `json:"attributes"`
 	// Record is the desired Gainsight record (nil on a conflict).
-	Record gainsight.Record `json:"record,omitempty"`
+	Record record.Record `json:"record,omitempty"`
 	// Conflict is set when the user's groups cannot be resolved; the
 	// attributes then leave out the conflicting field.
 	Conflict *resolve.Conflict `json:"conflict,omitempty"`

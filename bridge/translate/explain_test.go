@@ -6,7 +6,7 @@ import (
 	"sort"
 	"testing"
 
-	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/gainsight"
+	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/gainsight/record"
 	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/resolve"
 	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/store"
 	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/config"
@@ -45,7 +45,7 @@ func TestExplain(t *testing.T) {
 					{Name: "Title", Value: "CFO", Sources: []string{"user"}},
 					{Name: "permissionBundles", Value: []string{"Admin", "Basic"}, Sources: []string{"GS Admins", "user"}},
 				},
-				Record: gainsight.Record{
+				Record: record.Record{
 					"Email": "ann", "SFDCUserName": "ann", "Title": "CFO", "LicenseType": "Full", "SystemType": "Internal",
 					"permissionBundles": []string{"Admin", "Basic"},
 				},
@@ -64,7 +64,7 @@ func TestExplain(t *testing.T) {
 					{Name: "SystemType", Value: "Internal", Sources: []string{"default"}},
 					{Name: "permissionBundles", Value: []string{"Basic"}, Sources: []string{"default"}},
 				},
-				Record: gainsight.Record{"Email": "bo", "SFDCUserName": "bo", "LicenseType": "Full", "SystemType": "Internal", "permissionBundles": []string{"Basic"}},
+				Record: record.Record{"Email": "bo", "SFDCUserName": "bo", "LicenseType": "Full", "SystemType": "Internal", "permissionBundles": []string{"Basic"}},
 			},
 		},
 		{
@@ -83,7 +83,7 @@ func TestExplain(t *testing.T) {
 					{Name: "SystemType", Value: "Internal", Sources: []string{"default"}},
 					{Name: "permissionBundles", Value: []string{"Basic"}, Sources: []string{"default"}},
 				},
-				Record: gainsight.Record{"Email": "cy", "SFDCUserName": "cy", "LicenseType": "Full", "SystemType": "Internal", "permissionBundles": []string{"Basic"}},
+				Record: record.Record{"Email": "cy", "SFDCUserName": "cy", "LicenseType": "Full", "SystemType": "Internal", "permissionBundles": []string{"Basic"}},
 			},
 		},
 		{
@@ -103,7 +103,7 @@ func TestExplain(t *testing.T) {
 					{Name: "SystemType", Value: "Internal", Sources: []string{"default"}},
 					{Name: "permissionBundles", Value: []string{"Basic"}, Sources: []string{"default"}},
 				},
-				Record: gainsight.Record{"Email": "di", "SFDCUserName": "di", "LicenseType": "Viewer", "SystemType": "Internal", "permissionBundles": []string{"Basic"}},
+				Record: record.Record{"Email": "di", "SFDCUserName": "di", "LicenseType": "Viewer", "SystemType": "Internal", "permissionBundles": []string{"Basic"}},
 			},
 		},
 		{

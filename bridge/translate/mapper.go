@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/gainsight"
+	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/gainsight/record"
 	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/resolve"
 	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/store"
 	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/config"
@@ -222,7 +222,7 @@ const (
 func (m *Mapper) build(u store.User, groups []store.GroupRef) (built, error) {
 	doc := normaliseDoc(u.Doc)
 	b := built{origins: map[string][]string{}}
-	rec := gainsight.Record{}
+	rec := record.Record{}
 	setUser := func(k string, v any) {
 		rec[k] = v
 		b.origins[k] = []string{originUser}

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/gainsight"
+	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/gainsight/record"
 	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/resolve"
 	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/store"
 	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/config"
@@ -56,8 +56,8 @@ func ref(displayName string) store.GroupRef {
 }
 
 // base is the record every minimal user gets besides its own fields.
-func base(extra gainsight.Record) gainsight.Record {
-	r := gainsight.Record{
+func base(extra record.Record) record.Record {
+	r := record.Record{
 		"LicenseType":       "Viewer",
 		"SystemType":        "Internal",
 		"permissionBundles": []string{"Basic"},
@@ -90,12 +90,12 @@ func TestPlan(t *testing.T) {
 		{
 			name: "userName only: SFDCUserName, Email fallback, defaults",
 			user: store.User{UserName: "ann@example.com", Doc: map[string]any{"userName": "ann@example.com"}},
-			want: Plan{Active: true, Record: base(gainsight.Record{"SFDCUserName": "ann@example.com", "Email": "ann@example.com"})},
+			want: Plan{Active: true, Record: base(record.Record{"SFDCUserName": "ann@example.com", "Email": "ann@example.com"})},
 		},
 		{
 			name: "userName from the stored user when the document lacks it",
 			user: store.User{UserName: "ann@example.com", Doc: map[string]any{}},
-			want: Plan{Active: true, Record: base(gainsight.Record{"SFDCUserName": "ann@example.com", "Email": "ann@example.com"})},
+			want: Plan{Active: true, Record: base(record.Record{"SFDCUserName": "ann@example.com", "Email": "ann@example.com"})},
 		},
 		{
 			name: "every default mapping row (Okta shape)",
@@ -125,7 +125,7 @@ func TestPlan(t *testing.T) {
 					map[string]any{"value": "+1 666", "type": "work"},
 				},
 			}},
-			want: Plan{Active: true, ManagerID: "mgr-1", Record: gainsight.Record{
+			want: Plan{Active: true, ManagerID: "mgr-1", Record: record.Record{
 				"SFDCUserName":      "bob",
 				"Email":             "bob@work.example",
 				"FirstName":         "Bob",
@@ -148,17 +148,17 @@ func TestPlan(t *testing.T) {
 		{
 			name: "Name falls back to name.formatted",
 			user: store.User{UserName: "c", Doc: map[string]any{"userName": "c", "name": map[string]any{"formatted": "Cee Dee"}}},
-			want: Plan{Active: true, Record: base(gainsight.Record{"SFDCUserName": "c", "Email": "c", "Name": "Cee Dee"})},
+			want: Plan{Active: true, Record: base(record.Record{"SFDCUserName": "c", "Email": "c", "Name": "Cee Dee"})},
 		},
 		{
 			name: "Name falls back to given family",
 			user: store.User{UserName: "c", Doc: map[string]any{"userName": "c", "name": map[string]any{"givenName": "Cee", "familyName": "Dee"}}},
-			want: Plan{Active: true, Record: base(gainsight.Record{"SFDCUserName": "c", "Email": "c", "FirstName": "Cee", "LastName": "Dee", "Name": "Cee Dee"})},
+			want: Plan{Active: true, Record: base(record.Record{"SFDCUserName": "c", "Email": "c", "FirstName": "Cee", "LastName": "Dee", "Name": "Cee Dee"})},
 		},
 		{
 			name: "Name from a given name alone",
 			user: store.User{UserName: "c", Doc: map[string]any{"userName": "c", "name": map[string]any{"givenName": "Cher"}}},
-			want: Plan{Active: true, Record: base(gainsight.Record{"SFDCUserName": "c", "Email": "c", "FirstName": "Cher", "Name": "Cher"})},
+			want: Plan{Active: true, Record: base(record.Record{"SFDCUserName": "c", "Email": "c", "FirstName": "Cher", "Name": "Cher"})},
 		},
 		{
 			name: "primary email wins even when not typed work",
@@ -166,7 +166,7 @@ func TestPlan(t *testing.T) {
 				map[string]any{"value": "d@work", "type": "work"},
 				map[string]any{"value": "d@primary", "type": "other", "primary": "True"},
 			}}},
-			want: Plan{Active: true, Record: base(gainsight.Record{"SFDCUserName": "d", "Email": "d@primary"})},
+			want: Plan{Active: true, Record: base(record.Record{"SFDCUserName": "d", "Email": "d@primary"})},
 		},
 		{
 			name: "work email without primary, type capitalised",
@@ -174,17 +174,17 @@ func TestPlan(t *testing.T) {
 				map[string]any{"value": "d@home", "type": "home"},
 				map[string]any{"value": "d@work", "type": "Work"},
 			}}},
-			want: Plan{Active: true, Record: base(gainsight.Record{"SFDCUserName": "d", "Email": "d@work"})},
+			want: Plan{Active: true, Record: base(record.Record{"SFDCUserName": "d", "Email": "d@work"})},
 		},
 		{
 			name: "an untyped email is used",
 			user: store.User{UserName: "d", Doc: map[string]any{"userName": "d", "emails": []any{map[string]any{"value": "d@x"}}}},
-			want: Plan{Active: true, Record: base(gainsight.Record{"SFDCUserName": "d", "Email": "d@x"})},
+			want: Plan{Active: true, Record: base(record.Record{"SFDCUserName": "d", "Email": "d@x"})},
 		},
 		{
 			name: "only a home email: Email falls back to userName",
 			user: store.User{UserName: "d@corp", Doc: map[string]any{"userName": "d@corp", "emails": []any{map[string]any{"value": "d@home", "type": "home"}}}},
-			want: Plan{Active: true, Record: base(gainsight.Record{"SFDCUserName": "d@corp", "Email": "d@corp"})},
+			want: Plan{Active: true, Record: base(record.Record{"SFDCUserName": "d@corp", "Email": "d@corp"})},
 		},
 		{
 			name: "capitalised attribute names (Entra) and string booleans",
@@ -198,7 +198,7 @@ func TestPlan(t *testing.T) {
 				"Roles":                        []any{map[string]any{"Value": "Admin"}},
 				strings.ToLower(EnterpriseURN): map[string]any{"Department": "Ops", "Manager": "mgr-entra"},
 			}},
-			want: Plan{Active: false, ManagerID: "mgr-entra", Record: gainsight.Record{
+			want: Plan{Active: false, ManagerID: "mgr-entra", Record: record.Record{
 				"SFDCUserName": "e@x", "Email": "eve@x", "FirstName": "Eve", "LastName": "Smith", "Name": "Eve Smith",
 				"Title": "CTO", "Locale": "en_GB", "LicenseType": "Viewer", "SystemType": "Internal",
 				"permissionBundles": []string{"Admin"}, "Department__gc": "Ops",
@@ -207,22 +207,22 @@ func TestPlan(t *testing.T) {
 		{
 			name: "Entra bare-string manager",
 			user: store.User{UserName: "f", Doc: map[string]any{"userName": "f", EnterpriseURN: map[string]any{"manager": "m-2"}}},
-			want: Plan{Active: true, ManagerID: "m-2", Record: base(gainsight.Record{"SFDCUserName": "f", "Email": "f"})},
+			want: Plan{Active: true, ManagerID: "m-2", Record: base(record.Record{"SFDCUserName": "f", "Email": "f"})},
 		},
 		{
 			name: "active string TRUE",
 			user: store.User{UserName: "f", Doc: map[string]any{"userName": "f", "active": "TRUE"}},
-			want: Plan{Active: true, Record: base(gainsight.Record{"SFDCUserName": "f", "Email": "f"})},
+			want: Plan{Active: true, Record: base(record.Record{"SFDCUserName": "f", "Email": "f"})},
 		},
 		{
 			name: "active false",
 			user: store.User{UserName: "f", Doc: map[string]any{"userName": "f", "active": false}},
-			want: Plan{Active: false, Record: base(gainsight.Record{"SFDCUserName": "f", "Email": "f"})},
+			want: Plan{Active: false, Record: base(record.Record{"SFDCUserName": "f", "Email": "f"})},
 		},
 		{
 			name: "active null means active",
 			user: store.User{UserName: "f", Doc: map[string]any{"userName": "f", "active": nil}},
-			want: Plan{Active: true, Record: base(gainsight.Record{"SFDCUserName": "f", "Email": "f"})},
+			want: Plan{Active: true, Record: base(record.Record{"SFDCUserName": "f", "Email": "f"})},
 		},
 		{
 			name: "active not a boolean",
@@ -235,39 +235,39 @@ func TestPlan(t *testing.T) {
 		{
 			name: "roles as bare strings, empty values and empty strings skipped",
 			user: store.User{UserName: "g", Doc: map[string]any{"userName": "g", "title": "", "roles": []any{"Manager", "", map[string]any{"value": ""}}}},
-			want: Plan{Active: true, Record: base(gainsight.Record{"SFDCUserName": "g", "Email": "g", "permissionBundles": []string{"Manager"}})},
+			want: Plan{Active: true, Record: base(record.Record{"SFDCUserName": "g", "Email": "g", "permissionBundles": []string{"Manager"}})},
 		},
 		{
 			name: "flattened dotted keys as some PATCH bodies leave them",
 			user: store.User{UserName: "h", Doc: map[string]any{"userName": "h", "name.givenName": "Hal"}},
-			want: Plan{Active: true, Record: base(gainsight.Record{"SFDCUserName": "h", "Email": "h", "FirstName": "Hal", "Name": "Hal"})},
+			want: Plan{Active: true, Record: base(record.Record{"SFDCUserName": "h", "Email": "h", "FirstName": "Hal", "Name": "Hal"})},
 		},
 		{
 			name: "extension custom field names are matched case-insensitively; IsSuperAdmin and unknown fields are not mapped",
 			user: store.User{UserName: "i", Doc: map[string]any{"userName": "i", GainsightURN: map[string]any{
 				"region__GC": "east", "IsSuperAdmin": true, "Unknown__gc": "x", "licensetype": "Viewer_Analytics",
 			}}},
-			want: Plan{Active: true, Record: base(gainsight.Record{"SFDCUserName": "i", "Email": "i", "Region__gc": "east", "LicenseType": "Viewer_Analytics"})},
+			want: Plan{Active: true, Record: base(record.Record{"SFDCUserName": "i", "Email": "i", "Region__gc": "east", "LicenseType": "Viewer_Analytics"})},
 		},
 		{
 			name:   "seed: groups Viewer + Full give Full",
 			user:   store.User{UserName: "j", Doc: map[string]any{"userName": "j"}},
 			groups: []store.GroupRef{ref("GS Viewers"), ref("GS Full")},
-			want: Plan{Active: true, Record: base(gainsight.Record{"SFDCUserName": "j", "Email": "j", "LicenseType": "Full"}),
+			want: Plan{Active: true, Record: base(record.Record{"SFDCUserName": "j", "Email": "j", "LicenseType": "Full"}),
 				Sources: map[string][]string{"LicenseType": {"GS Full"}}},
 		},
 		{
 			name:   "seed: Admin + Manager roles, matched by displayName (any case) and externalId",
 			user:   store.User{UserName: "j", Doc: map[string]any{"userName": "j"}},
 			groups: []store.GroupRef{{ID: "g1", DisplayName: "Managers (renamed)", ExternalID: "ext-managers"}, ref("gs admins")},
-			want: Plan{Active: true, Record: base(gainsight.Record{"SFDCUserName": "j", "Email": "j", "permissionBundles": []string{"Admin", "Manager"}}),
+			want: Plan{Active: true, Record: base(record.Record{"SFDCUserName": "j", "Email": "j", "permissionBundles": []string{"Admin", "Manager"}}),
 				Sources: map[string][]string{"permissionBundles": {"gs admins", "Managers (renamed)"}}},
 		},
 		{
 			name:   "seed: Regions US,EU + APAC give all three, sorted",
 			user:   store.User{UserName: "j", Doc: map[string]any{"userName": "j"}},
 			groups: []store.GroupRef{ref("US+EU"), ref("APAC"), ref("Unprofiled")},
-			want: Plan{Active: true, Record: base(gainsight.Record{"SFDCUserName": "j", "Email": "j", "Regions__gc": []string{"APAC", "EU", "US"}}),
+			want: Plan{Active: true, Record: base(record.Record{"SFDCUserName": "j", "Email": "j", "Regions__gc": []string{"APAC", "EU", "US"}}),
 				Sources: map[string][]string{"Regions__gc": {"APAC", "US+EU"}}},
 		},
 		{
@@ -285,20 +285,20 @@ func TestPlan(t *testing.T) {
 			name:   "the user's own dropdown value wins over groups",
 			user:   store.User{UserName: "j", Doc: map[string]any{"userName": "j", GainsightURN: map[string]any{"Region__gc": "north"}}},
 			groups: []store.GroupRef{ref("West"), ref("East")},
-			want:   Plan{Active: true, Record: base(gainsight.Record{"SFDCUserName": "j", "Email": "j", "Region__gc": "north"})},
+			want:   Plan{Active: true, Record: base(record.Record{"SFDCUserName": "j", "Email": "j", "Region__gc": "north"})},
 		},
 		{
 			name:   "the user's own roles unite with group roles",
 			user:   store.User{UserName: "j", Doc: map[string]any{"userName": "j", "roles": []any{map[string]any{"value": "Basic"}}}},
 			groups: []store.GroupRef{ref("GS Admins")},
-			want: Plan{Active: true, Record: base(gainsight.Record{"SFDCUserName": "j", "Email": "j", "permissionBundles": []string{"Admin", "Basic"}}),
+			want: Plan{Active: true, Record: base(record.Record{"SFDCUserName": "j", "Email": "j", "permissionBundles": []string{"Admin", "Basic"}}),
 				Sources: map[string][]string{"permissionBundles": {"GS Admins"}}},
 		},
 		{
 			name:   "seed: super admin forces Full and is reported",
 			user:   store.User{UserName: "k", Doc: map[string]any{"userName": "k", GainsightURN: map[string]any{"LicenseType": "Viewer"}}},
 			groups: []store.GroupRef{ref("Root"), ref("Beta")},
-			want: Plan{Active: true, SuperAdmin: true, Record: base(gainsight.Record{"SFDCUserName": "k", "Email": "k", "LicenseType": "Full", "Beta__gc": true}),
+			want: Plan{Active: true, SuperAdmin: true, Record: base(record.Record{"SFDCUserName": "k", "Email": "k", "LicenseType": "Full", "Beta__gc": true}),
 				Sources: map[string][]string{"SuperAdmin": {"Root"}, "LicenseType": {"Root"}, "Beta__gc": {"Beta"}}},
 		},
 		{
@@ -306,14 +306,14 @@ func TestPlan(t *testing.T) {
 			cfg:    func(c *config.Config) { c.Deprovision.OnNoProfiledGroups = "deactivate" },
 			user:   store.User{UserName: "l", Doc: map[string]any{"userName": "l", "active": true}},
 			groups: []store.GroupRef{ref("Unprofiled")},
-			want:   Plan{Active: false, Record: base(gainsight.Record{"SFDCUserName": "l", "Email": "l"})},
+			want:   Plan{Active: false, Record: base(record.Record{"SFDCUserName": "l", "Email": "l"})},
 		},
 		{
 			name:   "deprovision deactivate: a profiled group keeps the user active",
 			cfg:    func(c *config.Config) { c.Deprovision.OnNoProfiledGroups = "deactivate" },
 			user:   store.User{UserName: "l", Doc: map[string]any{"userName": "l"}},
 			groups: []store.GroupRef{ref("Unprofiled"), ref("Beta")},
-			want: Plan{Active: true, Record: base(gainsight.Record{"SFDCUserName": "l", "Email": "l", "Beta__gc": true}),
+			want: Plan{Active: true, Record: base(record.Record{"SFDCUserName": "l", "Email": "l", "Beta__gc": true}),
 				Sources: map[string][]string{"Beta__gc": {"Beta"}}},
 		},
 		{
@@ -323,25 +323,25 @@ func TestPlan(t *testing.T) {
 				c.Groups = nil
 			},
 			user: store.User{UserName: "l", Doc: map[string]any{"userName": "l"}},
-			want: Plan{Active: true, Record: base(gainsight.Record{"SFDCUserName": "l", "Email": "l"})},
+			want: Plan{Active: true, Record: base(record.Record{"SFDCUserName": "l", "Email": "l"})},
 		},
 		{
 			name: "deprovision keep: no profiled group stays active",
 			cfg:  func(c *config.Config) { c.Deprovision.OnNoProfiledGroups = "keep" },
 			user: store.User{UserName: "l", Doc: map[string]any{"userName": "l"}},
-			want: Plan{Active: true, Record: base(gainsight.Record{"SFDCUserName": "l", "Email": "l"})},
+			want: Plan{Active: true, Record: base(record.Record{"SFDCUserName": "l", "Email": "l"})},
 		},
 		{
 			name: "userNameField Email: userName is the Email, work emails are ignored",
 			cfg:  func(c *config.Config) { c.Mapping.UserNameField = "Email" },
 			user: store.User{UserName: "m@x", Doc: map[string]any{"userName": "m@x", "emails": []any{map[string]any{"value": "other@x", "type": "work"}}}},
-			want: Plan{Active: true, Record: base(gainsight.Record{"Email": "m@x", "Name": "m@x"})},
+			want: Plan{Active: true, Record: base(record.Record{"Email": "m@x", "Name": "m@x"})},
 		},
 		{
 			name: "userNameField SfdcUserId",
 			cfg:  func(c *config.Config) { c.Mapping.UserNameField = "SfdcUserId" },
 			user: store.User{UserName: "005xx", Doc: map[string]any{"userName": "005xx", "emails": []any{map[string]any{"value": "n@x", "primary": true}}}},
-			want: Plan{Active: true, Record: base(gainsight.Record{"SfdcUserId": "005xx", "Email": "n@x", "Name": "005xx"})},
+			want: Plan{Active: true, Record: base(record.Record{"SfdcUserId": "005xx", "Email": "n@x", "Name": "005xx"})},
 		},
 		{
 			name: "a configured mapping replaces the default row for its target",
@@ -349,7 +349,7 @@ func TestPlan(t *testing.T) {
 				c.Mapping.Fields = []config.FieldMapping{{SCIM: "nickName", Gainsight: "Name"}, {SCIM: "title", Gainsight: "Title__gc"}}
 			},
 			user: store.User{UserName: "o", Doc: map[string]any{"userName": "o", "displayName": "Ignored", "nickName": "Ozzy", "title": "Boss"}},
-			want: Plan{Active: true, Record: base(gainsight.Record{"SFDCUserName": "o", "Email": "o", "Name": "Ozzy", "Title": "Boss", "Title__gc": "Boss"})},
+			want: Plan{Active: true, Record: base(record.Record{"SFDCUserName": "o", "Email": "o", "Name": "Ozzy", "Title": "Boss", "Title__gc": "Boss"})},
 		},
 		{
 			name: "an overridden target with no value stays absent (no fallback to the default source)",
@@ -357,7 +357,7 @@ func TestPlan(t *testing.T) {
 				c.Mapping.Fields = []config.FieldMapping{{SCIM: "nickName", Gainsight: "Name"}}
 			},
 			user: store.User{UserName: "o", Doc: map[string]any{"userName": "o", "displayName": "Ignored", "name": map[string]any{"givenName": "O"}}},
-			want: Plan{Active: true, Record: base(gainsight.Record{"SFDCUserName": "o", "Email": "o", "FirstName": "O", "Name": nil})},
+			want: Plan{Active: true, Record: base(record.Record{"SFDCUserName": "o", "Email": "o", "FirstName": "O", "Name": nil})},
 		},
 		{
 			name: "mappings into LicenseType, permissionBundles and SystemType",
@@ -374,7 +374,7 @@ func TestPlan(t *testing.T) {
 				"roles":        []any{map[string]any{"value": "Admin"}},
 				EnterpriseURN:  map[string]any{"division": "External"},
 			}},
-			want: Plan{Active: true, Record: gainsight.Record{
+			want: Plan{Active: true, Record: record.Record{
 				"SFDCUserName": "p", "Email": "p", "Name": "p", "LicenseType": "Viewer_Analytics", "SystemType": "External",
 				"permissionBundles": []string{"Basic", "Manager"},
 			}},
@@ -386,12 +386,12 @@ func TestPlan(t *testing.T) {
 				c.Licenses.Priority = nil
 			},
 			user: store.User{UserName: "q", Doc: map[string]any{"userName": "q"}},
-			want: Plan{Active: true, Record: gainsight.Record{"SFDCUserName": "q", "Email": "q", "Name": "q", "LicenseType": "Viewer", "SystemType": "Internal"}},
+			want: Plan{Active: true, Record: record.Record{"SFDCUserName": "q", "Email": "q", "Name": "q", "LicenseType": "Viewer", "SystemType": "Internal"}},
 		},
 		{
 			name: "nil document",
 			user: store.User{UserName: "r"},
-			want: Plan{Active: true, Record: base(gainsight.Record{"SFDCUserName": "r", "Email": "r"})},
+			want: Plan{Active: true, Record: base(record.Record{"SFDCUserName": "r", "Email": "r"})},
 		},
 	}
 	for _, tt := range tests {
@@ -473,10 +473,12 @@ func TestNewMapper(t *testing.T) {
 		{"gsid is not mappable", &config.Config{Mapping: config.Mapping{Fields: []config.FieldMapping{{SCIM: "x", Gainsight: "GSID"}}}}, "Gsid is assigned"},
 		{"IsSuperAdmin is not mappable", &config.Config{Mapping: config.Mapping{Fields: []config.FieldMapping{{SCIM: "x", Gainsight: "IsSuperAdmin"}}}}, "IsSuperAdmin cannot be set"},
 		{"IsActiveUser is not mappable", &config.Config{Mapping: config.Mapping{Fields: []config.FieldMapping{{SCIM: "x", Gainsight: "IsActiveUser"}}}}, "IsActiveUser follows"},
-		{"bad filter", &config.Config{Mapping: config.Mapping{Fields: []config.FieldMapping{{SCIM: "emails[type co \"w\"].value", Gainsight: "Email"}}}}, "filter must be"},
-		{"unterminated filter", &config.Config{Mapping: config.Mapping{Fields: []config.FieldMapping{{SCIM: "emails[type eq \"w\".value", Gainsight: "Email"}}}}, "unterminated filter"},
-		{"URN without attribute", &config.Config{Mapping: config.Mapping{Fields: []config.FieldMapping{{SCIM: EnterpriseURN + ":", Gainsight: "X__gc"}}}}, "no attribute after the schema URN"},
-		{"empty segment", &config.Config{Mapping: config.Mapping{Fields: []config.FieldMapping{{SCIM: "name..givenName", Gainsight: "X__gc"}}}}, "empty attribute name"},
+		{"filter with a space in its value", &config.Config{Mapping: config.Mapping{Fields: []config.FieldMapping{{SCIM: `addresses[type eq "home office"].locality`, Gainsight: "Title"}}}}, ""},
+		{"filter with another operator", &config.Config{Mapping: config.Mapping{Fields: []config.FieldMapping{{SCIM: `emails[type co "w"].value`, Gainsight: "Title"}}}}, ""},
+		{"unterminated filter", &config.Config{Mapping: config.Mapping{Fields: []config.FieldMapping{{SCIM: "emails[type eq \"w\".value", Gainsight: "Email"}}}}, `mapping.fields[0]: path "emails[type eq \"w\".value" is not a SCIM attribute path`},
+		{"URN without attribute", &config.Config{Mapping: config.Mapping{Fields: []config.FieldMapping{{SCIM: EnterpriseURN + ":", Gainsight: "X__gc"}}}}, "is not a SCIM attribute path"},
+		{"empty segment", &config.Config{Mapping: config.Mapping{Fields: []config.FieldMapping{{SCIM: "name..givenName", Gainsight: "X__gc"}}}}, "is not a SCIM attribute path"},
+		{"three levels", &config.Config{Mapping: config.Mapping{Fields: []config.FieldMapping{{SCIM: "a.b.c", Gainsight: "X__gc"}}}}, "is not a SCIM attribute path"},
 		{"every error is reported", &config.Config{Mapping: config.Mapping{Fields: []config.FieldMapping{{SCIM: "x", Gainsight: "Manager"}, {SCIM: "y"}}}}, "mapping.fields[1]"},
 	}
 	for _, tt := range tests {
@@ -569,7 +571,7 @@ func TestPlanGoShapedDocument(t *testing.T) {
 	if !reflect.DeepEqual(fromGo, fromJSON) {
 		t.Fatalf("Go-shaped document maps differently:\n%v\n%v", fromGo, fromJSON)
 	}
-	want := Plan{Active: false, ManagerID: "m", Sources: map[string][]string{}, Record: gainsight.Record{
+	want := Plan{Active: false, ManagerID: "m", Sources: map[string][]string{}, Record: record.Record{
 		"SFDCUserName": "s", "Email": "s@work", "FirstName": "Sam", "Name": "Sam", "Title": "Lead",
 		"LicenseType": "Viewer", "SystemType": "Internal", "permissionBundles": []string{"Admin"},
 		"CostCenter__gc": 17.0, "Regions__gc": []string{"EU", "US"}, "Beta__gc": true,

@@ -1,13 +1,18 @@
 package translate
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"reflect"
 	"sort"
+	"strconv"
 	"strings"
 
+	"github.com/scim2/filter-parser/v2"
+
 	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/resolve"
+	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/store"
 )
 
 // Schema URNs of the user extensions the mapping reads.
@@ -40,90 +45,38 @@ func getCI(m map[string]any, key string) (any, bool) {
 	return m[found[0]], true
 }
 
-// pathStep is one dotted segment of an attribute path, optionally with a
-// value filter: emails[type eq "work"].
-type pathStep struct {
-	name        string
-	filterAttr  string
-	filterValue string
-	filtered    bool
-}
-
-// attrPath is a parsed SCIM attribute path: an optional schema URN and the
-// steps below it.
+// attrPath is a parsed SCIM attribute path, in the PATH grammar of RFC 7644
+// section 3.5.2 that PATCH uses: "title", "name.givenName",
+// "urn:…:User:manager.value", or a value filter on a multi-valued attribute
+// with an optional sub-attribute after it, "addresses[type eq \"home
+// office\"].locality". It is parsed by scim2/filter-parser, as the SCIM
+// front end parses PATCH paths, so a mapping accepts what a PATCH accepts.
 type attrPath struct {
-	raw   string
-	urn   string
-	steps []pathStep
+	raw  string
+	urn  string            // schema URN; "" or the core User schema means the document itself
+	pre  []string          // attribute and sub-attribute before the filter
+	expr filter.Expression // value filter; nil when the path has none
+	post string            // sub-attribute after the filter
 }
 
-// parsePath parses "name.givenName", "emails[type eq \"work\"].value" and
-// "urn:…:User:manager.value". Only the eq operator is supported in filters:
-// it is what mappings need to pick one value of a multi-valued attribute.
+// parsePath parses a mapping's SCIM attribute path.
 func parsePath(raw string) (attrPath, error) {
 	p := attrPath{raw: raw}
-	rest := raw
-	if strings.HasPrefix(strings.ToLower(raw), "urn:") {
-		// The attribute follows the last colon outside a filter.
-		cut := strings.LastIndex(stripFilters(raw), ":")
-		if cut < 0 || cut == len(raw)-1 {
-			return p, fmt.Errorf("path %q: no attribute after the schema URN", raw)
-		}
-		p.urn, rest = raw[:cut], raw[cut+1:]
+	parsed, err := filter.ParsePath([]byte(raw))
+	if err != nil {
+		return p, fmt.Errorf("path %q is not a SCIM attribute path (attribute, attribute.subAttribute, urn:…:attribute or attribute[filter].subAttribute): %v", raw, err)
 	}
-	for _, seg := range splitSteps(rest) {
-		st := pathStep{name: seg}
-		if i := strings.IndexByte(seg, '['); i >= 0 {
-			if !strings.HasSuffix(seg, "]") {
-				return p, fmt.Errorf("path %q: unterminated filter", raw)
-			}
-			st.name = seg[:i]
-			f := strings.Fields(seg[i+1 : len(seg)-1])
-			if len(f) != 3 || !strings.EqualFold(f[1], "eq") {
-				return p, fmt.Errorf("path %q: filter must be `attr eq \"value\"`", raw)
-			}
-			st.filterAttr, st.filterValue, st.filtered = f[0], strings.Trim(f[2], `"`), true
-		}
-		if st.name == "" {
-			return p, fmt.Errorf("path %q: empty attribute name", raw)
-		}
-		p.steps = append(p.steps, st)
+	ap := parsed.AttributePath
+	p.urn = ap.URI()
+	p.pre = []string{ap.AttributeName}
+	if sub := ap.SubAttributeName(); sub != "" {
+		p.pre = append(p.pre, sub)
 	}
-	if len(p.steps) == 0 {
-		return p, fmt.Errorf("path %q: empty", raw)
+	p.expr = parsed.ValueExpression
+	if parsed.SubAttribute != nil {
+		p.post = *parsed.SubAttribute
 	}
 	return p, nil
-}
-
-// stripFilters blanks out bracketed filters (keeping length) so colons and
-// dots inside filter values are not taken as separators.
-func stripFilters(s string) string {
-	b := []byte(s)
-	depth := 0
-	for i, c := range b {
-		switch {
-		case c == '[':
-			depth++
-		case c == ']':
-			depth--
-		case depth > 0:
-			b[i] = ' '
-		}
-	}
-	return string(b)
-}
-
-func splitSteps(s string) []string {
-	mask := stripFilters(s)
-	var out []string
-	start := 0
-	for i := 0; i < len(mask); i++ {
-		if mask[i] == '.' {
-			out = append(out, s[start:i])
-			start = i + 1
-		}
-	}
-	return append(out, s[start:])
 }
 
 // lookup returns the value at path in doc, or false when absent or null.
@@ -136,34 +89,40 @@ func (p attrPath) lookup(doc map[string]any) (any, bool) {
 		return v, true
 	}
 	var node any = doc
-	if p.urn != "" {
+	if p.urn != "" && !strings.EqualFold(p.urn, coreUserURN) {
 		ext, ok := getCI(doc, p.urn)
 		if !ok {
 			return nil, false
 		}
 		node = ext
 	}
-	for _, st := range p.steps {
-		node = step(node, st)
-		if node == nil {
-			return nil, false
-		}
+	for _, name := range p.pre {
+		node = step(node, name)
 	}
-	return node, true
+	if p.expr != nil {
+		node = keep(node, p.expr)
+	}
+	if p.post != "" {
+		node = step(node, p.post)
+	}
+	return node, node != nil
 }
 
-func step(node any, st pathStep) any {
+// coreUserURN is the core User schema; a path may name it before a core
+// attribute ("urn:ietf:params:scim:schemas:core:2.0:User:userName").
+const coreUserURN = "urn:ietf:params:scim:schemas:core:2.0:User"
+
+// step returns the attribute name of node; of a list, the attribute of
+// every element, flattened.
+func step(node any, name string) any {
 	switch n := node.(type) {
 	case map[string]any:
-		v, _ := getCI(n, st.name)
-		if st.filtered {
-			return filter(v, st)
-		}
+		v, _ := getCI(n, name)
 		return v
 	case []any:
 		var out []any
 		for _, e := range n {
-			v := step(e, st)
+			v := step(e, name)
 			if l, ok := v.([]any); ok {
 				out = append(out, l...)
 			} else if v != nil {
@@ -178,19 +137,20 @@ func step(node any, st pathStep) any {
 	return nil
 }
 
-func filter(v any, st pathStep) any {
-	list, ok := v.([]any)
-	if !ok {
-		return nil
+// keep returns the elements of a multi-valued attribute that match expr:
+// nil for none, the element itself for one, a list for several. A single
+// complex value is treated as a list of one.
+func keep(v any, expr filter.Expression) any {
+	var list []any
+	switch x := v.(type) {
+	case []any:
+		list = x
+	case map[string]any:
+		list = []any{x}
 	}
 	var out []any
 	for _, e := range list {
-		m, ok := e.(map[string]any)
-		if !ok {
-			continue
-		}
-		fv, _ := getCI(m, st.filterAttr)
-		if s, ok := resolve.AsString(fv); ok && strings.EqualFold(s, st.filterValue) {
+		if m, ok := e.(map[string]any); ok && matches(expr, m) {
 			out = append(out, e)
 		}
 	}
@@ -201,6 +161,132 @@ func filter(v any, st pathStep) any {
 		return out[0]
 	}
 	return out
+}
+
+// matches reports whether el, one element of a multi-valued attribute,
+// satisfies a value filter (RFC 7644 section 3.4.2.2 operators, and, or,
+// not). Attribute names match case-insensitively; strings compare
+// case-insensitively, numbers as numbers and booleans as booleans, also
+// when the document carries them as strings.
+func matches(expr filter.Expression, el map[string]any) bool {
+	switch e := expr.(type) {
+	case *filter.LogicalExpression:
+		if e.Operator == filter.AND {
+			return matches(e.Left, el) && matches(e.Right, el)
+		}
+		return matches(e.Left, el) || matches(e.Right, el)
+	case *filter.NotExpression:
+		return !matches(e.Expression, el)
+	case *filter.AttributeExpression:
+		var vals []any
+		switch v := step(el, e.AttributePath.AttributeName); {
+		case e.AttributePath.SubAttributeName() != "":
+			vals = flatten(step(v, e.AttributePath.SubAttributeName()))
+		default:
+			vals = flatten(v)
+		}
+		switch {
+		case e.Operator == filter.PR:
+			return len(vals) > 0
+		case e.Operator == filter.NE:
+			return !anyCompares(filter.EQ, vals, e.CompareValue)
+		case e.Operator == filter.EQ && e.CompareValue == nil:
+			return len(vals) == 0
+		}
+		return anyCompares(e.Operator, vals, e.CompareValue)
+	}
+	return false
+}
+
+// flatten returns the non-empty values of v: its elements when it is a
+// list.
+func flatten(v any) []any {
+	var out []any
+	add := func(x any) {
+		if s, ok := x.(string); x == nil || ok && s == "" {
+			return
+		}
+		out = append(out, x)
+	}
+	if l, ok := v.([]any); ok {
+		for _, x := range l {
+			add(x)
+		}
+		return out
+	}
+	add(v)
+	return out
+}
+
+func anyCompares(op filter.CompareOperator, vals []any, ref any) bool {
+	for _, v := range vals {
+		if compareValue(op, v, ref) {
+			return true
+		}
+	}
+	return false
+}
+
+// compareValue applies op to a document value v and a filter's value ref.
+func compareValue(op filter.CompareOperator, v, ref any) bool {
+	switch r := ref.(type) {
+	case bool:
+		s, ok := resolve.AsString(v)
+		b, err := strconv.ParseBool(strings.ToLower(s))
+		return ok && err == nil && op == filter.EQ && b == r
+	case string:
+		s, ok := resolve.AsString(v)
+		if !ok {
+			return false
+		}
+		s, r = store.Fold(s), store.Fold(r)
+		switch op {
+		case filter.EQ:
+			return s == r
+		case filter.CO:
+			return strings.Contains(s, r)
+		case filter.SW:
+			return strings.HasPrefix(s, r)
+		case filter.EW:
+			return strings.HasSuffix(s, r)
+		}
+		return ordered(op, strings.Compare(s, r))
+	}
+	rs, ok := resolve.AsString(ref)
+	if !ok {
+		return false
+	}
+	rf, err := strconv.ParseFloat(rs, 64)
+	if err != nil {
+		return false
+	}
+	s, ok := resolve.AsString(v)
+	if !ok {
+		return false
+	}
+	vf, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		return false
+	}
+	if op == filter.EQ {
+		return vf == rf
+	}
+	return ordered(op, cmp.Compare(vf, rf))
+}
+
+// ordered applies an ordering operator to the result of a comparison.
+func ordered(op filter.CompareOperator, c int) bool {
+	switch op {
+	case filter.GT:
+		return c > 0
+	case filter.GE:
+		return c >= 0
+	case filter.LT:
+		return c < 0
+	case filter.LE:
+		return c <= 0
+	}
+	return false
 }
 
 // normaliseDoc returns doc with every nested map and slice in the shapes a

@@ -1,14 +1,14 @@
 package translate
 
 import (
-	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/gainsight"
+	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/gainsight/record"
 )
 
 // Plan is what a user should look like in Gainsight.
 type Plan struct {
 	// Record holds every managed field the user should have, in Gainsight
 	// field names, without Gsid and without Manager (see ManagerID).
-	Record gainsight.Record
+	Record record.Record
 	// Active is the status the user should have.
 	Active bool
 	// ManagerID is the SCIM id of the user's manager, "" if none. The sync

@@ -74,16 +74,25 @@ func demoConfig(dir, simURL, accessKey, tokenHash string) (*config.Config, error
 	return &cfg, nil
 }
 
-func runDemo(ctx context.Context, listen string, e env) error {
+// demoOptions are the --demo flags.
+type demoOptions struct {
+	listen, adminListen string
+	// token is the bearer token to accept; empty means a random one.
+	token string
+}
+
+func runDemo(ctx context.Context, d demoOptions, e env) error {
 	dir, err := os.MkdirTemp("", "scim-bridge-demo-")
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
 	defer os.RemoveAll(dir)
 
-	token, err := randomToken()
-	if err != nil {
-		return err
+	token := d.token
+	if token == "" {
+		if token, err = randomToken(); err != nil {
+			return err
+		}
 	}
 	accessKey, err := randomToken()
 	if err != nil {
@@ -108,13 +117,14 @@ func runDemo(ctx context.Context, listen string, e env) error {
 	if err != nil {
 		return err
 	}
-	scimLn, err := net.Listen("tcp", listen)
+	scimLn, err := listenOrAny(d.listen)
 	if err != nil {
-		// The usual port is taken: any free one will do for a demo.
-		scimLn, err = net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return fmt.Errorf("demo: scim listener: %w", err)
-		}
+		return fmt.Errorf("demo: scim listener: %w", err)
+	}
+	adminLn, err := listenOrAny(d.adminListen)
+	if err != nil {
+		scimLn.Close()
+		return fmt.Errorf("demo: admin listener: %w", err)
 	}
 	ready := e.ready
 	e.ready = func(base, admin string) {
@@ -123,11 +133,21 @@ func runDemo(ctx context.Context, listen string, e env) error {
 			ready(base, admin)
 		}
 	}
-	err = serve(ctx, cfg, "", scimLn, e)
+	err = serve(ctx, cfg, "", listeners{scim: scimLn, admin: adminLn}, e)
 	if errors.Is(err, context.Canceled) {
 		return nil
 	}
 	return err
+}
+
+// listenOrAny listens on addr or, when that port is taken, on any free
+// port of 127.0.0.1: for a demo any port will do.
+func listenOrAny(addr string) (net.Listener, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err == nil {
+		return ln, nil
+	}
+	return net.Listen("tcp", "127.0.0.1:0")
 }
 
 // demoBanner is what the demo tells the user once it is serving.
@@ -135,6 +155,9 @@ type demoBanner struct {
 	base, admin, token, simURL, accessKey string
 	groups                                []config.GroupProfile
 }
+
+// demoGroup is the profiled group the banner's group command pushes.
+const demoGroup = "Dept Sales"
 
 func printDemoBanner(e env, b demoBanner) {
 	fmt.Fprintf(e.stdout, `
@@ -153,16 +176,25 @@ gainsight-scim-bridge demo is running (Ctrl-C to stop; nothing is kept).
 		fmt.Fprintf(e.stdout, "%s  %q: %s\n", label, g.DisplayName, describeProfile(g))
 	}
 	fmt.Fprintf(e.stdout, `
-Create a user:
+Create a user (its SCIM id is kept in $USER_ID for the group command):
 
-  curl -s -X POST %[1]s/Users \
+  USER_ID=$(curl -s -X POST %[1]s/Users \
     -H 'Authorization: Bearer %[2]s' \
     -H 'Content-Type: application/scim+json' \
-    -d '{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"alan@example.com","name":{"givenName":"Alan","familyName":"Turing"},"emails":[{"value":"alan@example.com","type":"work","primary":true}],"active":true}'
+    -d '{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"alan@example.com","name":{"givenName":"Alan","familyName":"Turing"},"emails":[{"value":"alan@example.com","type":"work","primary":true}],"active":true}' \
+    | sed -n 's/.*"id":"\([^"]*\)".*/\1/p'); echo "user $USER_ID"
 
 Then watch it reach Gainsight (about a second later):
 
   curl -s -H 'accesskey: %[4]s' %[3]s/_sim/users
+
+Push the group %[6]q with the user in it; its profile gives the user its
+attributes (pushing "Dept Support" as well is refused: the two disagree):
+
+  curl -s -X POST %[1]s/Groups \
+    -H 'Authorization: Bearer %[2]s' \
+    -H 'Content-Type: application/scim+json' \
+    -d '{"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"],"displayName":%[6]q,"members":[{"value":"'"$USER_ID"'"}]}'
 
 See its effective attributes, where each came from, and its sync state
 (the demo's store is a temporary file, so this admin endpoint is how
@@ -170,7 +202,7 @@ See its effective attributes, where each came from, and its sync state
 
   curl -s -H 'Authorization: Bearer %[2]s' %[5]s/admin/users/alan@example.com/explain
 
-`, b.base, b.token, b.simURL, b.accessKey, b.admin)
+`, b.base, b.token, b.simURL, b.accessKey, b.admin, demoGroup)
 }
 
 // describeProfile summarises what a group profile gives its members.

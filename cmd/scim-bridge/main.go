@@ -21,10 +21,13 @@ const usage = `usage: scim-bridge <command> [flags]
 
 commands:
   serve --config FILE      run the bridge (config also from $SCIM_BRIDGE_CONFIG)
-  --demo [--listen ADDR]   run the bridge with an in-process Gainsight simulator
+  --demo [--listen ADDR] [--admin-listen ADDR] [--token TOKEN]
+                           run the bridge with an in-process Gainsight simulator
                            and a temporary SQLite store, on 127.0.0.1; nothing
                            is kept (also: serve --demo)
-  check-config FILE        validate a config file and print it, secrets masked
+  check-config FILE        validate a config file and build everything serve
+                           builds from it (without listening or connecting),
+                           then print it, secrets masked
   explain --config FILE [--json] USER
                            show a user's (SCIM id, userName or GSID) groups,
                            effective attributes and their sources, the last
@@ -105,7 +108,7 @@ func dispatch(ctx context.Context, args []string, e env) error {
 	case "serve":
 		return cmdServe(ctx, rest, e)
 	case "check-config":
-		return cmdCheckConfig(rest, e)
+		return cmdCheckConfig(ctx, rest, e)
 	case "explain":
 		return cmdExplain(ctx, rest, e)
 	case "reconcile":

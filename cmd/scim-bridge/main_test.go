@@ -15,6 +15,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -56,6 +57,7 @@ func TestCommands(t *testing.T) {
 		{name: "no command", args: nil, wantErr: "usage: no command"},
 		{name: "unknown", args: []string{"frobnicate"}, wantErr: `unknown command "frobnicate"`},
 		{name: "serve without config", args: []string{"serve"}, wantErr: "serve needs --config"},
+		{name: "demo flag without --demo", args: []string{"serve", "--config", "x.yaml", "--token", "t"}, wantErr: "--token is a --demo flag"},
 		{name: "check-config missing file", args: []string{"check-config", "/nonexistent.yaml"}, wantErr: "nonexistent.yaml"},
 		{name: "explain without user", args: []string{"explain", "--config", "x.yaml"}, wantErr: "explain --config FILE USER"},
 	}
@@ -101,6 +103,67 @@ func TestCheckConfigExample(t *testing.T) {
 	}
 }
 
+// TestCheckConfigRefusesWhatServeRefuses writes files the config loader
+// accepts but the bridge cannot be built from: check-config must refuse
+// each with the error serve stops on, not call it valid.
+func TestCheckConfigRefusesWhatServeRefuses(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, content string) string {
+		t.Helper()
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	write("user-key.json", `{"type":"authorized_user","client_id":"x","client_secret":"y","refresh_token":"z"}`)
+	write("sa-key.json", `{"type":"service_account","client_email":"sb@p.iam.gserviceaccount.com","private_key":"-----BEGIN PRIVATE KEY-----\nAA==\n-----END PRIVATE KEY-----\n","token_uri":"https://oauth2.googleapis.com/token"}`)
+	base := fmt.Sprintf(`
+listen: {scim: "127.0.0.1:0", admin: "127.0.0.1:0"}
+scim:
+  tokens: [{name: t, sha256: %q}]
+gainsight: {baseURL: "http://127.0.0.1:1", accessKey: key}
+store: {sqlite: {path: %q}}
+`, config.HashToken("tok"), filepath.Join(dir, "bridge.db"))
+	tests := []struct {
+		name, extra, wantErr string
+	}{
+		{"valid", "mapping:\n  fields: [{scim: 'addresses[type eq \"home office\"].locality', gainsight: Title}]\n", ""},
+		{"valid google source", "google: {credentialsFile: sa-key.json, subject: admin@example.com, customer: my_customer}\n", ""},
+		{"mapping path the bridge cannot parse", "mapping:\n  fields: [{scim: 'addresses[type eq \"home\".locality', gainsight: Title}]\n",
+			`mapping.fields[0]: path "addresses[type eq \"home\".locality" is not a SCIM attribute path`},
+		{"google key that is not a service account key", "google: {credentialsFile: user-key.json, subject: admin@example.com, customer: my_customer}\n",
+			`want a service account key`},
+		{"google key file missing", "google: {credentialsFile: missing.json, subject: admin@example.com, customer: my_customer}\n",
+			`missing.json`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := write(strings.ReplaceAll(tt.name, " ", "-")+".yaml", base+tt.extra)
+			if _, err := config.Load(path); err != nil {
+				t.Fatalf("the loader refuses the file, so it tests nothing here: %v", err)
+			}
+			var out, errOut bytes.Buffer
+			checkErr := dispatch(t.Context(), []string{"check-config", path}, testEnv(&out, &errOut))
+			if tt.wantErr == "" {
+				if checkErr != nil || !strings.Contains(errOut.String(), "valid") {
+					t.Fatalf("check-config: %v\n%s", checkErr, errOut.String())
+				}
+				return
+			}
+			if checkErr == nil || !strings.Contains(checkErr.Error(), tt.wantErr) {
+				t.Fatalf("check-config: %v (%s), want an error containing %q", checkErr, errOut.String(), tt.wantErr)
+			}
+			ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+			defer cancel()
+			serveErr := dispatch(ctx, []string{"serve", "--config", path}, testEnv(io.Discard, io.Discard))
+			if serveErr == nil || !strings.Contains(serveErr.Error(), tt.wantErr) {
+				t.Fatalf("serve: %v, want an error containing %q", serveErr, tt.wantErr)
+			}
+		})
+	}
+}
+
 // lockedBuffer is a bytes.Buffer safe for one writer and one reader.
 type lockedBuffer struct {
 	mu sync.Mutex
@@ -119,30 +182,70 @@ func (l *lockedBuffer) String() string {
 	return l.b.String()
 }
 
-// TestDemo runs `scim-bridge --demo`, follows the printed instructions and
-// sees the user arrive in the simulated Gainsight.
-func TestDemo(t *testing.T) {
-	var out, errOut lockedBuffer
-	e := testEnv(&out, &errOut)
-	ready := make(chan string, 1)
-	e.ready = func(base, _ string) { ready <- base }
+// demoRun is a running `scim-bridge --demo`.
+type demoRun struct {
+	base, admin string
+	out, errOut *lockedBuffer
+}
+
+// startDemo runs `scim-bridge --demo` with args until the test ends.
+func startDemo(t *testing.T, args ...string) *demoRun {
+	t.Helper()
+	d := &demoRun{out: &lockedBuffer{}, errOut: &lockedBuffer{}}
+	e := testEnv(d.out, d.errOut)
+	type urls struct{ base, admin string }
+	ready := make(chan urls, 1)
+	e.ready = func(base, admin string) { ready <- urls{base, admin} }
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
-	go func() { done <- dispatch(ctx, []string{"--demo", "--listen", "127.0.0.1:0"}, e) }()
-	var base string
+	go func() { done <- dispatch(ctx, append([]string{"--demo"}, args...), e) }()
 	select {
-	case base = <-ready:
+	case u := <-ready:
+		d.base, d.admin = u.base, u.admin
 	case err := <-done:
-		t.Fatalf("demo exited: %v\n%s", err, errOut.String())
+		cancel()
+		t.Fatalf("demo exited: %v\n%s", err, d.errOut.String())
 	case <-time.After(30 * time.Second):
+		cancel()
 		t.Fatal("demo did not start")
 	}
-	defer func() {
+	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {
 			t.Errorf("demo: %v", err)
 		}
-	}()
+	})
+	return d
+}
+
+// bannerCommands returns the shell commands the banner prints, each with
+// its continuation lines joined.
+func bannerCommands(banner string) []string {
+	var cmds []string
+	var cur strings.Builder
+	for _, line := range strings.Split(banner, "\n") {
+		trimmed := strings.TrimSpace(line)
+		switch {
+		case cur.Len() > 0:
+			cur.WriteString("\n" + line)
+		case strings.HasPrefix(line, "  curl ") || strings.HasPrefix(line, "  USER_ID="):
+			cur.WriteString(trimmed)
+		default:
+			continue
+		}
+		if !strings.HasSuffix(trimmed, "\\") {
+			cmds = append(cmds, cur.String())
+			cur.Reset()
+		}
+	}
+	return cmds
+}
+
+// TestDemo runs `scim-bridge --demo`, follows the printed instructions and
+// sees the user arrive in the simulated Gainsight.
+func TestDemo(t *testing.T) {
+	d := startDemo(t, "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0")
+	base, out := d.base, d.out
 	banner := out.String()
 	token := regexp.MustCompile(`Bearer token\s+(\S+)`).FindStringSubmatch(banner)
 	sim := regexp.MustCompile(`Gainsight sim\s+(\S+)\s+\(access key (\S+)\)`).FindStringSubmatch(banner)
@@ -225,6 +328,106 @@ func TestDemo(t *testing.T) {
 	}
 	if s := group("Dept Support"); s != http.StatusBadRequest {
 		t.Errorf("Dept Support with a conflicting member: %d, want 400", s)
+	}
+}
+
+// TestDemoBannerCommands pastes the banner's commands into a shell, as a
+// newcomer would: the user is created, put into a profiled group and
+// explained with the group's attribute.
+func TestDemoBannerCommands(t *testing.T) {
+	for _, tool := range []string{"sh", "curl", "sed"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("%s not on PATH: the demo banner's commands are not pasted into a shell", tool)
+		}
+	}
+	d := startDemo(t, "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0")
+	cmds := bannerCommands(d.out.String())
+	if len(cmds) != 4 {
+		t.Fatalf("banner commands = %d, want create, sim users, group, explain:\n%s", len(cmds), strings.Join(cmds, "\n---\n"))
+	}
+	run := func(script string) string {
+		t.Helper()
+		out, err := exec.Command("sh", "-ec", script).CombinedOutput()
+		if err != nil {
+			t.Fatalf("%v\n%s\n--- output\n%s", err, script, out)
+		}
+		return string(out)
+	}
+	// Create and group in one shell: the group command uses $USER_ID.
+	out := run(cmds[0] + "\n" + cmds[2])
+	id := regexp.MustCompile(`user ([0-9a-f-]{36})`).FindStringSubmatch(out)
+	if id == nil {
+		t.Fatalf("the create command printed no user id:\n%s", out)
+	}
+	if !strings.Contains(out, `"displayName":"Dept Sales"`) || !strings.Contains(out, id[1]) {
+		t.Fatalf("the group command did not create Dept Sales with the user:\n%s", out)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		users := run(cmds[1])
+		explained := run(cmds[3])
+		if strings.Contains(users, "alan@example.com") && strings.Contains(explained, `"Department__gc"`) && strings.Contains(explained, "Sales") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("user not synced with its group attribute:\n%s\n%s", users, explained)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// TestDemoFixedTokenAndAdminAcrossRestarts starts the demo twice with
+// --token and --admin-listen: the printed SCIM, group and explain commands
+// are the same both times, so commands saved from the first run work on
+// the second.
+func TestDemoFixedTokenAndAdminAcrossRestarts(t *testing.T) {
+	port := func() string {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ln.Close()
+		return ln.Addr().String()
+	}
+	scimAddr, adminAddr := port(), port()
+	const token = "demo-token-0123456789"
+	var runs [][]string
+	for i := range 2 {
+		t.Run(fmt.Sprintf("run %d", i+1), func(t *testing.T) {
+			d := startDemo(t, "--listen", scimAddr, "--admin-listen", adminAddr, "--token", token)
+			if d.admin != "http://"+adminAddr || d.base != "http://"+scimAddr+"/scim/v2" {
+				t.Fatalf("listening on %s and %s, want %s and %s", d.base, d.admin, scimAddr, adminAddr)
+			}
+			if !strings.Contains(d.out.String(), "Bearer token    "+token) {
+				t.Errorf("banner does not show the fixed token:\n%s", d.out.String())
+			}
+			req, _ := http.NewRequest(http.MethodGet, d.base+"/Users", nil)
+			req.Header.Set("Authorization", "Bearer "+token)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				t.Errorf("GET /Users with the fixed token: %d", resp.StatusCode)
+			}
+			cmds := bannerCommands(d.out.String())
+			var bridgeCmds []string
+			for _, c := range cmds {
+				if !strings.Contains(c, "/_sim/") {
+					bridgeCmds = append(bridgeCmds, c)
+				}
+			}
+			runs = append(runs, bridgeCmds)
+		})
+	}
+	if len(runs) != 2 || len(runs[0]) != 3 || !slices.Equal(runs[0], runs[1]) {
+		t.Errorf("commands differ between runs:\n%q\n%q", runs[0], runs[1])
+	}
+	var out, errOut bytes.Buffer
+	err := dispatch(t.Context(), []string{"--demo", "--token", "it's"}, testEnv(&out, &errOut))
+	if err == nil || !strings.Contains(err.Error(), "--token may hold only") {
+		t.Errorf("a token with a quote: %v", err)
 	}
 }
 

@@ -3,9 +3,12 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"net"
 	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -22,10 +25,13 @@ import (
 )
 
 func cmdServe(ctx context.Context, args []string, e env) error {
-	fs := newFlagSet("serve", "serve --config FILE | --demo [--listen ADDR]", e)
+	fs := newFlagSet("serve", "serve --config FILE | --demo [--listen ADDR] [--admin-listen ADDR] [--token TOKEN]", e)
 	path := fs.String("config", e.getenv("SCIM_BRIDGE_CONFIG"), "config file (env SCIM_BRIDGE_CONFIG)")
 	demo := fs.Bool("demo", false, "run with an in-process Gainsight simulator and a temporary SQLite store")
-	listen := fs.String("listen", "127.0.0.1:8080", "SCIM listen address in --demo mode (falls back to a free port when taken)")
+	var d demoOptions
+	fs.StringVar(&d.listen, "listen", "127.0.0.1:8080", "SCIM listen address in --demo mode (falls back to a free port when taken)")
+	fs.StringVar(&d.adminListen, "admin-listen", "127.0.0.1:9090", "admin listen address in --demo mode (falls back to a free port when taken)")
+	fs.StringVar(&d.token, "token", "", "bearer token the --demo bridge accepts (default: a random one), so commands keep working across restarts")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -33,7 +39,20 @@ func cmdServe(ctx context.Context, args []string, e env) error {
 		return fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
 	}
 	if *demo {
-		return runDemo(ctx, *listen, e)
+		if d.token != "" && !demoTokenChars.MatchString(d.token) {
+			return fmt.Errorf("%w: --token may hold only letters, digits and . _ ~ + / = - (it is pasted into shell commands)", errUsage)
+		}
+		return runDemo(ctx, d, e)
+	}
+	demoOnly := map[string]bool{"listen": true, "admin-listen": true, "token": true}
+	var misplaced error
+	fs.Visit(func(f *flag.Flag) {
+		if demoOnly[f.Name] && misplaced == nil {
+			misplaced = fmt.Errorf("%w: --%s is a --demo flag; serve takes its addresses and tokens from the config file", errUsage, f.Name)
+		}
+	})
+	if misplaced != nil {
+		return misplaced
 	}
 	if *path == "" {
 		return fmt.Errorf("%w: serve needs --config FILE (or --demo)", errUsage)
@@ -42,12 +61,31 @@ func cmdServe(ctx context.Context, args []string, e env) error {
 	if err != nil {
 		return err
 	}
-	return serve(ctx, cfg, *path, nil, e)
+	return serve(ctx, cfg, *path, listeners{}, e)
 }
 
-// serve runs the bridge with cfg until ctx is done. scimLn, when set, is
-// used instead of cfg.Listen.SCIM.
-func serve(ctx context.Context, cfg *config.Config, path string, scimLn net.Listener, e env) error {
+// demoTokenChars are the characters a --demo token may hold: those of
+// base64 and URL-safe tokens, none of which a shell or JSON string treats
+// specially.
+var demoTokenChars = regexp.MustCompile(`^[A-Za-z0-9._~+/=-]+$`)
+
+// listeners, when set, are used instead of the configured addresses.
+type listeners struct{ scim, admin net.Listener }
+
+// serve runs the bridge with cfg until ctx is done. The bridge closes the
+// listeners it was given; when it cannot be built, serve closes them.
+func serve(ctx context.Context, cfg *config.Config, path string, ls listeners, e env) (err error) {
+	running := false
+	defer func() {
+		if running {
+			return
+		}
+		for _, ln := range []net.Listener{ls.scim, ls.admin} {
+			if ln != nil {
+				ln.Close()
+			}
+		}
+	}()
 	logger, err := newLogger(cfg.Log.Level, e)
 	if err != nil {
 		return err
@@ -63,22 +101,36 @@ func serve(ctx context.Context, cfg *config.Config, path string, scimLn net.List
 	}
 	defer st.Close()
 
-	up, err := newUpstream(cfg, st, logger, reg)
+	b, err := newBridge(cfg, path, st, logger, reg, ls, e)
 	if err != nil {
 		return err
 	}
+	running = true
+	return b.Run(ctx)
+}
+
+// newBridge builds everything serve runs on st — mapping, group profiles,
+// tokens, the Gainsight client, the SCIM handler, the sync engine and the
+// Google source — without listening or calling anyone. check-config builds
+// the same, so it refuses exactly what serve refuses.
+func newBridge(cfg *config.Config, path string, st store.Store, logger *zap.Logger, reg *prometheus.Registry, ls listeners, e env) (*bridge.Bridge, error) {
+	up, err := newUpstream(cfg, st, logger, reg)
+	if err != nil {
+		return nil, err
+	}
 	owner, _ := os.Hostname()
-	return bridge.Run(ctx, bridge.Options{
-		Config:       cfg,
-		ConfigPath:   path,
-		Reload:       e.reload,
-		Logger:       logger,
-		Registry:     reg,
-		Store:        st,
-		Upstream:     up,
-		Version:      version,
-		Owner:        fmt.Sprintf("%s/%d", owner, os.Getpid()),
-		SCIMListener: scimLn,
+	return bridge.New(bridge.Options{
+		Config:        cfg,
+		ConfigPath:    path,
+		Reload:        e.reload,
+		Logger:        logger,
+		Registry:      reg,
+		Store:         st,
+		Upstream:      up,
+		Version:       version,
+		Owner:         fmt.Sprintf("%s/%d", owner, os.Getpid()),
+		SCIMListener:  ls.scim,
+		AdminListener: ls.admin,
 		Ready: func(scimAddr, adminAddr net.Addr) {
 			if e.ready != nil {
 				e.ready("http://"+scimAddr.String()+cfg.SCIM.BasePath, "http://"+adminAddr.String())
@@ -138,7 +190,7 @@ func newUpstream(cfg *config.Config, st store.Store, log *zap.Logger, reg promet
 	return c, nil
 }
 
-func cmdCheckConfig(args []string, e env) error {
+func cmdCheckConfig(ctx context.Context, args []string, e env) error {
 	fs := newFlagSet("check-config", "check-config FILE", e)
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -154,8 +206,30 @@ func cmdCheckConfig(args []string, e env) error {
 	if err != nil {
 		return err
 	}
+	if err := checkBuild(ctx, cfg, path, e); err != nil {
+		return fmt.Errorf("config %s: %w", path, err)
+	}
 	fmt.Fprintf(e.stderr, "%s: valid\n", path)
 	return cfg.Print(e.stdout)
+}
+
+// checkBuild builds what serve builds from cfg on a throwaway SQLite store
+// and drops it: nothing listens, and neither the configured store nor
+// Gainsight nor Google is contacted.
+func checkBuild(ctx context.Context, cfg *config.Config, path string, e env) error {
+	dir, err := os.MkdirTemp("", "scim-bridge-check-")
+	if err != nil {
+		return fmt.Errorf("check: %w", err)
+	}
+	defer os.RemoveAll(dir)
+	st, err := sqlite.Open(ctx, filepath.Join(dir, "check.db"), sqlite.Options{Logger: zap.NewNop()})
+	if err != nil {
+		return fmt.Errorf("check: scratch store: %w", err)
+	}
+	defer st.Close()
+	e.ready, e.reload = nil, nil
+	_, err = newBridge(cfg, path, st, zap.NewNop(), prometheus.NewRegistry(), listeners{}, e)
+	return err
 }
 
 func cmdHashToken(args []string, e env) error {

@@ -223,6 +223,11 @@ func (s *Server) checkRecord(rec map[string]any, gsid, code string) *recordError
 	if (st == "External" || str(rec, "LicenseType") == "External") && str(rec, "CompanyID") == "" {
 		return invalid(code, "CompanyID is required for external users")
 	}
+	for field, refused := range s.tenant.Refuse {
+		if v := str(rec, field); v != "" && contains(refused, v) {
+			return invalid(code, "%s %q is refused by a validation rule of this tenant", field, v)
+		}
+	}
 	if tz := str(rec, "Timezone"); tz != "" {
 		if _, err := time.LoadLocation(tz); err != nil || tz == "Local" {
 			return invalid(code, "Timezone %q is not an IANA time zone", tz)

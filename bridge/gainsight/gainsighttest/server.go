@@ -59,6 +59,13 @@ type Stats struct {
 	MaxCallsPerHourWindow int `json:"maxCallsPerHourWindow"`
 	// TotalCalls is the sum of Calls.
 	TotalCalls int `json:"totalCalls"`
+	// MaxInFlightPerUser is the most write calls that were ever being
+	// served at once for one user (from arrival to answer). Writers that
+	// never push one user twice at once keep it at 1.
+	MaxInFlightPerUser int `json:"maxInFlightPerUser"`
+	// ConcurrentWrites counts the write calls that arrived while another
+	// write of one of their users was in flight.
+	ConcurrentWrites int `json:"concurrentWrites"`
 }
 
 func (s Stats) clone() Stats {
@@ -132,6 +139,7 @@ type Server struct {
 	nextReq  int
 	faults   Faults
 	rng      *rand.Rand
+	inFlight map[string]int // write calls being served, per user key
 	stats    Stats
 	hour     window
 	day      window
@@ -176,6 +184,7 @@ func (s *Server) reset() {
 		s.insert(rec).lastLicense = lastLicense
 	}
 	s.stats = newStats()
+	s.inFlight = map[string]int{}
 	s.setFaults(Faults{})
 	s.hour, s.day = window{}, window{}
 }
@@ -432,7 +441,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	reqID := fmt.Sprintf("sim-%d", s.nextReq)
 	s.mu.Unlock()
 
-	op, verdict, resp := s.serve(r)
+	op, verdict, resp, done := s.serve(r)
+	defer done()
 	resp.env.RequestID = reqID
 	fields := []zap.Field{
 		zap.String("requestId", reqID), zap.String("method", r.Method),
@@ -453,17 +463,29 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_ = json.NewEncoder(w).Encode(resp.env)
 }
 
-// serve authenticates, applies rate windows and faults, and runs the handler.
-func (s *Server) serve(r *http.Request) (string, verdict, response) {
+// serve authenticates, applies rate windows and faults, and runs the
+// handler. done ends the call's in-flight count once its answer is out.
+func (s *Server) serve(r *http.Request) (string, verdict, response, func()) {
+	done := func() {}
 	if r.Header.Get("accesskey") != s.tenant.AccessKey {
-		return "", verdictServe, fail(http.StatusUnauthorized, codeUnauthorized, "unauthorized: missing or invalid access key")
+		return "", verdictServe, fail(http.StatusUnauthorized, codeUnauthorized, "unauthorized: missing or invalid access key"), done
 	}
 	if strings.HasPrefix(r.URL.Path, "/_sim/") {
-		return "admin", verdictServe, s.serveAdmin(r)
+		return "admin", verdictServe, s.serveAdmin(r), done
 	}
 	rt, found := match(r.Method, r.URL.Path)
 	if !found {
-		return "", verdictServe, fail(http.StatusNotFound, "", fmt.Sprintf("no route for %s %s", r.Method, r.URL.Path))
+		return "", verdictServe, fail(http.StatusNotFound, "", fmt.Sprintf("no route for %s %s", r.Method, r.URL.Path)), done
+	}
+	body, err := readAll(r)
+	if err != nil {
+		return rt.op, verdictServe, fail(http.StatusBadRequest, "", err.Error()), done
+	}
+	if isWrite(rt.op) {
+		s.mu.Lock()
+		keys := s.writeTargets(rt.op, r, body)
+		s.mu.Unlock()
+		done = s.enter(keys)
 	}
 	if lat := s.Faults().Latency; lat > 0 {
 		t := time.NewTimer(lat)
@@ -476,21 +498,17 @@ func (s *Server) serve(r *http.Request) (string, verdict, response) {
 	v := s.admit(rt.op)
 	switch v {
 	case verdictRateLimited:
-		return rt.op, v, fail(http.StatusTooManyRequests, codeTooMany, "too many requests")
+		return rt.op, v, fail(http.StatusTooManyRequests, codeTooMany, "too many requests"), done
 	case verdictFail:
-		return rt.op, v, fail(http.StatusInternalServerError, codeUnexpected, "unexpected processing error")
+		return rt.op, v, fail(http.StatusInternalServerError, codeUnexpected, "unexpected processing error"), done
 	case verdictDrop:
-		return rt.op, v, response{}
-	}
-	body, err := readAll(r)
-	if err != nil {
-		return rt.op, v, fail(http.StatusBadRequest, "", err.Error())
+		return rt.op, v, response{}, done
 	}
 	s.mu.Lock()
 	resp := rt.handle(s, r, body)
 	s.stats.Records[rt.op] += resp.records
 	s.mu.Unlock()
-	return rt.op, v, resp
+	return rt.op, v, resp, done
 }
 
 // readAll reads the request body, up to maxBody bytes.

@@ -59,6 +59,11 @@ type Tenant struct {
 	// Users are the initial users, as services-dialect records. A Gsid is
 	// generated for a user without one; IsActiveUser defaults to true.
 	Users []map[string]any `yaml:"users" json:"users"`
+	// Refuse maps a string field ("Title") to values the tenant's own
+	// validation rules refuse: a create or update that would store one of
+	// them fails for that record (GU_2401/GU_2402), as a field Gainsight
+	// rejects does, while status changes still apply.
+	Refuse map[string][]string `yaml:"refuse" json:"refuse"`
 }
 
 // Config is a simulator configuration file: the tenant's fields at the top
@@ -119,6 +124,11 @@ func (t Tenant) Validate() error {
 			return fmt.Errorf("customFields.%s: unknown type %q", name, typ)
 		}
 	}
+	for field := range t.Refuse {
+		if !isStringField(field) && !isCustomField(field) {
+			return fmt.Errorf("refuse: %q is not a string field", field)
+		}
+	}
 	switch {
 	case t.PerHour < 0:
 		return errors.New("perHour: must not be negative")
@@ -157,6 +167,11 @@ func (t Tenant) withDefaults() Tenant {
 		cf[k] = v
 	}
 	t.CustomFields = cf
+	refuse := make(map[string][]string, len(t.Refuse))
+	for k, v := range t.Refuse {
+		refuse[k] = append([]string(nil), v...)
+	}
+	t.Refuse = refuse
 	if users, err := normalizeUsers(t.Users); err == nil {
 		t.Users = users
 	}

@@ -127,7 +127,7 @@ func (e *env) drain(t *testing.T) {
 			return
 		}
 		for _, x := range d {
-			if err := e.store.CompleteDirty(ctx, x.UserID, x.Generation); err != nil {
+			if err := e.store.CompleteDirty(ctx, "test", x.UserID, x.Generation); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -59,6 +59,16 @@ func RunTests(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"SyncInfo", testSyncInfo},
 		{"CountSyncStates", testCountSyncStates},
 		{"Ping", testPing},
+		{"LinkTakenOverByRecreate", testLinkTakeover},
+		{"UpdateSyncConcurrent", testUpdateSyncConcurrent},
+		{"UpdateSyncCompareAndSwap", testUpdateSyncCAS},
+		{"ListLinks", testListLinks},
+		{"PurgeTombstones", testPurgeTombstones},
+		{"ListUserIDs", testListUserIDs},
+		{"LeaseOwnerConditional", testLeaseOwner},
+		{"ExtendLease", testExtendLease},
+		{"ClaimJob", testClaimJob},
+		{"TwoGroupsConflictConcurrent", testTwoGroupsConflict},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -150,7 +160,7 @@ func drain(t *testing.T, s store.Store) {
 		t.Fatalf("ClaimDirty: %v", err)
 	}
 	for _, d := range ds {
-		if err := s.CompleteDirty(t.Context(), d.UserID, d.Generation); err != nil {
+		if err := s.CompleteDirty(t.Context(), "drain", d.UserID, d.Generation); err != nil {
 			t.Fatalf("CompleteDirty: %v", err)
 		}
 	}
@@ -186,12 +196,21 @@ func syncState(t *testing.T, s store.Store, id string) store.SyncInfo {
 func setSynced(t *testing.T, s store.Store, ids ...string) {
 	t.Helper()
 	for _, id := range ids {
-		info := syncState(t, s, id)
-		info.State, info.GSID = store.StateSynced, "gs-"+id
-		if err := s.PutSync(t.Context(), info); err != nil {
-			t.Fatalf("PutSync: %v", err)
-		}
+		setLink(t, s, id, func(i *store.SyncInfo) { i.State, i.GSID = store.StateSynced, "gs-"+id })
 	}
+}
+
+// setLink changes the link of user id through UpdateSync.
+func setLink(t *testing.T, s store.Store, id string, fn func(*store.SyncInfo)) store.SyncInfo {
+	t.Helper()
+	got, err := s.UpdateSync(t.Context(), syncState(t, s, id).LinkID, func(i store.SyncInfo) (store.SyncInfo, error) {
+		fn(&i)
+		return i, nil
+	})
+	if err != nil {
+		t.Fatalf("UpdateSync(%s): %v", id, err)
+	}
+	return got
 }
 
 // ---------------------------------------------------------------- users
@@ -606,7 +625,12 @@ func testUnindexable(t *testing.T, s store.Store, bad string) {
 				return v, nil
 			}, nil))
 		}},
-		{"put sync", func() error { return s.PutSync(ctx, store.SyncInfo{UserID: u.ID, UserName: u.UserName, GSID: bad}) }},
+		{"update sync", func() error {
+			return second(s.UpdateSync(ctx, syncState(t, s, u.ID).LinkID, func(i store.SyncInfo) (store.SyncInfo, error) {
+				i.GSID = bad
+				return i, nil
+			}))
+		}},
 	}
 	for _, w := range writes {
 		if err := w.run(); !errors.Is(err, store.ErrInvalid) {
@@ -730,16 +754,17 @@ func testDeleteUserTombstone(t *testing.T, s store.Store) {
 	u := createUser(t, s, newUser("Eve@Example.com"))
 	keep := createUser(t, s, newUser("frank@example.com"))
 	rec := map[string]any{"Email": "eve@example.com", "FirstName": "Eve"}
-	if err := s.PutSync(ctx, store.SyncInfo{UserID: u.ID, UserName: u.UserName, GSID: "GS-EVE", Record: rec, Active: true, State: store.StateSynced}); err != nil {
-		t.Fatalf("PutSync: %v", err)
-	}
+	linked := setLink(t, s, u.ID, func(i *store.SyncInfo) {
+		i.GSID, i.Record, i.Active, i.State = "GS-EVE", rec, true, store.StateSynced
+	})
 	drain(t, s)
 	if err := s.DeleteUser(ctx, u.ID); err != nil {
 		t.Fatalf("DeleteUser: %v", err)
 	}
 	info := syncState(t, s, u.ID)
-	if !info.Tombstone || info.GSID != "GS-EVE" || !reflect.DeepEqual(info.Record, rec) || info.State != store.StatePending {
-		t.Fatalf("SyncInfo after delete = %+v; want a pending tombstone keeping the GSID and record", info)
+	if !info.Tombstone || info.GSID != "GS-EVE" || !reflect.DeepEqual(info.Record, rec) || info.State != store.StatePending ||
+		info.LinkID != linked.LinkID || info.Version <= linked.Version {
+		t.Fatalf("SyncInfo after delete = %+v; want a pending tombstone keeping the link, GSID and record, a later version", info)
 	}
 	if ids := dirtyIDs(t, s); !slices.Equal(ids, []string{u.ID}) {
 		t.Fatalf("dirty after delete = %v; want [%s]", ids, u.ID)
@@ -758,9 +783,11 @@ func testDeleteUserTombstone(t *testing.T, s store.Store) {
 	if again.ID == u.ID {
 		t.Fatalf("re-created user has the deleted id")
 	}
+	tomb := info
 	info = syncState(t, s, again.ID)
-	if info.Tombstone || info.GSID != "GS-EVE" || info.State != store.StatePending || info.UserName != "eve@example.COM" {
-		t.Fatalf("SyncInfo of re-created user = %+v; want live, pending, GSID GS-EVE", info)
+	if info.Tombstone || info.GSID != "GS-EVE" || info.State != store.StatePending || info.UserName != "eve@example.COM" ||
+		info.LinkID != linked.LinkID || info.Version <= tomb.Version {
+		t.Fatalf("SyncInfo of re-created user = %+v; want live, pending, GSID GS-EVE, the same link at a later version", info)
 	}
 	if _, err := s.GetSync(ctx, u.ID); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("GetSync(old id) = %v; want ErrNotFound (tombstone moved)", err)
@@ -788,9 +815,7 @@ func testDeleteUserTombstone(t *testing.T, s store.Store) {
 func testCreateUserRace(t *testing.T, s store.Store) {
 	ctx := t.Context()
 	old := createUser(t, s, newUser("race@example.com"))
-	if err := s.PutSync(ctx, store.SyncInfo{UserID: old.ID, UserName: old.UserName, GSID: "GS-RACE", State: store.StateSynced}); err != nil {
-		t.Fatalf("PutSync: %v", err)
-	}
+	setLink(t, s, old.ID, func(i *store.SyncInfo) { i.GSID, i.State = "GS-RACE", store.StateSynced })
 	if err := s.DeleteUser(ctx, old.ID); err != nil {
 		t.Fatalf("DeleteUser: %v", err)
 	}
@@ -869,9 +894,7 @@ func testLargeDocAndTimes(t *testing.T, s store.Store) {
 		t.Fatalf("Created = %v; want %v in UTC", got.Created, created.Created)
 	}
 	at := time.Date(2031, 7, 1, 12, 30, 45, 123456789, time.FixedZone("UTC+5", 5*3600))
-	if err := s.PutSync(ctx, store.SyncInfo{UserID: created.ID, UserName: created.UserName, State: store.StateSynced, Updated: at}); err != nil {
-		t.Fatalf("PutSync: %v", err)
-	}
+	setLink(t, s, created.ID, func(i *store.SyncInfo) { i.State, i.Updated = store.StateSynced, at })
 	info := syncState(t, s, created.ID)
 	if info.Updated != at.UTC() {
 		t.Fatalf("Updated = %v; want %v (UTC, nanoseconds kept)", info.Updated, at.UTC())
@@ -1498,7 +1521,7 @@ func testCompleteDirty(t *testing.T, s store.Store) {
 	}
 	mark(t, s, "changed") // changed while being worked on
 	for _, id := range []string{"done", "changed"} {
-		if err := s.CompleteDirty(ctx, id, gen[id]); err != nil {
+		if err := s.CompleteDirty(ctx, "w", id, gen[id]); err != nil {
 			t.Fatalf("CompleteDirty: %v", err)
 		}
 	}
@@ -1507,15 +1530,16 @@ func testCompleteDirty(t *testing.T, s store.Store) {
 	if len(got) != 1 || got[0].UserID != "changed" || got[0].Generation != gen["changed"]+1 {
 		t.Fatalf("after complete = %+v; want only changed at generation %d", got, gen["changed"]+1)
 	}
-	if err := s.CompleteDirty(ctx, "changed", got[0].Generation); err != nil {
+	if err := s.CompleteDirty(ctx, "w2", "changed", got[0].Generation); err != nil {
 		t.Fatalf("CompleteDirty: %v", err)
 	}
 	if n, oldest, err := s.DirtyStats(ctx); err != nil || n != 0 || !oldest.IsZero() {
 		t.Fatalf("DirtyStats = %d, %v, %v; want empty", n, oldest, err)
 	}
-	// Completing an absent entry is harmless.
-	if err := s.CompleteDirty(ctx, "never", 1); err != nil {
-		t.Fatalf("CompleteDirty(absent): %v", err)
+	// An absent entry is held by no one: completing it is a lost lease
+	// (another worker finished it), and changes nothing.
+	if err := s.CompleteDirty(ctx, "w", "never", 1); !errors.Is(err, store.ErrLeaseLost) {
+		t.Fatalf("CompleteDirty(absent): %v; want ErrLeaseLost", err)
 	}
 }
 
@@ -1530,7 +1554,7 @@ func testRetryDirty(t *testing.T, s store.Store) {
 	}
 	notBefore := t0.Add(10 * time.Minute)
 	for _, id := range []string{"r", "s"} {
-		if err := s.RetryDirty(ctx, id, gen[id], 3, notBefore); err != nil {
+		if err := s.RetryDirty(ctx, "w", id, gen[id], 3, notBefore); err != nil {
 			t.Fatalf("RetryDirty: %v", err)
 		}
 	}
@@ -1545,7 +1569,7 @@ func testRetryDirty(t *testing.T, s store.Store) {
 	}
 	// A retry with a stale generation makes the entry due now, attempts reset.
 	mark(t, s, "r")
-	if err := s.RetryDirty(ctx, "r", got[0].Generation, 4, t0.Add(time.Hour)); err != nil {
+	if err := s.RetryDirty(ctx, "w", "r", got[0].Generation, 4, t0.Add(time.Hour)); err != nil {
 		t.Fatalf("RetryDirty: %v", err)
 	}
 	again := claim(t, s, "w", 10, time.Hour, time.Now().Add(time.Second))
@@ -1614,36 +1638,62 @@ func testSyncInfo(t *testing.T, s store.Store) {
 	ctx := t.Context()
 	u := createUser(t, s, newUser("Henry@Example.com"))
 	info := syncState(t, s, u.ID)
-	if info.UserID != u.ID || info.UserName != u.UserName || info.State != store.StatePending || info.GSID != "" || info.Tombstone {
-		t.Fatalf("SyncInfo of a new user = %+v; want pending, unlinked", info)
+	if info.UserID != u.ID || info.UserName != u.UserName || info.State != store.StatePending || info.GSID != "" ||
+		info.Tombstone || info.Unknown || info.LinkID == "" || info.Version < 1 {
+		t.Fatalf("SyncInfo of a new user = %+v; want pending, unlinked, with a link id and a version", info)
 	}
 	updated := time.Date(2025, 3, 4, 5, 6, 7, 8, time.UTC)
 	tests := []store.SyncInfo{
-		{UserID: u.ID, UserName: u.UserName, GSID: "GS-1", Record: map[string]any{"Email": "h@x", "permissionBundles": []any{"A"}},
+		{GSID: "GS-1", Record: map[string]any{"Email": "h@x", "permissionBundles": []any{"A"}},
 			Active: true, State: store.StateSynced, Updated: updated},
-		{UserID: u.ID, UserName: u.UserName, GSID: "GS-1", Record: map[string]any{"Email": "h@y"},
+		{GSID: "GS-1", Record: map[string]any{"Email": "h@y"}, Unknown: true,
 			Active: false, State: store.StateFailed, LastError: "GU_2402: bad field", Updated: updated.Add(time.Hour)},
-		{UserID: "detached", UserName: "old@example.com", GSID: "GS-2", Tombstone: true, State: store.StatePending, Updated: updated},
 	}
 	for i, want := range tests {
-		if err := s.PutSync(ctx, want); err != nil {
-			t.Fatalf("PutSync %d: %v", i, err)
+		before := syncState(t, s, u.ID)
+		stored, err := s.UpdateSync(ctx, before.LinkID, func(old store.SyncInfo) (store.SyncInfo, error) {
+			if old.Version != before.Version {
+				return old, fmt.Errorf("fn saw version %d; want %d", old.Version, before.Version)
+			}
+			next := want
+			// The user's fields are the user writes' to change.
+			next.UserID, next.UserName, next.Tombstone, next.LinkID = "other", "other", true, "other"
+			return next, nil
+		})
+		if err != nil {
+			t.Fatalf("UpdateSync %d: %v", i, err)
 		}
-		got := syncState(t, s, want.UserID)
-		if got.UserID != want.UserID || got.UserName != want.UserName || got.GSID != want.GSID || !reflect.DeepEqual(got.Record, want.Record) ||
-			got.Active != want.Active || got.State != want.State || got.LastError != want.LastError ||
-			got.Tombstone != want.Tombstone || !got.Updated.Equal(want.Updated) {
-			t.Fatalf("PutSync %d: GetSync = %+v\nwant %+v", i, got, want)
+		got := syncState(t, s, u.ID)
+		if got.LinkID != before.LinkID || got.UserID != u.ID || got.UserName != u.UserName || got.Tombstone ||
+			got.GSID != want.GSID || !reflect.DeepEqual(got.Record, want.Record) || got.Active != want.Active ||
+			got.Unknown != want.Unknown || got.State != want.State || got.LastError != want.LastError ||
+			!got.Updated.Equal(want.Updated) || got.Version != before.Version+1 {
+			t.Fatalf("UpdateSync %d: GetSync = %+v\nwant %+v at version %d", i, got, want, before.Version+1)
+		}
+		if !reflect.DeepEqual(stored, got) {
+			t.Errorf("UpdateSync %d returned %+v; GetSync %+v", i, stored, got)
 		}
 		byGSID, err := s.SyncByGSID(ctx, want.GSID)
-		if err != nil || byGSID.UserID != want.UserID {
-			t.Fatalf("SyncByGSID(%s) = %+v, %v; want %s", want.GSID, byGSID, err, want.UserID)
+		if err != nil || byGSID.UserID != u.ID {
+			t.Fatalf("SyncByGSID(%s) = %+v, %v; want %s", want.GSID, byGSID, err, u.ID)
 		}
+	}
+	errStop := errors.New("stop")
+	before := syncState(t, s, u.ID)
+	if _, err := s.UpdateSync(ctx, before.LinkID, func(i store.SyncInfo) (store.SyncInfo, error) {
+		i.GSID = "GS-9"
+		return i, errStop
+	}); err != errStop { //nolint:errorlint // returned unchanged
+		t.Fatalf("UpdateSync fn error = %v; want it unchanged", err)
+	}
+	if got := syncState(t, s, u.ID); !reflect.DeepEqual(got, before) {
+		t.Fatalf("after an aborted UpdateSync = %+v; want %+v", got, before)
 	}
 	for name, err := range map[string]error{
 		"GetSync":    second(s.GetSync(ctx, "unknown")),
 		"SyncByGSID": second(s.SyncByGSID(ctx, "GS-unknown")),
 		"emptyGSID":  second(s.SyncByGSID(ctx, "")),
+		"UpdateSync": second(s.UpdateSync(ctx, "no-such-link", func(i store.SyncInfo) (store.SyncInfo, error) { return i, nil })),
 	} {
 		if !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("%s: %v; want ErrNotFound", name, err)
@@ -1657,8 +1707,9 @@ func testSyncInfo(t *testing.T, s store.Store) {
 		t.Fatalf("UpdateUser: %v", err)
 	}
 	got := syncState(t, s, u.ID)
-	if got.State != store.StatePending || got.GSID != "GS-1" || got.UserName != "henry@example.org" || !reflect.DeepEqual(got.Record, tests[1].Record) {
-		t.Fatalf("SyncInfo after update = %+v; want pending with link, record and the new userName", got)
+	if got.State != store.StatePending || got.GSID != "GS-1" || got.UserName != "henry@example.org" ||
+		!reflect.DeepEqual(got.Record, tests[1].Record) || got.Version <= before.Version {
+		t.Fatalf("SyncInfo after update = %+v; want pending with link, record, the new userName and a later version", got)
 	}
 }
 
@@ -1667,11 +1718,7 @@ func testCountSyncStates(t *testing.T, s store.Store) {
 	ids := createUsers(t, s, "a", "b", "c", "d", "e", "f")
 	states := []string{store.StateSynced, store.StateSynced, store.StateFailed, store.StatePending, store.StateSynced, store.StateSynced}
 	for i, id := range ids {
-		info := syncState(t, s, id)
-		info.State = states[i]
-		if err := s.PutSync(ctx, info); err != nil {
-			t.Fatalf("PutSync: %v", err)
-		}
+		setLink(t, s, id, func(info *store.SyncInfo) { info.State = states[i] })
 	}
 	if err := s.DeleteUser(ctx, ids[5]); err != nil { // a tombstone does not count
 		t.Fatalf("DeleteUser: %v", err)
@@ -1695,26 +1742,36 @@ func testGSIDUnique(t *testing.T, s store.Store) {
 	ctx := t.Context()
 	a := createUser(t, s, newUser("a@example.com"))
 	b := createUser(t, s, newUser("b@example.com"))
-	if err := s.PutSync(ctx, store.SyncInfo{UserID: a.ID, UserName: a.UserName, GSID: "GS-1", State: store.StateSynced}); err != nil {
-		t.Fatalf("PutSync a: %v", err)
+	link := func(id, gsid string) error {
+		_, err := s.UpdateSync(ctx, syncState(t, s, id).LinkID, func(i store.SyncInfo) (store.SyncInfo, error) {
+			i.GSID, i.State = gsid, store.StateSynced
+			return i, nil
+		})
+		return err
 	}
-	if err := s.PutSync(ctx, store.SyncInfo{UserID: b.ID, UserName: b.UserName, GSID: "GS-1", State: store.StateSynced}); !errors.Is(err, store.ErrConflict) {
+	if err := link(a.ID, "GS-1"); err != nil {
+		t.Fatalf("link a: %v", err)
+	}
+	if err := link(b.ID, "GS-1"); !errors.Is(err, store.ErrConflict) {
 		t.Fatalf("second link of GS-1: err = %v; want ErrConflict", err)
 	}
-	if info := syncState(t, s, b.ID); info.GSID != "" {
+	if info := syncState(t, s, b.ID); info.GSID != "" || info.State != store.StatePending {
 		t.Errorf("refused link was stored: %+v", info)
 	}
 	if info, err := s.SyncByGSID(ctx, "GS-1"); err != nil || info.UserID != a.ID {
 		t.Errorf("SyncByGSID = %+v, %v; want %s", info, err, a.ID)
 	}
 	// Unlinked users (no GSID) do not collide with each other.
-	if err := s.PutSync(ctx, store.SyncInfo{UserID: b.ID, UserName: b.UserName}); err != nil {
-		t.Errorf("PutSync without GSID: %v", err)
+	if err := link(b.ID, ""); err != nil {
+		t.Errorf("UpdateSync without GSID: %v", err)
 	}
-	if err := s.PutSync(ctx, store.SyncInfo{UserID: a.ID, UserName: a.UserName}); err != nil {
+	if err := link(a.ID, ""); err != nil {
 		t.Fatalf("unlink a: %v", err)
 	}
-	if err := s.PutSync(ctx, store.SyncInfo{UserID: b.ID, UserName: b.UserName, GSID: "GS-1"}); err != nil {
+	if _, err := s.SyncByGSID(ctx, "GS-1"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("SyncByGSID after unlink: %v; want ErrNotFound", err)
+	}
+	if err := link(b.ID, "GS-1"); err != nil {
 		t.Errorf("link GS-1 to b after a let it go: %v", err)
 	}
 }

@@ -50,11 +50,7 @@ func wantUsers(t *testing.T, s store.Store, f store.UserFilter, want ...string) 
 // setSyncState records state (and gsid) as the sync engine would.
 func setSyncState(t *testing.T, s store.Store, id, state, gsid string) {
 	t.Helper()
-	info := syncState(t, s, id)
-	info.State, info.GSID = state, gsid
-	if err := s.PutSync(t.Context(), info); err != nil {
-		t.Fatalf("PutSync: %v", err)
-	}
+	setLink(t, s, id, func(i *store.SyncInfo) { i.State, i.GSID = state, gsid })
 }
 
 func testFindUsersByActive(t *testing.T, s store.Store) {

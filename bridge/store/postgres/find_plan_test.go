@@ -26,5 +26,5 @@ var findPlans = map[string]struct {
 	"users userName and active":       {index: "users_user_name_lower_key"},
 	"count groups with member":        {index: "group_members_user"},
 	"groups with member":              {index: "group_members_user"},
-	"sync info of users":              {index: "sync_info_pkey"},
+	"sync info of users":              {index: "sync_info_user_id"},
 }

@@ -69,7 +69,12 @@ func TestQueryPlans(t *testing.T) {
 		"groups of users":              {index: "group_members_user"},
 		"groups of a deleted user":     {index: "group_members_user"},
 		"tombstone by userName":        {index: "sync_info_user_name"},
-		"sync info by user":            {index: "sync_info_pkey"},
+		"sync info by user":            {index: "sync_info_user_id"},
+		"sync info by link":            {index: "sync_info_pkey"},
+		"links after":                  {index: "sync_info_pkey", ordered: true},
+		"purge tombstones":             {index: "sync_info_tombstone_updated"},
+		"user ids after":               {index: "users_id_key", ordered: true},
+		"lock users":                   {index: "users_id_key"},
 		"sync info by GSID":            {index: "sync_info_gsid"},
 		"claim dirty":                  {index: "dirty_since", ordered: true},
 	}

@@ -25,5 +25,5 @@ var findPlans = map[string]struct {
 	"users userName and active":       {index: "sqlite_autoindex_users_2"},
 	"count groups with member":        {index: "group_members_user"},
 	"groups with member":              {index: "group_members_user"},
-	"sync info of users":              {index: "sqlite_autoindex_sync_info_1"},
+	"sync info of users":              {index: "sqlite_autoindex_sync_info_2"},
 }

@@ -62,7 +62,12 @@ func TestQueryPlans(t *testing.T) {
 		"groups of users":              {index: "group_members_user"},
 		"groups of a deleted user":     {index: "group_members_user"},
 		"tombstone by userName":        {index: "sync_info_user_name"},
-		"sync info by user":            {index: "sqlite_autoindex_sync_info_1"},
+		"sync info by user":            {index: "sqlite_autoindex_sync_info_2"},
+		"sync info by link":            {index: "sqlite_autoindex_sync_info_1"},
+		"links after":                  {index: "sqlite_autoindex_sync_info_1", ordered: true},
+		"purge tombstones":             {index: "sync_info_tombstone_updated"},
+		"user ids after":               {index: "sqlite_autoindex_users_1", ordered: true},
+		"lock users":                   {index: "sqlite_autoindex_users_1"},
 		"sync info by GSID":            {index: "sync_info_gsid"},
 		"claim dirty":                  {index: "dirty_since", ordered: true},
 	}

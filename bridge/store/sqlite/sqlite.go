@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"net/url"
 	"runtime"
-	"sync"
 	"time"
 
 	"go.uber.org/zap"
@@ -39,8 +38,7 @@ type Options struct {
 type Store struct {
 	*sqlstore.Store
 
-	mu    sync.Mutex
-	locks map[string]bool
+	locks store.ProcessLocks
 }
 
 var _ store.Store = (*Store)(nil)
@@ -104,7 +102,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		_ = w.Close()
 		return nil, fmt.Errorf("sqlite: %w", err)
 	}
-	return &Store{Store: inner, locks: map[string]bool{}}, nil
+	return &Store{Store: inner}, nil
 }
 
 // dialect is SQLite's: one writer, so no row locks.
@@ -144,18 +142,6 @@ func (s *Store) TryLock(ctx context.Context, name string) (unlock func(), ok boo
 	if err := ctx.Err(); err != nil {
 		return nil, false, fmt.Errorf("sqlite: lock %s: %w", name, err)
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.locks[name] {
-		return nil, false, nil
-	}
-	s.locks[name] = true
-	var once sync.Once
-	return func() {
-		once.Do(func() {
-			s.mu.Lock()
-			delete(s.locks, name)
-			s.mu.Unlock()
-		})
-	}, true, nil
+	unlock, ok = s.locks.TryLock(name)
+	return unlock, ok, nil
 }

@@ -50,8 +50,15 @@ func TestReopen(t *testing.T) {
 	if err != nil {
 		t.Fatalf("CreateGroup: %v", err)
 	}
-	if err := s.PutSync(ctx, store.SyncInfo{UserID: u.ID, UserName: u.UserName, GSID: "GS-1", State: store.StateSynced}); err != nil {
-		t.Fatalf("PutSync: %v", err)
+	info, err := s.GetSync(ctx, u.ID)
+	if err != nil {
+		t.Fatalf("GetSync: %v", err)
+	}
+	if _, err := s.UpdateSync(ctx, info.LinkID, func(i store.SyncInfo) (store.SyncInfo, error) {
+		i.GSID, i.State = "GS-1", store.StateSynced
+		return i, nil
+	}); err != nil {
+		t.Fatalf("UpdateSync: %v", err)
 	}
 	if err := s.Close(); err != nil {
 		t.Fatalf("Close: %v", err)

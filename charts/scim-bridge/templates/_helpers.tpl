@@ -149,11 +149,15 @@ Refuse setting combinations that would corrupt data or cannot work.
 {{- end }}
 
 {{/*
-Where the Secret and the Google service account key are mounted and the
-data directory lives.
+Where the ConfigMap, the Secret and the Google service account key are
+mounted and the data directory lives. The ConfigMap is mounted as a
+directory (no subPath) so the kubelet's updates reach the file the bridge
+watches; nothing else is mounted inside it.
 */}}
-{{- define "scim-bridge.secretDir" -}}/etc/scim-bridge/secrets{{- end }}
-{{- define "scim-bridge.googleDir" -}}/etc/scim-bridge/google{{- end }}
+{{- define "scim-bridge.configDir" -}}/etc/scim-bridge{{- end }}
+{{- define "scim-bridge.configFile" -}}/etc/scim-bridge/config.yaml{{- end }}
+{{- define "scim-bridge.secretDir" -}}/run/secrets/scim-bridge{{- end }}
+{{- define "scim-bridge.googleDir" -}}/run/secrets/scim-bridge-google{{- end }}
 {{- define "scim-bridge.googleFile" -}}service-account.json{{- end }}
 {{- define "scim-bridge.dataDir" -}}/var/lib/scim-bridge{{- end }}
 
@@ -302,5 +306,49 @@ the poll interval would fire between two good polls, so it is refused.
 {{- $s }}
 {{- else }}
 {{- max 3600 (mul 3 $interval) }}
+{{- end }}
+{{- end }}
+
+{{/*
+The settings of the bridge config a running bridge cannot reload (see
+restartOnly in bridge/reload.go): a change to one of them must restart the
+pods. Everything else (tokens, group profiles, mapping, defaults, licenses,
+roles, custom fields, deprovision) the bridge applies from the mounted file.
+*/}}
+{{- define "scim-bridge.restartConfig" -}}
+{{- $cfg := include "scim-bridge.config" . | fromYaml }}
+{{- $out := dict }}
+{{- range list "listen" "store" "gainsight" "sync" "google" "log" }}
+{{- $_ := set $out . (get $cfg .) }}
+{{- end }}
+{{- $_ := set $out "scim" (omit (default dict $cfg.scim) "tokens") }}
+{{- toJson $out }}
+{{- end }}
+
+{{/*
+The chart's Secret values the bridge reads only at start: the Gainsight
+access key, the PostgreSQL DSN and the Google key (token hashes it
+reloads).
+*/}}
+{{- define "scim-bridge.restartSecrets" -}}
+{{- toJson (list .Values.secrets.gainsightAccessKey .Values.secrets.postgresDSN (include "scim-bridge.googleKey" .)) }}
+{{- end }}
+
+{{/*
+Pod annotations that roll the pods when helm upgrade changes what they
+must restart for (rollOnConfigChange).
+*/}}
+{{- define "scim-bridge.checksums" -}}
+{{- $mode := .Values.rollOnConfigChange }}
+{{- if eq $mode "restartOnly" }}
+checksum/config: {{ include "scim-bridge.restartConfig" . | sha256sum }}
+{{- if not .Values.secrets.existingSecret }}
+checksum/secret: {{ include "scim-bridge.restartSecrets" . | sha256sum }}
+{{- end }}
+{{- else if eq $mode "always" }}
+checksum/config: {{ include (print $.Template.BasePath "/configmap.yaml") . | sha256sum }}
+{{- if not .Values.secrets.existingSecret }}
+checksum/secret: {{ include (print $.Template.BasePath "/secret.yaml") . | sha256sum }}
+{{- end }}
 {{- end }}
 {{- end }}

@@ -25,8 +25,8 @@ CASE WHEN i % 10 = 0 THEN 'u-' || (i / 10) ELSE '' END, TRUE, 'scim', '{}', 1, i
 INSERT INTO scim_groups (id, display_name, display_name_lower, external_id, source, doc, version, created, modified)
 SELECT 'g-' || i, 'Group ' || i, 'group ' || i, CASE WHEN i % 2 = 0 THEN '' ELSE 'gext-' || i END, 'scim', '{}', 1, i, i FROM n`,
 		`INSERT INTO group_members (group_id, user_id) SELECT 'g-' || (seq % 1000 + 1), id FROM users`,
-		`INSERT INTO sync_info (user_id, user_name, user_name_lower, gsid, record, active, state, last_error, tombstone, updated)
-SELECT id, user_name, user_name_lower, 'gs-' || seq, 'null', TRUE, 'synced', '', seq % 50 = 0, seq FROM users`,
+		`INSERT INTO sync_info (link_id, user_id, user_name, user_name_lower, gsid, record, active, unknown, state, last_error, tombstone, version, updated)
+SELECT 'l-' || seq, id, user_name, user_name_lower, 'gs-' || seq, 'null', TRUE, FALSE, 'synced', '', seq % 50 = 0, 1, seq FROM users`,
 		`INSERT INTO dirty (user_id, generation, attempts, since, due, lease_owner, lease_until)
 SELECT id, 1, 0, seq, seq, '', 0 FROM users WHERE seq % 5 = 0`,
 		`ANALYZE`,

@@ -174,6 +174,26 @@ func (s *Store) groupsOf(ctx context.Context, q queryer, users []string, except 
 	return out, nil
 }
 
+// lockUsers locks the rows of users, in id order, for the rest of the
+// transaction (PostgreSQL; SQLite's single writer needs nothing). A group
+// write locks the users whose memberships it changes before it reads their
+// other groups for the check: two writes that affect one user then run one
+// after the other, and the second sees the first's memberships, so two
+// groups whose profiles conflict can never both gain the user. At READ
+// COMMITTED the group row's lock alone would let both read the user's
+// memberships before either commits.
+func (s *Store) lockUsers(ctx context.Context, tx *sql.Tx, users []string) error {
+	if s.d.LockRow == "" {
+		return nil
+	}
+	for _, c := range chunks(uniq(users)) {
+		if _, err := s.strings(ctx, tx, lockUsersSQL(len(c))+s.d.LockRow, anys(c)...); err != nil {
+			return fmt.Errorf("lock users: %w", err)
+		}
+	}
+	return nil
+}
+
 // affected builds the GroupCheck map: every user in users mapped to all the
 // groups it will be in once after (zero for a deletion of groupID) applies.
 func (s *Store) affected(ctx context.Context, q queryer, users []string, groupID string, after store.Group) (map[string][]store.GroupRef, error) {
@@ -259,6 +279,9 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
 			return s.uniqueErr(err, fmt.Sprintf("displayName %q", g.DisplayName))
 		}
 		if check != nil {
+			if err := s.lockUsers(ctx, tx, g.Members); err != nil {
+				return err
+			}
 			aff, err := s.affected(ctx, tx, g.Members, g.ID, g)
 			if err != nil {
 				return err
@@ -365,6 +388,9 @@ version = $6, modified = $7 WHERE id = $8 AND version = $9`,
 			users = append(users, next.Members...)
 		}
 		if check != nil {
+			if err := s.lockUsers(ctx, tx, users); err != nil {
+				return err
+			}
 			aff, err := s.affected(ctx, tx, users, id, next)
 			if err != nil {
 				return err

@@ -15,13 +15,26 @@ const (
 	sqlGroupByID      = `SELECT ` + groupCols + ` FROM scim_groups WHERE id = $1`
 	// sqlTombstoneByName finds the tombstone a re-created userName
 	// re-attaches to.
-	sqlTombstoneByName = `SELECT user_id FROM sync_info WHERE user_name_lower = $1 AND tombstone = TRUE
+	sqlTombstoneByName = `SELECT link_id FROM sync_info WHERE user_name_lower = $1 AND tombstone = TRUE
 ORDER BY updated DESC, user_id LIMIT 1`
 	// sqlTouchGroupsOfUser bumps the version of every group a deleted
 	// user leaves.
 	sqlTouchGroupsOfUser = `UPDATE scim_groups SET version = version + 1, modified = $2
 WHERE id IN (SELECT group_id FROM group_members WHERE user_id = $1)`
 	sqlSyncByUser = `SELECT ` + syncCols + ` FROM sync_info WHERE user_id = $1`
+	sqlSyncByLink = `SELECT ` + syncCols + ` FROM sync_info WHERE link_id = $1`
+	// sqlLinksAfter pages through the linked links in link id order.
+	sqlLinksAfter = `SELECT ` + syncCols + ` FROM sync_info WHERE link_id > $1 AND gsid <> '' ORDER BY link_id LIMIT $2`
+	// sqlPurgeTombstones removes the settled tombstones older than $1:
+	// never linked or confirmed inactive, no write of unknown outcome, not
+	// dirty.
+	sqlPurgeTombstones = `DELETE FROM sync_info WHERE tombstone = TRUE AND updated < $1 AND unknown = FALSE
+AND (gsid = '' OR active = FALSE) AND NOT EXISTS (SELECT 1 FROM dirty WHERE dirty.user_id = sync_info.user_id)`
+	// sqlUserIDsAfter pages through the user ids in id order.
+	sqlUserIDsAfter = `SELECT id FROM users WHERE id > $1 ORDER BY id LIMIT $2`
+	// sqlLockUsers locks users in id order, so group writes that affect
+	// the same users queue on them instead of deadlocking.
+	sqlLockUsers = `SELECT id FROM users WHERE id IN (%s) ORDER BY id`
 	// sqlSyncByGSID repeats the unique index's predicate so the planner
 	// can use that partial index.
 	sqlSyncByGSID = `SELECT ` + syncCols + ` FROM sync_info WHERE gsid = $1 AND gsid <> ''`
@@ -70,6 +83,11 @@ WHERE m.group_id IN (` + placeholders(1, n) + `) ORDER BY m.group_id, m.user_id`
 func groupsOfSQL(n int) string {
 	return `SELECT m.user_id, g.id, g.display_name, g.external_id FROM group_members m
 JOIN scim_groups g ON g.id = m.group_id WHERE m.user_id IN (` + placeholders(2, n) + `) AND g.id <> $1 ORDER BY g.seq`
+}
+
+// lockUsersSQL selects n users ($1…) in id order, to be locked.
+func lockUsersSQL(n int) string {
+	return fmt.Sprintf(sqlLockUsers, placeholders(1, n))
 }
 
 // PlannedQuery is one statement the store runs, with sample arguments, for
@@ -126,6 +144,11 @@ func PlannedQueries(d Dialect) []PlannedQuery {
 	add("groups of a deleted user", sqlTouchGroupsOfUser, "u-1", int64(1))
 	add("tombstone by userName", sqlTombstoneByName+d.LockRow, "user-1@example.com")
 	add("sync info by user", sqlSyncByUser, "u-1")
+	add("sync info by link", sqlSyncByLink+d.LockRow, "l-1")
+	add("links after", sqlLinksAfter, "l-100", 100)
+	add("purge tombstones", sqlPurgeTombstones, int64(1000))
+	add("user ids after", sqlUserIDsAfter, "u-100", 100)
+	add("lock users", lockUsersSQL(2)+d.LockRow, "u-1", "u-2")
 	add("sync info by GSID", sqlSyncByGSID, "gs-1")
 	add("claim dirty", sqlClaimDirty+d.SkipLocked, int64(1)<<40, 10)
 	return out

@@ -165,21 +165,12 @@ func uniq(ids []string) []string {
 	return out
 }
 
-// unstorable reports whether any of ss cannot be an indexed value: it
-// holds a NUL character, or it is longer than store.MaxIndexedBytes.
-// PostgreSQL text cannot hold NUL (and fails the whole statement on one),
-// and its btree indexes refuse entries of a few kilobytes, so no stored
-// value is like that: a lookup of such a value matches nothing without
-// asking the database, and a write of one is store.ErrInvalid on every
-// backend.
-func unstorable(ss ...string) bool {
-	for _, v := range ss {
-		if strings.IndexByte(v, 0) >= 0 || len(v) > store.MaxIndexedBytes {
-			return true
-		}
-	}
-	return false
-}
+// unstorable reports whether any of ss cannot be an indexed value
+// (store.Unindexable). PostgreSQL text cannot hold NUL (and fails the whole
+// statement on one), and its btree indexes refuse entries of a few
+// kilobytes, so a lookup of such a value matches nothing without asking
+// the database, and a write of one is store.ErrInvalid on every backend.
+func unstorable(ss ...string) bool { return store.Unindexable(ss...) }
 
 // invalid returns store.ErrInvalid naming the attribute whose value cannot
 // be indexed.
@@ -227,7 +218,7 @@ ON CONFLICT (user_id) DO UPDATE SET generation = dirty.generation + 1, attempts 
 // setPending marks the (live) sync state of ids pending.
 func (s *Store) setPending(ctx context.Context, q queryer, now time.Time, ids ...string) error {
 	for _, id := range uniq(ids) {
-		_, err := q.ExecContext(ctx, `UPDATE sync_info SET state = $2, updated = $3 WHERE user_id = $1 AND tombstone = FALSE`,
+		_, err := q.ExecContext(ctx, `UPDATE sync_info SET state = $2, updated = $3, version = version + 1 WHERE user_id = $1 AND tombstone = FALSE`,
 			id, store.StatePending, ts(now))
 		if err != nil {
 			return fmt.Errorf("set %s pending: %w", id, err)
@@ -295,4 +286,17 @@ ON CONFLICT (window_name, window_start) DO NOTHING`, window, ts(start)); err != 
 		return false, fmt.Errorf("store: take budget %s: %w", window, err)
 	}
 	return ok, nil
+}
+
+// Used returns how many calls Take counted in the rate window (name,
+// start), without counting one: what the budget asks before it commits a
+// call.
+func (s *Store) Used(ctx context.Context, window string, start time.Time) (int, error) {
+	var n int
+	err := s.r.QueryRowContext(ctx, `SELECT COALESCE(MAX(used), 0) FROM budget WHERE window_name = $1 AND window_start = $2`,
+		window, ts(start)).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("store: budget used %s: %w", window, err)
+	}
+	return n, nil
 }

@@ -6,13 +6,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sort"
+	"maps"
 	"time"
 
 	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/store"
 )
 
-const syncCols = `user_id, user_name, gsid, record, active, state, last_error, tombstone, updated`
+const syncCols = `link_id, user_id, user_name, gsid, record, active, unknown, state, last_error, tombstone, version, updated`
 
 func scanSync(sc interface{ Scan(...any) error }) (store.SyncInfo, error) {
 	var (
@@ -20,7 +20,8 @@ func scanSync(sc interface{ Scan(...any) error }) (store.SyncInfo, error) {
 		record  string
 		updated int64
 	)
-	if err := sc.Scan(&i.UserID, &i.UserName, &i.GSID, &record, &i.Active, &i.State, &i.LastError, &i.Tombstone, &updated); err != nil {
+	if err := sc.Scan(&i.LinkID, &i.UserID, &i.UserName, &i.GSID, &record, &i.Active, &i.Unknown, &i.State, &i.LastError,
+		&i.Tombstone, &i.Version, &updated); err != nil {
 		return store.SyncInfo{}, err
 	}
 	if err := json.Unmarshal([]byte(record), &i.Record); err != nil {
@@ -61,41 +62,115 @@ func (s *Store) SyncByGSID(ctx context.Context, gsid string) (store.SyncInfo, er
 	return i, nil
 }
 
-// PutSync implements store.Store. A zero Updated is stored as now; an empty
-// State as pending.
-func (s *Store) PutSync(ctx context.Context, info store.SyncInfo) error {
-	if info.UserID == "" {
-		return errors.New("store: put sync info: empty user id")
+// UpdateSync implements store.Store. The row is read locked (PostgreSQL) or
+// under the single writer (SQLite), and written only if its version is
+// still the one read.
+func (s *Store) UpdateSync(ctx context.Context, linkID string, fn func(store.SyncInfo) (store.SyncInfo, error)) (store.SyncInfo, error) {
+	if unstorable(linkID) {
+		return store.SyncInfo{}, fmt.Errorf("store: update link %q: %w", linkID, store.ErrNotFound)
 	}
-	if info.Updated.IsZero() {
-		info.Updated = s.now()
-	}
-	if info.State == "" {
-		info.State = store.StatePending
-	}
-	if unstorable(info.UserID, info.UserName, info.GSID, info.State, info.LastError) {
-		return fmt.Errorf("store: put sync info of %q: %w", info.UserID, invalid("sync info"))
-	}
-	record, err := json.Marshal(info.Record)
-	if err != nil {
-		return fmt.Errorf("store: put sync info of %s: encode record: %w", info.UserID, err)
-	}
-	err = s.write(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO sync_info (user_id, user_name, user_name_lower, gsid, record, active, state, last_error, tombstone, updated)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-ON CONFLICT (user_id) DO UPDATE SET user_name = $2, user_name_lower = $3, gsid = $4, record = $5, active = $6,
-state = $7, last_error = $8, tombstone = $9, updated = $10`,
-			info.UserID, info.UserName, store.Fold(info.UserName), info.GSID, string(record), info.Active,
-			info.State, info.LastError, info.Tombstone, ts(info.Updated))
-		if err != nil {
-			return s.uniqueErr(err, fmt.Sprintf("GSID %q is linked to another user", info.GSID))
+	var (
+		out   store.SyncInfo
+		fnErr error
+	)
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		cur, err := scanSync(tx.QueryRowContext(ctx, sqlSyncByLink+s.d.LockRow, linkID))
+		if errors.Is(err, sql.ErrNoRows) {
+			return store.ErrNotFound
 		}
+		if err != nil {
+			return fmt.Errorf("read: %w", err)
+		}
+		arg := cur
+		arg.Record = maps.Clone(cur.Record)
+		next, err := fn(arg)
+		if err != nil {
+			fnErr = err
+			return err
+		}
+		next.LinkID, next.UserID, next.UserName, next.Tombstone = cur.LinkID, cur.UserID, cur.UserName, cur.Tombstone
+		next.Version = cur.Version + 1
+		if next.Updated.IsZero() {
+			next.Updated = s.now()
+		}
+		next.Updated = tm(ts(next.Updated))
+		if next.State == "" {
+			next.State = store.StatePending
+		}
+		if unstorable(next.GSID, next.State, next.LastError) {
+			return invalid("sync info")
+		}
+		record, err := json.Marshal(next.Record)
+		if err != nil {
+			return fmt.Errorf("encode record: %w", err)
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE sync_info SET gsid = $1, record = $2, active = $3, unknown = $4, state = $5,
+last_error = $6, version = $7, updated = $8 WHERE link_id = $9 AND version = $10`,
+			next.GSID, string(record), next.Active, next.Unknown, next.State, next.LastError, next.Version,
+			ts(next.Updated), linkID, cur.Version)
+		if err != nil {
+			return s.uniqueErr(err, fmt.Sprintf("GSID %q is linked to another user", next.GSID))
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n != 1 {
+			return errCASLost
+		}
+		// What is stored, as GetSync would return it.
+		if err := json.Unmarshal(record, &next.Record); err != nil {
+			return fmt.Errorf("decode record: %w", err)
+		}
+		out = next
 		return nil
 	})
-	if err != nil {
-		return fmt.Errorf("store: put sync info of %s: %w", info.UserID, err)
+	if fnErr != nil {
+		return store.SyncInfo{}, fnErr
 	}
-	return nil
+	if err != nil {
+		return store.SyncInfo{}, fmt.Errorf("store: update link %s: %w", linkID, err)
+	}
+	return out, nil
+}
+
+// ListLinks implements store.Store.
+func (s *Store) ListLinks(ctx context.Context, after string, limit int) ([]store.SyncInfo, error) {
+	if limit <= 0 {
+		return nil, nil
+	}
+	rows, err := s.r.QueryContext(ctx, sqlLinksAfter, after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: list links: %w", err)
+	}
+	defer rows.Close()
+	var out []store.SyncInfo
+	for rows.Next() {
+		i, err := scanSync(rows)
+		if err != nil {
+			return nil, fmt.Errorf("store: list links: %w", err)
+		}
+		out = append(out, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: list links: %w", err)
+	}
+	return out, nil
+}
+
+// PurgeTombstones implements store.Store.
+func (s *Store) PurgeTombstones(ctx context.Context, before time.Time) (int, error) {
+	var n int64
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, sqlPurgeTombstones, ts(before))
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("store: purge tombstones: %w", err)
+	}
+	return int(n), nil
 }
 
 // CountSyncStates implements store.Store. The three states are always
@@ -119,117 +194,4 @@ func (s *Store) CountSyncStates(ctx context.Context) (map[string]int, error) {
 		return nil, fmt.Errorf("store: count sync states: %w", err)
 	}
 	return out, nil
-}
-
-// MarkDirty implements store.Store.
-func (s *Store) MarkDirty(ctx context.Context, userIDs ...string) error {
-	if len(uniq(userIDs)) == 0 {
-		return nil
-	}
-	err := s.write(ctx, func(tx *sql.Tx) error {
-		return s.markDirty(ctx, tx, s.now(), userIDs...)
-	})
-	if err != nil {
-		return fmt.Errorf("store: mark dirty: %w", err)
-	}
-	return nil
-}
-
-// ClaimDirty implements store.Store. Entries are returned oldest first.
-func (s *Store) ClaimDirty(ctx context.Context, owner string, limit int, lease time.Duration, now time.Time) ([]store.Dirty, error) {
-	if limit <= 0 {
-		return nil, nil
-	}
-	var out []store.Dirty
-	err := s.write(ctx, func(tx *sql.Tx) error {
-		out = out[:0]
-		rows, err := tx.QueryContext(ctx, sqlClaimDirty+s.d.SkipLocked, ts(now), limit)
-		if err != nil {
-			return fmt.Errorf("select: %w", err)
-		}
-		for rows.Next() {
-			var d store.Dirty
-			var since int64
-			if err := rows.Scan(&d.UserID, &d.Generation, &d.Attempts, &since); err != nil {
-				rows.Close()
-				return fmt.Errorf("select: %w", err)
-			}
-			d.Since = tm(since)
-			out = append(out, d)
-		}
-		err = rows.Err()
-		rows.Close()
-		if err != nil {
-			return fmt.Errorf("select: %w", err)
-		}
-		if len(out) == 0 {
-			return nil
-		}
-		ids := make([]string, len(out))
-		for i, d := range out {
-			ids[i] = d.UserID
-		}
-		args := append([]any{owner, ts(now.Add(lease))}, anys(ids)...)
-		if _, err := tx.ExecContext(ctx, `UPDATE dirty SET lease_owner = $1, lease_until = $2 WHERE user_id IN (`+placeholders(3, len(ids))+`)`, args...); err != nil {
-			return fmt.Errorf("lease: %w", err)
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("store: claim dirty: %w", err)
-	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].Since.Before(out[j].Since) })
-	return out, nil
-}
-
-// CompleteDirty implements store.Store.
-func (s *Store) CompleteDirty(ctx context.Context, userID string, gen int64) error {
-	err := s.write(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM dirty WHERE user_id = $1 AND generation = $2`, userID, gen)
-		if err != nil {
-			return err
-		}
-		if n, err := res.RowsAffected(); err != nil || n == 1 {
-			return err
-		}
-		_, err = tx.ExecContext(ctx, `UPDATE dirty SET lease_owner = '', lease_until = 0 WHERE user_id = $1`, userID)
-		return err
-	})
-	if err != nil {
-		return fmt.Errorf("store: complete dirty %s: %w", userID, err)
-	}
-	return nil
-}
-
-// RetryDirty implements store.Store.
-func (s *Store) RetryDirty(ctx context.Context, userID string, gen int64, attempts int, notBefore time.Time) error {
-	err := s.write(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE dirty SET lease_owner = '', lease_until = 0, due = $3, attempts = $4
-WHERE user_id = $1 AND generation = $2`, userID, gen, ts(notBefore), attempts)
-		if err != nil {
-			return err
-		}
-		if n, err := res.RowsAffected(); err != nil || n == 1 {
-			return err
-		}
-		_, err = tx.ExecContext(ctx, `UPDATE dirty SET lease_owner = '', lease_until = 0, due = $2, attempts = 0 WHERE user_id = $1`,
-			userID, ts(s.now()))
-		return err
-	})
-	if err != nil {
-		return fmt.Errorf("store: retry dirty %s: %w", userID, err)
-	}
-	return nil
-}
-
-// DirtyStats implements store.Store.
-func (s *Store) DirtyStats(ctx context.Context) (int, time.Time, error) {
-	var (
-		n      int
-		oldest int64
-	)
-	if err := s.r.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(MIN(since), 0) FROM dirty`).Scan(&n, &oldest); err != nil {
-		return 0, time.Time{}, fmt.Errorf("store: dirty stats: %w", err)
-	}
-	return n, tm(oldest), nil
 }

@@ -149,18 +149,20 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
 	return u, nil
 }
 
-// attachSync gives a new user its pending SyncInfo, re-using the most
-// recent tombstone of the same userName so the user keeps its GSID.
+// attachSync gives a new user its pending link, taking over the most
+// recent tombstone of the same userName so the user keeps its Gainsight
+// user: the link keeps its id and GSID and changes its user id.
 func (s *Store) attachSync(ctx context.Context, tx *sql.Tx, u store.User, now time.Time) error {
 	lower := store.Fold(u.UserName)
 	var old string
 	err := tx.QueryRowContext(ctx, sqlTombstoneByName+s.d.LockRow, lower).Scan(&old)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
-		_, err = tx.ExecContext(ctx, `INSERT INTO sync_info (user_id, user_name, user_name_lower, gsid, record, active, state, last_error, tombstone, updated)
-VALUES ($1, $2, $3, '', 'null', FALSE, $4, '', FALSE, $5)
-ON CONFLICT (user_id) DO UPDATE SET user_name = $2, user_name_lower = $3, state = $4, tombstone = FALSE, updated = $5`,
-			u.ID, u.UserName, lower, store.StatePending, ts(now))
+		_, err = tx.ExecContext(ctx, `INSERT INTO sync_info (link_id, user_id, user_name, user_name_lower, gsid, record, active, unknown, state, last_error, tombstone, version, updated)
+VALUES ($1, $2, $3, $4, '', 'null', FALSE, FALSE, $5, '', FALSE, 1, $6)
+ON CONFLICT (user_id) DO UPDATE SET user_name = $3, user_name_lower = $4, state = $5, tombstone = FALSE,
+version = sync_info.version + 1, updated = $6`,
+			uuid.NewString(), u.ID, u.UserName, lower, store.StatePending, ts(now))
 		if err != nil {
 			return fmt.Errorf("create sync info: %w", err)
 		}
@@ -168,10 +170,10 @@ ON CONFLICT (user_id) DO UPDATE SET user_name = $2, user_name_lower = $3, state 
 	case err != nil:
 		return fmt.Errorf("find tombstone: %w", err)
 	}
-	_, err = tx.ExecContext(ctx, `UPDATE sync_info SET user_id = $1, user_name = $2, user_name_lower = $3, state = $4, tombstone = FALSE, updated = $5
-WHERE user_id = $6`, u.ID, u.UserName, lower, store.StatePending, ts(now), old)
+	_, err = tx.ExecContext(ctx, `UPDATE sync_info SET user_id = $1, user_name = $2, user_name_lower = $3, state = $4, tombstone = FALSE,
+version = version + 1, updated = $5 WHERE link_id = $6`, u.ID, u.UserName, lower, store.StatePending, ts(now), old)
 	if err != nil {
-		return fmt.Errorf("re-attach tombstone of %s: %w", old, err)
+		return fmt.Errorf("take over the link of a tombstone: %w", err)
 	}
 	return nil
 }
@@ -228,8 +230,8 @@ active = $6, source = $7, doc = $8, version = $9, modified = $10 WHERE id = $11 
 		if err := s.writeEmails(ctx, tx, next); err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE sync_info SET user_name = $2, user_name_lower = $3, state = $4, updated = $5
-WHERE user_id = $1 AND tombstone = FALSE`, id, next.UserName, store.Fold(next.UserName), store.StatePending, ts(now))
+		_, err = tx.ExecContext(ctx, `UPDATE sync_info SET user_name = $2, user_name_lower = $3, state = $4, updated = $5,
+version = version + 1 WHERE user_id = $1 AND tombstone = FALSE`, id, next.UserName, store.Fold(next.UserName), store.StatePending, ts(now))
 		if err != nil {
 			return fmt.Errorf("set pending: %w", err)
 		}
@@ -269,10 +271,11 @@ func (s *Store) DeleteUser(ctx context.Context, id string) error {
 				return fmt.Errorf("delete: %w", err)
 			}
 		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO sync_info (user_id, user_name, user_name_lower, gsid, record, active, state, last_error, tombstone, updated)
-VALUES ($1, $2, $3, '', 'null', FALSE, $4, '', TRUE, $5)
-ON CONFLICT (user_id) DO UPDATE SET user_name = $2, user_name_lower = $3, state = $4, tombstone = TRUE, updated = $5`,
-			id, u.UserName, store.Fold(u.UserName), store.StatePending, ts(now))
+		_, err = tx.ExecContext(ctx, `INSERT INTO sync_info (link_id, user_id, user_name, user_name_lower, gsid, record, active, unknown, state, last_error, tombstone, version, updated)
+VALUES ($1, $2, $3, $4, '', 'null', FALSE, FALSE, $5, '', TRUE, 1, $6)
+ON CONFLICT (user_id) DO UPDATE SET user_name = $3, user_name_lower = $4, state = $5, tombstone = TRUE,
+version = sync_info.version + 1, updated = $6`,
+			uuid.NewString(), id, u.UserName, store.Fold(u.UserName), store.StatePending, ts(now))
 		if err != nil {
 			return fmt.Errorf("tombstone: %w", err)
 		}
@@ -349,6 +352,18 @@ func (s *Store) UsersByManager(ctx context.Context, id string) ([]string, error)
 	ids, err := s.strings(ctx, s.r, sqlUsersByManager, id)
 	if err != nil {
 		return nil, fmt.Errorf("store: users by manager %s: %w", id, err)
+	}
+	return ids, nil
+}
+
+// ListUserIDs implements store.Store.
+func (s *Store) ListUserIDs(ctx context.Context, after string, limit int) ([]string, error) {
+	if limit <= 0 {
+		return nil, nil
+	}
+	ids, err := s.strings(ctx, s.r, sqlUserIDsAfter, after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: list user ids: %w", err)
 	}
 	return ids, nil
 }

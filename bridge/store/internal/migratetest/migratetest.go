@@ -1,0 +1,89 @@
+package migratetest
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"io/fs"
+	"testing"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/store"
+	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/store/internal/sqlstore"
+)
+
+// ApplyUpTo applies the migrations in dir of files up to version only, as
+// an older release of the bridge left the database.
+func ApplyUpTo(ctx context.Context, db *sql.DB, files fs.FS, dir string, version int) error {
+	sub, err := fs.Sub(files, dir)
+	if err != nil {
+		return err
+	}
+	ms, err := sqlstore.LoadMigrations(sub)
+	if err != nil {
+		return err
+	}
+	var keep []sqlstore.Migration
+	for _, m := range ms {
+		if m.Version <= version {
+			keep = append(keep, m)
+		}
+	}
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	return sqlstore.Migrate(ctx, conn, keep, time.Now, zap.NewNop())
+}
+
+// SeedLinksV2 writes links in the version 2 schema (keyed by user id, a
+// non-empty last_error standing for "outcome unknown"): a linked user whose
+// last write failed, and a settled one.
+func SeedLinksV2(ctx context.Context, db *sql.DB) error {
+	const insert = `INSERT INTO sync_info (user_id, user_name, user_name_lower, gsid, record, active, state, last_error, tombstone, updated)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`
+	for _, row := range [][]any{
+		{"u-lost", "lost@example.com", store.Fold("lost@example.com"), "GS-LOST", `{"Title":"x"}`, true, "pending", "update: connection reset", false, 1},
+		{"u-ok", "ok@example.com", store.Fold("ok@example.com"), "GS-OK", "null", false, "synced", "", true, 2},
+	} {
+		if _, err := db.ExecContext(ctx, insert, row...); err != nil {
+			return fmt.Errorf("migratetest: seed: %w", err)
+		}
+	}
+	return nil
+}
+
+// CheckLinks checks what SeedLinksV2 wrote after the current schema's
+// migrations: each link keyed by its former user id, a failed last write
+// flagged unknown, every link at version 1 and writable by UpdateSync.
+func CheckLinks(t *testing.T, s store.Store) {
+	t.Helper()
+	ctx := t.Context()
+	for _, want := range []store.SyncInfo{
+		{LinkID: "u-lost", UserID: "u-lost", GSID: "GS-LOST", Active: true, Unknown: true, State: store.StatePending},
+		{LinkID: "u-ok", UserID: "u-ok", GSID: "GS-OK", Tombstone: true, State: store.StateSynced},
+	} {
+		got, err := s.GetSync(ctx, want.UserID)
+		if err != nil || got.LinkID != want.LinkID || got.GSID != want.GSID || got.Active != want.Active ||
+			got.Unknown != want.Unknown || got.State != want.State || got.Tombstone != want.Tombstone || got.Version != 1 {
+			t.Fatalf("migrated link %s = %+v, %v; want %+v at version 1", want.UserID, got, err, want)
+		}
+		if _, err := s.UpdateSync(ctx, got.LinkID, func(i store.SyncInfo) (store.SyncInfo, error) {
+			i.Unknown = false
+			return i, nil
+		}); err != nil {
+			t.Fatalf("UpdateSync of migrated link %s: %v", want.UserID, err)
+		}
+	}
+	// A re-create takes the migrated tombstone over under its old key.
+	u, err := s.CreateUser(ctx, store.User{UserName: "OK@example.com"})
+	if err != nil {
+		t.Fatalf("CreateUser: %v", err)
+	}
+	if got, err := s.GetSync(ctx, u.ID); err != nil || got.LinkID != "u-ok" || got.GSID != "GS-OK" {
+		t.Fatalf("re-created user's link = %+v, %v; want link u-ok", got, err)
+	}
+}

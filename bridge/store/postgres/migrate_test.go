@@ -1,0 +1,35 @@
+package postgres
+
+import (
+	"database/sql"
+	"testing"
+
+	"go.uber.org/zap/zaptest"
+
+	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/store/internal/migratetest"
+	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/store/postgres/pgtest"
+)
+
+// TestMigrateLinks opens a database an earlier release wrote (schema
+// version 2) and checks its links after the migrations to the current one.
+func TestMigrateLinks(t *testing.T) {
+	ctx := t.Context()
+	dsn := pgtest.FreshSchema(t)
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatalf("open: %v", err)
+	}
+	defer db.Close()
+	if err := migratetest.ApplyUpTo(ctx, db, migrationFiles, "migrations", 2); err != nil {
+		t.Fatalf("apply old migrations: %v", err)
+	}
+	if err := migratetest.SeedLinksV2(ctx, db); err != nil {
+		t.Fatal(err)
+	}
+	s, err := Open(ctx, dsn, Options{Logger: zaptest.NewLogger(t)})
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	defer s.Close()
+	migratetest.CheckLinks(t, s)
+}

@@ -1,0 +1,376 @@
+package sync
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+
+	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/gainsight"
+	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/store"
+)
+
+// This file is the engine's pure core: from what Load read (the claimed
+// users with their desired state, what Gainsight last confirmed, what the
+// look-ups found) it decides what one pass sends, without any I/O. Every
+// ordering rule lives here:
+//
+//  1. A user who should be inactive is deactivated first, in a call of its
+//     own, whatever else fails about the user (a refused field, a group
+//     conflict, a failed look-up): nothing else of the user gates it.
+//  2. Users are linked (adopted) before anything is written to their
+//     Gainsight user, and adoption follows the join order: every
+//     candidate is matched on the user-name field before any is matched
+//     on Email, and a Gainsight user linked to another user of the bridge
+//     is never taken (the matching is in adopt.go).
+//  3. Creates come next; a created user who should be inactive is then
+//     deactivated.
+//  4. Reactivation comes before the update, which sends the license again
+//     (Gainsight dropped it on deactivation; see rules.go).
+//  5. The update comes last, after the managers created or adopted in the
+//     same pass, so it can carry their GSIDs; a manager not linked yet is
+//     waited for (defer-manager).
+//
+// The executor (execute.go) runs the steps in that order and records each
+// write's outcome.
+
+// Kind is one thing a pass does for a user.
+type Kind string
+
+// Kinds, in the order a pass carries them out.
+const (
+	KindAdopt        Kind = "adopt"         // link an existing Gainsight user
+	KindDeactivate   Kind = "deactivate"    // status false
+	KindCreate       Kind = "create"        // create the Gainsight user
+	KindReactivate   Kind = "reactivate"    // status true
+	KindUpdate       Kind = "update"        // send the changed fields
+	KindDeferManager Kind = "defer-manager" // the manager is not linked yet: synced again once it is
+	KindFailed       Kind = "failed"        // cannot be synced as it is; retried once it changes
+)
+
+// FieldChange is one field a pass sends: what Gainsight was last confirmed
+// to hold (nil: nothing) and what is sent (nil: cleared).
+type FieldChange struct {
+	Field string `json:"field"`
+	Old   any    `json:"old"`
+	New   any    `json:"new"`
+}
+
+// Change is what one pass does for one user: a plain value that can be
+// shown or stored. The unexported fields are what the executor needs to
+// carry it out.
+type Change struct {
+	UserID string `json:"userId"`
+	// GSID is the Gainsight user acted on, "" until it is created.
+	GSID   string        `json:"gsid,omitempty"`
+	Kinds  []Kind        `json:"kinds"`
+	Fields []FieldChange `json:"fields,omitempty"`
+	// Reason says why the user failed, waits for its manager, or is
+	// retried.
+	Reason string `json:"reason,omitempty"`
+	// Retry means the user could not be fully planned this pass (a store
+	// read or a look-up failed); whatever was decided is still done.
+	Retry bool `json:"retry,omitempty"`
+
+	sub        *subject
+	confirmed  gainsight.Record // what Gainsight holds before this pass writes
+	active     bool             // and its status
+	known      bool             // confirmed/active were established this pass (re-read, adopted)
+	takeFrom   string           // adopting from this tombstone link: unlink it first
+	vanished   string           // Gainsight no longer has this GSID of the link
+	create     gainsight.Record // the record a create sends
+	update     gainsight.Record // the fields an update sends (nil clears)
+	managerOf  string           // the SCIM id of a manager linked in this pass, whose GSID the update adds
+	retryErr   error
+	failErr    error
+	failReason string // metric label of a failure
+}
+
+func (c *Change) has(k Kind) bool {
+	for _, x := range c.Kinds {
+		if x == k {
+			return true
+		}
+	}
+	return false
+}
+
+func (c *Change) add(k Kind) {
+	if !c.has(k) {
+		c.Kinds = append(c.Kinds, k)
+	}
+}
+
+func (c *Change) fail(reason string, err error) {
+	if c.failErr == nil && c.retryErr == nil {
+		c.failErr, c.failReason = err, reason
+		c.Reason = maskEmails(err.Error())
+		c.add(KindFailed)
+	}
+}
+
+func (c *Change) retry(err error) {
+	if c.failErr == nil && c.retryErr == nil {
+		c.retryErr, c.Retry = err, true
+		c.Reason = maskEmails(err.Error())
+	}
+}
+
+// subject is one claimed user as Load found it.
+type subject struct {
+	UserID   string
+	Dirty    store.Dirty
+	Deleted  bool            // the SCIM user no longer exists; its link, if any, is a tombstone
+	UserName string          // the user's userName, or the tombstone's
+	Link     *store.SyncInfo // nil: no link
+	// Desired state of a live user: the managed fields (Manager included
+	// when the manager is linked) and the status. A deleted user should be
+	// inactive.
+	Desired    gainsight.Record
+	Active     bool
+	SuperAdmin bool
+	// PlanErr: the user cannot be planned (a group conflict, an
+	// unmappable value). Active still holds: it is the SCIM active flag.
+	PlanErr error
+	// ManagerID is the SCIM id of a manager that is not linked yet and
+	// will be (ManagerWait); the user is synced again once it is.
+	ManagerID   string
+	ManagerWait bool
+	// Reread: Gainsight was asked for the linked user because the link's
+	// state is unknown; Current is what it holds (nil: no such user).
+	Reread    bool
+	Current   gainsight.Record
+	RereadErr error
+	// LoadErr: a store read failed; nothing is decided for the user.
+	LoadErr error
+}
+
+// lookup is what the batch's adoption look-up found, with who holds each
+// found Gainsight user in the store.
+type lookup struct {
+	Found []gainsight.Record
+	Err   error
+	// Holders maps each found GSID to the link that holds it.
+	Holders map[string]store.SyncInfo
+	// NameOwners maps store.Fold of each found record's user-name field to
+	// the ids of the bridge users with that userName.
+	NameOwners map[string][]string
+}
+
+// batchPlan is the plan of one batch, and the state adoption needs when
+// it runs again for users Gainsight refused to create as duplicates.
+type batchPlan struct {
+	Changes []*Change
+	field   string             // the user-name join field
+	taken   map[string]*Change // GSID → the batch user linked (or being linked) to it
+}
+
+// planBatch plans a claimed batch. It does no I/O: subs and lk hold all it
+// needs.
+func planBatch(subs []*subject, lk lookup, userNameField string) *batchPlan {
+	p := &batchPlan{field: userNameField, taken: map[string]*Change{}}
+	byUser := map[string]*Change{}
+	var cands, orphans []*Change
+	for _, s := range subs {
+		c := &Change{UserID: s.UserID, sub: s, Kinds: []Kind{}}
+		p.Changes = append(p.Changes, c)
+		byUser[s.UserID] = c
+		if s.Link != nil && s.Link.GSID != "" {
+			p.taken[s.Link.GSID] = c
+		}
+	}
+	for _, c := range p.Changes {
+		s := c.sub
+		switch {
+		case s.LoadErr != nil:
+			c.retry(s.LoadErr)
+		case s.Deleted:
+			if p.planDeleted(c) {
+				orphans = append(orphans, c)
+			}
+		default:
+			if p.planLive(c) {
+				cands = append(cands, c)
+			}
+		}
+	}
+	if len(cands) > 0 || len(orphans) > 0 {
+		if lk.Err != nil {
+			for _, c := range append(cands, orphans...) {
+				c.retry(fmt.Errorf("look up existing Gainsight users: %w", lk.Err))
+			}
+		} else {
+			for _, c := range p.adopt(cands, lk) {
+				p.planCreate(c)
+			}
+			p.adoptOrphans(orphans, lk)
+		}
+	}
+	p.planManagers(byUser)
+	return p
+}
+
+// planDeleted plans a deleted user: deactivate its Gainsight user if that
+// may be active. It reports whether the user is an orphan candidate: never
+// linked, but a write of unknown outcome (a create whose answer was lost)
+// may have made its Gainsight user, which is then looked up by userName.
+func (p *batchPlan) planDeleted(c *Change) bool {
+	s := c.sub
+	if s.Link == nil {
+		return false
+	}
+	if s.Link.GSID == "" {
+		return s.Link.Unknown && s.UserName != ""
+	}
+	c.GSID = s.Link.GSID
+	c.confirmed, c.active = cloneRecord(s.Link.Record), s.Link.Active
+	switch {
+	case s.Reread && s.Current == nil:
+		c.confirmed, c.active, c.known = nil, false, true // nothing left to deactivate
+	case s.Reread:
+		c.confirmed, c.active = confirmedOf(s.Current, nil)
+		c.known = true
+	case s.RereadErr != nil:
+		c.active = true // unknown: deactivating is safe either way
+		c.retry(fmt.Errorf("re-read the Gainsight user after a write of unknown outcome: %w", s.RereadErr))
+	}
+	if c.active {
+		c.add(KindDeactivate)
+	}
+	return false
+}
+
+// planLive plans a live user that has a link; it reports whether the user
+// is an adoption candidate (not linked to a Gainsight user).
+func (p *batchPlan) planLive(c *Change) bool {
+	s := c.sub
+	if s.Link == nil {
+		c.retry(errors.New("the user has no link row"))
+		return false
+	}
+	gsid := s.Link.GSID
+	if gsid != "" && s.Reread && s.Current == nil {
+		// Gainsight no longer has it: adopt or create again.
+		delete(p.taken, gsid)
+		c.vanished, gsid = gsid, ""
+	}
+	if gsid == "" {
+		if s.PlanErr != nil {
+			c.fail(gainsight.ReasonValidation, s.PlanErr)
+			return false
+		}
+		return true
+	}
+	c.GSID = gsid
+	c.confirmed, c.active = cloneRecord(s.Link.Record), s.Link.Active
+	switch {
+	case s.Reread:
+		c.confirmed, c.active = confirmedOf(s.Current, s.Desired)
+		c.known = true
+	case s.RereadErr != nil:
+		// Unknown state: the deactivation is sent anyway (it is safe
+		// either way); the rest waits for a re-read that succeeds.
+		if !s.Active {
+			c.add(KindDeactivate)
+		}
+		c.retry(fmt.Errorf("re-read the Gainsight user after a write of unknown outcome: %w", s.RereadErr))
+		return false
+	}
+	p.planLinked(c)
+	return false
+}
+
+// planLinked plans the status change and update of a linked live user
+// from its confirmed state.
+func (p *batchPlan) planLinked(c *Change) {
+	s := c.sub
+	want := s.Active
+	switch {
+	case !want && c.active:
+		c.add(KindDeactivate)
+	case want && !c.active && s.PlanErr == nil:
+		c.add(KindReactivate)
+	}
+	if s.PlanErr != nil {
+		c.fail(gainsight.ReasonValidation, s.PlanErr)
+		return
+	}
+	update := diffRecord(sendable(s.Desired, want), withStatus(c.confirmed, want))
+	if len(update) > 0 {
+		c.update = update
+		c.add(KindUpdate)
+	}
+	c.Fields = fieldChanges(c.confirmed, update)
+}
+
+// planCreate plans the create of a user nothing matched.
+func (p *batchPlan) planCreate(c *Change) {
+	s := c.sub
+	c.create = cloneRecord(s.Desired)
+	c.add(KindCreate)
+	if !s.Active {
+		c.add(KindDeactivate)
+	}
+	c.Fields = fieldChanges(nil, c.create)
+}
+
+// planManagers decides, for users whose manager is not linked yet, whether
+// the manager is linked in this pass (its GSID then joins the update) or
+// the user waits for it.
+func (p *batchPlan) planManagers(byUser map[string]*Change) {
+	for _, c := range p.Changes {
+		s := c.sub
+		if s.ManagerID == "" || !s.ManagerWait || c.failErr != nil || c.retryErr != nil {
+			continue
+		}
+		if m := byUser[s.ManagerID]; m != nil && (m.has(KindCreate) || m.has(KindAdopt)) && m.failErr == nil && m.retryErr == nil {
+			c.managerOf = s.ManagerID
+			continue
+		}
+		c.add(KindDeferManager)
+		c.Reason = fmt.Sprintf("waiting for manager %s to be linked to Gainsight", s.ManagerID)
+	}
+}
+
+// managerUpdate adds the Manager of a user whose manager was linked in
+// this pass (GSID gsid, "" when it was not) to the user's update. A user
+// whose manager was not linked waits for it.
+func managerUpdate(c *Change, confirmed gainsight.Record, gsid string) {
+	if c.managerOf == "" {
+		return
+	}
+	if gsid == "" {
+		c.add(KindDeferManager)
+		c.Reason = fmt.Sprintf("waiting for manager %s to be linked to Gainsight", c.managerOf)
+		c.managerOf = ""
+		return
+	}
+	c.managerOf = ""
+	if sameValue(confirmed[fieldManager], gsid) {
+		return
+	}
+	if c.update == nil {
+		c.update = gainsight.Record{}
+	}
+	c.update[fieldManager] = gsid
+	c.Fields = fieldChanges(confirmed, c.update)
+	// The update comes after the create and status steps.
+	kinds := c.Kinds[:0:0]
+	for _, k := range c.Kinds {
+		if k != KindUpdate {
+			kinds = append(kinds, k)
+		}
+	}
+	c.Kinds = kinds
+	c.add(KindUpdate)
+}
+
+// fieldChanges lists the fields of sent with their confirmed values, in
+// field order.
+func fieldChanges(confirmed, sent gainsight.Record) []FieldChange {
+	out := make([]FieldChange, 0, len(sent))
+	for k, v := range sent {
+		out = append(out, FieldChange{Field: k, Old: confirmed[k], New: v})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Field < out[j].Field })
+	return out
+}
