@@ -59,6 +59,7 @@ const (
 	DefaultLease         = 5 * time.Minute
 	DefaultBatchTimeout  = 10 * time.Minute
 	DefaultPollInterval  = 5 * time.Second
+	DefaultGaugeInterval = 5 * time.Second
 	DefaultUserNameField = "SFDCUserName"
 )
 
@@ -93,6 +94,11 @@ type Options struct {
 	// PollInterval is how often Run looks for entries that became due
 	// (retries, expired leases) without a Kick.
 	PollInterval time.Duration
+	// GaugeInterval is how often Run reads the backlog gauges (dirty
+	// users, oldest dirty entry, users per sync state) from the store, on
+	// its own and from its start, so they are true while a long pass runs
+	// and before a restarted engine's first pass ends.
+	GaugeInterval time.Duration
 	// UserNameField is the Gainsight field userName is joined on.
 	UserNameField string
 	// Budget, when set (or when Upstream implements it), is asked before
@@ -129,7 +135,8 @@ func (o *Options) validate() error {
 	for name, d := range map[string]time.Duration{
 		"BatchWindow": o.BatchWindow, "MinBackoff": o.MinBackoff, "MaxBackoff": o.MaxBackoff,
 		"Lease": o.Lease, "PollInterval": o.PollInterval, "TombstoneRetention": o.TombstoneRetention,
-		"BatchTimeout": o.BatchTimeout,
+		"GaugeInterval": o.GaugeInterval,
+		"BatchTimeout":  o.BatchTimeout,
 	} {
 		if d < 0 {
 			errs = append(errs, fmt.Errorf("%s %s is negative", name, d))
@@ -172,6 +179,9 @@ func (o *Options) applyDefaults() {
 	}
 	if o.PollInterval == 0 {
 		o.PollInterval = DefaultPollInterval
+	}
+	if o.GaugeInterval == 0 {
+		o.GaugeInterval = DefaultGaugeInterval
 	}
 	if o.UserNameField == "" {
 		o.UserNameField = DefaultUserNameField
@@ -235,9 +245,16 @@ func (e *Engine) Kick() {
 }
 
 // Run drains the dirty set at start, after every Kick (once BatchWindow has
-// passed) and every PollInterval, until ctx is done. It returns nil when ctx
+// passed) and every PollInterval, until ctx is done, and refreshes the
+// backlog gauges every GaugeInterval meanwhile. It returns nil when ctx
 // ends; errors of a pass are logged and the pass is tried again later.
 func (e *Engine) Run(ctx context.Context) error {
+	gauges := make(chan struct{})
+	go func() {
+		defer close(gauges)
+		e.watchGauges(ctx)
+	}()
+	defer func() { <-gauges }()
 	poll := time.NewTimer(0)
 	defer poll.Stop()
 	for {
@@ -258,6 +275,30 @@ func (e *Engine) Run(ctx context.Context) error {
 			e.log.Warn("sync pass failed", zap.Error(err))
 		}
 		poll.Reset(e.opts.PollInterval)
+	}
+}
+
+// watchGauges refreshes the backlog gauges at once and every
+// GaugeInterval until ctx ends. A failed read is logged when reads start
+// failing, not on every tick.
+func (e *Engine) watchGauges(ctx context.Context) {
+	tick := time.NewTicker(e.opts.GaugeInterval)
+	defer tick.Stop()
+	failing := false
+	for {
+		err := e.refreshGauges(ctx)
+		switch {
+		case err != nil && !failing && ctx.Err() == nil:
+			e.log.Warn("backlog gauges not refreshed", zap.Error(err))
+			failing = true
+		case err == nil:
+			failing = false
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
 	}
 }
 

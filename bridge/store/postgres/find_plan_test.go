@@ -16,10 +16,10 @@ var findPlans = map[string]struct {
 	"users in group":                  {index: "group_members_pkey"},
 	"count users in group named":      {index: "scim_groups_display_name_lower_key"},
 	"users in group named":            {index: "scim_groups_display_name_lower_key"},
-	"count users failed":              {index: "sync_info_state"},
-	"users failed":                    {index: "sync_info_state"},
-	"count users pending":             {index: "sync_info_state"},
-	"users pending":                   {index: "sync_info_state"},
+	"count users failed":              {index: "sync_info_tombstone_state"},
+	"users failed":                    {index: "sync_info_tombstone_state"},
+	"count users pending":             {index: "sync_info_tombstone_state"},
+	"users pending":                   {index: "sync_info_tombstone_state"},
 	"count users GSID":                {index: "sync_info_gsid"},
 	"users GSID":                      {index: "sync_info_gsid"},
 	"count users userName and active": {index: "users_user_name_lower_key"},
@@ -27,4 +27,8 @@ var findPlans = map[string]struct {
 	"count groups with member":        {index: "group_members_user"},
 	"groups with member":              {index: "group_members_user"},
 	"sync info of users":              {index: "sync_info_user_id"},
+	// The gauges count the whole dirty set and every live user: from an
+	// index alone, never the tables.
+	"dirty stats":       {index: "dirty_since", ordered: true},
+	"count sync states": {index: "sync_info_tombstone_state", ordered: true},
 }

@@ -79,6 +79,11 @@ func TestQueryPlans(t *testing.T) {
 		"claim dirty":                  {index: "dirty_since", ordered: true},
 	}
 	checkPlans(ctx, t, db, sqlstore.PlannedQueries(dialect()), want)
+	// As autovacuum keeps them: the visibility map lets counts read an
+	// index alone.
+	if _, err := db.ExecContext(ctx, `VACUUM ANALYZE`); err != nil {
+		t.Fatalf("vacuum: %v", err)
+	}
 	checkPlans(ctx, t, db, sqlstore.FindPlannedQueries(dialect()), findPlans)
 }
 

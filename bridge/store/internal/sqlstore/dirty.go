@@ -167,7 +167,7 @@ func (s *Store) DirtyStats(ctx context.Context) (int, time.Time, error) {
 		n      int
 		oldest int64
 	)
-	if err := s.r.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(MIN(since), 0) FROM dirty`).Scan(&n, &oldest); err != nil {
+	if err := s.r.QueryRowContext(ctx, sqlDirtyStats).Scan(&n, &oldest); err != nil {
 		return 0, time.Time{}, fmt.Errorf("store: dirty stats: %w", err)
 	}
 	return n, tm(oldest), nil

@@ -30,6 +30,16 @@ WHERE g.display_name_lower = %s)`
 	condHasMember = `id IN (SELECT group_id FROM group_members WHERE user_id = %s)`
 )
 
+// The backlog gauges' counts, read every few seconds: each from one index
+// alone (dirty_since, the smallest index of the dirty set; the live users'
+// states from sync_info_tombstone_state).
+const (
+	sqlDirtyStats = `SELECT COUNT(*), COALESCE(MIN(since), 0) FROM dirty`
+	// Grouping by tombstone too, which the WHERE clause fixes, orders the
+	// groups as the index is: no table read and no sort on either backend.
+	sqlCountSyncStates = `SELECT state, COUNT(*) FROM sync_info WHERE tombstone = FALSE GROUP BY tombstone, state`
+)
+
 // conds collects the conditions of a WHERE clause and their numbered
 // arguments.
 type conds struct {
@@ -228,7 +238,8 @@ func syncOfSQL(n int) string {
 }
 
 // FindPlannedQueries returns the statements of FindUsers, FindGroups,
-// GroupsOfUsers and SyncOfUsers as the store runs them, for the backends'
+// GroupsOfUsers and SyncOfUsers, and of the backlog gauges' counts
+// (DirtyStats, CountSyncStates), as the store runs them, for the backends'
 // plan tests (as PlannedQueries).
 func FindPlannedQueries(d Dialect) []PlannedQuery {
 	var out []PlannedQuery
@@ -260,6 +271,8 @@ func FindPlannedQueries(d Dialect) []PlannedQuery {
 	count, list, listArgs := listSQL("scim_groups", groupCols, c.where(), store.Query{Limit: 100}, c.args)
 	out = append(out, PlannedQuery{Name: "count groups with member", SQL: count, Args: c.args},
 		PlannedQuery{Name: "groups with member", SQL: list, Args: listArgs},
-		PlannedQuery{Name: "sync info of users", SQL: syncOfSQL(2), Args: []any{"u-1", "u-2"}})
+		PlannedQuery{Name: "sync info of users", SQL: syncOfSQL(2), Args: []any{"u-1", "u-2"}},
+		PlannedQuery{Name: "dirty stats", SQL: sqlDirtyStats},
+		PlannedQuery{Name: "count sync states", SQL: sqlCountSyncStates})
 	return out
 }

@@ -176,7 +176,7 @@ func (s *Store) PurgeTombstones(ctx context.Context, before time.Time) (int, err
 // CountSyncStates implements store.Store. The three states are always
 // present, zero when no user is in them.
 func (s *Store) CountSyncStates(ctx context.Context) (map[string]int, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT state, COUNT(*) FROM sync_info WHERE tombstone = FALSE GROUP BY state`)
+	rows, err := s.r.QueryContext(ctx, sqlCountSyncStates)
 	if err != nil {
 		return nil, fmt.Errorf("store: count sync states: %w", err)
 	}
