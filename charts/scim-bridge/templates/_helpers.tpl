@@ -191,7 +191,8 @@ The Secret, and its key, holding the Google service account key.
 
 {{/*
 The bridge configuration file: values.config with the settings the chart
-owns (listen addresses, secret file paths, SQLite path) laid over it.
+owns (listen addresses, secret file paths, SQLite path) laid over it; the
+listeners' limits (listen.maxHeaderBytes, maxConnections) are the values'.
 */}}
 {{- define "scim-bridge.config" -}}
 {{- $cfg := deepCopy (default dict .Values.config) }}
@@ -210,7 +211,7 @@ owns (listen addresses, secret file paths, SQLite path) laid over it.
 {{- else }}
 {{- $_ := set $store "sqlite" (mergeOverwrite (default dict $store.sqlite) (dict "path" (printf "%s/scim-bridge.db" (include "scim-bridge.dataDir" .)))) }}
 {{- end }}
-{{- $listen := dict "scim" (printf "0.0.0.0:%d" (int .Values.containerPorts.http)) "admin" (printf "0.0.0.0:%d" (int .Values.containerPorts.admin)) }}
+{{- $listen := mergeOverwrite (default dict $cfg.listen) (dict "scim" (printf "0.0.0.0:%d" (int .Values.containerPorts.http)) "admin" (printf "0.0.0.0:%d" (int .Values.containerPorts.admin))) }}
 {{- $_ := set $cfg "listen" $listen }}
 {{- $_ := set $cfg "scim" $scim }}
 {{- $_ := set $cfg "gainsight" $gainsight }}
