@@ -12,8 +12,8 @@ import (
 // sets itself.
 func TestRequestLimitsReachTheConfig(t *testing.T) {
 	r := mustRender(t, "sb", []string{minimalValues}, map[string]any{
-		"config.listen.maxConnections":          64,
-		"config.listen.scim":                    "0.0.0.0:1",
+		"config.listen.maxConnections":           64,
+		"config.listen.scim":                     "0.0.0.0:1",
 		"config.scim.limits.maxFilterCandidates": 500,
 	})
 	var cfg struct {
