@@ -144,25 +144,8 @@ func (s *Store) FindUsers(ctx context.Context, f store.UserFilter) ([]store.User
 	if c.nothing {
 		return nil, 0, nil
 	}
-	count, list, listArgs := listSQL("users", userCols, c.where(), f.Query, c.args)
-	var total int
-	if err := s.r.QueryRowContext(ctx, count, c.args...).Scan(&total); err != nil {
-		return nil, 0, fmt.Errorf("store: count users: %w", err)
-	}
-	rows, err := s.r.QueryContext(ctx, list, listArgs...)
+	out, total, err := s.listUsers(ctx, c.where(), c.args, f.Query)
 	if err != nil {
-		return nil, 0, fmt.Errorf("store: find users: %w", err)
-	}
-	defer rows.Close()
-	var out []store.User
-	for rows.Next() {
-		u, err := scanUser(rows)
-		if err != nil {
-			return nil, 0, fmt.Errorf("store: find users: %w", err)
-		}
-		out = append(out, u)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, 0, fmt.Errorf("store: find users: %w", err)
 	}
 	return out, total, nil

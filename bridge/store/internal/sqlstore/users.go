@@ -319,26 +319,36 @@ func (s *Store) ListUsers(ctx context.Context, q store.Query) ([]store.User, int
 	if matchesNothing(q) {
 		return nil, 0, nil
 	}
+	out, total, err := s.listUsers(ctx, where, args, q)
+	if err != nil {
+		return nil, 0, fmt.Errorf("store: list users: %w", err)
+	}
+	return out, total, nil
+}
+
+// listUsers returns the page q of the users matching where (whose
+// arguments are args) and their number.
+func (s *Store) listUsers(ctx context.Context, where string, args []any, q store.Query) ([]store.User, int, error) {
 	count, list, listArgs := listSQL("users", userCols, where, q, args)
 	var total int
 	if err := s.r.QueryRowContext(ctx, count, args...).Scan(&total); err != nil {
-		return nil, 0, fmt.Errorf("store: count users: %w", err)
+		return nil, 0, fmt.Errorf("count: %w", err)
 	}
 	rows, err := s.r.QueryContext(ctx, list, listArgs...)
 	if err != nil {
-		return nil, 0, fmt.Errorf("store: list users: %w", err)
+		return nil, 0, err
 	}
 	defer rows.Close()
 	var out []store.User
 	for rows.Next() {
 		u, err := scanUser(rows)
 		if err != nil {
-			return nil, 0, fmt.Errorf("store: list users: %w", err)
+			return nil, 0, err
 		}
 		out = append(out, u)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, 0, fmt.Errorf("store: list users: %w", err)
+		return nil, 0, err
 	}
 	return out, total, nil
 }
