@@ -1,6 +1,7 @@
 package bridge
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -261,15 +262,20 @@ func (b *Bridge) Run(ctx context.Context) error {
 		// authenticated: a bounded header block, read within
 		// ReadHeaderTimeout, on one of a bounded number of connections
 		// (further clients wait in the kernel's accept queue). The SCIM
-		// handler never reads an unauthenticated body.
-		ln = netutil.LimitListener(ln, cfg.Listen.MaxConnections)
+		// handler never reads an unauthenticated body. A Config built by
+		// hand rather than loaded may leave the limits zero: the defaults
+		// then (0 connections would serve none).
+		def := config.Default().Listen
+		maxConns := cmp.Or(max(cfg.Listen.MaxConnections, 0), def.MaxConnections)
+		maxHeader := cmp.Or(max(cfg.Listen.MaxHeaderBytes, 0), def.MaxHeaderBytes)
+		ln = netutil.LimitListener(ln, maxConns)
 		srv := &http.Server{
 			Handler:           h,
 			ReadHeaderTimeout: 10 * time.Second,
 			ReadTimeout:       60 * time.Second,
 			WriteTimeout:      60 * time.Second,
 			IdleTimeout:       120 * time.Second,
-			MaxHeaderBytes:    cfg.Listen.MaxHeaderBytes,
+			MaxHeaderBytes:    maxHeader,
 			ErrorLog:          zap.NewStdLog(b.log.Named(name)),
 		}
 		g.Go(func() error {
