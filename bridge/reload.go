@@ -93,6 +93,10 @@ func secretFiles(cfg *config.Config, path string) []string {
 	for _, t := range cfg.SCIM.Tokens {
 		names = append(names, t.SHA256File)
 	}
+	for _, t := range cfg.Console.Tokens {
+		names = append(names, t.SHA256File)
+	}
+	names = append(names, cfg.Console.SessionKeyFile)
 	names = append(names, cfg.Gainsight.AccessKeyFile, cfg.Store.Postgres.DSNFile)
 	var out []string
 	for _, n := range names {
