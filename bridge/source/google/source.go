@@ -29,7 +29,10 @@ type Options struct {
 	Store   store.Store
 	// Notify wakes the sync engine after a poll changed the store; nil
 	// means nobody is woken.
-	Notify     func()
+	Notify func()
+	// Audit, when set, receives the audit entries of every write a poll
+	// made (users created, changed, disabled, deleted; group memberships).
+	Audit      func(ctx context.Context, entries []store.AuditEntry)
 	Logger     *zap.Logger
 	Registerer prometheus.Registerer
 	Now        func() time.Time // default time.Now
@@ -86,6 +89,9 @@ func New(ctx context.Context, opts Options) (*Source, error) {
 	}
 	if opts.Notify == nil {
 		opts.Notify = func() {}
+	}
+	if opts.Audit == nil {
+		opts.Audit = func(context.Context, []store.AuditEntry) {}
 	}
 	if opts.NewID == nil {
 		opts.NewID = uuid.NewString
