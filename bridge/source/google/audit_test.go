@@ -87,4 +87,3 @@ func TestAuditOfPolls(t *testing.T) {
 		t.Errorf("a poll without changes recorded %q", got)
 	}
 }
-
