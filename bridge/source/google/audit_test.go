@@ -87,3 +87,17 @@ func TestAuditOfPolls(t *testing.T) {
 		t.Errorf("a poll without changes recorded %q", got)
 	}
 }
+
+// TestStatus: the source reports its last poll, successful or not.
+func TestStatus(t *testing.T) {
+	e := newEnv(t, baseConfig())
+	if st := e.src.Status(); !st.LastPoll.IsZero() {
+		t.Fatalf("status before any poll: %+v", st)
+	}
+	seed(e.fake)
+	e.poll(t)
+	st := e.src.Status()
+	if st.LastPoll.IsZero() || !st.LastSuccess.Equal(st.LastPoll) || st.LastError != "" || st.UsersInScope != 4 || st.GroupsInScope != 2 {
+		t.Errorf("status after a poll: %+v", st)
+	}
+}

@@ -68,6 +68,7 @@ type Source struct {
 	metrics *metrics
 	logger  *zap.Logger
 	mu      sync.Mutex // one poll at a time
+	status  status     // status.go
 }
 
 // New builds a source: it reads the service account key (unless
@@ -222,6 +223,7 @@ func (s *Source) PollOnce(ctx context.Context) (Changes, error) {
 	start := time.Now()
 	defer func() { s.metrics.pollDuration.Observe(time.Since(start).Seconds()) }()
 	ch, err := s.poll(ctx, true)
+	s.noteStatus(ch, err)
 	if err != nil {
 		s.metrics.errors.WithLabelValues(ReasonOf(err)).Inc()
 		return ch, err
