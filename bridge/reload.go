@@ -168,6 +168,7 @@ func (b *Bridge) Apply(ctx context.Context, next *config.Config) (int, error) {
 	if err := markDirtyChunked(ctx, b.opts.Store, ids); err != nil {
 		return 0, fmt.Errorf("reload: mark %d users dirty: %w", len(ids), err)
 	}
+	b.auditReload(ctx, ids, reloadDetail(prev.cfg, next))
 	if len(ids) > 0 {
 		b.metrics.fanout.Observe(float64(len(ids)))
 		b.engine.Kick()
