@@ -117,7 +117,7 @@ func (b *Bridge) pruneAudit(ctx context.Context, now time.Time) (int, error) {
 // housekeeping prunes the audit trail once per audit.pruneInterval
 // across replicas, and refreshes the drain ETA gauge.
 func (b *Bridge) housekeeping(ctx context.Context) {
-	t := time.NewTicker(etaInterval)
+	t := time.NewTicker(min(etaInterval, b.Config().Audit.PruneInterval))
 	defer t.Stop()
 	var lastPrune time.Time
 	for {
