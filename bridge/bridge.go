@@ -107,6 +107,7 @@ type Bridge struct {
 	replica string
 	scim    http.Handler
 	admin   http.Handler
+	console http.Handler // console.go
 	// configSum is the hash of the config file's content when the bridge
 	// was built: the watcher's baseline, so an edit made before Run starts
 	// watching is not missed.
@@ -199,6 +200,9 @@ func New(opts Options) (*Bridge, error) {
 	}
 	// After the SCIM handler: it may own metrics this registration shares.
 	b.metrics = newMetrics(opts.Registry, opts.Version)
+	if b.console, err = b.newConsole(); err != nil {
+		return nil, fmt.Errorf("bridge: console: %w", err)
+	}
 	b.admin = b.adminHandler()
 	return b, nil
 }
