@@ -14,7 +14,7 @@ import (
 )
 
 // personalText stands for a personal value the console does not show.
-const personalText = "changed (personal data, not shown)"
+const personalText = "personal data, not shown"
 
 func (c *Console) overviewPage(r *http.Request, _ *principal) (any, error) {
 	return c.opts.Backend.Overview(r.Context())

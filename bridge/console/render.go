@@ -43,6 +43,15 @@ var funcs = template.FuncMap{
 		}
 		return humanDuration(now.Sub(t)) + " ago"
 	},
+	// short is a time of the coming day or so: "18:00 UTC", or "Mar 5
+	// 00:00 UTC" on another day than now's.
+	"short": func(now, t time.Time) string {
+		t, now = t.UTC(), now.UTC()
+		if t.YearDay() == now.YearDay() && t.Year() == now.Year() {
+			return t.Format("15:04 UTC")
+		}
+		return t.Format("Jan 2 15:04 UTC")
+	},
 	"duration": humanDuration,
 	"value":    formatValue,
 	"join":     strings.Join,
