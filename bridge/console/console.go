@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"net/http"
 	"net/url"
+	"path"
 	"strings"
 	"time"
 
@@ -247,8 +248,8 @@ func (c *Console) serveAction(w http.ResponseWriter, r *http.Request, pr *princi
 // login form never redirects off the console.
 func safeNext(next string) string {
 	u, err := url.Parse(next)
-	if err != nil || u.Scheme != "" || u.Host != "" || !strings.HasPrefix(u.Path, "/ui/") || strings.HasPrefix(next, "//") ||
-		strings.Contains(next, "\\") {
+	if err != nil || u.Scheme != "" || u.Host != "" || strings.HasPrefix(next, "//") || strings.Contains(next, "\\") ||
+		!strings.HasPrefix(path.Clean(u.Path)+"/", "/ui/") {
 		return "/ui/"
 	}
 	return u.RequestURI()
