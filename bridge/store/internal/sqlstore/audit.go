@@ -13,6 +13,15 @@ import (
 	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/store"
 )
 
+// params collects the arguments of a statement built piece by piece.
+type params []any
+
+// add appends v and returns its placeholder.
+func (p *params) add(v any) string {
+	*p = append(*p, v)
+	return "$" + strconv.Itoa(len(*p))
+}
+
 const auditCols = `id, at, user_id, user_name, op, source, actor, replica, request_id, gsid, result, error, detail, changes`
 
 // AppendAudit implements store.AuditLog.
@@ -59,12 +68,9 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
 func (s *Store) ListAudit(ctx context.Context, q store.AuditQuery) ([]store.AuditEntry, error) {
 	var (
 		where []string
-		args  []any
+		args  params
 	)
-	arg := func(v any) string {
-		args = append(args, v)
-		return "$" + strconv.Itoa(len(args))
-	}
+	arg := args.add
 	switch {
 	case q.UserID != "":
 		if unstorable(q.UserID) {
@@ -188,12 +194,9 @@ func (s *Store) PruneAudit(ctx context.Context, before time.Time, keep, limit in
 func (s *Store) SearchUsers(ctx context.Context, q store.UserSearch) ([]store.UserSummary, int, error) {
 	var (
 		where []string
-		args  []any
+		args  params
 	)
-	arg := func(v any) string {
-		args = append(args, v)
-		return "$" + strconv.Itoa(len(args))
-	}
+	arg := args.add
 	if text := strings.TrimSpace(q.Text); text != "" {
 		if unstorable(text) {
 			return nil, 0, nil
