@@ -93,6 +93,10 @@ func secretFiles(cfg *config.Config, path string) []string {
 	for _, t := range cfg.SCIM.Tokens {
 		names = append(names, t.SHA256File)
 	}
+	for _, t := range cfg.Console.Tokens {
+		names = append(names, t.SHA256File)
+	}
+	names = append(names, cfg.Console.SessionKeyFile)
 	names = append(names, cfg.Gainsight.AccessKeyFile, cfg.Store.Postgres.DSNFile)
 	var out []string
 	for _, n := range names {
@@ -164,6 +168,7 @@ func (b *Bridge) Apply(ctx context.Context, next *config.Config) (int, error) {
 	if err := markDirtyChunked(ctx, b.opts.Store, ids); err != nil {
 		return 0, fmt.Errorf("reload: mark %d users dirty: %w", len(ids), err)
 	}
+	b.auditReload(ctx, ids, reloadDetail(prev.cfg, next))
 	if len(ids) > 0 {
 		b.metrics.fanout.Observe(float64(len(ids)))
 		b.engine.Kick()

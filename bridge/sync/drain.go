@@ -73,6 +73,7 @@ func (e *Engine) runBatch(ctx context.Context, claimed []store.Dirty, planner Pl
 	runs := e.execute(bctx, planBatch(subs, lk, e.opts.UserNameField))
 	cancel()
 	lost := k.stop(ctx)
+	e.flushAudit(ctx, runs)
 	e.finish(ctx, runs, lost)
 }
 

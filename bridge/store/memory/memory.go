@@ -48,6 +48,7 @@ type Store struct {
 	jobs        map[string]time.Time
 	budget      map[string]budgetWindow
 	locks       store.ProcessLocks
+	audit       auditTrail // audit.go
 }
 
 var _ store.Store = (*Store)(nil)

@@ -3,7 +3,6 @@ package sqlstore
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"strings"
 
 	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/store"
@@ -44,7 +43,7 @@ const (
 // arguments.
 type conds struct {
 	parts []string
-	args  []any
+	args  params
 	// nothing is set when a condition can match no row.
 	nothing bool
 }
@@ -53,11 +52,10 @@ type conds struct {
 // per argument.
 func (c *conds) add(format string, args ...any) {
 	ph := make([]any, len(args))
-	for i := range args {
-		ph[i] = "$" + strconv.Itoa(len(c.args)+i+1)
+	for i, a := range args {
+		ph[i] = c.args.add(a)
 	}
 	c.parts = append(c.parts, fmt.Sprintf(format, ph...))
-	c.args = append(c.args, args...)
 }
 
 // value adds a condition on a string only a stored value can satisfy: an
