@@ -40,7 +40,15 @@
 // POST …/.search is answered as the GET of the same endpoint (search.go);
 // the server root lists users and groups together through the library's
 // root query hook. Every route names its methods; any other method is 405
-// with an Allow header. List filters are validated by the library; common
-// "eq" filters become indexed store queries and everything else is
-// evaluated in memory (filter.go).
+// with an Allow header. List filters are validated by the library; the
+// "eq" comparisons the store answers through its indexes (narrowUsers,
+// narrowGroups in filter.go) become store.Finder queries paged by the
+// store, and whatever else a filter says is tested on the candidates they
+// select a chunk at a time (list.go).
+//
+// Every request is bounded (limits.go, Options.Limits): values per
+// attribute, stored document size, PATCH operations, filter length, depth
+// and candidates, checked on the raw JSON or text before the library
+// parses it where they can be; large list pages are built within a shared
+// budget of stored bytes; an unauthenticated request's body is never read.
 package scim
