@@ -44,46 +44,83 @@ func (b *Bridge) watchConfig(ctx context.Context) {
 		tick = t.C
 	}
 	for {
+		var read fileHashes
 		select {
 		case <-ctx.Done():
 			return
 		case <-b.opts.Reload:
+			read = b.watchedFiles()
 			b.reloadLogged(ctx, "signal")
 		case <-tick:
-			sum := b.watchedSum()
-			if sum == nil || bytes.Equal(sum, last) {
+			read = b.watchedFiles()
+			if sum := read.sum(); sum == nil || bytes.Equal(sum, last) {
 				continue
 			}
 			b.reloadLogged(ctx, "file change")
 		}
-		// The configuration now in effect decides which secret files
-		// are watched.
-		last = b.watchedSum()
+		// The configuration now in effect decides which secret files are
+		// watched; their content is taken as it was before the reload
+		// read them, so a file that changes while the reload runs is a
+		// change for the next tick. Only a file the reload started to
+		// watch is read now.
+		last = read.extend(b.opts.ConfigPath, secretFiles(b.Config(), b.opts.ConfigPath)).sum()
 	}
 }
 
 // watchedSum hashes the config file and the secret files the configuration
 // in effect names; nil when the config file cannot be read.
 func (b *Bridge) watchedSum() []byte {
-	return filesSum(b.opts.ConfigPath, secretFiles(b.Config(), b.opts.ConfigPath))
+	return b.watchedFiles().sum()
 }
 
-// filesSum hashes the content of path and of others (a missing secret file
-// hashes as empty, so its appearance counts as a change).
-func filesSum(path string, others []string) []byte {
-	data, err := os.ReadFile(path)
-	if err != nil {
+// watchedFiles reads the config file and the secret files the
+// configuration in effect names.
+func (b *Bridge) watchedFiles() fileHashes {
+	return fileHashes{}.extend(b.opts.ConfigPath, secretFiles(b.Config(), b.opts.ConfigPath))
+}
+
+// fileHashes is the content hash of a config file (first) and the secret
+// files it names, in order.
+type fileHashes struct {
+	paths  []string
+	hashes map[string][sha256.Size]byte
+	ok     bool // the config file could be read
+}
+
+// extend returns the hashes of path and others, taking those already in h
+// from h and reading the rest (a missing secret file hashes as empty, so
+// its appearance counts as a change).
+func (h fileHashes) extend(path string, others []string) fileHashes {
+	out := fileHashes{paths: append([]string{path}, others...), hashes: map[string][sha256.Size]byte{}}
+	for i, p := range out.paths {
+		if sum, ok := h.hashes[p]; ok {
+			out.hashes[p] = sum
+			if i == 0 {
+				out.ok = h.ok
+			}
+			continue
+		}
+		data, err := os.ReadFile(p)
+		if i == 0 {
+			out.ok = err == nil
+		}
+		out.hashes[p] = sha256.Sum256(data)
+	}
+	return out
+}
+
+// sum combines the hashes; nil when the config file could not be read.
+func (h fileHashes) sum() []byte {
+	if !h.ok {
 		return nil
 	}
-	h := sha256.New()
-	h.Write(data)
-	for _, p := range others {
-		d, _ := os.ReadFile(p)
-		s := sha256.Sum256(d)
-		h.Write([]byte(p))
-		h.Write(s[:])
+	d := sha256.New()
+	for _, p := range h.paths {
+		s := h.hashes[p]
+		d.Write([]byte(p))
+		d.Write(s[:])
 	}
-	return h.Sum(nil)
+	return d.Sum(nil)
 }
 
 // secretFiles lists the files cfg reads secrets from, resolved the way the
