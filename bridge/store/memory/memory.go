@@ -48,6 +48,8 @@ type Store struct {
 	jobs        map[string]time.Time
 	budget      map[string]budgetWindow
 	locks       store.ProcessLocks
+	prioritizer store.Prioritizer
+	snapshot    *snapshotRow
 }
 
 var _ store.Store = (*Store)(nil)
@@ -75,6 +77,11 @@ type dirtyRow struct {
 	since, due time.Time
 	owner      string
 	leaseUntil time.Time
+	priority   store.Priority
+	// next is the highest priority of the marks made since the entry was
+	// claimed: what is left once the claimed work is done.
+	next   store.Priority
+	raised time.Time // when the entry got its priority
 }
 
 type budgetWindow struct {
@@ -181,17 +188,23 @@ func page[T any](all []T, q store.Query) []T {
 }
 
 // markDirty adds ids to the dirty set or bumps their generation, due now
-// with attempts reset; a lease in force is kept.
-func (s *Store) markDirty(now time.Time, ids ...string) {
+// with attempts reset; a lease in force is kept. A pending entry's
+// priority is raised to p, never lowered.
+func (s *Store) markDirty(now time.Time, p store.Priority, ids ...string) {
+	p = p.Clamp()
 	for _, id := range uniq(ids) {
 		d := s.dirty[id]
 		if d == nil {
-			s.dirty[id] = &dirtyRow{generation: 1, since: now, due: now}
+			s.dirty[id] = &dirtyRow{generation: 1, since: now, due: now, priority: p, next: p, raised: now}
 			continue
 		}
 		d.generation++
 		d.attempts = 0
 		d.due = now
+		if p > d.priority {
+			d.priority, d.raised = p, now
+		}
+		d.next = max(d.next, p)
 	}
 }
 
@@ -208,17 +221,27 @@ func (s *Store) setPending(now time.Time, ids ...string) {
 }
 
 // MarkDirty implements store.Store.
-func (s *Store) MarkDirty(_ context.Context, userIDs ...string) error {
+func (s *Store) MarkDirty(ctx context.Context, userIDs ...string) error {
+	return s.MarkDirtyAs(ctx, store.PriorityNormal, userIDs...)
+}
+
+// MarkDirtyAs implements store.Store.
+func (s *Store) MarkDirtyAs(_ context.Context, p store.Priority, userIDs ...string) error {
 	if err := s.lock(); err != nil {
 		return err
 	}
 	defer s.mu.Unlock()
-	s.markDirty(s.clock(), userIDs...)
+	s.markDirty(s.clock(), p, userIDs...)
 	return nil
 }
 
 // ClaimDirty implements store.Store.
-func (s *Store) ClaimDirty(_ context.Context, owner string, limit int, lease time.Duration, now time.Time) ([]store.Dirty, error) {
+func (s *Store) ClaimDirty(ctx context.Context, owner string, limit int, lease time.Duration, now time.Time) ([]store.Dirty, error) {
+	return s.ClaimDirtyMin(ctx, owner, store.PriorityLow, limit, lease, now)
+}
+
+// ClaimDirtyMin implements store.Store.
+func (s *Store) ClaimDirtyMin(_ context.Context, owner string, min store.Priority, limit int, lease time.Duration, now time.Time) ([]store.Dirty, error) {
 	if limit <= 0 {
 		return nil, nil
 	}
@@ -228,14 +251,17 @@ func (s *Store) ClaimDirty(_ context.Context, owner string, limit int, lease tim
 	defer s.mu.Unlock()
 	var ids []string
 	for id, d := range s.dirty {
-		if !d.due.After(now) && !d.leaseUntil.After(now) {
+		if d.priority >= min && !d.due.After(now) && !d.leaseUntil.After(now) {
 			ids = append(ids, id)
 		}
 	}
 	sort.Slice(ids, func(i, j int) bool {
 		a, b := s.dirty[ids[i]], s.dirty[ids[j]]
-		if !a.since.Equal(b.since) {
-			return a.since.Before(b.since)
+		switch {
+		case a.priority != b.priority:
+			return a.priority > b.priority
+		case !a.raised.Equal(b.raised):
+			return a.raised.Before(b.raised)
 		}
 		return ids[i] < ids[j]
 	})
@@ -245,8 +271,8 @@ func (s *Store) ClaimDirty(_ context.Context, owner string, limit int, lease tim
 	var out []store.Dirty
 	for _, id := range ids {
 		d := s.dirty[id]
-		d.owner, d.leaseUntil = owner, stamp(now.Add(lease))
-		out = append(out, store.Dirty{UserID: id, Generation: d.generation, Attempts: d.attempts, Since: d.since})
+		d.owner, d.leaseUntil, d.next = owner, stamp(now.Add(lease)), 0
+		out = append(out, store.Dirty{UserID: id, Generation: d.generation, Attempts: d.attempts, Since: d.since, Priority: d.priority})
 	}
 	return out, nil
 }
@@ -293,6 +319,10 @@ func (s *Store) CompleteDirty(_ context.Context, owner, userID string, gen int64
 		return nil
 	}
 	d.owner, d.leaseUntil = "", time.Time{}
+	// The claimed work is done: what is left is what was marked since.
+	if d.next != d.priority {
+		d.priority, d.raised = d.next.Clamp(), s.clock()
+	}
 	return nil
 }
 
@@ -308,6 +338,8 @@ func (s *Store) RetryDirty(_ context.Context, owner, userID string, gen int64, a
 	}
 	d.owner, d.leaseUntil = "", time.Time{}
 	if d.generation != gen {
+		// The claimed work is not done: the entry keeps its priority
+		// (raised by the marks since, if higher).
 		d.due, d.attempts = s.clock(), 0
 		return nil
 	}

@@ -72,15 +72,21 @@ func (s *Store) CreateUser(_ context.Context, u store.User) (store.User, error) 
 	stored.Doc = nil
 	s.users[u.ID] = &userRow{u: stored, doc: doc, seq: s.seq}
 	s.userByName[key] = u.ID
-	s.attachLink(u, now)
-	s.markDirty(now, u.ID)
+	prio := store.PriorityNormal
+	if s.attachLink(u, now) && !u.Active {
+		// It takes over a deleted user's Gainsight user, which may still
+		// be active.
+		prio = store.PriorityUrgent
+	}
+	s.markDirty(now, prio, u.ID)
 	u.Doc = decodeMap(doc)
 	return u, nil
 }
 
 // attachLink gives a new user its pending link, taking over the most
-// recent tombstone of the same userName (same link id and GSID).
-func (s *Store) attachLink(u store.User, now time.Time) {
+// recent tombstone of the same userName (same link id and GSID); it
+// reports whether it took a tombstone's link over.
+func (s *Store) attachLink(u store.User, now time.Time) bool {
 	key := store.Fold(u.UserName)
 	var best *linkRow
 	for _, l := range s.links {
@@ -104,13 +110,14 @@ func (s *Store) attachLink(u store.User, now time.Time) {
 			record: []byte("null"),
 		}
 		s.linkOfUser[u.ID] = id
-		return
+		return false
 	}
 	delete(s.linkOfUser, best.info.UserID)
 	best.info.UserID, best.info.UserName = u.ID, u.UserName
 	best.info.State, best.info.Tombstone, best.info.Updated = store.StatePending, false, now
 	best.info.Version++
 	s.linkOfUser[u.ID] = best.info.LinkID
+	return true
 }
 
 // GetUser implements store.Store.
@@ -166,11 +173,12 @@ func (s *Store) UpdateUser(_ context.Context, id string, fn func(store.User) (st
 	stored := next
 	stored.Doc = nil
 	r.u, r.doc = stored, doc
+	prio := s.userPriority(cur, next)
 	if l := s.links[s.linkOfUser[id]]; l != nil && !l.info.Tombstone {
 		l.info.UserName, l.info.State, l.info.Updated = next.UserName, store.StatePending, now
 		l.info.Version++
 	}
-	s.markDirty(now, id)
+	s.markDirty(now, prio, id)
 	return r.user(), nil
 }
 
@@ -207,7 +215,7 @@ func (s *Store) DeleteUser(_ context.Context, id string) error {
 		}
 		s.linkOfUser[id] = lid
 	}
-	s.markDirty(now, id)
+	s.markDirty(now, store.PriorityUrgent, id)
 	return nil
 }
 
