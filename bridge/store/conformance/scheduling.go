@@ -100,7 +100,7 @@ func testClaimPriorityOrder(t *testing.T, s store.Store) {
 func testMarkRaisesOnly(t *testing.T, s store.Store) {
 	markAs(t, s, store.PriorityUrgent, "a")
 	markAs(t, s, store.PriorityLow, "b")
-	markAs(t, s, store.PriorityLow, "a")  // does not lower a
+	markAs(t, s, store.PriorityLow, "a")    // does not lower a
 	markAs(t, s, store.PriorityUrgent, "b") // raises b, after a
 	markAs(t, s, store.PriorityLow, "c")
 	markAs(t, s, store.PriorityHigh, "c")
