@@ -44,19 +44,19 @@ const (
 
 // Options configures a Client. Logger and Registerer are required.
 type Options struct {
-	BaseURL     string        // https://<tenant-domain>
-	API         string        // "services" (default) | "users-v1"
-	AccessKey   string        // sent in the accesskey header; never logged
-	Timeout     time.Duration // per call (one HTTP exchange), default 30s
-	PerHour     int           // calls per hour window; 0 = unlimited
-	PerDay      int           // calls per day window; 0 = unlimited
-	HourWindow  time.Duration // length of the "hour" window, default 1h
-	DayWindow   time.Duration // length of the "day" window, default 24h
+	BaseURL    string        // https://<tenant-domain>
+	API        string        // "services" (default) | "users-v1"
+	AccessKey  string        // sent in the accesskey header; never logged
+	Timeout    time.Duration // per call (one HTTP exchange), default 30s
+	PerHour    int           // calls per hour window; 0 = unlimited
+	PerDay     int           // calls per day window; 0 = unlimited
+	HourWindow time.Duration // length of the "hour" window, default 1h
+	DayWindow  time.Duration // length of the "day" window, default 24h
 	// ReservedPerHour and ReservedPerDay are the calls of each window that
 	// only urgent calls (WithUrgent) may spend; below PerHour and PerDay.
 	ReservedPerHour int
 	ReservedPerDay  int
-	Concurrency int           // users-v1 fan-out of batch methods, default 4
+	Concurrency     int // users-v1 fan-out of batch methods, default 4
 	// DefaultRole is the users-v1 role sent on create when a record has no
 	// permissionBundles (that dialect requires a role).
 	DefaultRole string

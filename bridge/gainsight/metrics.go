@@ -22,9 +22,9 @@ func operations() []string {
 }
 
 type metrics struct {
-	requests *prometheus.CounterVec
-	duration *prometheus.HistogramVec
-	retries  *prometheus.CounterVec
+	requests  *prometheus.CounterVec
+	duration  *prometheus.HistogramVec
+	retries   *prometheus.CounterVec
 	budget    *prometheus.GaugeVec
 	limit     *prometheus.GaugeVec
 	effective *prometheus.GaugeVec
