@@ -111,22 +111,31 @@ func (e *Engine) repairPage(ctx context.Context, planner Planner, links []store.
 	for _, rec := range found {
 		byGSID[rec.GSID()] = rec
 	}
-	var dirty []string
+	dirty := map[store.Priority][]string{}
+	n := 0
 	for _, it := range items {
-		mark, err := e.repairLink(ctx, it, byGSID[it.link.GSID])
+		rec := byGSID[it.link.GSID]
+		mark, err := e.repairLink(ctx, it, rec)
 		if err != nil {
 			return 0, 0, err
 		}
 		if mark {
-			dirty = append(dirty, it.link.UserID)
+			// Someone gave access back in Gainsight to a user who should
+			// not have it: that is offboarding work.
+			p := store.PriorityNormal
+			if rec != nil && activeOf(rec) && (it.link.Tombstone || !it.active) {
+				p = store.PriorityUrgent
+			}
+			dirty[p] = append(dirty[p], it.link.UserID)
+			n++
 		}
 	}
-	if len(dirty) > 0 {
-		if err := e.opts.Store.MarkDirty(ctx, dirty...); err != nil {
-			return 0, len(items), fmt.Errorf("mark %d drifted users dirty: %w", len(dirty), err)
+	for p, ids := range dirty {
+		if err := e.opts.Store.MarkDirtyAs(ctx, p, ids...); err != nil {
+			return 0, len(items), fmt.Errorf("mark %d drifted users dirty: %w", len(ids), err)
 		}
 	}
-	return len(dirty), len(items), nil
+	return n, len(items), nil
 }
 
 // errLinkMoved means a pass wrote the link after drift repair read it.
