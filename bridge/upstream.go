@@ -20,6 +20,12 @@ func UpstreamOptions(cfg *config.Config, version string) gainsight.Options {
 		Timeout:     cfg.Gainsight.Timeout,
 		PerHour:     cfg.Gainsight.Budget.PerHour,
 		PerDay:      cfg.Gainsight.Budget.PerDay,
+		// The urgent share of each window: deactivations may spend it when
+		// the rest is gone.
+		ReservedPerHour: cfg.Gainsight.Budget.Reserved(cfg.Gainsight.Budget.PerHour),
+		ReservedPerDay:  cfg.Gainsight.Budget.Reserved(cfg.Gainsight.Budget.PerDay),
+		HourWindow:      cfg.Gainsight.Budget.WindowHour,
+		DayWindow:       cfg.Gainsight.Budget.WindowDay,
 		Concurrency: cfg.Gainsight.Concurrency,
 		DefaultRole: cfg.Gainsight.DefaultRole,
 		UserAgent:   "gainsight-scim-bridge/" + version,

@@ -23,10 +23,14 @@ func listCost(total, size int) int {
 }
 
 // ListPage returns page number page (from 0) of a listing of every user,
-// with only fields (and Gsid), and the tenant's total number of users (-1
-// when Gainsight does not say): one POST /v1/users/services/list call of
-// 100 users. A page shorter than ListPageSize is the last. Read-only.
+// with only fields (and Gsid; no fields: the fields Find returns), and the
+// tenant's total number of users (-1 when Gainsight does not say): one
+// POST /v1/users/services/list call of 100 users. A page shorter than
+// ListPageSize is the last. Read-only.
 func (s *services) ListPage(ctx context.Context, fields []string, page int) ([]Record, int, error) {
+	if len(fields) == 0 {
+		fields = listSelect(s.t.opts.ListFields)
+	}
 	body := map[string]any{"select": fields, "limit": listPageSize, "includeTotal": true, "page": page}
 	resp, err := s.t.call(ctx, request{op: OpList, method: http.MethodPost, path: "/v1/users/services/list", body: body, idempotent: true})
 	if err != nil {
