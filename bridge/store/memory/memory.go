@@ -50,6 +50,10 @@ type Store struct {
 	locks       store.ProcessLocks
 	prioritizer store.Prioritizer
 	snapshot    *snapshotRow
+	// tombstones counts the links that are tombstones, so a create need
+	// not look for one to take over when there is none.
+	tombstones int
+	reports    map[string]map[string]bool // manager id → ids of the users reporting to it
 }
 
 var _ store.Store = (*Store)(nil)
@@ -108,6 +112,26 @@ func New(opts Options) *Store {
 		dirty:       map[string]*dirtyRow{},
 		jobs:        map[string]time.Time{},
 		budget:      map[string]budgetWindow{},
+		reports:     map[string]map[string]bool{},
+	}
+}
+
+// setManager moves user id from the reports of old to those of new.
+func (s *Store) setManager(id, old, new string) {
+	if old == new {
+		return
+	}
+	if old != "" {
+		delete(s.reports[old], id)
+		if len(s.reports[old]) == 0 {
+			delete(s.reports, old)
+		}
+	}
+	if new != "" {
+		if s.reports[new] == nil {
+			s.reports[new] = map[string]bool{}
+		}
+		s.reports[new][id] = true
 	}
 }
 
@@ -249,28 +273,32 @@ func (s *Store) ClaimDirtyMin(_ context.Context, owner string, min store.Priorit
 		return nil, err
 	}
 	defer s.mu.Unlock()
-	var ids []string
+	type due struct {
+		id string
+		d  *dirtyRow
+	}
+	var ds []due
 	for id, d := range s.dirty {
 		if d.priority >= min && !d.due.After(now) && !d.leaseUntil.After(now) {
-			ids = append(ids, id)
+			ds = append(ds, due{id, d})
 		}
 	}
-	sort.Slice(ids, func(i, j int) bool {
-		a, b := s.dirty[ids[i]], s.dirty[ids[j]]
+	sort.Slice(ds, func(i, j int) bool {
+		a, b := ds[i].d, ds[j].d
 		switch {
 		case a.priority != b.priority:
 			return a.priority > b.priority
 		case !a.raised.Equal(b.raised):
 			return a.raised.Before(b.raised)
 		}
-		return ids[i] < ids[j]
+		return ds[i].id < ds[j].id
 	})
-	if len(ids) > limit {
-		ids = ids[:limit]
+	if len(ds) > limit {
+		ds = ds[:limit]
 	}
 	var out []store.Dirty
-	for _, id := range ids {
-		d := s.dirty[id]
+	for _, e := range ds {
+		id, d := e.id, e.d
 		d.owner, d.leaseUntil, d.next = owner, stamp(now.Add(lease)), 0
 		out = append(out, store.Dirty{UserID: id, Generation: d.generation, Attempts: d.attempts, Since: d.since, Priority: d.priority})
 	}

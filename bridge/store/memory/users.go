@@ -72,6 +72,7 @@ func (s *Store) CreateUser(_ context.Context, u store.User) (store.User, error) 
 	stored.Doc = nil
 	s.users[u.ID] = &userRow{u: stored, doc: doc, seq: s.seq}
 	s.userByName[key] = u.ID
+	s.setManager(u.ID, "", u.ManagerID)
 	prio := store.PriorityNormal
 	if s.attachLink(u, now) && !u.Active {
 		// It takes over a deleted user's Gainsight user, which may still
@@ -90,6 +91,9 @@ func (s *Store) attachLink(u store.User, now time.Time) bool {
 	key := store.Fold(u.UserName)
 	var best *linkRow
 	for _, l := range s.links {
+		if s.tombstones == 0 {
+			break // nothing to take over: no need to look
+		}
 		if !l.info.Tombstone || store.Fold(l.info.UserName) != key {
 			continue
 		}
@@ -111,6 +115,9 @@ func (s *Store) attachLink(u store.User, now time.Time) bool {
 		}
 		s.linkOfUser[u.ID] = id
 		return false
+	}
+	if best.info.Tombstone {
+		s.tombstones--
 	}
 	delete(s.linkOfUser, best.info.UserID)
 	best.info.UserID, best.info.UserName = u.ID, u.UserName
@@ -169,6 +176,7 @@ func (s *Store) UpdateUser(_ context.Context, id string, fn func(store.User) (st
 	}
 	delete(s.userByName, oldKey)
 	s.userByName[newKey] = id
+	s.setManager(id, cur.ManagerID, next.ManagerID)
 	next.Emails = slices.Clone(next.Emails)
 	stored := next
 	stored.Doc = nil
@@ -203,6 +211,8 @@ func (s *Store) DeleteUser(_ context.Context, id string) error {
 	delete(s.memberOf, id)
 	delete(s.users, id)
 	delete(s.userByName, store.Fold(r.u.UserName))
+	s.setManager(id, r.u.ManagerID, "")
+	s.tombstones++
 	if l := s.links[s.linkOfUser[id]]; l != nil {
 		l.info.UserName, l.info.State, l.info.Tombstone, l.info.Updated = r.u.UserName, store.StatePending, true, now
 		l.info.Version++
@@ -274,8 +284,13 @@ func (s *Store) UsersByManager(_ context.Context, id string) ([]string, error) {
 		return nil, err
 	}
 	defer s.mu.Unlock()
+	rows := make([]*userRow, 0, len(s.reports[id]))
+	for u := range s.reports[id] {
+		rows = append(rows, s.users[u])
+	}
+	sort.Slice(rows, func(i, j int) bool { return rows[i].seq < rows[j].seq })
 	var out []string
-	for _, r := range s.usersBySeq(func(r *userRow) bool { return r.u.ManagerID == id }) {
+	for _, r := range rows {
 		out = append(out, r.u.ID)
 	}
 	return out, nil
