@@ -272,4 +272,3 @@ func drain(ctx context.Context, eng *bsync.Engine, st store.Store) error {
 	}
 	return errors.New("the dirty set does not drain")
 }
-
