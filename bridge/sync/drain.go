@@ -43,6 +43,11 @@ func (e *Engine) DrainOnce(ctx context.Context) (int, error) {
 		if !ok {
 			break
 		}
+		if e.listingUnderWay() && min < store.PriorityHigh {
+			// The normal work is mostly the unlinked users the listing
+			// will serve: it waits for it instead of spending look-ups.
+			min = store.PriorityHigh
+		}
 		limit := e.opts.BatchSize * claimBatches
 		if min >= store.PriorityUrgent {
 			limit = e.opts.BatchSize
@@ -228,25 +233,9 @@ func (k *leaseKeeper) stop(ctx context.Context) map[string]bool {
 // half a lease, urgent only while just its urgent share has one, none
 // otherwise (logged once per wait).
 func (e *Engine) claimable(ctx context.Context) (store.Priority, bool) {
-	if e.opts.Budget == nil {
-		return store.PriorityLow, true
-	}
-	now := e.opts.Now()
-	horizon := now.Add(e.opts.Lease / 2)
-	var next time.Time
-	for _, urgent := range []bool{false, true} {
-		at, err := e.opts.Budget.NextSlot(ctx, now, urgent)
-		if err != nil {
-			e.log.Warn("cannot read the rate budget; claiming anyway", zap.Error(err))
-			return store.PriorityLow, true
-		}
-		if !at.After(horizon) {
-			if urgent {
-				return store.PriorityUrgent, true
-			}
-			return store.PriorityLow, true
-		}
-		next = at
+	min, next, ok := e.budgetRoom(ctx)
+	if ok {
+		return min, true
 	}
 	e.metrics.budgetWaits.Inc()
 	e.mu.Lock()
@@ -257,6 +246,33 @@ func (e *Engine) claimable(ctx context.Context) (store.Priority, bool) {
 		e.log.Info("rate budget spent; nothing is claimed until the next call slot", zap.Time("next_slot", next))
 	}
 	return 0, false
+}
+
+// budgetRoom is claimable without its log and metric: the lowest priority
+// the budget has a slot for within half a lease, or the next slot when it
+// has none.
+func (e *Engine) budgetRoom(ctx context.Context) (store.Priority, time.Time, bool) {
+	if e.opts.Budget == nil {
+		return store.PriorityLow, time.Time{}, true
+	}
+	now := e.opts.Now()
+	horizon := now.Add(e.opts.Lease / 2)
+	var next time.Time
+	for _, urgent := range []bool{false, true} {
+		at, err := e.opts.Budget.NextSlot(ctx, now, urgent)
+		if err != nil {
+			e.log.Warn("cannot read the rate budget; claiming anyway", zap.Error(err))
+			return store.PriorityLow, time.Time{}, true
+		}
+		if !at.After(horizon) {
+			if urgent {
+				return store.PriorityUrgent, time.Time{}, true
+			}
+			return store.PriorityLow, time.Time{}, true
+		}
+		next = at
+	}
+	return 0, next, false
 }
 
 // nextSlot is when a user held back for want of budget is due again: the

@@ -169,7 +169,7 @@ func (e *Engine) prepareSnapshot(ctx context.Context, planner Planner) {
 		}
 		limit = lookups
 	}
-	if min, ok := e.claimable(ctx); !ok || min > store.PriorityLow {
+	if min, _, ok := e.budgetRoom(ctx); !ok || min > store.PriorityLow {
 		return // no budget for it now; decided again next drain
 	}
 	due, err := e.opts.Store.ClaimJob(ctx, jobSnapshot, e.opts.SnapshotMaxAge/2, now)
@@ -207,7 +207,7 @@ func (e *Engine) continueListing(ctx context.Context, l Lister, planner Planner)
 		e.log.Info(msg, fields...)
 	}
 	for ctx.Err() == nil {
-		if min, ok := e.claimable(ctx); !ok || min > store.PriorityLow {
+		if min, _, ok := e.budgetRoom(ctx); !ok || min > store.PriorityLow {
 			return // goes on when the budget has room
 		}
 		pctx := gainsight.WithBudgetDeadline(ctx, e.opts.Now().Add(e.opts.Lease/2))

@@ -3,7 +3,10 @@ package sync
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
@@ -144,4 +147,93 @@ func TestSnapshotNotWorthIt(t *testing.T) {
 
 func (x *e2e) outcome(outcome, reason string) int {
 	return int(testutil.ToFloat64(x.eng.metrics.outcomes.WithLabelValues(outcome, reason)))
+}
+
+// listingUpstream is the fake Gainsight with a tenant listing of pageSize
+// users per call ("listpage" calls).
+type listingUpstream struct {
+	*fakeUpstream
+	pageSize int
+}
+
+func (l listingUpstream) ListPage(ctx context.Context, _ []string, page int) ([]gainsight.Record, int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if err := l.begin(ctx, "listpage", 0); err != nil {
+		return nil, -1, err
+	}
+	var all []gainsight.Record
+	for _, u := range l.users {
+		all = append(all, cloneRecord(u))
+	}
+	slices.SortFunc(all, func(a, b gainsight.Record) int { return strings.Compare(a.GSID(), b.GSID()) })
+	lo, hi := min(page*l.pageSize, len(all)), min((page+1)*l.pageSize, len(all))
+	return all[lo:hi], len(all), nil
+}
+
+func (l listingUpstream) ListPageSize() int      { return l.pageSize }
+func (l listingUpstream) ListCost(total int) int { return max(1, (total+l.pageSize-1)/l.pageSize) }
+func (l listingUpstream) FindCost(int) int       { return 1 }
+
+// TestListingGoesOnAcrossDrains: a listing that runs out of budget goes on
+// in a later drain where it stopped; meanwhile no look-up is spent on the
+// users it will serve, and urgent users still go out.
+func TestListingGoesOnAcrossDrains(t *testing.T) {
+	up := newFakeUpstream()
+	for i := range 9 {
+		up.seed(gainsight.Record{"SFDCUserName": fmt.Sprintf("old%d", i), "Email": fmt.Sprintf("old%d@example.com", i), "Name": "Old"})
+	}
+	b := &fakeBudget{}
+	h := newHarness(t, func(o *Options) {
+		o.Upstream, o.Budget, o.BatchSize, o.Snapshot = listingUpstream{up, 2}, b, 2, SnapshotAlways
+	})
+	h.up = up
+	h.create("leaver", "leaver", nil)
+	h.drain() // a snapshot of the 9 users, then the leaver is created
+	leaverGSID := h.sync("leaver").GSID
+	// A day later the snapshot is stale.
+	h.clock.Advance(25 * time.Hour)
+	for i := range 6 {
+		h.create(fmt.Sprintf("new%d", i), fmt.Sprintf("new%d", i), nil)
+	}
+	h.create("old3", "old3", nil) // an existing Gainsight user
+	h.update("leaver", func(u *store.User) { u.Active = false })
+	h.resetCalls()
+	// The budget runs out after two listing pages.
+	pages := 0
+	up.before = func(op string) {
+		if op == "listpage" {
+			if pages++; pages == 2 {
+				b.next = h.clock.Now().Add(time.Hour)
+				b.nextUrgent = h.clock.Now()
+			}
+		}
+	}
+	h.drain()
+	if got := h.up.count("listpage"); got != 2 {
+		t.Fatalf("%d listing pages before the budget ran out, want 2", got)
+	}
+	if got := h.up.count("list") + h.up.count("create"); got != 0 {
+		t.Fatalf("%d look-ups and creates while the listing is under way; want none", got)
+	}
+	if rec := up.users[leaverGSID]; rec["IsActiveUser"] != false {
+		t.Fatalf("the urgent deactivation did not go out: %v", rec)
+	}
+	// The next window: the listing goes on from page 2 and the users are
+	// planned from it, old3 adopted, without a look-up.
+	b.next, b.nextUrgent = time.Time{}, time.Time{}
+	h.clock.Advance(time.Hour)
+	h.drain()
+	if got := h.up.count("listpage"); got != 5 {
+		t.Errorf("%d listing pages in all, want 5 (10 users, 2 a page, going on from page 2)", got)
+	}
+	if got := h.up.count("list"); got != 0 {
+		t.Errorf("%d look-ups; want none", got)
+	}
+	if got := h.sync("old3").GSID; got == "" || up.users[got]["Name"] != "old3" {
+		t.Errorf("old3 not adopted: %s %v", got, up.users[got])
+	}
+	if h.dirty() != 0 || len(up.users) != 10+6 {
+		t.Errorf("%d dirty, %d gainsight users; want 0 and 16", h.dirty(), len(up.users))
+	}
 }
