@@ -31,6 +31,8 @@ func (b *Bridge) adminHandler() http.Handler {
 	// SCIM API. /metrics and the probes stay open for Prometheus and the
 	// kubelet.
 	r.Handle("/admin/users/{id}/explain", b.requireToken(http.HandlerFunc(b.explainHandler))).Methods(http.MethodGet)
+	// The operator console, 404 unless console.enabled (console.go).
+	r.PathPrefix("/ui").Handler(b.console)
 	return r
 }
 

@@ -88,6 +88,10 @@ type state struct {
 	cfg    *config.Config
 	mapper *translate.Mapper
 	tokens [][]byte
+	// tokenNames are the names of tokens, in the same order; console the
+	// console's admin tokens (tokens.go).
+	tokenNames []string
+	console    namedTokens
 	// schema is what the SCIM schema takes from cfg; a new pointer on
 	// every reload, so /Schemas follows it.
 	schema *scim.SchemaConfig
@@ -101,8 +105,11 @@ type Bridge struct {
 	cur     atomic.Pointer[state]
 	engine  *bsync.Engine
 	google  *google.Source // nil without a google: section
+	// replica names this replica in the audit trail.
+	replica string
 	scim    http.Handler
 	admin   http.Handler
+	console http.Handler // console.go
 	// configSum is the hash of the config file's content when the bridge
 	// was built: the watcher's baseline, so an edit made before Run starts
 	// watching is not missed.
@@ -114,7 +121,7 @@ func New(opts Options) (*Bridge, error) {
 	if err := opts.validate(); err != nil {
 		return nil, err
 	}
-	b := &Bridge{opts: opts, log: opts.Logger}
+	b := &Bridge{opts: opts, log: opts.Logger, replica: replicaName(opts.Owner)}
 	st, err := newState(opts.Config)
 	if err != nil {
 		return nil, err
@@ -144,6 +151,7 @@ func New(opts Options) (*Bridge, error) {
 		TombstoneRetention: cfg.Sync.TombstoneRetention,
 		Snapshot:           cfg.Sync.Snapshot,
 		SnapshotMaxAge:     cfg.Sync.SnapshotMaxAge,
+		Audit:              b.audit,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("bridge: sync engine: %w", err)
@@ -160,6 +168,8 @@ func New(opts Options) (*Bridge, error) {
 		ExternalURL:  cfg.SCIM.ExternalURL,
 		Schema:       func() *scim.SchemaConfig { return b.cur.Load().schema },
 		Notify:       b.engine.Kick,
+		Audit:        b.audit,
+		TokenName:    func(h []byte) string { return b.cur.Load().scimTokenName(h) },
 		Logger:       opts.Logger,
 		Registerer:   opts.Registry,
 		Now:          opts.Now,
@@ -184,6 +194,7 @@ func New(opts Options) (*Bridge, error) {
 			BaseDir:     baseDir,
 			Store:       opts.Store,
 			Notify:      b.engine.Kick,
+			Audit:       b.audit,
 			Logger:      opts.Logger,
 			Registerer:  opts.Registry,
 			Now:         opts.Now,
@@ -196,6 +207,9 @@ func New(opts Options) (*Bridge, error) {
 	}
 	// After the SCIM handler: it may own metrics this registration shares.
 	b.metrics = newMetrics(opts.Registry, opts.Version)
+	if b.console, err = b.newConsole(); err != nil {
+		return nil, fmt.Errorf("bridge: console: %w", err)
+	}
 	b.admin = b.adminHandler()
 	return b, nil
 }
@@ -214,7 +228,15 @@ func newState(cfg *config.Config) (*state, error) {
 		LicenseTypes:      m.LicenseTypes(),
 		PermissionBundles: m.PermissionBundles(),
 	}
-	return &state{cfg: cfg, mapper: m, tokens: tokens, schema: schema}, nil
+	console, err := consoleTokens(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("bridge: console tokens: %w", err)
+	}
+	names := make([]string, len(cfg.SCIM.Tokens))
+	for i, t := range cfg.SCIM.Tokens {
+		names[i] = t.Name
+	}
+	return &state{cfg: cfg, mapper: m, tokens: tokens, tokenNames: names, console: console, schema: schema}, nil
 }
 
 // Config returns the configuration in effect.
@@ -297,6 +319,7 @@ func (b *Bridge) Run(ctx context.Context) error {
 		g.Go(func() error { return b.google.Run(gctx) })
 	}
 	g.Go(func() error { b.observe(gctx); return nil })
+	g.Go(func() error { b.housekeeping(gctx); return nil })
 	g.Go(func() error { b.reconcileLoop(gctx, cfg.Sync.ReconcileInterval); return nil })
 	err = g.Wait()
 	b.log.Info("stopped")

@@ -19,6 +19,10 @@ type metrics struct {
 	lastReloadOK prometheus.Gauge
 	fanout       prometheus.Histogram
 	profileUsers *prometheus.GaugeVec
+	// audit.go, eta.go
+	auditEntries *prometheus.CounterVec
+	auditPruned  prometheus.Counter
+	drainETA     prometheus.Gauge
 }
 
 // newMetrics registers the bridge-level metrics. The fan-out histogram is
@@ -52,7 +56,22 @@ func newMetrics(reg prometheus.Registerer, version string) *metrics {
 		Namespace: "scim_bridge", Name: "build_info",
 		Help: "Build information; always 1.",
 	}, []string{"version", "goversion"})
-	reg.MustRegister(m.reloads, m.lastReload, m.lastReloadOK, m.profileUsers, buildInfo)
+	m.auditEntries = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "scim_bridge", Subsystem: "audit", Name: "entries_total",
+		Help: "Audit trail entries, by result: written, or failed (not recorded).",
+	}, []string{"result"})
+	m.auditPruned = prometheus.NewCounter(prometheus.CounterOpts{
+		Namespace: "scim_bridge", Subsystem: "audit", Name: "pruned_entries_total",
+		Help: "Audit trail entries removed past audit.retention or audit.maxRows.",
+	})
+	m.drainETA = prometheus.NewGauge(prometheus.GaugeOpts{
+		Namespace: "scim_bridge", Subsystem: "sync", Name: "drain_eta_seconds",
+		Help: "Estimated time until the dirty queue is drained at the rate budget left (0: now; -1: too far to estimate).",
+	})
+	reg.MustRegister(m.reloads, m.lastReload, m.lastReloadOK, m.profileUsers, buildInfo, m.auditEntries, m.auditPruned, m.drainETA)
+	for _, r := range []string{"written", "failed"} {
+		m.auditEntries.WithLabelValues(r)
+	}
 	for _, r := range []string{"success", "failure"} {
 		m.reloads.WithLabelValues(r)
 	}

@@ -94,6 +94,10 @@ func secretFiles(cfg *config.Config, path string) []string {
 	for _, t := range cfg.SCIM.Tokens {
 		names = append(names, t.SHA256File)
 	}
+	for _, t := range cfg.Console.Tokens {
+		names = append(names, t.SHA256File)
+	}
+	names = append(names, cfg.Console.SessionKeyFile)
 	names = append(names, cfg.Gainsight.AccessKeyFile, cfg.Store.Postgres.DSNFile)
 	var out []string
 	for _, n := range names {
@@ -173,6 +177,7 @@ func (b *Bridge) Apply(ctx context.Context, next *config.Config) (int, error) {
 			return 0, fmt.Errorf("reload: mark %d users dirty: %w", len(byPriority[p]), err)
 		}
 	}
+	b.auditReload(ctx, ids, reloadDetail(prev.cfg, next))
 	if len(ids) > 0 {
 		b.metrics.fanout.Observe(float64(len(ids)))
 		b.engine.Kick()

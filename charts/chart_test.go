@@ -381,6 +381,13 @@ type renderedConfig struct {
 	Gainsight struct {
 		AccessKeyFile string `yaml:"accessKeyFile"`
 	} `yaml:"gainsight"`
+	Console struct {
+		Tokens []struct {
+			Name       string `yaml:"name"`
+			SHA256File string `yaml:"sha256File"`
+		} `yaml:"tokens"`
+		SessionKeyFile string `yaml:"sessionKeyFile"`
+	} `yaml:"console"`
 	Google struct {
 		CredentialsFile string `yaml:"credentialsFile"`
 	} `yaml:"google"`
@@ -461,12 +468,15 @@ func checkSecret(t *testing.T, r *rendering, tc chartCase, cfg renderedConfig) {
 		t.Errorf("Secret name = %q, want %q", s.Name, tc.secretName)
 	}
 	var want []string
-	for _, f := range []string{cfg.Gainsight.AccessKeyFile, cfg.Store.Postgres.DSNFile} {
+	for _, f := range []string{cfg.Gainsight.AccessKeyFile, cfg.Store.Postgres.DSNFile, cfg.Console.SessionKeyFile} {
 		if f != "" {
 			want = append(want, strings.TrimPrefix(f, secretDir+"/"))
 		}
 	}
 	for _, tok := range cfg.SCIM.Tokens {
+		want = append(want, strings.TrimPrefix(tok.SHA256File, secretDir+"/"))
+	}
+	for _, tok := range cfg.Console.Tokens {
 		want = append(want, strings.TrimPrefix(tok.SHA256File, secretDir+"/"))
 	}
 	if tc.googleSecret == s.Name {
@@ -728,6 +738,13 @@ func TestChartRefusesInvalidValues(t *testing.T) {
 		{"DSN in the ConfigMap", []string{"ci/postgres-values.yaml"}, map[string]any{"config.store.postgres.dsn": "postgres://u:pw@db/x"}, "config.store.postgres.dsn must not be set"},
 		{"tokens in the config", []string{minimalValues}, map[string]any{"config.scim.tokens": []any{map[string]any{"name": "okta", "sha256": strings.Repeat("ab", 32)}}}, "config.scim.tokens must not be set"},
 		{"duplicate token names", []string{minimalValues}, map[string]any{"secrets.scimTokens": []any{map[string]any{"name": "idp", "sha256": strings.Repeat("ab", 32)}, map[string]any{"name": "idp", "sha256": strings.Repeat("cd", 32)}}}, `duplicate name "idp"`},
+		{"console tokens in the config", []string{minimalValues}, map[string]any{"config.console.tokens": []any{map[string]any{"name": "ops", "sha256": strings.Repeat("ab", 32)}}}, "config.console.tokens must not be set"},
+		{"console session key in the config", []string{minimalValues}, map[string]any{"config.console.sessionKey": strings.Repeat("k", 40)}, "config.console.sessionKey must not be set"},
+		{"console without a sign-in", []string{minimalValues}, map[string]any{"config.console.enabled": true}, "config.console.enabled needs a way to sign in"},
+		{"console replicas without a session key", []string{"ci/postgres-values.yaml"}, map[string]any{"config.console.enabled": true, "replicaCount": 2, "secrets.consoleSessionKey": "",
+			"secrets.consoleTokens": []any{map[string]any{"name": "ops", "sha256": strings.Repeat("ab", 32)}}}, "secrets.consoleSessionKey is required"},
+		{"console session key too short", []string{minimalValues}, map[string]any{"secrets.consoleSessionKey": "short"}, "consoleSessionKey"},
+		{"duplicate console token names", []string{minimalValues}, map[string]any{"secrets.consoleTokens": []any{map[string]any{"name": "ops", "sha256": strings.Repeat("ab", 32)}, map[string]any{"name": "ops", "sha256": strings.Repeat("cd", 32)}}}, `duplicate name "ops"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -784,5 +801,46 @@ func TestPrometheusRuleEqualsDeployRules(t *testing.T) {
 	}
 	if len(want.Groups) == 0 || len(want.Groups[0].Rules) < 7 {
 		t.Errorf("rules.yaml has too few rules: %+v", want.Groups)
+	}
+}
+
+// TestConsoleValues: the chart builds the console's admin tokens and
+// session key into the config as files of its Secret, never inline.
+func TestConsoleValues(t *testing.T) {
+	r := mustRender(t, "sb", []string{"ci/postgres-values.yaml"}, nil)
+	cm := only[*corev1.ConfigMap](t, r.objs)
+	var cfg struct {
+		Console struct {
+			Enabled bool `yaml:"enabled"`
+			Tokens  []struct {
+				Name       string `yaml:"name"`
+				SHA256     string `yaml:"sha256"`
+				SHA256File string `yaml:"sha256File"`
+			} `yaml:"tokens"`
+			SessionKey     string `yaml:"sessionKey"`
+			SessionKeyFile string `yaml:"sessionKeyFile"`
+		} `yaml:"console"`
+		Audit struct {
+			MaxRows int `yaml:"maxRows"`
+		} `yaml:"audit"`
+	}
+	if err := yaml.Unmarshal([]byte(cm.Data["config.yaml"]), &cfg); err != nil {
+		t.Fatal(err)
+	}
+	c := cfg.Console
+	if !c.Enabled || len(c.Tokens) != 1 || c.Tokens[0].Name != "it-oncall" || c.Tokens[0].SHA256 != "" ||
+		c.Tokens[0].SHA256File != secretDir+"/console-token-it-oncall.sha256" ||
+		c.SessionKey != "" || c.SessionKeyFile != secretDir+"/console-session-key" || cfg.Audit.MaxRows != 200000 {
+		t.Errorf("console config %+v, audit %+v", c, cfg.Audit)
+	}
+	sec := only[*corev1.Secret](t, r.objs)
+	if got := string(sec.Data["console-token-it-oncall.sha256"]); got != "a9d84ca4b60462a39626acf157039a271b8e6ffd9ac3c858a5603805217b5be4" {
+		t.Errorf("Secret console token %q", got)
+	}
+	if got := string(sec.Data["console-session-key"]); got != "a-console-session-key-shared-by-the-replicas" {
+		t.Errorf("Secret session key %q", got)
+	}
+	if strings.Contains(cm.Data["config.yaml"], "a-console-session-key") {
+		t.Errorf("the session key is in the ConfigMap")
 	}
 }

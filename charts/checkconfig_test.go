@@ -124,6 +124,12 @@ func writeSecretFiles(t *testing.T, r *rendering, dir string) {
 	for _, tok := range cfg.SCIM.Tokens {
 		standIns[tok.SHA256File] = strings.Repeat("ab", 32)
 	}
+	for _, tok := range cfg.Console.Tokens {
+		standIns[tok.SHA256File] = strings.Repeat("cd", 32)
+	}
+	if cfg.Console.SessionKeyFile != "" {
+		standIns[cfg.Console.SessionKeyFile] = strings.Repeat("k", 40)
+	}
 	for file, standIn := range standIns {
 		key := strings.TrimPrefix(file, secretDir+"/")
 		v := values[key]

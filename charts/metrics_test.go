@@ -39,6 +39,9 @@ var bridgeMetrics = map[string]string{
 	"scim_bridge_config_last_reload_success_timestamp_seconds": "gauge",
 	"scim_bridge_config_last_reload_successful":                "gauge",
 	"scim_bridge_google_last_success_timestamp_seconds":        "gauge",
+	"scim_bridge_sync_drain_eta_seconds":                       "gauge",
+	"scim_bridge_audit_entries_total":                          "counter",
+	"scim_bridge_audit_pruned_entries_total":                   "counter",
 }
 
 var seriesName = regexp.MustCompile(`\b(scim_bridge_[a-z0-9_]+|up)\b`)

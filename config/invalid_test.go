@@ -32,6 +32,21 @@ func TestInvalidConfigs(t *testing.T) {
 			`customFields[3].values: only dropdown and multiPicklist fields take allowed values`,
 			`customFields[4].type: required (one of boolean, multiPicklist, dropdown, string, number)`,
 		},
+		"invalid-console.yaml": {
+			`audit.retention: must not be negative, got -1h0m0s`,
+			`audit.maxRows: must not be negative, got -5`,
+			`audit.pruneInterval: must be positive, got 0s`,
+			`audit.personalFields[1]: duplicate field "EmployeeNumber__gc"`,
+			`console.tokens[0].name: required: the audit trail records it`,
+			`console.tokens[1].sha256: must be 64 hexadecimal characters, the SHA-256 of the token (see scim-bridge hash-token)`,
+			`console.sessionKey: must be at least 32 characters, got 9`,
+			`console.sessionTTL: must be positive, got 0s`,
+			`console.forwardAuth.userHeader: must be an HTTP header name, got "X Forwarded User"`,
+			`console.forwardAuth.trustedProxies[1]: "proxy.example.com" is not an IP address or CIDR range`,
+		},
+		"invalid-console-signin.yaml": {
+			`console.enabled: needs a way to sign in: console.tokens or console.forwardAuth.enabled`,
+		},
 		"invalid-duplicate-key.yaml": {
 			`line 8: mapping key "batchSize" already defined at line 7`,
 			`line 16: mapping key "Region__gc" already defined at line 15`,

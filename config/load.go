@@ -63,6 +63,8 @@ func Default() Config {
 		},
 		Deprovision: Deprovision{OnNoProfiledGroups: DeprovisionKeep},
 		Log:         Log{Level: "info"},
+		Audit:       defaultAudit(),
+		Console:     defaultConsole(),
 	}
 }
 
@@ -348,6 +350,11 @@ func resolveSecrets(cfg *Config, baseDir string) ValidationErrors {
 		t := &cfg.SCIM.Tokens[i]
 		load(fmt.Sprintf("scim.tokens[%d].sha256", i), &t.SHA256, t.SHA256File, "sha256File")
 	}
+	for i := range cfg.Console.Tokens {
+		t := &cfg.Console.Tokens[i]
+		load(fmt.Sprintf("console.tokens[%d].sha256", i), &t.SHA256, t.SHA256File, "sha256File")
+	}
+	load("console.sessionKey", &cfg.Console.SessionKey, cfg.Console.SessionKeyFile, "sessionKeyFile")
 	load("gainsight.accessKey", &cfg.Gainsight.AccessKey, cfg.Gainsight.AccessKeyFile, "accessKeyFile")
 	load("store.postgres.dsn", &cfg.Store.Postgres.DSN, cfg.Store.Postgres.DSNFile, "dsnFile")
 	if g := cfg.Google; g != nil && g.CredentialsFile != "" && !filepath.IsAbs(g.CredentialsFile) {

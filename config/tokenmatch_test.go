@@ -17,18 +17,22 @@ func TestTokenMatches(t *testing.T) {
 		token  string
 		hashes [][]byte
 		want   bool
+		index  int // MatchToken's answer
 	}{
-		{"first of two", "old-token", rotating, true},
-		{"second of two", "new-token", rotating, true},
-		{"unknown", "other-token", rotating, false},
-		{"empty token", "", rotating, false},
-		{"no hashes", "old-token", nil, false},
-		{"malformed hash skipped", "old-token", [][]byte{[]byte("short"), hash("old-token")}, true},
+		{"first of two", "old-token", rotating, true, 0},
+		{"second of two", "new-token", rotating, true, 1},
+		{"unknown", "other-token", rotating, false, -1},
+		{"empty token", "", rotating, false, -1},
+		{"no hashes", "old-token", nil, false, -1},
+		{"malformed hash skipped", "old-token", [][]byte{[]byte("short"), hash("old-token")}, true, 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			if got := TokenMatches(tt.token, tt.hashes); got != tt.want {
 				t.Errorf("TokenMatches(%q) = %v, want %v", tt.token, got, tt.want)
+			}
+			if got := MatchToken(tt.token, tt.hashes); got != tt.index {
+				t.Errorf("MatchToken(%q) = %d, want %d", tt.token, got, tt.index)
 			}
 		})
 	}

@@ -23,14 +23,24 @@ func HashToken(token string) string {
 // presented token (crypto/subtle.ConstantTimeCompare). It fails, naming the
 // token, if an entry is not a hex SHA-256; Validate reports the same.
 func (c *Config) TokenHashes() ([][]byte, error) {
-	out := make([][]byte, 0, len(c.SCIM.Tokens))
-	for i, t := range c.SCIM.Tokens {
+	return tokenHashes("scim.tokens", c.SCIM.Tokens)
+}
+
+// ConsoleTokenHashes is TokenHashes for the console's admin tokens
+// (console.tokens), in configuration order.
+func (c *Config) ConsoleTokenHashes() ([][]byte, error) {
+	return tokenHashes("console.tokens", c.Console.Tokens)
+}
+
+func tokenHashes(path string, tokens []Token) ([][]byte, error) {
+	out := make([][]byte, 0, len(tokens))
+	for i, t := range tokens {
 		if !isSHA256Hex(string(t.SHA256)) {
-			return nil, fmt.Errorf("config: scim.tokens[%d] (%q): not a hex SHA-256", i, t.Name)
+			return nil, fmt.Errorf("config: %s[%d] (%q): not a hex SHA-256", path, i, t.Name)
 		}
 		h, err := hex.DecodeString(string(t.SHA256))
 		if err != nil {
-			return nil, fmt.Errorf("config: scim.tokens[%d] (%q): %w", i, t.Name, err)
+			return nil, fmt.Errorf("config: %s[%d] (%q): %w", path, i, t.Name, err)
 		}
 		out = append(out, h)
 	}
@@ -40,28 +50,42 @@ func (c *Config) TokenHashes() ([][]byte, error) {
 // TokenMatches reports whether token hashes to one of hashes, comparing
 // every hash in constant time so the answer's timing reveals nothing.
 func TokenMatches(token string, hashes [][]byte) bool {
+	return MatchToken(token, hashes) >= 0
+}
+
+// MatchToken returns the index in hashes of the hash token has, or -1. Every
+// hash is compared in constant time, so the answer's timing reveals
+// neither whether nor which one matched.
+func MatchToken(token string, hashes [][]byte) int {
 	if token == "" {
-		return false
+		return -1
 	}
 	sum := sha256.Sum256([]byte(token))
-	match := 0
-	for _, want := range hashes {
+	found := -1
+	for i, want := range hashes {
 		if len(want) != sha256.Size {
 			continue
 		}
-		match |= subtle.ConstantTimeCompare(sum[:], want)
+		eq := subtle.ConstantTimeCompare(sum[:], want)
+		found = subtle.ConstantTimeSelect(eq, i, found)
 	}
-	return match == 1
+	return found
+}
+
+// BearerToken returns the token of an HTTP Authorization header of the
+// Bearer scheme (RFC 6750, scheme case-insensitive), or "".
+func BearerToken(header string) string {
+	scheme, token, ok := strings.Cut(strings.TrimSpace(header), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return ""
+	}
+	return strings.TrimSpace(token)
 }
 
 // AuthorizationMatches reports whether an HTTP Authorization header carries
 // a bearer token (RFC 6750, scheme case-insensitive) that TokenMatches.
 func AuthorizationMatches(header string, hashes [][]byte) bool {
-	scheme, token, ok := strings.Cut(strings.TrimSpace(header), " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") {
-		return false
-	}
-	return TokenMatches(strings.TrimSpace(token), hashes)
+	return TokenMatches(BearerToken(header), hashes)
 }
 
 // Print writes the effective configuration as YAML. Every secret, whether

@@ -18,6 +18,8 @@ type Config struct {
 	Deprovision  Deprovision    `yaml:"deprovision"`
 	Log          Log            `yaml:"log"`
 	Google       *GoogleSource  `yaml:"google,omitempty"`
+	Audit        Audit          `yaml:"audit"`
+	Console      Console        `yaml:"console"`
 }
 
 // Listen holds the two listeners' addresses.

@@ -76,6 +76,7 @@ func (c *Config) Validate() error {
 		ch.add("log.level", "%q is not one of debug, info, warn, error", c.Log.Level)
 	}
 	c.validateGoogle(&ch)
+	c.validateAuditAndConsole(&ch)
 	if len(ch.errs) == 0 {
 		return nil
 	}
@@ -124,13 +125,29 @@ func (c *Config) validateSCIM(ch *checker) {
 	if len(s.Tokens) == 0 {
 		ch.add("scim.tokens", "at least one token is required")
 	}
+	checkTokens(ch, "scim.tokens", s.Tokens, false)
+	if s.MaxBodyBytes <= 0 {
+		ch.add("scim.maxBodyBytes", "must be positive, got %d", s.MaxBodyBytes)
+	}
+	if s.ExternalURL != "" {
+		checkURL(ch, "scim.externalURL", s.ExternalURL)
+	}
+}
+
+// checkTokens reports what is wrong with a list of bearer tokens: a
+// missing or malformed hash, a token listed twice, a duplicate (or, when
+// named is set, missing) name.
+func checkTokens(ch *checker, path string, tokens []Token, named bool) {
 	names := map[string]int{}
 	hashes := map[string]int{}
-	for i, t := range s.Tokens {
-		p := fmt.Sprintf("scim.tokens[%d]", i)
-		if t.Name != "" {
+	for i, t := range tokens {
+		p := fmt.Sprintf("%s[%d]", path, i)
+		switch {
+		case t.Name == "" && named:
+			ch.add(p+".name", "required: the audit trail records it")
+		case t.Name != "":
 			if j, dup := names[t.Name]; dup {
-				ch.add(p+".name", "duplicate token name %q (also scim.tokens[%d])", t.Name, j)
+				ch.add(p+".name", "duplicate token name %q (also %s[%d])", t.Name, path, j)
 			} else {
 				names[t.Name] = i
 			}
@@ -145,17 +162,11 @@ func (c *Config) validateSCIM(ch *checker) {
 		default:
 			h := strings.ToLower(string(t.SHA256))
 			if j, dup := hashes[h]; dup {
-				ch.add(p+".sha256", "same token as scim.tokens[%d]", j)
+				ch.add(p+".sha256", "same token as %s[%d]", path, j)
 			} else {
 				hashes[h] = i
 			}
 		}
-	}
-	if s.MaxBodyBytes <= 0 {
-		ch.add("scim.maxBodyBytes", "must be positive, got %d", s.MaxBodyBytes)
-	}
-	if s.ExternalURL != "" {
-		checkURL(ch, "scim.externalURL", s.ExternalURL)
 	}
 }
 

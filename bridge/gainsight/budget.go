@@ -267,8 +267,10 @@ func (b *budget) limitFor(w budgetWindow, start time.Time, urgent bool) int {
 	if urgent || w.reserve <= 0 {
 		return limit
 	}
+	// The reserve shrinks with a learned limit, and always leaves other
+	// work a call.
 	reserve := (w.reserve*limit + w.limit - 1) / w.limit
-	return max(0, limit-reserve)
+	return max(1, limit-reserve)
 }
 
 // nextSlot returns the earliest time, not before now, at which a call

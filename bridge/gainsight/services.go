@@ -276,7 +276,7 @@ func (t *transport) batchResults(op string, resp *response, callErr error, keys 
 		if gsid == "" {
 			gsid = keys[i].gsid
 		}
-		results[i] = Result{GSID: gsid, Record: rec}
+		results[i] = Result{GSID: gsid, Record: rec, RequestID: requestID}
 		if gsid == "" && create {
 			e := recordError(op, "", "Gainsight reported success without a Gsid", requestID)
 			e.reason = ReasonOther
@@ -302,7 +302,7 @@ func (t *transport) batchResults(op string, resp *response, callErr error, keys 
 			continue
 		}
 		if !hasBatch && callErr == nil && !create {
-			results[i] = Result{GSID: keys[i].gsid}
+			results[i] = Result{GSID: keys[i].gsid, RequestID: requestID}
 			continue
 		}
 		e := recordError(op, "", "Gainsight returned no result for this record", requestID)

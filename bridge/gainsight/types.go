@@ -16,6 +16,9 @@ type Result struct {
 	GSID   string
 	Record Record // the record as Gainsight returned it, when it did
 	Err    error
+	// RequestID is Gainsight's requestId of the call, when it gave one
+	// (an *Error carries its own).
+	RequestID string
 }
 
 // Condition is one `where` condition of a list call: Name Operator Values.

@@ -272,6 +272,9 @@ func (v *usersV1) userResult(op string, resp *response, err error, gsid string) 
 		return Result{GSID: gsid, Err: err}
 	}
 	res := Result{GSID: gsid}
+	if resp != nil {
+		res.RequestID = string(resp.env.RequestID)
+	}
 	if resp != nil && len(resp.env.Data) > 0 && string(resp.env.Data) != "null" {
 		if rec, derr := decodeV1User(resp.env.Data); derr == nil {
 			res.Record = rec

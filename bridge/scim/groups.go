@@ -212,6 +212,7 @@ func (g *groupHandler) Create(r *http.Request, attrs elscim.ResourceAttributes) 
 		return elscim.Resource{}, g.h.groupWriteError(ctx, err, grp.ID, grp.Members)
 	}
 	g.h.metrics.fanout.Observe(float64(fanout))
+	g.h.audit(r, store.MembershipAudit(created.DisplayName, nil, created.Members))
 	g.h.opts.Notify()
 	return g.resource(r, created, projectionFrom(r)), nil
 }
@@ -261,6 +262,7 @@ func (g *groupHandler) update(r *http.Request, id string, next func(old store.Gr
 	var (
 		fanout int
 		added  []string
+		before []string
 	)
 	updated, err := g.h.opts.Store.UpdateGroup(ctx, id, func(old store.Group) (store.Group, error) {
 		if err := writable("Group", old.ID, old.Source, old.Version, match); err != nil {
@@ -270,7 +272,7 @@ func (g *groupHandler) update(r *http.Request, id string, next func(old store.Gr
 		if err != nil {
 			return store.Group{}, err
 		}
-		added = addedMembers(old.Members, n.Members)
+		added, before = addedMembers(old.Members, n.Members), old.Members
 		if sameGroup(old, n) {
 			return store.Group{}, unchangedGroup{old}
 		}
@@ -285,6 +287,7 @@ func (g *groupHandler) update(r *http.Request, id string, next func(old store.Gr
 		return elscim.Resource{}, g.h.groupWriteError(ctx, err, id, added)
 	}
 	g.h.metrics.fanout.Observe(float64(fanout))
+	g.h.audit(r, store.MembershipAudit(updated.DisplayName, before, updated.Members))
 	g.h.opts.Notify()
 	return g.resource(r, updated, proj), nil
 }
@@ -334,7 +337,8 @@ func (h *handler) displayNameOwner(ctx context.Context, displayName string) (sto
 
 func (g *groupHandler) Delete(r *http.Request, id string) error {
 	ctx := r.Context()
-	cur, err := g.h.group(ctx, id, false)
+	// The members, for the audit trail of their removal.
+	cur, err := g.h.group(ctx, id, true)
 	if err != nil {
 		return storeError(err, "Group", id)
 	}
@@ -346,6 +350,7 @@ func (g *groupHandler) Delete(r *http.Request, id string) error {
 		return g.h.groupWriteError(ctx, err, id, nil)
 	}
 	g.h.metrics.fanout.Observe(float64(fanout))
+	g.h.audit(r, store.MembershipAudit(cur.DisplayName, cur.Members, nil))
 	g.h.opts.Notify()
 	return nil
 }

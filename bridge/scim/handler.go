@@ -109,6 +109,12 @@ type Options struct {
 	MaxResults int
 	// Notify is called after every successful write; may be nil.
 	Notify func()
+	// Audit, when set, receives the audit entries of every successful
+	// write (audit.go); it must not fail the request.
+	Audit func(ctx context.Context, entries []store.AuditEntry)
+	// TokenName names the token whose hash (one of TokenHashes) a request
+	// presented, for the audit trail; may be nil.
+	TokenName func(hash []byte) string
 	// Logger receives one line per request.
 	Logger *zap.Logger
 	// Registerer receives the SCIM metrics.
@@ -163,6 +169,12 @@ func (o *Options) validate() error {
 	}
 	if o.Notify == nil {
 		o.Notify = func() {}
+	}
+	if o.Audit == nil {
+		o.Audit = func(context.Context, []store.AuditEntry) {}
+	}
+	if o.TokenName == nil {
+		o.TokenName = func([]byte) string { return "" }
 	}
 	if o.Schema == nil {
 		o.Schema = func() *SchemaConfig { return nil }

@@ -54,6 +54,7 @@ func (h *handler) observe(next http.Handler) http.Handler {
 		start := h.opts.Now()
 		rid := requestID(r)
 		w.Header().Set("X-Request-Id", rid)
+		r = r.WithContext(withRequestID(r.Context(), rid))
 		route := "unmatched"
 		if cr := mux.CurrentRoute(r); cr != nil {
 			if t, err := cr.GetPathTemplate(); err == nil {
@@ -91,17 +92,15 @@ func (h *handler) observe(next http.Handler) http.Handler {
 // configured hashes, compared in constant time.
 func (h *handler) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !h.authorized(r.Header.Get("Authorization")) {
+		hashes := h.opts.TokenHashes()
+		i := config.MatchToken(config.BearerToken(r.Header.Get("Authorization")), hashes)
+		if i < 0 {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="scim-bridge"`)
 			writeError(w, scimError(http.StatusUnauthorized, "", "A valid bearer token is required."))
 			return
 		}
-		next.ServeHTTP(w, r)
+		next.ServeHTTP(w, r.WithContext(withTokenName(r.Context(), h.opts.TokenName(hashes[i]))))
 	})
-}
-
-func (h *handler) authorized(header string) bool {
-	return config.AuthorizationMatches(header, h.opts.TokenHashes())
 }
 
 // limitBody enforces the body limit and checks the media type of request

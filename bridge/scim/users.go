@@ -169,6 +169,7 @@ func (u *userHandler) Create(r *http.Request, attrs elscim.ResourceAttributes) (
 		}
 		return elscim.Resource{}, storeError(err, "User", usr.ID)
 	}
+	u.h.audit(r, store.UserAudit(store.User{}, created))
 	u.h.opts.Notify()
 	return u.resource(r, created, projectionFrom(r))
 }
@@ -209,7 +210,9 @@ func (u *userHandler) Patch(r *http.Request, id string, ops []elscim.PatchOperat
 func (u *userHandler) update(r *http.Request, id string, next func(old store.User) (store.User, error)) (elscim.Resource, error) {
 	ctx := r.Context()
 	match := r.Header.Get("If-Match")
+	var before store.User
 	updated, err := u.h.opts.Store.UpdateUser(ctx, id, func(old store.User) (store.User, error) {
+		before = old
 		if err := writable("User", old.ID, old.Source, old.Version, match); err != nil {
 			return store.User{}, err
 		}
@@ -230,6 +233,7 @@ func (u *userHandler) update(r *http.Request, id string, next func(old store.Use
 	if err != nil {
 		return elscim.Resource{}, storeError(err, "User", id)
 	}
+	u.h.audit(r, store.UserAudit(before, updated))
 	u.h.opts.Notify()
 	return u.resource(r, updated, projectionFrom(r))
 }
@@ -246,6 +250,7 @@ func (u *userHandler) Delete(r *http.Request, id string) error {
 	if err := u.h.opts.Store.DeleteUser(ctx, id); err != nil {
 		return storeError(err, "User", id)
 	}
+	u.h.audit(r, store.UserAudit(cur, store.User{}))
 	u.h.opts.Notify()
 	return nil
 }

@@ -173,6 +173,10 @@ type GroupCheck func(after Group, affected map[string][]GroupRef) error
 // use. Every write to a user or a group marks the affected users dirty in
 // the same transaction, so nothing accepted is lost if the process dies.
 type Store interface {
+	// The audit trail and the console's user search (audit.go).
+	AuditLog
+	UserSearcher
+
 	// CreateUser inserts u with a fresh Version 1 and Created/Modified set
 	// to now, marks it dirty and gives it a pending link. If a tombstone
 	// with the same userName (case-insensitive) exists, the most recent one's

@@ -130,6 +130,7 @@ func (e *Engine) runBatch(ctx context.Context, claimed []store.Dirty, full bool,
 		} else {
 			lost = k.check(ctx)
 		}
+		e.flushAudit(ctx, runs)
 		e.finish(ctx, runs, lost)
 	}
 }

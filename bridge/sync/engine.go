@@ -141,6 +141,9 @@ type Options struct {
 	// is claimed, so no lease is held, no attempt counted and no error
 	// recorded for calls that could not be made.
 	Budget Budget
+	// Audit, when set, receives the audit trail of the Gainsight writes
+	// (audit.go), once per batch; it must not fail the pass.
+	Audit func(ctx context.Context, entries []store.AuditEntry)
 	// TombstoneRetention is how long a deleted user's link is kept once
 	// its Gainsight user is confirmed inactive (or was never created);
 	// PurgeTombstones removes older ones. 0 keeps them for ever.

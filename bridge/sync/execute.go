@@ -47,6 +47,7 @@ type run struct {
 	// sent for want of budget, or a failure worth retrying). The user is
 	// retried for it even when something else failed it for good.
 	deactivateErr error
+	audit         []store.AuditEntry // audit.go
 }
 
 func (r *run) open() bool { return r.c.retryErr == nil && r.c.failErr == nil && !r.budget }
@@ -122,12 +123,15 @@ type write struct {
 	result gainsight.Record // a create's answer
 	err    error            // nil: applied
 	call   bool             // err failed the whole call
+	// requestID is Gainsight's requestId of the call that applied it.
+	requestID string
 }
 
 // record applies the outcome of one write to a user's run: what Gainsight
 // now holds, or why the write failed and whether it may have been applied
 // all the same. Every write of the engine passes through here.
 func (e *Engine) record(r *run, w write) {
+	e.auditWrite(r, w)
 	if w.err != nil {
 		e.writeFailed(r, w)
 		return
@@ -244,6 +248,7 @@ func (e *Engine) claimLink(ctx context.Context, r *run, gsid, takeFrom string) {
 		return
 	}
 	r.gsid, r.linked, r.known, r.seen = gsid, true, true, info.Version
+	e.auditAdopt(r, gsid)
 }
 
 // create creates the users in calls of at most BatchSize. It returns the
@@ -288,7 +293,7 @@ func (e *Engine) create(ctx context.Context, bp *batchPlan, runs []*run, before 
 						Message: fmt.Sprintf("gainsight answered with user %s, which is linked to another user", gsid)}})
 			default:
 				bp.taken[gsid] = r.c
-				e.record(r, write{kind: KindCreate, fields: records[i], gsid: gsid, result: res.Record})
+				e.record(r, write{kind: KindCreate, fields: records[i], gsid: gsid, result: res.Record, requestID: res.RequestID})
 			}
 		}
 	}
@@ -335,7 +340,7 @@ func (e *Engine) update(ctx context.Context, runs []*run, before func()) {
 		for i, r := range chunk {
 			w := write{kind: KindUpdate, fields: r.c.update, err: err, call: err != nil}
 			if err == nil {
-				w.err = results[i].Err
+				w.err, w.requestID = results[i].Err, results[i].RequestID
 			}
 			e.record(r, w)
 		}
@@ -363,7 +368,7 @@ func (e *Engine) setStatus(ctx context.Context, runs []*run, active bool, before
 		for i, r := range chunk {
 			w := write{kind: kind, err: err, call: err != nil}
 			if err == nil {
-				w.err = results[i].Err
+				w.err, w.requestID = results[i].Err, results[i].RequestID
 			}
 			e.record(r, w)
 		}

@@ -48,6 +48,9 @@ func demoConfig(dir, simURL, accessKey, tokenHash string) (*config.Config, error
 	cfg := config.Default()
 	cfg.Listen.Admin = "127.0.0.1:0"
 	cfg.SCIM.Tokens = []config.Token{{Name: "demo", SHA256: config.Secret(tokenHash)}}
+	// The console takes the demo's bearer token as its admin token.
+	cfg.Console.Enabled = true
+	cfg.Console.Tokens = []config.Token{{Name: "demo", SHA256: config.Secret(tokenHash)}}
 	cfg.Gainsight.BaseURL = simURL
 	cfg.Gainsight.AccessKey = config.Secret(accessKey)
 	cfg.Store.Type = "sqlite"
@@ -166,6 +169,7 @@ gainsight-scim-bridge demo is running (Ctrl-C to stop; nothing is kept).
   SCIM base URL   %[1]s
   Bearer token    %[2]s
   Admin           %[5]s   (/metrics, /healthz, /readyz, /admin/users/{user}/explain)
+  Console         %[5]s/ui/   (sign in with the bearer token)
   Gainsight sim   %[3]s   (access key %[4]s)
 `, b.base, b.token, b.simURL, b.accessKey, b.admin)
 	for i, g := range b.groups {

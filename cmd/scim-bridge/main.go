@@ -32,6 +32,10 @@ commands:
                            show a user's (SCIM id, userName or GSID) groups,
                            effective attributes and their sources, the last
                            pushed record and the sync state
+  history --config FILE [--since D|TIME] [--limit N] [--json] USER
+                           show a user's audit trail, newest first: what the
+                           IdP, the console and the sync engine did, with
+                           Gainsight's request ids
   reconcile --config FILE [--drift] [--timeout D]
                            sync every user once, retrying failed ones, then
                            exit; --drift first reads every linked user back
@@ -111,6 +115,8 @@ func dispatch(ctx context.Context, args []string, e env) error {
 		return cmdCheckConfig(ctx, rest, e)
 	case "explain":
 		return cmdExplain(ctx, rest, e)
+	case "history":
+		return cmdHistory(ctx, rest, e)
 	case "reconcile":
 		return cmdReconcile(ctx, rest, e)
 	case "google-check":

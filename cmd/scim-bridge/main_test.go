@@ -306,6 +306,19 @@ func TestDemo(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || !strings.Contains(string(b), `"userName": "alan@example.com"`) {
 		t.Fatalf("explain from the banner: %d %s", resp.StatusCode, b)
 	}
+	// The console is on, behind the sign-in form.
+	if !strings.Contains(banner, "Console         "+admin[1]+"/ui/") {
+		t.Errorf("banner lacks the console:\n%s", banner)
+	}
+	resp, err = http.Get(admin[1] + "/ui/login")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(page), `name="token"`) {
+		t.Errorf("console sign-in: %d %s", resp.StatusCode, page)
+	}
 	// The two department profiles disagree: a user in both is refused.
 	var userID string
 	if m := regexp.MustCompile(`"userId": "([^"]+)"`).FindSubmatch(b); m != nil {

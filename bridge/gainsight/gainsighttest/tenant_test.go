@@ -84,3 +84,17 @@ func TestSeedFileServes(t *testing.T) {
 		})
 	}
 }
+
+// TestSetRefused changes a validation rule while the simulator runs.
+func TestSetRefused(t *testing.T) {
+	s := New(Tenant{AccessKey: "k"})
+	rec := map[string]any{"Email": "a@x.com", "SFDCUserName": "a@x.com", "Name": "A", "Title": "Contractor"}
+	s.SetRefused("Title", "Contractor")
+	if err := s.checkRecord(rec, "", "GU_2401"); err == nil {
+		t.Fatal("a refused title was accepted")
+	}
+	s.SetRefused("Title")
+	if err := s.checkRecord(rec, "", "GU_2401"); err != nil {
+		t.Fatalf("after lifting the rule: %v", err)
+	}
+}

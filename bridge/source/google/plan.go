@@ -418,7 +418,11 @@ func (s *Source) apply(ctx context.Context, p *plan) (Changes, error) {
 			zap.String("name", mask(c.Name)), zap.String("reason", c.Detail))
 	}
 	wrote := false
+	var audit []store.AuditEntry
 	defer func() {
+		if len(audit) > 0 {
+			s.opts.Audit(context.WithoutCancel(ctx), store.AuditFrom(audit, store.AuditSourceGoogle, store.AuditSourceGoogle, ""))
+		}
 		if wrote {
 			s.opts.Notify()
 		}
@@ -440,14 +444,18 @@ func (s *Source) apply(ctx context.Context, p *plan) (Changes, error) {
 
 	missing := map[string]bool{} // users that could not be created
 	for _, op := range p.users {
-		var err error
+		var (
+			err         error
+			old, stored store.User
+		)
 		if op.create {
-			_, err = s.opts.Store.CreateUser(ctx, op.user)
+			stored, err = s.opts.Store.CreateUser(ctx, op.user)
 		} else {
-			_, err = s.opts.Store.UpdateUser(ctx, op.user.ID, replaceOwnedUser(op.user))
+			stored, err = s.opts.Store.UpdateUser(ctx, op.user.ID, keepOld(&old, replaceOwnedUser(op.user)))
 		}
 		switch {
 		case err == nil:
+			audit = append(audit, store.UserAudit(old, stored)...)
 			done(op.change)
 		case refused(err):
 			if op.create {
@@ -463,17 +471,28 @@ func (s *Source) apply(ctx context.Context, p *plan) (Changes, error) {
 	for _, op := range p.groups {
 		g := op.group
 		g.Members = withoutIDs(g.Members, missing)
-		var err error
+		var (
+			err         error
+			old, stored store.Group
+		)
 		switch {
 		case op.remove:
-			err = s.deleteOwnedGroup(ctx, g.ID, check)
+			old, err = s.deleteOwnedGroup(ctx, g.ID, check)
 		case op.create:
-			_, err = s.opts.Store.CreateGroup(ctx, g, check)
+			stored, err = s.opts.Store.CreateGroup(ctx, g, check)
 		default:
-			_, err = s.opts.Store.UpdateGroup(ctx, g.ID, replaceOwnedGroup(g), check)
+			stored, err = s.opts.Store.UpdateGroup(ctx, g.ID, func(cur store.Group) (store.Group, error) {
+				old = cur
+				return replaceOwnedGroup(g)(cur)
+			}, check)
 		}
 		switch {
 		case err == nil:
+			name := stored.DisplayName
+			if op.remove {
+				name = old.DisplayName
+			}
+			audit = append(audit, store.MembershipAudit(name, old.Members, stored.Members)...)
 			done(op.change)
 		case refused(err):
 			skip(op.change, err)
@@ -483,14 +502,18 @@ func (s *Source) apply(ctx context.Context, p *plan) (Changes, error) {
 	}
 
 	for _, op := range p.deprovision {
-		var err error
+		var (
+			err         error
+			old, stored store.User
+		)
 		if op.remove {
-			err = s.deleteOwnedUser(ctx, op.change.ID)
+			old, err = s.deleteOwnedUser(ctx, op.change.ID)
 		} else {
-			_, err = s.opts.Store.UpdateUser(ctx, op.change.ID, deactivateOwnedUser)
+			stored, err = s.opts.Store.UpdateUser(ctx, op.change.ID, keepOld(&old, deactivateOwnedUser))
 		}
 		switch {
 		case err == nil:
+			audit = append(audit, store.UserAudit(old, stored)...)
 			done(op.change)
 		case refused(err):
 			skip(op.change, err)
@@ -553,26 +576,38 @@ func replaceOwnedGroup(want store.Group) func(store.Group) (store.Group, error) 
 	}
 }
 
-func (s *Source) deleteOwnedUser(ctx context.Context, id string) error {
-	cur, err := s.opts.Store.GetUser(ctx, id)
-	if err != nil {
-		return err
+// keepOld wraps an update function so that *old receives the user it was
+// last given (the user before the write).
+func keepOld(old *store.User, fn func(store.User) (store.User, error)) func(store.User) (store.User, error) {
+	return func(cur store.User) (store.User, error) {
+		*old = cur
+		return fn(cur)
 	}
-	if !owned(cur.Source) {
-		return fmt.Errorf("user %s: %w (%s)", id, errNotOwned, sourceName(cur.Source))
-	}
-	return s.opts.Store.DeleteUser(ctx, id)
 }
 
-func (s *Source) deleteOwnedGroup(ctx context.Context, id string, check store.GroupCheck) error {
-	cur, err := s.opts.Store.GetGroup(ctx, id)
+// deleteOwnedUser deletes a user the source owns and returns it as it was.
+func (s *Source) deleteOwnedUser(ctx context.Context, id string) (store.User, error) {
+	cur, err := s.opts.Store.GetUser(ctx, id)
 	if err != nil {
-		return err
+		return store.User{}, err
 	}
 	if !owned(cur.Source) {
-		return fmt.Errorf("group %s: %w (%s)", id, errNotOwned, sourceName(cur.Source))
+		return store.User{}, fmt.Errorf("user %s: %w (%s)", id, errNotOwned, sourceName(cur.Source))
 	}
-	return s.opts.Store.DeleteGroup(ctx, id, check)
+	return cur, s.opts.Store.DeleteUser(ctx, id)
+}
+
+// deleteOwnedGroup deletes a group the source owns and returns it as it
+// was, members included.
+func (s *Source) deleteOwnedGroup(ctx context.Context, id string, check store.GroupCheck) (store.Group, error) {
+	cur, err := s.opts.Store.GetGroup(ctx, id)
+	if err != nil {
+		return store.Group{}, err
+	}
+	if !owned(cur.Source) {
+		return store.Group{}, fmt.Errorf("group %s: %w (%s)", id, errNotOwned, sourceName(cur.Source))
+	}
+	return cur, s.opts.Store.DeleteGroup(ctx, id, check)
 }
 
 // mask shortens an email for logs at warning level ("j…@example.com").

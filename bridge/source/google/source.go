@@ -29,7 +29,10 @@ type Options struct {
 	Store   store.Store
 	// Notify wakes the sync engine after a poll changed the store; nil
 	// means nobody is woken.
-	Notify     func()
+	Notify func()
+	// Audit, when set, receives the audit entries of every write a poll
+	// made (users created, changed, disabled, deleted; group memberships).
+	Audit      func(ctx context.Context, entries []store.AuditEntry)
 	Logger     *zap.Logger
 	Registerer prometheus.Registerer
 	Now        func() time.Time // default time.Now
@@ -65,6 +68,7 @@ type Source struct {
 	metrics *metrics
 	logger  *zap.Logger
 	mu      sync.Mutex // one poll at a time
+	status  status     // status.go
 }
 
 // New builds a source: it reads the service account key (unless
@@ -86,6 +90,9 @@ func New(ctx context.Context, opts Options) (*Source, error) {
 	}
 	if opts.Notify == nil {
 		opts.Notify = func() {}
+	}
+	if opts.Audit == nil {
+		opts.Audit = func(context.Context, []store.AuditEntry) {}
 	}
 	if opts.NewID == nil {
 		opts.NewID = uuid.NewString
@@ -216,6 +223,7 @@ func (s *Source) PollOnce(ctx context.Context) (Changes, error) {
 	start := time.Now()
 	defer func() { s.metrics.pollDuration.Observe(time.Since(start).Seconds()) }()
 	ch, err := s.poll(ctx, true)
+	s.noteStatus(ch, err)
 	if err != nil {
 		s.metrics.errors.WithLabelValues(ReasonOf(err)).Inc()
 		return ch, err

@@ -54,6 +54,7 @@ type Store struct {
 	// not look for one to take over when there is none.
 	tombstones int
 	reports    map[string]map[string]bool // manager id → ids of the users reporting to it
+	audit      auditTrail                 // audit.go
 }
 
 var _ store.Store = (*Store)(nil)

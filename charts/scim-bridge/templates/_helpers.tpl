@@ -139,6 +139,28 @@ Refuse setting combinations that would corrupt data or cannot work.
 {{- fail "google.existingSecretKey must name the key of the JSON key in google.existingSecret" }}
 {{- end }}
 {{- end }}
+{{- $console := default dict $cfg.console }}
+{{- if hasKey $console "tokens" }}
+{{- fail "config.console.tokens must not be set: the chart builds it from secrets.consoleTokens" }}
+{{- end }}
+{{- if or (hasKey $console "sessionKey") (hasKey $console "sessionKeyFile") }}
+{{- fail "config.console.sessionKey must not be set: it would be stored in a ConfigMap; set secrets.consoleSessionKey" }}
+{{- end }}
+{{- if $console.enabled }}
+{{- if not (or .Values.secrets.consoleTokens (default dict $console.forwardAuth).enabled) }}
+{{- fail "config.console.enabled needs a way to sign in: set secrets.consoleTokens (admin tokens) or config.console.forwardAuth.enabled behind an authenticating proxy" }}
+{{- end }}
+{{- if and .Values.secrets.consoleTokens (gt (int .Values.replicaCount) 1) (not .Values.secrets.consoleSessionKey) (not .Values.secrets.existingSecret) }}
+{{- fail "secrets.consoleSessionKey is required with console admin tokens and more than one replica: every pod must sign sessions with the same key" }}
+{{- end }}
+{{- end }}
+{{- $cnames := dict }}
+{{- range .Values.secrets.consoleTokens }}
+{{- if hasKey $cnames .name }}
+{{- fail (printf "secrets.consoleTokens: duplicate name %q (each token is its own key console-token-<name>.sha256 in the Secret)" .name) }}
+{{- end }}
+{{- $_ := set $cnames .name true }}
+{{- end }}
 {{- $names := dict }}
 {{- range .Values.secrets.scimTokens }}
 {{- if hasKey $names .name }}
@@ -211,6 +233,20 @@ owns (listen addresses, secret file paths, SQLite path) laid over it.
 {{- $_ := set $store "sqlite" (mergeOverwrite (default dict $store.sqlite) (dict "path" (printf "%s/scim-bridge.db" (include "scim-bridge.dataDir" .)))) }}
 {{- end }}
 {{- $listen := dict "scim" (printf "0.0.0.0:%d" (int .Values.containerPorts.http)) "admin" (printf "0.0.0.0:%d" (int .Values.containerPorts.admin)) }}
+{{- $console := default dict $cfg.console }}
+{{- $ctokens := list }}
+{{- range .Values.secrets.consoleTokens }}
+{{- $ctokens = append $ctokens (dict "name" .name "sha256File" (printf "%s/console-token-%s.sha256" $secretDir .name)) }}
+{{- end }}
+{{- if $ctokens }}
+{{- $_ := set $console "tokens" $ctokens }}
+{{- end }}
+{{- if .Values.secrets.consoleSessionKey }}
+{{- $_ := set $console "sessionKeyFile" (printf "%s/console-session-key" $secretDir) }}
+{{- end }}
+{{- if $console }}
+{{- $_ := set $cfg "console" $console }}
+{{- end }}
 {{- $_ := set $cfg "listen" $listen }}
 {{- $_ := set $cfg "scim" $scim }}
 {{- $_ := set $cfg "gainsight" $gainsight }}
