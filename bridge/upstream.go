@@ -13,6 +13,7 @@ func UpstreamOptions(cfg *config.Config, version string) gainsight.Options {
 	for _, f := range cfg.CustomFields {
 		fields = append(fields, f.Name)
 	}
+	hourWindow, dayWindow := cfg.Gainsight.Budget.Windows()
 	return gainsight.Options{
 		BaseURL:   cfg.Gainsight.BaseURL,
 		API:       cfg.Gainsight.API,
@@ -24,8 +25,8 @@ func UpstreamOptions(cfg *config.Config, version string) gainsight.Options {
 		// the rest is gone.
 		ReservedPerHour: cfg.Gainsight.Budget.Reserved(cfg.Gainsight.Budget.PerHour),
 		ReservedPerDay:  cfg.Gainsight.Budget.Reserved(cfg.Gainsight.Budget.PerDay),
-		HourWindow:      cfg.Gainsight.Budget.WindowHour,
-		DayWindow:       cfg.Gainsight.Budget.WindowDay,
+		HourWindow:      hourWindow,
+		DayWindow:       dayWindow,
 		Concurrency:     cfg.Gainsight.Concurrency,
 		DefaultRole:     cfg.Gainsight.DefaultRole,
 		UserAgent:       "gainsight-scim-bridge/" + version,

@@ -176,9 +176,9 @@ func TestValidateProgrammatic(t *testing.T) {
 		{"External license in defaults", func(c *Config) { c.Defaults.LicenseType = LicenseExternal }, nil},
 		{"basePath trailing slash", func(c *Config) { c.SCIM.BasePath = "/scim/v2/" }, []string{`scim.basePath: must not end with "/", got "/scim/v2/"`}},
 		{"backoff order", func(c *Config) { c.Sync.MaxBackoff = time.Second }, []string{"sync.maxBackoff: must not be less than sync.minBackoff (30s), got 1s"}},
-		{"unlimited budget", func(c *Config) {
-			c.Gainsight.Budget = Budget{WindowHour: time.Hour, WindowDay: 24 * time.Hour, ReservedPercent: 10}
-		}, nil},
+		{"unlimited budget, default windows", func(c *Config) { c.Gainsight.Budget = Budget{} }, nil},
+		{"negative window", func(c *Config) { c.Gainsight.Budget.WindowHour = -time.Minute },
+			[]string{"gainsight.budget.windowHour: must not be negative, got -1m0s"}},
 		{"reconcile off, no batch window", func(c *Config) { c.Sync.ReconcileInterval = 0; c.Sync.BatchWindow = 0 }, nil},
 	}
 	for _, tt := range tests {

@@ -74,8 +74,8 @@ type Budget struct {
 	// always leaves other work at least one call.
 	ReservedPercent int `yaml:"reservedPercent"`
 	// WindowHour and WindowDay are the lengths of the two fixed windows
-	// (default 1h and 24h: Gainsight's documented windows), for tenants
-	// whose package counts otherwise, and for tests.
+	// (default 1h and 24h: Gainsight's documented windows; 0 means the
+	// default), for tenants whose package counts otherwise, and for tests.
 	WindowHour time.Duration `yaml:"windowHour"`
 	WindowDay  time.Duration `yaml:"windowDay"`
 }

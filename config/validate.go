@@ -182,6 +182,19 @@ func isSHA256Hex(s string) bool {
 // each window is what imports, updates and look-ups may spend.
 const MaxReservedPercent = 50
 
+// Windows returns the lengths of the hour and day windows: WindowHour and
+// WindowDay, or Gainsight's 1h and 24h where they are 0.
+func (b Budget) Windows() (hour, day time.Duration) {
+	hour, day = b.WindowHour, b.WindowDay
+	if hour == 0 {
+		hour = time.Hour
+	}
+	if day == 0 {
+		day = 24 * time.Hour
+	}
+	return hour, day
+}
+
 // Reserved returns the calls of a window of limit calls (0: unlimited)
 // that ReservedPercent keeps for urgent work: the share rounded up, but
 // never the window's last call.
@@ -217,10 +230,10 @@ func (c *Config) validateGainsight(ch *checker) {
 	if g.Budget.ReservedPercent < 0 || g.Budget.ReservedPercent > MaxReservedPercent {
 		ch.add("gainsight.budget.reservedPercent", "must be between 0 and %d, got %d", MaxReservedPercent, g.Budget.ReservedPercent)
 	}
-	checkPositive(ch, "gainsight.budget.windowHour", g.Budget.WindowHour)
-	checkPositive(ch, "gainsight.budget.windowDay", g.Budget.WindowDay)
-	if g.Budget.WindowHour > 0 && g.Budget.WindowDay > 0 && g.Budget.WindowDay < g.Budget.WindowHour {
-		ch.add("gainsight.budget.windowDay", "must not be shorter than gainsight.budget.windowHour (%s), got %s", g.Budget.WindowHour, g.Budget.WindowDay)
+	checkNotNegative(ch, "gainsight.budget.windowHour", g.Budget.WindowHour)
+	checkNotNegative(ch, "gainsight.budget.windowDay", g.Budget.WindowDay)
+	if hour, day := g.Budget.Windows(); g.Budget.WindowHour >= 0 && g.Budget.WindowDay >= 0 && day < hour {
+		ch.add("gainsight.budget.windowDay", "must not be shorter than gainsight.budget.windowHour (%s), got %s", hour, day)
 	}
 	if g.BatchSize < 1 || g.BatchSize > MaxBatchSize {
 		ch.add("gainsight.batchSize", "must be between 1 and %d, got %d", MaxBatchSize, g.BatchSize)
