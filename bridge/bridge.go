@@ -39,6 +39,8 @@ type Options struct {
 
 	Logger   *zap.Logger
 	Registry *prometheus.Registry
+	// Store holds the bridge's state; New sets its Prioritizer to the
+	// mapping in effect.
 	Store    store.Store
 	Upstream bsync.Upstream
 	Version  string
@@ -149,11 +151,16 @@ func New(opts Options) (*Bridge, error) {
 		// The Gainsight client's budget (its NextSlot) is found by the
 		// engine on Upstream, so nothing is claimed while it is spent.
 		TombstoneRetention: cfg.Sync.TombstoneRetention,
+		Snapshot:           cfg.Sync.Snapshot,
+		SnapshotMaxAge:     cfg.Sync.SnapshotMaxAge,
 		Audit:              b.audit,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("bridge: sync engine: %w", err)
 	}
+	// Every write marks its users with the priority of what it changes,
+	// decided by the mapping in effect.
+	opts.Store.SetPrioritizer(currentMapper{b})
 	b.scim, err = scim.NewHandler(scim.Options{
 		Store:        opts.Store,
 		Validator:    currentMapper{b},
@@ -402,4 +409,14 @@ func (c currentMapper) ValidateUser(doc map[string]any) error {
 
 func (c currentMapper) CheckGroups(groups []store.GroupRef) error {
 	return c.b.cur.Load().mapper.CheckGroups(groups)
+}
+
+// UserPriority implements store.Prioritizer with the mapping in effect.
+func (c currentMapper) UserPriority(old, new store.User, groups []store.GroupRef) store.Priority {
+	return c.b.cur.Load().mapper.UserPriority(old, new, groups)
+}
+
+// GroupPriority implements store.Prioritizer with the mapping in effect.
+func (c currentMapper) GroupPriority(before, after []store.GroupRef) store.Priority {
+	return c.b.cur.Load().mapper.GroupPriority(before, after)
 }

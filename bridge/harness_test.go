@@ -142,6 +142,9 @@ func startHarness(t *testing.T, o harnessOpts) *harness {
 	h.cfg = testConfig(t, h.simURL, h.dbPath)
 	h.cfg.Gainsight.Budget.PerHour = o.tenant.PerHour
 	h.cfg.Gainsight.Budget.PerDay = o.tenant.PerDay
+	if o.window > 0 {
+		h.cfg.Gainsight.Budget.WindowHour, h.cfg.Gainsight.Budget.WindowDay = o.window, 24*o.window
+	}
 	if o.configure != nil {
 		o.configure(h.cfg)
 	}
@@ -154,11 +157,11 @@ func startHarness(t *testing.T, o harnessOpts) *harness {
 	if h.owner == "" {
 		h.owner = "test"
 	}
-	h.start(o.window)
+	h.start()
 	return h
 }
 
-func (h *harness) start(window time.Duration) {
+func (h *harness) start() {
 	t := h.t
 	ctx, cancel := context.WithCancel(context.Background())
 	h.cancel = cancel
@@ -180,7 +183,6 @@ func (h *harness) start(window time.Duration) {
 	counter, _ := st.(gainsight.Counter)
 	uopts := bridge.UpstreamOptions(h.cfg, "test")
 	uopts.Counter = counter
-	uopts.HourWindow, uopts.DayWindow = window, 24*window
 	uopts.MaxBackoff = 200 * time.Millisecond
 	uopts.Logger, uopts.Registerer = log, h.reg
 	up, err := gainsight.New(uopts)

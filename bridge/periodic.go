@@ -75,7 +75,8 @@ func (b *Bridge) reconcileOnce(ctx context.Context, every time.Duration) (n int,
 	if err != nil {
 		return 0, true, err
 	}
-	if err := markDirtyChunked(ctx, b.opts.Store, ids); err != nil {
+	// A reconcile does not know what changed: normal.
+	if err := markDirtyChunked(ctx, b.opts.Store, store.PriorityNormal, ids); err != nil {
 		return 0, true, err
 	}
 	b.engine.Kick()

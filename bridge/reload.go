@@ -15,6 +15,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/store"
+	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/translate"
 	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/config"
 )
 
@@ -199,11 +200,19 @@ func (b *Bridge) Apply(ctx context.Context, next *config.Config) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("reload: find affected users: %w", err)
 	}
+	// Each user is marked with the priority of what the new profiles do
+	// to it: a user the change deprovisions is urgent.
+	byPriority, err := reloadPriorities(ctx, b.opts.Store, prev.mapper, st.mapper, ids)
+	if err != nil {
+		return 0, fmt.Errorf("reload: %w", err)
+	}
 	// Swap first, then mark: the engine must plan the marked users with
 	// the new profiles.
 	b.cur.Store(st)
-	if err := markDirtyChunked(ctx, b.opts.Store, ids); err != nil {
-		return 0, fmt.Errorf("reload: mark %d users dirty: %w", len(ids), err)
+	for _, p := range store.Priorities() {
+		if err := markDirtyChunked(ctx, b.opts.Store, p, byPriority[p]); err != nil {
+			return 0, fmt.Errorf("reload: mark %d users dirty: %w", len(byPriority[p]), err)
+		}
 	}
 	b.auditReload(ctx, ids, reloadDetail(prev.cfg, next))
 	if len(ids) > 0 {
@@ -284,11 +293,35 @@ func affectedByProfiles(ctx context.Context, st store.Store, old, next []config.
 	return ids, nil
 }
 
-func markDirtyChunked(ctx context.Context, st store.Store, ids []string) error {
+// reloadPriorities groups ids by the priority of what the change from the
+// mapping prev to next does to each user (translate.Mapper.ReloadPriority).
+// A user deleted meanwhile is marked normal.
+func reloadPriorities(ctx context.Context, st store.Store, prev, next *translate.Mapper, ids []string) (map[store.Priority][]string, error) {
+	out := map[store.Priority][]string{}
+	for _, id := range ids {
+		u, err := st.GetUser(ctx, id)
+		if errors.Is(err, store.ErrNotFound) {
+			out[store.PriorityNormal] = append(out[store.PriorityNormal], id)
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read user %s: %w", id, err)
+		}
+		groups, err := st.GroupsOfUser(ctx, id)
+		if err != nil {
+			return nil, fmt.Errorf("read groups of user %s: %w", id, err)
+		}
+		p := prev.ReloadPriority(next, u, groups)
+		out[p] = append(out[p], id)
+	}
+	return out, nil
+}
+
+func markDirtyChunked(ctx context.Context, st store.Store, p store.Priority, ids []string) error {
 	const chunk = 500
 	for len(ids) > 0 {
 		n := min(chunk, len(ids))
-		if err := st.MarkDirty(ctx, ids[:n]...); err != nil {
+		if err := st.MarkDirtyAs(ctx, p, ids[:n]...); err != nil {
 			return err
 		}
 		ids = ids[n:]

@@ -13,16 +13,23 @@ func UpstreamOptions(cfg *config.Config, version string) gainsight.Options {
 	for _, f := range cfg.CustomFields {
 		fields = append(fields, f.Name)
 	}
+	hourWindow, dayWindow := cfg.Gainsight.Budget.Windows()
 	return gainsight.Options{
-		BaseURL:     cfg.Gainsight.BaseURL,
-		API:         cfg.Gainsight.API,
-		AccessKey:   string(cfg.Gainsight.AccessKey),
-		Timeout:     cfg.Gainsight.Timeout,
-		PerHour:     cfg.Gainsight.Budget.PerHour,
-		PerDay:      cfg.Gainsight.Budget.PerDay,
-		Concurrency: cfg.Gainsight.Concurrency,
-		DefaultRole: cfg.Gainsight.DefaultRole,
-		UserAgent:   "gainsight-scim-bridge/" + version,
+		BaseURL:   cfg.Gainsight.BaseURL,
+		API:       cfg.Gainsight.API,
+		AccessKey: string(cfg.Gainsight.AccessKey),
+		Timeout:   cfg.Gainsight.Timeout,
+		PerHour:   cfg.Gainsight.Budget.PerHour,
+		PerDay:    cfg.Gainsight.Budget.PerDay,
+		// The urgent share of each window: deactivations may spend it when
+		// the rest is gone.
+		ReservedPerHour: cfg.Gainsight.Budget.Reserved(cfg.Gainsight.Budget.PerHour),
+		ReservedPerDay:  cfg.Gainsight.Budget.Reserved(cfg.Gainsight.Budget.PerDay),
+		HourWindow:      hourWindow,
+		DayWindow:       dayWindow,
+		Concurrency:     cfg.Gainsight.Concurrency,
+		DefaultRole:     cfg.Gainsight.DefaultRole,
+		UserAgent:       "gainsight-scim-bridge/" + version,
 		// Reads must return the custom fields the bridge manages, or
 		// adoption and drift repair would see them as missing.
 		ListFields: fields,

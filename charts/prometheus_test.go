@@ -76,6 +76,8 @@ func TestAlertRulesAreComplete(t *testing.T) {
 		"ScimBridgeGoogleSyncStale",
 		"ScimBridgeUsersFailed",
 		"ScimBridgeConfigReloadFailing",
+		"ScimBridgeOffboardingDelayed",
+		"ScimBridgeGainsightQuotaShared",
 	}
 	var got []string
 	for _, g := range rf.Groups {
@@ -176,7 +178,7 @@ func TestPromtool(t *testing.T) {
 		wantOK  bool
 		wantOut string
 	}{
-		{"check rules", dir, []string{"check", "rules", "rules.yaml"}, true, "SUCCESS: 9 rules found"},
+		{"check rules", dir, []string{"check", "rules", "rules.yaml"}, true, "SUCCESS: 11 rules found"},
 		{"unit tests", dir, []string{"test", "rules", "rules_test.yaml"}, true, "SUCCESS"},
 		{"broken rules are caught", broken, []string{"check", "rules", "rules.yaml"}, false, "FAILED"},
 	}

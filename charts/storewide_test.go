@@ -14,6 +14,10 @@ var storeWide = []string{
 	"scim_bridge_sync_oldest_dirty_seconds",
 	"scim_bridge_sync_users",
 	"scim_bridge_resolve_profile_users",
+	"scim_bridge_sync_pending_users",
+	"scim_bridge_sync_oldest_urgent_seconds",
+	"scim_bridge_sync_snapshot_age_seconds",
+	"scim_bridge_sync_tenant_users",
 }
 
 var aggregation = regexp.MustCompile(`\b(sum|min|max|avg|count|group|stddev|stdvar|topk|bottomk|quantile|count_values)\s*(\b(by|without)\s*\([^()]*\)\s*)?$`)

@@ -18,6 +18,12 @@ func testEnv(name string) (string, bool) {
 
 func TestInvalidConfigs(t *testing.T) {
 	tests := map[string][]string{
+		"invalid-budget.yaml": {
+			`gainsight.budget.reservedPercent: must be between 0 and 50, got 60`,
+			`gainsight.budget.windowDay: must not be shorter than gainsight.budget.windowHour (2h0m0s), got 1h0m0s`,
+			`sync.snapshot: "sometimes" is not one of auto, always, off`,
+			`sync.snapshotMaxAge: must be positive, got 0s`,
+		},
 		"invalid-custom-fields.yaml": {
 			`customFields[0].name: "Region" must end in "__gc" (Gainsight's custom field suffix)`,
 			`customFields[1].type: "picklist" is not one of boolean, multiPicklist, dropdown, string, number`,

@@ -38,9 +38,10 @@ func Default() Config {
 			},
 		},
 		Gainsight: Gainsight{
-			API:         APIServices,
-			Timeout:     30 * time.Second,
-			Budget:      Budget{PerHour: 100, PerDay: 1000},
+			API:     APIServices,
+			Timeout: 30 * time.Second,
+			Budget: Budget{PerHour: 100, PerDay: 1000, ReservedPercent: 10,
+				WindowHour: time.Hour, WindowDay: 24 * time.Hour},
 			BatchSize:   50,
 			Concurrency: 4,
 		},
@@ -59,6 +60,8 @@ func Default() Config {
 			Lease:              5 * time.Minute,
 			ReconcileInterval:  24 * time.Hour,
 			TombstoneRetention: 90 * 24 * time.Hour,
+			Snapshot:           SnapshotAuto,
+			SnapshotMaxAge:     24 * time.Hour,
 		},
 		Mapping: Mapping{UserNameField: "SFDCUserName"},
 		Defaults: Defaults{

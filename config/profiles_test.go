@@ -176,7 +176,9 @@ func TestValidateProgrammatic(t *testing.T) {
 		{"External license in defaults", func(c *Config) { c.Defaults.LicenseType = LicenseExternal }, nil},
 		{"basePath trailing slash", func(c *Config) { c.SCIM.BasePath = "/scim/v2/" }, []string{`scim.basePath: must not end with "/", got "/scim/v2/"`}},
 		{"backoff order", func(c *Config) { c.Sync.MaxBackoff = time.Second }, []string{"sync.maxBackoff: must not be less than sync.minBackoff (30s), got 1s"}},
-		{"unlimited budget", func(c *Config) { c.Gainsight.Budget = Budget{} }, nil},
+		{"unlimited budget, default windows", func(c *Config) { c.Gainsight.Budget = Budget{} }, nil},
+		{"negative window", func(c *Config) { c.Gainsight.Budget.WindowHour = -time.Minute },
+			[]string{"gainsight.budget.windowHour: must not be negative, got -1m0s"}},
 		{"reconcile off, no batch window", func(c *Config) { c.Sync.ReconcileInterval = 0; c.Sync.BatchWindow = 0 }, nil},
 	}
 	for _, tt := range tests {
@@ -192,5 +194,18 @@ func TestValidateProgrammatic(t *testing.T) {
 				t.Errorf("Validate:\n%s\nwant:\n%s", join(got), join(tt.want))
 			}
 		})
+	}
+}
+
+// TestBudgetReserved: the urgent share rounds up to whole calls and never
+// takes a window's last call.
+func TestBudgetReserved(t *testing.T) {
+	tests := []struct{ percent, limit, want int }{
+		{10, 100, 10}, {10, 1000, 100}, {10, 14, 2}, {10, 5, 1}, {10, 1, 0}, {50, 2, 1}, {0, 100, 0}, {10, 0, 0},
+	}
+	for _, tt := range tests {
+		if got := (Budget{ReservedPercent: tt.percent}).Reserved(tt.limit); got != tt.want {
+			t.Errorf("%d%% of %d = %d, want %d", tt.percent, tt.limit, got, tt.want)
+		}
 	}
 }

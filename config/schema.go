@@ -53,6 +53,7 @@ var schemaEnums = map[string][]string{
 	"deprovision.onNoProfiledGroups": {DeprovisionKeep, DeprovisionDeactivate},
 	"log.level":                      {"debug", "info", "warn", "error"},
 	"google.scope":                   {"", GoogleScopeAll, GoogleScopeOrgUnits, GoogleScopeUserGroups},
+	"sync.snapshot":                  {SnapshotAuto, SnapshotAlways, SnapshotOff},
 }
 
 var durationType = reflect.TypeFor[time.Duration]()

@@ -209,6 +209,7 @@ func TestSchemaEnumsMatchValidate(t *testing.T) {
 		"deprovision.onNoProfiledGroups": {"deprovision: {onNoProfiledGroups: %q}", "deprovision.onNoProfiledGroups"},
 		"log.level":                      {"log: {level: %q}", "log.level"},
 		"google.scope":                   {"google: {credentialsFile: k.json, subject: a@x.example, customer: c, scope: %q, orgUnits: [/a]}", "google.scope"},
+		"sync.snapshot":                  {"sync: {snapshot: %q}", "sync.snapshot"},
 	}
 	var enumPaths, docPaths []string
 	for p := range schemaEnums {

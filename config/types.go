@@ -99,6 +99,18 @@ type Gainsight struct {
 type Budget struct {
 	PerHour int `yaml:"perHour"` // default 100
 	PerDay  int `yaml:"perDay"`  // default 1000
+	// ReservedPercent is the share of each window (hour and day), in
+	// percent, that only urgent work (deactivations: users who should lose
+	// access) may spend, so an import that spends the rest never holds
+	// offboarding back until the next window. Default 10: 10 calls of 100
+	// an hour, 100 of 1,000 a day. Rounded up to whole calls; a window
+	// always leaves other work at least one call.
+	ReservedPercent int `yaml:"reservedPercent"`
+	// WindowHour and WindowDay are the lengths of the two fixed windows
+	// (default 1h and 24h: Gainsight's documented windows; 0 means the
+	// default), for tenants whose package counts otherwise, and for tests.
+	WindowHour time.Duration `yaml:"windowHour"`
+	WindowDay  time.Duration `yaml:"windowDay"`
 }
 
 // Store selects and configures the storage backend.
@@ -132,7 +144,20 @@ type Sync struct {
 	// Gainsight user is confirmed inactive (or was never created); 0 keeps
 	// them for ever (default 90 days, 2160h).
 	TombstoneRetention time.Duration `yaml:"tombstoneRetention"`
+	// Snapshot says when the engine lists the tenant's join keys instead
+	// of looking unlinked users up batch by batch: auto (default) when the
+	// listing costs fewer calls, always, or off.
+	Snapshot string `yaml:"snapshot"`
+	// SnapshotMaxAge is how long a tenant snapshot is used (default 24h).
+	SnapshotMaxAge time.Duration `yaml:"snapshotMaxAge"`
 }
+
+// Tenant snapshot policies (Sync.Snapshot).
+const (
+	SnapshotAuto   = "auto"
+	SnapshotAlways = "always"
+	SnapshotOff    = "off"
+)
 
 // Mapping overrides the default SCIM → Gainsight mapping.
 type Mapping struct {

@@ -199,6 +199,33 @@ func isSHA256Hex(s string) bool {
 	return err == nil
 }
 
+// MaxReservedPercent bounds gainsight.budget.reservedPercent: the rest of
+// each window is what imports, updates and look-ups may spend.
+const MaxReservedPercent = 50
+
+// Windows returns the lengths of the hour and day windows: WindowHour and
+// WindowDay, or Gainsight's 1h and 24h where they are 0.
+func (b Budget) Windows() (hour, day time.Duration) {
+	hour, day = b.WindowHour, b.WindowDay
+	if hour == 0 {
+		hour = time.Hour
+	}
+	if day == 0 {
+		day = 24 * time.Hour
+	}
+	return hour, day
+}
+
+// Reserved returns the calls of a window of limit calls (0: unlimited)
+// that ReservedPercent keeps for urgent work: the share rounded up, but
+// never the window's last call.
+func (b Budget) Reserved(limit int) int {
+	if limit <= 0 || b.ReservedPercent <= 0 {
+		return 0
+	}
+	return min((limit*b.ReservedPercent+99)/100, limit-1)
+}
+
 func (c *Config) validateGainsight(ch *checker) {
 	g := c.Gainsight
 	if g.BaseURL == "" {
@@ -220,6 +247,14 @@ func (c *Config) validateGainsight(ch *checker) {
 	}
 	if g.Budget.PerDay < 0 {
 		ch.add("gainsight.budget.perDay", "must not be negative (0 means unlimited), got %d", g.Budget.PerDay)
+	}
+	if g.Budget.ReservedPercent < 0 || g.Budget.ReservedPercent > MaxReservedPercent {
+		ch.add("gainsight.budget.reservedPercent", "must be between 0 and %d, got %d", MaxReservedPercent, g.Budget.ReservedPercent)
+	}
+	checkNotNegative(ch, "gainsight.budget.windowHour", g.Budget.WindowHour)
+	checkNotNegative(ch, "gainsight.budget.windowDay", g.Budget.WindowDay)
+	if hour, day := g.Budget.Windows(); g.Budget.WindowHour >= 0 && g.Budget.WindowDay >= 0 && day < hour {
+		ch.add("gainsight.budget.windowDay", "must not be shorter than gainsight.budget.windowHour (%s), got %s", hour, day)
 	}
 	if g.BatchSize < 1 || g.BatchSize > MaxBatchSize {
 		ch.add("gainsight.batchSize", "must be between 1 and %d, got %d", MaxBatchSize, g.BatchSize)
@@ -306,6 +341,12 @@ func (c *Config) validateSync(ch *checker) {
 	checkPositive(ch, "sync.lease", s.Lease)
 	checkNotNegative(ch, "sync.reconcileInterval", s.ReconcileInterval)
 	checkNotNegative(ch, "sync.tombstoneRetention", s.TombstoneRetention)
+	switch s.Snapshot {
+	case SnapshotAuto, SnapshotAlways, SnapshotOff:
+	default:
+		ch.add("sync.snapshot", "%q is not one of auto, always, off", s.Snapshot)
+	}
+	checkPositive(ch, "sync.snapshotMaxAge", s.SnapshotMaxAge)
 }
 
 // checkList reports empty and duplicate entries of a list of names.

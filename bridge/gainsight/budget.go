@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"sync"
 	"time"
+
+	"go.uber.org/zap"
 )
 
 // Budget window names, used as Counter window keys and metric labels.
@@ -40,6 +42,23 @@ type budgetDeadlineKey struct{}
 // still bounds the call itself.
 func WithBudgetDeadline(ctx context.Context, t time.Time) context.Context {
 	return context.WithValue(ctx, budgetDeadlineKey{}, t)
+}
+
+// urgentKey is the context key of WithUrgent.
+type urgentKey struct{}
+
+// WithUrgent returns a context whose calls may spend the share of each
+// rate budget window reserved for urgent work (Options.ReservedPerHour,
+// ReservedPerDay): deactivations, which remove access and must not wait
+// behind an import that spent the rest of the window.
+func WithUrgent(ctx context.Context) context.Context {
+	return context.WithValue(ctx, urgentKey{}, true)
+}
+
+// IsUrgent reports whether ctx carries WithUrgent.
+func IsUrgent(ctx context.Context) bool {
+	u, _ := ctx.Value(urgentKey{}).(bool)
+	return u
 }
 
 // ErrBudgetWait marks a call that was never sent because its context
@@ -93,56 +112,174 @@ func (m *memoryCounter) Take(_ context.Context, window string, start time.Time, 
 	return true, nil
 }
 
+// probeBase is the first wait after a 429; it doubles with every 429 in a
+// row, and never waits past the end of the hour window.
+const probeBase = 2 * time.Second
+
 // budget is the client's rate budget: one per Client, shared by all of its
 // calls. Windows are fixed and aligned to the clock (now.Truncate(length)).
+//
+// Each window keeps a reserve that only urgent calls (WithUrgent) may
+// spend: other calls see the window smaller by it.
+//
+// A 429 means the window's quota is spent as far as Gainsight is
+// concerned. Nothing is sent for a short, growing pause (probeBase, then
+// doubling, bounded by the hour window's end) and then one call probes
+// again, so a stray 429 from a proxy costs seconds, not the rest of the
+// hour. When 429s keep coming until a window ends although the budget
+// showed room, another user of the access key spends the tenant's quota:
+// the budget learns a lower limit for the following windows (the calls
+// Gainsight accepted in that window before the first 429), warns and
+// exposes it, and raises it again by a tenth of the configured limit per
+// window that passes without a 429.
 type budget struct {
 	clock   Clock
 	counter Counter
 	windows []budgetWindow // day first: see take
-	gauge   func(window string, remaining float64)
+	gauges  budgetGauges
+	log     *zap.Logger
 
 	mu sync.Mutex
 	// blockedUntil is set when Gainsight answered 429: nothing is sent
 	// before then, whatever the counter says.
 	blockedUntil time.Time
+	// rejections counts the 429s since the last call Gainsight accepted.
+	rejections int
 	// used counts this process's calls in the current window of each
 	// name, for the remaining-budget gauge.
 	used map[string]memoryWindow
+	// learn is what the budget learned of each limited window.
+	learn map[string]*learning
+}
+
+// budgetGauges are the metrics the budget sets, per window name.
+type budgetGauges struct {
+	remaining func(window string, v float64)
+	limit     func(window string, v float64)
+	effective func(window string, v float64)
 }
 
 type budgetWindow struct {
-	name   string
-	length time.Duration
-	limit  int // 0 = unlimited
+	name    string
+	length  time.Duration
+	limit   int // 0 = unlimited
+	reserve int // calls of the window only urgent calls may spend
 }
 
-func newBudget(clock Clock, counter Counter, perHour, perDay int, hour, day time.Duration, gauge func(string, float64)) *budget {
+// learning follows one window: the limit learned from 429s and what the
+// window being observed showed.
+type learning struct {
+	learned int       // the limit in force when below the configured one; 0: none
+	tracked time.Time // start of the window observed
+	saw429  bool      // a 429 came in the observed window
+	// pending is the number of calls Gainsight accepted in the observed
+	// window before a 429 that no later accepted call contradicted; -1
+	// when there is none.
+	pending int
+	// refused counts this process's calls refused with 429 in the
+	// observed window (the counter counted them).
+	refused int
+}
+
+func newBudget(clock Clock, counter Counter, windows []budgetWindow, gauges budgetGauges, log *zap.Logger) *budget {
 	b := &budget{
 		clock:   clock,
 		counter: counter,
-		// The day is taken before the hour: a call that holds a day slot
-		// while waiting for the next hour keeps it (same day), whereas an
-		// hour slot held while waiting for the next day would be lost.
-		windows: []budgetWindow{{WindowDay, day, perDay}, {WindowHour, hour, perHour}},
-		gauge:   gauge,
+		windows: windows,
+		gauges:  gauges,
+		log:     log,
 		used:    map[string]memoryWindow{},
+		learn:   map[string]*learning{},
 	}
 	for _, w := range b.windows {
+		b.learn[w.name] = &learning{pending: -1}
 		if w.limit <= 0 {
-			gauge(w.name, -1)
+			gauges.remaining(w.name, -1)
+			gauges.limit(w.name, -1)
+			gauges.effective(w.name, -1)
 		} else {
-			gauge(w.name, float64(w.limit))
+			gauges.remaining(w.name, float64(w.limit))
+			gauges.limit(w.name, float64(w.limit))
+			gauges.effective(w.name, float64(w.limit))
 		}
 	}
 	return b
 }
 
-// nextSlot returns the earliest time, not before now, at which a call could
-// be sent: now when no 429 pause is in force and every limited window has
-// room, otherwise the end of the pause or the start of the window that
-// frees a slot. It counts nothing. Windows in held (name → start of the
-// window a slot is already held in) have room for the holder.
-func (b *budget) nextSlot(ctx context.Context, now time.Time, held map[string]time.Time) (time.Time, error) {
+// observeLocked moves the learning of w to the window that starts at
+// start, first settling the window it observed: a 429 that nothing
+// contradicted until that window ended lowers the limit; a window without
+// a 429 raises a learned limit again. b.mu is held.
+func (b *budget) observeLocked(w budgetWindow, start time.Time) {
+	l := b.learn[w.name]
+	if l.tracked.IsZero() {
+		l.tracked = start
+		return
+	}
+	if !start.After(l.tracked) {
+		return
+	}
+	elapsed := int(start.Sub(l.tracked) / w.length)
+	switch {
+	case l.pending > 0 || l.pending == 0 && w.name != WindowHour:
+		// Every call from a 429 to the window's end was refused although
+		// the budget showed room. (An hour whose very first call was
+		// refused says nothing of the hour: the day decides.)
+		learned := max(1, l.pending)
+		if learned < w.limit && (l.learned == 0 || learned < l.learned) {
+			l.learned = learned
+			b.log.Warn("gainsight refused calls while the rate budget had room: something else spends this access key's quota; "+
+				"the budget now allows fewer calls per window", zap.String("window", w.name),
+				zap.Int("configured_limit", w.limit), zap.Int("learned_limit", learned))
+		}
+	case l.learned > 0 && !l.saw429:
+		l.learned += max(1, w.limit/10) * elapsed
+		if l.learned >= w.limit {
+			l.learned = 0
+			b.log.Info("rate budget back to its configured limit", zap.String("window", w.name), zap.Int("limit", w.limit))
+		}
+	}
+	l.tracked, l.saw429, l.pending, l.refused = start, false, -1, 0
+	b.gauges.effective(w.name, float64(b.limitLocked(w)))
+}
+
+// limitLocked is the limit in force for w: the configured one, or the
+// learned one when lower. b.mu is held.
+func (b *budget) limitLocked(w budgetWindow) int {
+	if l := b.learn[w.name]; l.learned > 0 && l.learned < w.limit {
+		return l.learned
+	}
+	return w.limit
+}
+
+// limitFor returns the calls a caller may count in the window of w that
+// starts at start: the limit in force, less the urgent reserve (scaled
+// down with a learned limit) for calls that are not urgent.
+func (b *budget) limitFor(w budgetWindow, start time.Time, urgent bool) int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	// Only the clock settles windows: start may be a window to come.
+	if cur := b.clock.Now().Truncate(w.length); cur.Before(start) {
+		start = cur
+	}
+	b.observeLocked(w, start)
+	limit := b.limitLocked(w)
+	if urgent || w.reserve <= 0 {
+		return limit
+	}
+	// The reserve shrinks with a learned limit, and always leaves other
+	// work a call.
+	reserve := (w.reserve*limit + w.limit - 1) / w.limit
+	return max(1, limit-reserve)
+}
+
+// nextSlot returns the earliest time, not before now, at which a call
+// (urgent or not) could be sent: now when no 429 pause is in force and
+// every limited window has room, otherwise the end of the pause or the
+// start of the window that frees a slot. It counts nothing. Windows in
+// held (name → start of the window a slot is already held in) have room
+// for the holder.
+func (b *budget) nextSlot(ctx context.Context, now time.Time, held map[string]time.Time, urgent bool) (time.Time, error) {
 	at := now
 	b.mu.Lock()
 	if b.blockedUntil.After(at) {
@@ -163,8 +300,8 @@ func (b *budget) nextSlot(ctx context.Context, now time.Time, held map[string]ti
 		if err != nil {
 			return time.Time{}, fmt.Errorf("gainsight: rate budget: %w", err)
 		}
-		if used >= w.limit {
-			b.report(w, w.limit)
+		if used >= b.limitFor(w, start, urgent) {
+			b.report(w, used)
 			at = start.Add(w.length)
 		}
 	}
@@ -172,23 +309,26 @@ func (b *budget) nextSlot(ctx context.Context, now time.Time, held map[string]ti
 }
 
 // NextSlot tells when the next call could be sent (see nextSlot), so a
-// caller can hold work back instead of taking it while the budget is spent.
-func (t *transport) NextSlot(ctx context.Context, now time.Time) (time.Time, error) {
-	return t.budget.nextSlot(ctx, now, nil)
+// caller can hold work back instead of taking it while the budget is
+// spent. urgent asks about calls that may spend the urgent reserve.
+func (t *transport) NextSlot(ctx context.Context, now time.Time, urgent bool) (time.Time, error) {
+	return t.budget.nextSlot(ctx, now, nil, urgent)
 }
 
 // take blocks until one call may be sent, counting it in every limited
 // window, or returns an error wrapping ErrBudgetWait and the context's
 // error. It looks before it takes: a call that must wait for the next hour
 // takes no day slot it would waste if its context ended while it waited.
+// A call under WithUrgent may spend the windows' urgent reserve.
 func (b *budget) take(ctx context.Context) error {
+	urgent := IsUrgent(ctx)
 	held := map[string]time.Time{} // window name → start of the window a slot is held in
 	for {
 		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("%w: %w", ErrBudgetWait, err)
 		}
 		now := b.clock.Now()
-		next, err := b.nextSlot(ctx, now, held)
+		next, err := b.nextSlot(ctx, now, held, urgent)
 		if err != nil {
 			return err
 		}
@@ -212,12 +352,12 @@ func (b *budget) take(ctx context.Context) error {
 			if s, ok := held[w.name]; ok && s.Equal(start) {
 				continue
 			}
-			ok, err := b.counter.Take(ctx, w.name, start, w.limit)
+			ok, err := b.counter.Take(ctx, w.name, start, b.limitFor(w, start, urgent))
 			if err != nil {
 				return fmt.Errorf("gainsight: rate budget: %w", err)
 			}
 			if !ok {
-				b.report(w, w.limit)
+				b.report(w, b.limitFor(w, start, urgent))
 				waitUntil = start.Add(w.length)
 				break
 			}
@@ -233,23 +373,76 @@ func (b *budget) take(ctx context.Context) error {
 	}
 }
 
-// block makes every call wait for the next hour window, after Gainsight
-// answered that the tenant's limit is spent.
-func (b *budget) block() time.Time {
-	var length time.Duration
+// hourLength is the length of the hour window (a day when there is none).
+func (b *budget) hourLength() time.Duration {
 	for _, w := range b.windows {
 		if w.name == WindowHour {
-			length = w.length
+			return w.length
 		}
 	}
-	until := b.clock.Now().Truncate(length).Add(length)
+	return 24 * time.Hour
+}
+
+// refused records that Gainsight answered 429 and returns the time before
+// which nothing is sent: a pause of probeBase, doubling with every 429 in
+// a row, never past the end of the hour window. Each window notes how
+// many calls Gainsight accepted in it before the first 429, which it
+// learns as its limit if no call is accepted until it ends.
+func (b *budget) refused(ctx context.Context) time.Time {
+	now := b.clock.Now()
+	used := map[string]int{}
+	for _, w := range b.windows {
+		if w.limit > 0 {
+			// A counter that cannot be read teaches nothing.
+			if n, err := b.counter.Used(ctx, w.name, now.Truncate(w.length)); err == nil {
+				used[w.name] = n
+			} else {
+				used[w.name] = -1
+			}
+		}
+	}
 	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.rejections++
+	pause := probeBase << min(b.rejections-1, 20)
+	length := b.hourLength()
+	until := now.Add(pause)
+	if end := now.Truncate(length).Add(length); end.Before(until) {
+		until = end
+	}
 	if until.After(b.blockedUntil) {
 		b.blockedUntil = until
 	}
-	b.mu.Unlock()
-	b.gauge(WindowHour, 0)
-	return until
+	for _, w := range b.windows {
+		if w.limit <= 0 {
+			continue
+		}
+		b.observeLocked(w, now.Truncate(w.length))
+		l := b.learn[w.name]
+		l.saw429 = true
+		l.refused++
+		if n := used[w.name]; n >= 0 && l.pending < 0 {
+			// The counter counted this call and every refused one.
+			l.pending = max(0, n-l.refused)
+		}
+	}
+	return b.blockedUntil
+}
+
+// accepted records that Gainsight accepted a call: 429s before it in the
+// same windows were not the quota's end.
+func (b *budget) accepted() {
+	now := b.clock.Now()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.rejections = 0
+	for _, w := range b.windows {
+		if w.limit <= 0 {
+			continue
+		}
+		b.observeLocked(w, now.Truncate(w.length))
+		b.learn[w.name].pending = -1
+	}
 }
 
 // count records one call of this process in the window, for the gauge.
@@ -261,13 +454,17 @@ func (b *budget) count(w budgetWindow, start time.Time) {
 	}
 	u.n++
 	b.used[w.name] = u
+	limit := b.limitLocked(w)
 	b.mu.Unlock()
-	b.report(w, u.n)
+	b.gauges.remaining(w.name, float64(max(limit-u.n, 0)))
 }
 
-// report sets the window's gauge from the calls used in it.
+// report sets the window's remaining gauge from the calls used in it.
 func (b *budget) report(w budgetWindow, used int) {
-	b.gauge(w.name, float64(max(w.limit-used, 0)))
+	b.mu.Lock()
+	limit := b.limitLocked(w)
+	b.mu.Unlock()
+	b.gauges.remaining(w.name, float64(max(limit-used, 0)))
 }
 
 func (b *budget) wait(ctx context.Context, d time.Duration) error {

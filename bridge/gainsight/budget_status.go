@@ -11,8 +11,11 @@ type WindowStatus struct {
 	Name   string // WindowHour or WindowDay
 	Start  time.Time
 	Length time.Duration
-	Limit  int // 0 = unlimited
-	Used   int // calls counted in the window (by every replica sharing the counter)
+	// Limit is what the window allows work that is not urgent: the limit
+	// in force (the configured one, or a lower one learned from 429s)
+	// less the share kept for urgent work; 0 = unlimited.
+	Limit int
+	Used  int // calls counted in the window (by every replica sharing the counter)
 }
 
 // Left returns how many calls the window still allows (-1: unlimited).
@@ -32,8 +35,9 @@ func (b *budget) status(ctx context.Context, now time.Time) ([]WindowStatus, err
 	out := make([]WindowStatus, 0, len(b.windows))
 	for i := len(b.windows) - 1; i >= 0; i-- { // hour first
 		w := b.windows[i]
-		s := WindowStatus{Name: w.name, Start: now.Truncate(w.length), Length: w.length, Limit: w.limit}
+		s := WindowStatus{Name: w.name, Start: now.Truncate(w.length), Length: w.length}
 		if w.limit > 0 {
+			s.Limit = b.limitFor(w, s.Start, false)
 			used, err := b.counter.Used(ctx, w.name, s.Start)
 			if err != nil {
 				return nil, fmt.Errorf("gainsight: rate budget: %w", err)

@@ -3,6 +3,10 @@ package gainsight
 import (
 	"context"
 	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -166,13 +170,17 @@ func TestMemoryCounterConcurrent(t *testing.T) {
 	}
 }
 
-func TestRateLimitedWaitsForNextHour(t *testing.T) {
-	clock := newFakeClock(time.Date(2026, 3, 2, 10, 30, 0, 0, time.UTC))
+// TestRateLimitedProbesAfterAPause: one 429 costs a short pause and one
+// probe, not the rest of the hour (a proxy's stray 429 must not stop every
+// call until the next clock hour).
+func TestRateLimitedProbesAfterAPause(t *testing.T) {
+	t0 := time.Date(2026, 3, 2, 10, 30, 0, 0, time.UTC)
+	clock := newFakeClock(t0)
 	f := newFakeGainsight(t, clock, map[string][]canned{"PUT /v1/users/services": {
 		{status: 429, body: `{"result":false,"errorCode":"GU_2400","errorDesc":"too many requests"}`},
 		{status: 200, body: updatedG1},
 	}})
-	c, _ := testClient(t, f.srv.URL, func(o *Options) { o.Clock = clock })
+	c, reg := testClient(t, f.srv.URL, func(o *Options) { o.Clock, o.PerHour = clock, 100 })
 	if _, err := c.Update(context.Background(), []Record{{"Gsid": "G1"}}); err != nil {
 		t.Fatal(err)
 	}
@@ -180,8 +188,187 @@ func TestRateLimitedWaitsForNextHour(t *testing.T) {
 	if len(reqs) != 2 {
 		t.Fatalf("%d calls, want 2", len(reqs))
 	}
-	if want := time.Date(2026, 3, 2, 11, 0, 0, 0, time.UTC); !reqs[1].at.Equal(want) {
-		t.Errorf("retry at %s, want %s", reqs[1].at, want)
+	if want := t0.Add(probeBase); !reqs[1].at.Equal(want) {
+		t.Errorf("probe at %s, want %s", reqs[1].at.Format(time.TimeOnly), want.Format(time.TimeOnly))
+	}
+	// A 429 followed by an accepted call teaches nothing.
+	clock.After(time.Hour)
+	if _, err := c.Update(context.Background(), []Record{{"Gsid": "G1"}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := testutil.ToFloat64(clientMetrics(t, reg, "scim_bridge_upstream_budget_effective_limit", WindowHour)); got != 100 {
+		t.Errorf("effective hour limit after a stray 429 = %v, want 100", got)
+	}
+}
+
+// TestRateLimitedProbesGrowToTheWindowEnd: 429s in a row double the pause,
+// and no pause runs past the end of the hour window.
+func TestRateLimitedProbesGrowToTheWindowEnd(t *testing.T) {
+	t0 := time.Date(2026, 3, 2, 10, 59, 0, 0, time.UTC)
+	clock := newFakeClock(t0)
+	tooMany := canned{status: 429, body: `{"result":false,"errorCode":"GU_2400","errorDesc":"too many requests"}`}
+	f := newFakeGainsight(t, clock, map[string][]canned{"PUT /v1/users/services": {
+		tooMany, tooMany, tooMany, tooMany, tooMany, tooMany, {status: 200, body: updatedG1},
+	}})
+	c, _ := testClient(t, f.srv.URL, func(o *Options) { o.Clock = clock })
+	if _, err := c.Update(context.Background(), []Record{{"Gsid": "G1"}}); err != nil {
+		t.Fatal(err)
+	}
+	want := []time.Duration{2 * time.Second, 4 * time.Second, 8 * time.Second, 16 * time.Second, 30 * time.Second, 64 * time.Second}
+	if got := clock.Waits(); !slices.Equal(got, want) {
+		t.Errorf("pauses %v, want %v (the fifth bounded by the hour's end at 11:00)", got, want)
+	}
+}
+
+// TestUrgentReserve: calls that are not urgent see each window smaller by
+// the reserve; urgent calls (WithUrgent) may spend it, and NextSlot says
+// so for each.
+func TestUrgentReserve(t *testing.T) {
+	t0 := time.Date(2026, 3, 2, 10, 20, 0, 0, time.UTC)
+	clock := newFakeClock(t0)
+	f := newFakeGainsight(t, clock, map[string][]canned{"PUT /v1/users/services": {{status: 200, body: updatedG1}}})
+	c, reg := testClient(t, f.srv.URL, func(o *Options) {
+		o.Clock, o.PerHour, o.ReservedPerHour, o.PerDay, o.ReservedPerDay = clock, 5, 2, 100, 10
+	})
+	slot := func(urgent bool) time.Time {
+		t.Helper()
+		at, err := c.(interface {
+			NextSlot(context.Context, time.Time, bool) (time.Time, error)
+		}).NextSlot(context.Background(), clock.Now(), urgent)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return at
+	}
+	update := func(ctx context.Context) {
+		t.Helper()
+		if _, err := c.Update(ctx, []Record{{"Gsid": "G1"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 3 {
+		update(context.Background())
+	}
+	next := time.Date(2026, 3, 2, 11, 0, 0, 0, time.UTC)
+	if got := slot(false); !got.Equal(next) {
+		t.Errorf("3 of 5 spent: next ordinary slot %s, want %s", got, next)
+	}
+	if got := slot(true); !got.Equal(t0) {
+		t.Errorf("3 of 5 spent: next urgent slot %s, want now", got)
+	}
+	if got := testutil.ToFloat64(clientMetrics(t, reg, "scim_bridge_upstream_budget_remaining", WindowHour)); got != 2 {
+		t.Errorf("hour budget remaining = %v, want 2 (the reserve)", got)
+	}
+	urgent := WithUrgent(context.Background())
+	update(urgent)
+	update(urgent)
+	if got := slot(true); !got.Equal(next) {
+		t.Errorf("reserve spent: next urgent slot %s, want %s", got, next)
+	}
+	if n := len(f.requests()); n != 5 {
+		t.Fatalf("%d calls, want 5", n)
+	}
+	// An ordinary call waits for the next hour; so does an urgent one
+	// once the reserve is spent too.
+	update(context.Background())
+	if at := f.requests()[5].at; !at.Equal(next) {
+		t.Errorf("ordinary call after the reserve went at %s, want %s", at, next)
+	}
+}
+
+// limitedGainsight accepts accept calls per clock hour from start's hour
+// on; after that it answers 429 until the hour ends, as a tenant whose
+// quota something else spends does.
+func limitedGainsight(t *testing.T, clock *fakeClock, accept map[int]int) (*httptest.Server, func() []time.Time) {
+	var mu sync.Mutex
+	var at []time.Time
+	seen := map[int]int{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		now := clock.Now()
+		mu.Lock()
+		h := now.Hour()
+		n, limited := accept[h]
+		ok := !limited || seen[h] < n
+		if ok {
+			seen[h]++
+			at = append(at, now)
+		}
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		if !ok {
+			w.WriteHeader(http.StatusTooManyRequests)
+			_, _ = io.WriteString(w, `{"result":false,"errorCode":"GU_2400","errorDesc":"too many requests"}`)
+			return
+		}
+		_, _ = io.WriteString(w, updatedG1)
+	}))
+	t.Cleanup(srv.Close)
+	return srv, func() []time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]time.Time(nil), at...)
+	}
+}
+
+// TestLearnsLowerLimit: when 429s come while the budget has room and keep
+// coming until the window ends, something else spends the access key's
+// quota: the budget learns the calls Gainsight accepted as the limit of
+// the following windows (a gauge shows it), so it stops probing into a
+// spent quota, and raises it by a tenth of the configured limit per window
+// without a 429.
+func TestLearnsLowerLimit(t *testing.T) {
+	t0 := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+	clock := newFakeClock(t0)
+	// Hour 10 takes 4 of our calls, hour 11 takes 4 again; later hours
+	// take everything.
+	srv, accepted := limitedGainsight(t, clock, map[int]int{10: 4, 11: 4})
+	c, reg := testClient(t, srv.URL, func(o *Options) { o.Clock, o.PerHour = clock, 10 })
+	effective := func() float64 {
+		return testutil.ToFloat64(clientMetrics(t, reg, "scim_bridge_upstream_budget_effective_limit", WindowHour))
+	}
+	update := func() {
+		t.Helper()
+		if _, err := c.Update(context.Background(), []Record{{"Gsid": "G1"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 5 { // the fifth is refused, probes until 11:00 and goes then
+		update()
+	}
+	if got := effective(); got != 4 {
+		t.Fatalf("effective hour limit after an hour of 429s = %v, want 4", got)
+	}
+	if got := testutil.ToFloat64(clientMetrics(t, reg, "scim_bridge_upstream_budget_limit", WindowHour)); got != 10 {
+		t.Errorf("configured hour limit gauge = %v, want 10", got)
+	}
+	// Hour 11: three more calls fit the learned 4; the next waits for
+	// 12:00 without being sent into a spent quota.
+	for range 4 {
+		update()
+	}
+	got := accepted()
+	if len(got) != 9 {
+		t.Fatalf("%d calls accepted, want 9", len(got))
+	}
+	noon := time.Date(2026, 3, 2, 12, 0, 0, 0, time.UTC)
+	if !got[8].Equal(noon) {
+		t.Errorf("fifth call of hour 11 at %s, want %s", got[8].Format(time.TimeOnly), noon.Format(time.TimeOnly))
+	}
+	// Hour 11 had no 429 (the budget kept to 4): the limit is raised by
+	// a tenth of 10, and by as much again after hour 12.
+	if got := effective(); got != 5 {
+		t.Errorf("effective hour limit after a clean hour = %v, want 5", got)
+	}
+	clock.After(time.Hour)
+	update()
+	if got := effective(); got != 6 {
+		t.Errorf("effective hour limit after two clean hours = %v, want 6", got)
+	}
+	// Enough clean hours restore the configured limit.
+	clock.After(10 * time.Hour)
+	update()
+	if got := effective(); got != 10 {
+		t.Errorf("effective hour limit after clean hours = %v, want 10", got)
 	}
 }
 
@@ -253,8 +440,8 @@ func TestNextSlot(t *testing.T) {
 	slot := func() time.Time {
 		t.Helper()
 		at, err := c.(interface {
-			NextSlot(context.Context, time.Time) (time.Time, error)
-		}).NextSlot(context.Background(), clock.Now())
+			NextSlot(context.Context, time.Time, bool) (time.Time, error)
+		}).NextSlot(context.Background(), clock.Now(), false)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -44,15 +44,19 @@ const (
 
 // Options configures a Client. Logger and Registerer are required.
 type Options struct {
-	BaseURL     string        // https://<tenant-domain>
-	API         string        // "services" (default) | "users-v1"
-	AccessKey   string        // sent in the accesskey header; never logged
-	Timeout     time.Duration // per call (one HTTP exchange), default 30s
-	PerHour     int           // calls per hour window; 0 = unlimited
-	PerDay      int           // calls per day window; 0 = unlimited
-	HourWindow  time.Duration // length of the "hour" window, default 1h
-	DayWindow   time.Duration // length of the "day" window, default 24h
-	Concurrency int           // users-v1 fan-out of batch methods, default 4
+	BaseURL    string        // https://<tenant-domain>
+	API        string        // "services" (default) | "users-v1"
+	AccessKey  string        // sent in the accesskey header; never logged
+	Timeout    time.Duration // per call (one HTTP exchange), default 30s
+	PerHour    int           // calls per hour window; 0 = unlimited
+	PerDay     int           // calls per day window; 0 = unlimited
+	HourWindow time.Duration // length of the "hour" window, default 1h
+	DayWindow  time.Duration // length of the "day" window, default 24h
+	// ReservedPerHour and ReservedPerDay are the calls of each window that
+	// only urgent calls (WithUrgent) may spend; below PerHour and PerDay.
+	ReservedPerHour int
+	ReservedPerDay  int
+	Concurrency     int // users-v1 fan-out of batch methods, default 4
 	// DefaultRole is the users-v1 role sent on create when a record has no
 	// permissionBundles (that dialect requires a role).
 	DefaultRole string
@@ -89,12 +93,19 @@ func (o *Options) validate() error {
 		negative bool
 	}{
 		{"perHour", o.PerHour < 0}, {"perDay", o.PerDay < 0}, {"concurrency", o.Concurrency < 0},
+		{"reservedPerHour", o.ReservedPerHour < 0}, {"reservedPerDay", o.ReservedPerDay < 0},
 		{"timeout", o.Timeout < 0}, {"hourWindow", o.HourWindow < 0}, {"dayWindow", o.DayWindow < 0},
 		{"maxBackoff", o.MaxBackoff < 0},
 	} {
 		if f.negative {
 			errs = append(errs, fmt.Errorf("%s must not be negative", f.name))
 		}
+	}
+	if o.PerHour > 0 && o.ReservedPerHour >= o.PerHour {
+		errs = append(errs, fmt.Errorf("reservedPerHour %d must be below perHour %d", o.ReservedPerHour, o.PerHour))
+	}
+	if o.PerDay > 0 && o.ReservedPerDay >= o.PerDay {
+		errs = append(errs, fmt.Errorf("reservedPerDay %d must be below perDay %d", o.ReservedPerDay, o.PerDay))
 	}
 	return errors.Join(errs...)
 }
@@ -149,8 +160,17 @@ func New(opts Options) (Client, error) {
 		log:  opts.Logger.Named("gainsight"),
 		m:    m,
 	}
-	t.budget = newBudget(opts.Clock, opts.Counter, opts.PerHour, opts.PerDay, opts.HourWindow, opts.DayWindow,
-		func(w string, v float64) { m.budget.WithLabelValues(w).Set(v) })
+	// The day is taken before the hour: a call that holds a day slot while
+	// waiting for the next hour keeps it (same day), whereas an hour slot
+	// held while waiting for the next day would be lost.
+	t.budget = newBudget(opts.Clock, opts.Counter, []budgetWindow{
+		{name: WindowDay, length: opts.DayWindow, limit: opts.PerDay, reserve: opts.ReservedPerDay},
+		{name: WindowHour, length: opts.HourWindow, limit: opts.PerHour, reserve: opts.ReservedPerHour},
+	}, budgetGauges{
+		remaining: func(w string, v float64) { m.budget.WithLabelValues(w).Set(v) },
+		limit:     func(w string, v float64) { m.limit.WithLabelValues(w).Set(v) },
+		effective: func(w string, v float64) { m.effective.WithLabelValues(w).Set(v) },
+	}, t.log)
 	if opts.API == APIUsersV1 {
 		t.authHeader = "Accesskey"
 		return &usersV1{t: t}, nil
@@ -238,6 +258,9 @@ func (t *transport) call(ctx context.Context, req request) (*response, error) {
 			return nil, giveUp(req.op, attempt-1, last, err)
 		}
 		resp, gerr := t.once(ctx, req, body, attempt)
+		if resp != nil && resp.status != http.StatusTooManyRequests {
+			t.budget.accepted()
+		}
 		if gerr == nil {
 			return resp, nil
 		}
@@ -251,9 +274,9 @@ func (t *transport) call(ctx context.Context, req request) (*response, error) {
 		reason := gerr.Reason()
 		if reason == ReasonRateLimited {
 			t.m.retries.WithLabelValues(req.op, reason).Inc()
-			until := t.budget.block()
-			t.log.Warn("rate limited; waiting for the next window",
-				zap.String("operation", req.op), zap.Time("until", until), zap.Int("attempt", attempt))
+			until := t.budget.refused(ctx)
+			t.log.Warn("rate limited; one call probes again after a pause",
+				zap.String("operation", req.op), zap.Time("probe_at", until), zap.Int("attempt", attempt))
 			continue
 		}
 		delay := t.backoff(attempt)

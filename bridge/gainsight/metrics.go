@@ -22,11 +22,13 @@ func operations() []string {
 }
 
 type metrics struct {
-	requests *prometheus.CounterVec
-	duration *prometheus.HistogramVec
-	retries  *prometheus.CounterVec
-	budget   *prometheus.GaugeVec
-	records  *prometheus.CounterVec
+	requests  *prometheus.CounterVec
+	duration  *prometheus.HistogramVec
+	retries   *prometheus.CounterVec
+	budget    *prometheus.GaugeVec
+	limit     *prometheus.GaugeVec
+	effective *prometheus.GaugeVec
+	records   *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -48,12 +50,20 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Namespace: "scim_bridge", Subsystem: "upstream", Name: "budget_remaining",
 			Help: "Calls left in the current rate budget window (hour, day); -1 when unlimited.",
 		}, []string{"window"}),
+		limit: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: "scim_bridge", Subsystem: "upstream", Name: "budget_limit",
+			Help: "Configured calls per rate budget window (hour, day); -1 when unlimited.",
+		}, []string{"window"}),
+		effective: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: "scim_bridge", Subsystem: "upstream", Name: "budget_effective_limit",
+			Help: "Calls per rate budget window (hour, day) in force: the configured limit, or a lower one learned from 429s that came while the budget had room (something else spends the access key's quota); -1 when unlimited.",
+		}, []string{"window"}),
 		records: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "scim_bridge", Subsystem: "upstream", Name: "records_total",
 			Help: "Records (users or GSIDs) of calls to Gainsight, by operation and per-record result.",
 		}, []string{"operation", "result"}),
 	}
-	for _, c := range []prometheus.Collector{m.requests, m.duration, m.retries, m.budget, m.records} {
+	for _, c := range []prometheus.Collector{m.requests, m.duration, m.retries, m.budget, m.limit, m.effective, m.records} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

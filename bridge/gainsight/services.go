@@ -39,9 +39,10 @@ var _ Client = (*services)(nil)
 // retried only when Gainsight cannot have created anyone (429, connection
 // refused): after a timeout or 5xx the outcome is unknown and the caller
 // must look the users up.
-// NextSlot returns when the next call could be sent, spending nothing.
-func (s *services) NextSlot(ctx context.Context, now time.Time) (time.Time, error) {
-	return s.t.NextSlot(ctx, now)
+// NextSlot returns when the next call (an urgent one: WithUrgent) could be
+// sent, spending nothing.
+func (s *services) NextSlot(ctx context.Context, now time.Time, urgent bool) (time.Time, error) {
+	return s.t.NextSlot(ctx, now, urgent)
 }
 
 func (s *services) Create(ctx context.Context, records []Record) ([]Result, error) {

@@ -53,9 +53,10 @@ func v1Fields() map[string]string {
 // spends budget.
 type usersV1 struct{ t *transport }
 
-// NextSlot returns when the next call could be sent, spending nothing.
-func (u *usersV1) NextSlot(ctx context.Context, now time.Time) (time.Time, error) {
-	return u.t.NextSlot(ctx, now)
+// NextSlot returns when the next call (an urgent one: WithUrgent) could be
+// sent, spending nothing.
+func (u *usersV1) NextSlot(ctx context.Context, now time.Time, urgent bool) (time.Time, error) {
+	return u.t.NextSlot(ctx, now, urgent)
 }
 
 var _ Client = (*usersV1)(nil)

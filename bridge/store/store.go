@@ -144,6 +144,8 @@ type Dirty struct {
 	Generation int64
 	Attempts   int
 	Since      time.Time // when the entry was first marked dirty
+	// Priority is the entry's priority when it was claimed (Scheduling).
+	Priority Priority
 }
 
 // Query selects users or groups. Field "" lists everything; otherwise Value
@@ -269,11 +271,16 @@ type Store interface {
 	// makes them due now and resets their attempts; a lease in force is
 	// kept, so no second worker takes a user that is being pushed). It does
 	// not require the users to exist: a deleted user's tombstone is synced
-	// through the dirty set too.
+	// through the dirty set too. It marks with PriorityNormal
+	// (MarkDirtyAs names a priority).
 	MarkDirty(ctx context.Context, userIDs ...string) error
 	// ClaimDirty leases up to limit due, unleased dirty entries to owner
-	// until now+lease, oldest first. A lease that expires makes the entry
-	// claimable again (another worker or replica finishes the work).
+	// until now+lease, highest priority first and oldest first within a
+	// priority (by when the entry got its priority). A lease that expires
+	// makes the entry claimable again (another worker or replica finishes
+	// the work). Completing an entry whose user changed while it was
+	// leased leaves it with the priority of the marks made since the claim;
+	// retrying it keeps the higher of the two.
 	ClaimDirty(ctx context.Context, owner string, limit int, lease time.Duration, now time.Time) ([]Dirty, error)
 	// ExtendLease moves the lease of those of userIDs still leased to
 	// owner to until, and returns the ids whose lease owner lost (another
@@ -302,6 +309,8 @@ type Store interface {
 
 	// Finder answers the filters and batched reads of SCIM lists.
 	Finder
+	// Scheduling orders the dirty set and keeps the tenant snapshot.
+	Scheduling
 
 	// Ping reports whether the store is reachable.
 	Ping(ctx context.Context) error

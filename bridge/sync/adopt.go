@@ -82,6 +82,11 @@ func (p *batchPlan) adopt(cands []*Change, lk lookup) []*Change {
 		}
 		c.GSID = rec.GSID()
 		c.confirmed, c.active = confirmedOf(rec, c.sub.Desired)
+		if lk.Partial[c.GSID] {
+			// Matched in the snapshot: only the status is known, so the
+			// update sends the whole record.
+			c.confirmed, c.partial = withStatus(gainsight.Record{}, c.active), true
+		}
 		c.known = true
 		c.add(KindAdopt)
 		p.planLinked(c)

@@ -13,32 +13,46 @@ import (
 	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/store"
 )
 
-// DrainOnce processes every dirty entry that is due now, BatchSize users at
-// a time, until none is left, and returns how many entries it processed.
+// DrainOnce processes every dirty entry that is due now, highest priority
+// first, until none is left, and returns how many entries it processed.
 // Entries put back for a later retry are not due again in the same pass.
 // Store errors end the pass; Gainsight errors only affect the users
 // concerned. While the rate budget has no call slot within half a lease,
-// or Gainsight is failing as a whole, it claims nothing.
+// or Gainsight is failing as a whole, it claims nothing; while only the
+// budget's urgent share is left, it claims only urgent entries.
 //
 // Each batch is one pass: load (reads), plan (pure, plan.go), execute
 // (writes), finish (outcomes). The batch's leases are extended while it
 // runs, so no other worker takes its users while their calls are in
-// flight.
+// flight. Before each call of a pass that is not urgent, urgent entries
+// that became due are claimed and passed first (preempt), so a
+// deactivation waits for at most the call in flight.
 func (e *Engine) DrainOnce(ctx context.Context) (int, error) {
 	if e.opts.Planner() == nil {
 		return 0, errors.New("sync: no planner configured")
 	}
 	total := 0
 	var passErr error
+	e.prepareSnapshot(ctx, e.opts.Planner())
 	for ctx.Err() == nil {
 		if until := e.paused(); e.opts.Now().Before(until) {
 			e.log.Debug("gainsight is failing; draining paused", zap.Time("until", until))
 			break
 		}
-		if e.budgetSpent(ctx) {
+		min, ok := e.claimable(ctx)
+		if !ok {
 			break
 		}
-		claimed, err := e.opts.Store.ClaimDirty(ctx, e.opts.Owner, e.opts.BatchSize, e.opts.Lease, e.opts.Now())
+		if e.listingUnderWay() && min < store.PriorityHigh {
+			// The normal work is mostly the unlinked users the listing
+			// will serve: it waits for it instead of spending look-ups.
+			min = store.PriorityHigh
+		}
+		limit := e.opts.BatchSize * claimBatches
+		if min >= store.PriorityUrgent {
+			limit = e.opts.BatchSize
+		}
+		claimed, err := e.opts.Store.ClaimDirtyMin(ctx, e.opts.Owner, min, limit, e.opts.Lease, e.opts.Now())
 		if err != nil {
 			passErr = fmt.Errorf("sync: claim dirty users: %w", err)
 			break
@@ -49,7 +63,7 @@ func (e *Engine) DrainOnce(ctx context.Context) (int, error) {
 		total += len(claimed)
 		// The planner is taken per batch: a config reload swaps it before
 		// it marks the users it affects, so they are planned anew.
-		e.runBatch(ctx, claimed, e.opts.Planner())
+		e.runBatch(ctx, claimed, len(claimed) == limit, e.opts.Planner())
 	}
 	if err := e.refreshGauges(context.WithoutCancel(ctx)); err != nil && passErr == nil {
 		passErr = err
@@ -57,24 +71,91 @@ func (e *Engine) DrainOnce(ctx context.Context) (int, error) {
 	return total, passErr
 }
 
-// runBatch runs one pass over a claimed batch.
-func (e *Engine) runBatch(ctx context.Context, claimed []store.Dirty, planner Planner) {
+// splitUrgent puts the urgent entries of a claim in a part of their own,
+// first: a deactivation then goes out in the first call that can carry
+// it, never behind another user's look-up or create.
+func splitUrgent(claimed []store.Dirty) [][]store.Dirty {
+	var urgent, rest []store.Dirty
+	for _, d := range claimed {
+		if d.Priority >= store.PriorityUrgent {
+			urgent = append(urgent, d)
+		} else {
+			rest = append(rest, d)
+		}
+	}
+	var parts [][]store.Dirty
+	for _, p := range [][]store.Dirty{urgent, rest} {
+		if len(p) > 0 {
+			parts = append(parts, p)
+		}
+	}
+	return parts
+}
+
+// preemptKey marks the context of an urgent pass, which is not preempted.
+type preemptKey struct{}
+
+// runBatch runs the passes over a claimed batch: its urgent entries first,
+// then the rest. full says the claim took as many entries as it could, so
+// more are waiting: a call the pass would send part-empty may then be
+// carried to the next pass (plan.go, carryOver).
+func (e *Engine) runBatch(ctx context.Context, claimed []store.Dirty, full bool, planner Planner) {
 	ids := make([]string, len(claimed))
 	for i, d := range claimed {
 		ids[i] = d.UserID
 	}
 	k := e.keepLeases(ctx, ids)
-	// A call does not wait for a rate budget slot after the lease the
-	// batch was claimed for would have ended: its users wait for the next
-	// slot without holding leases.
-	bctx, cancel := context.WithTimeout(ctx, e.opts.BatchTimeout)
-	bctx = gainsight.WithBudgetDeadline(bctx, e.opts.Now().Add(e.opts.Lease))
-	subs, lk := e.load(bctx, claimed, planner)
-	runs := e.execute(bctx, planBatch(subs, lk, e.opts.UserNameField))
-	cancel()
-	lost := k.stop(ctx)
-	e.flushAudit(ctx, runs)
-	e.finish(ctx, runs, lost)
+	parts := splitUrgent(claimed)
+	for i, part := range parts {
+		// A call does not wait for a rate budget slot after the lease the
+		// batch was claimed for would have ended: its users wait for the
+		// next slot without holding leases.
+		bctx, cancel := context.WithTimeout(ctx, e.opts.BatchTimeout)
+		bctx = gainsight.WithBudgetDeadline(bctx, e.opts.Now().Add(e.opts.Lease))
+		urgent := part[0].Priority >= store.PriorityUrgent
+		var before func()
+		if !urgent && ctx.Value(preemptKey{}) == nil {
+			before = func() { e.preempt(ctx, planner) }
+		}
+		subs, lk := e.load(bctx, part, planner, before)
+		bp := planBatch(subs, lk, e.opts.UserNameField)
+		if full && !urgent {
+			bp.carryOver(e.opts.BatchSize, lk.Called)
+		}
+		runs := e.execute(bctx, bp, before)
+		cancel()
+		var lost map[string]bool
+		if i == len(parts)-1 {
+			lost = k.stop(ctx)
+		} else {
+			lost = k.check(ctx)
+		}
+		e.flushAudit(ctx, runs)
+		e.finish(ctx, runs, lost)
+	}
+}
+
+// preempt claims the urgent entries that are due and passes them, before
+// a call of a pass that is not urgent: a deactivation marked while an
+// import drains goes out after the call in flight, not after the import.
+func (e *Engine) preempt(ctx context.Context, planner Planner) {
+	ctx = context.WithValue(ctx, preemptKey{}, true)
+	for ctx.Err() == nil {
+		if until := e.paused(); e.opts.Now().Before(until) {
+			return
+		}
+		claimed, err := e.opts.Store.ClaimDirtyMin(ctx, e.opts.Owner, store.PriorityUrgent, e.opts.BatchSize, e.opts.Lease, e.opts.Now())
+		if err != nil {
+			e.log.Warn("cannot claim urgent users between calls", zap.Error(err))
+			return
+		}
+		if len(claimed) == 0 {
+			return
+		}
+		e.metrics.preemptions.Inc()
+		e.log.Info("urgent users passed before the next call of a pass", zap.Int("users", len(claimed)))
+		e.runBatch(ctx, claimed, false, planner)
+	}
 }
 
 // leaseKeeper extends a batch's leases while the batch runs.
@@ -123,6 +204,19 @@ func (k *leaseKeeper) extend(ctx context.Context) {
 	k.mu.Unlock()
 }
 
+// check extends the leases still held now and returns the users whose
+// lease was lost so far.
+func (k *leaseKeeper) check(ctx context.Context) map[string]bool {
+	k.extend(ctx)
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	out := make(map[string]bool, len(k.lost))
+	for id := range k.lost {
+		out[id] = true
+	}
+	return out
+}
+
 // stop ends the extensions, extends once more so the outcomes are
 // recorded under a fresh lease, and returns the users whose lease was
 // lost.
@@ -135,20 +229,14 @@ func (k *leaseKeeper) stop(ctx context.Context) map[string]bool {
 	return k.lost
 }
 
-// budgetSpent reports whether the rate budget has no call slot within half
-// a lease, so nothing is claimed now.
-func (e *Engine) budgetSpent(ctx context.Context) bool {
-	if e.opts.Budget == nil {
-		return false
-	}
-	now := e.opts.Now()
-	next, err := e.opts.Budget.NextSlot(ctx, now)
-	if err != nil {
-		e.log.Warn("cannot read the rate budget; claiming anyway", zap.Error(err))
-		return false
-	}
-	if !next.After(now.Add(e.opts.Lease / 2)) {
-		return false
+// claimable reports whether work may be claimed now and the lowest
+// priority worth claiming: any while the budget has a call slot within
+// half a lease, urgent only while just its urgent share has one, none
+// otherwise (logged once per wait).
+func (e *Engine) claimable(ctx context.Context) (store.Priority, bool) {
+	min, next, ok := e.budgetRoom(ctx)
+	if ok {
+		return min, true
 	}
 	e.metrics.budgetWaits.Inc()
 	e.mu.Lock()
@@ -158,14 +246,42 @@ func (e *Engine) budgetSpent(ctx context.Context) bool {
 	if first {
 		e.log.Info("rate budget spent; nothing is claimed until the next call slot", zap.Time("next_slot", next))
 	}
-	return true
+	return 0, false
+}
+
+// budgetRoom is claimable without its log and metric: the lowest priority
+// the budget has a slot for within half a lease, or the next slot when it
+// has none.
+func (e *Engine) budgetRoom(ctx context.Context) (store.Priority, time.Time, bool) {
+	if e.opts.Budget == nil {
+		return store.PriorityLow, time.Time{}, true
+	}
+	now := e.opts.Now()
+	horizon := now.Add(e.opts.Lease / 2)
+	var next time.Time
+	for _, urgent := range []bool{false, true} {
+		at, err := e.opts.Budget.NextSlot(ctx, now, urgent)
+		if err != nil {
+			e.log.Warn("cannot read the rate budget; claiming anyway", zap.Error(err))
+			return store.PriorityLow, time.Time{}, true
+		}
+		if !at.After(horizon) {
+			if urgent {
+				return store.PriorityUrgent, time.Time{}, true
+			}
+			return store.PriorityLow, time.Time{}, true
+		}
+		next = at
+	}
+	return 0, next, false
 }
 
 // nextSlot is when a user held back for want of budget is due again: the
-// budget's next slot, or a poll interval from now.
-func (e *Engine) nextSlot(ctx context.Context, now time.Time) time.Time {
+// budget's next slot (for urgent work when the user is urgent), or a poll
+// interval from now.
+func (e *Engine) nextSlot(ctx context.Context, now time.Time, urgent bool) time.Time {
 	if e.opts.Budget != nil {
-		if next, err := e.opts.Budget.NextSlot(ctx, now); err == nil && next.After(now) {
+		if next, err := e.opts.Budget.NextSlot(ctx, now, urgent); err == nil && next.After(now) {
 			return next
 		}
 	}
@@ -193,5 +309,20 @@ func (e *Engine) refreshGauges(ctx context.Context) error {
 	for _, s := range []string{store.StatePending, store.StateSynced, store.StateFailed} {
 		e.metrics.users.WithLabelValues(s).Set(float64(states[s]))
 	}
+	byPrio, err := e.opts.Store.DirtyByPriority(ctx)
+	if err != nil {
+		return fmt.Errorf("sync: dirty users by priority: %w", err)
+	}
+	for _, st := range byPrio {
+		e.metrics.pending.WithLabelValues(st.Priority.String()).Set(float64(st.Count))
+		if st.Priority == store.PriorityUrgent {
+			age := 0.0
+			if st.Count > 0 && !st.Oldest.IsZero() {
+				age = max(0, e.opts.Now().Sub(st.Oldest).Seconds())
+			}
+			e.metrics.oldestUrgent.Set(age)
+		}
+	}
+	e.refreshSnapshotGauges(ctx)
 	return nil
 }

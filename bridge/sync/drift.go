@@ -2,6 +2,8 @@ package sync
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"time"
@@ -35,14 +37,22 @@ const DriftPageSize = 100
 //
 // Budget: the services dialect spends ceil(links / 100) list calls, plus
 // the drain's writes for the users that drifted (batched as usual). The
-// users-v1 dialect has no list filter: it spends one GET per link. Links
-// written while it runs may be skipped until the next run.
+// users-v1 dialect has no list filter: it spends one GET per link. When a
+// listing of the whole tenant costs no more (the tenant is not much larger
+// than what the bridge manages, or the dialect is users-v1, which lists
+// 1,000 users per call), the tenant is listed once instead, and the same
+// listing refreshes the tenant snapshot (snapshot.go): one listing serves
+// both. Links written while it runs may be skipped until the next run.
 func (e *Engine) RepairDrift(ctx context.Context) (int, error) {
 	planner := e.opts.Planner()
 	if planner == nil {
 		return 0, errors.New("sync: drift: no planner configured")
 	}
 	start := time.Now()
+	read, err := e.driftReader(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("sync: drift: %w", err)
+	}
 	marked, checked := 0, 0
 	after := ""
 	for {
@@ -50,7 +60,7 @@ func (e *Engine) RepairDrift(ctx context.Context) (int, error) {
 		if err != nil {
 			return marked, fmt.Errorf("sync: drift: list links: %w", err)
 		}
-		n, c, err := e.repairPage(ctx, planner, links)
+		n, c, err := e.repairPage(ctx, planner, links, read)
 		marked += n
 		checked += c
 		if err != nil {
@@ -76,9 +86,106 @@ type driftItem struct {
 	statusOnly bool
 }
 
+// driftRead returns the Gainsight records of gsids (absent: no such user).
+type driftRead func(ctx context.Context, gsids []string) (map[string]gainsight.Record, error)
+
+// driftReader returns how drift repair reads Gainsight: from one listing
+// of the tenant when that costs no more than reading the linked users by
+// GSID (the listing then refreshes the tenant snapshot), otherwise by
+// GSID, one Find per page of links.
+func (e *Engine) driftReader(ctx context.Context) (driftRead, error) {
+	byGSID := func(ctx context.Context, gsids []string) (map[string]gainsight.Record, error) {
+		found, err := e.opts.Upstream.Find(ctx, []gainsight.Condition{{Name: fieldGsid, Operator: "EQ", Values: gsids}})
+		e.noteCall(err)
+		if err != nil {
+			return nil, fmt.Errorf("read %d linked users from gainsight: %w", len(gsids), err)
+		}
+		out := make(map[string]gainsight.Record, len(found))
+		for _, rec := range found {
+			out[rec.GSID()] = rec
+		}
+		return out, nil
+	}
+	l, ok := e.opts.Upstream.(Lister)
+	if !ok {
+		return byGSID, nil
+	}
+	links := 0
+	for after := ""; ; {
+		page, err := e.opts.Store.ListLinks(ctx, after, DriftPageSize)
+		if err != nil {
+			return nil, fmt.Errorf("count links: %w", err)
+		}
+		links += len(page)
+		if len(page) < DriftPageSize {
+			break
+		}
+		after = page[len(page)-1].LinkID
+	}
+	byPages := (links + DriftPageSize - 1) / DriftPageSize
+	if t := e.tenant(); t >= 0 && l.ListCost(t) > byPages {
+		return byGSID, nil
+	}
+	recs, ok, err := e.listTenant(ctx, l, byPages)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return byGSID, nil
+	}
+	all := make(map[string]gainsight.Record, len(recs))
+	for _, r := range recs {
+		all[r.GSID()] = r
+	}
+	return func(_ context.Context, gsids []string) (map[string]gainsight.Record, error) {
+		out := make(map[string]gainsight.Record, len(gsids))
+		for _, g := range gsids {
+			if r, ok := all[g]; ok {
+				out[g] = r
+			}
+		}
+		return out, nil
+	}, nil
+}
+
+// listTenant lists the whole tenant with the fields Find returns, unless
+// its first page shows the listing would cost more than limit calls (ok
+// false), and refreshes the tenant snapshot from it.
+func (e *Engine) listTenant(ctx context.Context, l Lister, limit int) ([]gainsight.Record, bool, error) {
+	var out []gainsight.Record
+	salt := make([]byte, 16)
+	_, _ = rand.Read(salt)
+	ls := &listing{salt: hex.EncodeToString(salt), limit: -1}
+	for page := 0; ; page++ {
+		recs, total, err := l.ListPage(ctx, nil, page)
+		e.noteCall(err)
+		if err != nil {
+			return nil, false, fmt.Errorf("list the tenant: %w", err)
+		}
+		ls.calls++
+		e.noteTenant(total)
+		if page == 0 && total >= 0 && l.ListCost(total) > limit {
+			e.log.Info("drift repair reads linked users by GSID: the tenant is too large to list",
+				zap.Int("tenant_users", total), zap.Int("listing_calls", l.ListCost(total)), zap.Int("gsid_calls", limit))
+			return nil, false, nil
+		}
+		out = append(out, recs...)
+		for _, r := range recs {
+			ls.keys = append(ls.keys, e.snapshotKeys(ls.salt, r)...)
+		}
+		ls.seen += len(recs)
+		if len(recs) < l.ListPageSize() || total >= 0 && ls.seen >= total {
+			if e.opts.Snapshot != SnapshotOff {
+				e.storeSnapshot(ctx, ls, max(total, ls.seen))
+			}
+			return out, true, nil
+		}
+	}
+}
+
 // repairPage checks one page of links; it returns how many users it marked
 // dirty and how many links it checked.
-func (e *Engine) repairPage(ctx context.Context, planner Planner, links []store.SyncInfo) (int, int, error) {
+func (e *Engine) repairPage(ctx context.Context, planner Planner, links []store.SyncInfo, read driftRead) (int, int, error) {
 	var items []driftItem
 	var gsids []string
 	for _, l := range links {
@@ -102,31 +209,35 @@ func (e *Engine) repairPage(ctx context.Context, planner Planner, links []store.
 	if len(items) == 0 {
 		return 0, 0, nil
 	}
-	found, err := e.opts.Upstream.Find(ctx, []gainsight.Condition{{Name: fieldGsid, Operator: "EQ", Values: gsids}})
-	e.noteCall(err)
+	byGSID, err := read(ctx, gsids)
 	if err != nil {
-		return 0, 0, fmt.Errorf("read %d linked users from gainsight: %w", len(gsids), err)
+		return 0, 0, err
 	}
-	byGSID := make(map[string]gainsight.Record, len(found))
-	for _, rec := range found {
-		byGSID[rec.GSID()] = rec
-	}
-	var dirty []string
+	dirty := map[store.Priority][]string{}
+	n := 0
 	for _, it := range items {
-		mark, err := e.repairLink(ctx, it, byGSID[it.link.GSID])
+		rec := byGSID[it.link.GSID]
+		mark, err := e.repairLink(ctx, it, rec)
 		if err != nil {
 			return 0, 0, err
 		}
 		if mark {
-			dirty = append(dirty, it.link.UserID)
+			// Someone gave access back in Gainsight to a user who should
+			// not have it: that is offboarding work.
+			p := store.PriorityNormal
+			if rec != nil && activeOf(rec) && (it.link.Tombstone || !it.active) {
+				p = store.PriorityUrgent
+			}
+			dirty[p] = append(dirty[p], it.link.UserID)
+			n++
 		}
 	}
-	if len(dirty) > 0 {
-		if err := e.opts.Store.MarkDirty(ctx, dirty...); err != nil {
-			return 0, len(items), fmt.Errorf("mark %d drifted users dirty: %w", len(dirty), err)
+	for p, ids := range dirty {
+		if err := e.opts.Store.MarkDirtyAs(ctx, p, ids...); err != nil {
+			return 0, len(items), fmt.Errorf("mark %d drifted users dirty: %w", len(ids), err)
 		}
 	}
-	return len(dirty), len(items), nil
+	return n, len(items), nil
 }
 
 // errLinkMoved means a pass wrote the link after drift repair read it.

@@ -286,29 +286,29 @@ func TestE2ELifecycle(t *testing.T) {
 }
 
 func TestE2EManagerAndFailures(t *testing.T) {
-	// Five users per batch: the reports fill the first batch, their
-	// manager comes in the second.
+	// Five users per call and two calls' worth per claim: the reports
+	// fill the first claim, their manager comes in the second.
 	// The backoff is long enough that only the manager's link makes the
 	// reports due again.
 	x := newE2E(t, gainsighttest.Tenant{}, 0, func(o *Options) {
 		o.BatchSize, o.MinBackoff, o.MaxBackoff = 5, 10*time.Second, 10*time.Second
 	})
-	x.createUsers(5, "report", func(i int, u *store.User) { u.ManagerID = "id-boss0000" })
+	x.createUsers(10, "report", func(i int, u *store.User) { u.ManagerID = "id-boss0000" })
 	x.createUsers(1, "boss", nil)
 	x.createUsers(1, "bad", func(i int, u *store.User) { u.Doc["timezone"] = "Mars/Olympus" })
 	x.converge()
-	if got := testutil.ToFloat64(x.eng.metrics.outcomes.WithLabelValues(outcomeDeferred, reasonManagerPending)); got != 5 {
-		t.Errorf("%v deferred outcomes, want 5", got)
+	if got := testutil.ToFloat64(x.eng.metrics.outcomes.WithLabelValues(outcomeDeferred, reasonManagerPending)); got != 10 {
+		t.Errorf("%v deferred outcomes, want 10", got)
 	}
 	boss := x.info("id-boss0000").GSID
-	for _, id := range ids("report", 5) {
+	for _, id := range ids("report", 10) {
 		info := x.info(id)
 		if rec := x.simUser(info.GSID); rec["Manager"] != boss || info.State != store.StateSynced {
 			t.Fatalf("report %s: %+v %v", id, info, rec)
 		}
 	}
-	if got := x.sim.Stats().Calls[gainsighttest.OpCreate]; got != 2 {
-		t.Errorf("%d create calls, want 2", got)
+	if got := x.sim.Stats().Calls[gainsighttest.OpCreate]; got != 3 {
+		t.Errorf("%d create calls, want 3", got)
 	}
 
 	// A permanent error fails that user only.

@@ -38,8 +38,28 @@ type Upstream interface {
 // implements it is used as the Budget when Options.Budget is nil.
 type Budget interface {
 	// NextSlot returns the earliest time, not before now, at which a call
-	// could be sent, without spending one.
-	NextSlot(ctx context.Context, now time.Time) (time.Time, error)
+	// could be sent, without spending one. urgent asks about calls that
+	// may spend the share of the budget reserved for urgent work
+	// (gainsight.WithUrgent): deactivations.
+	NextSlot(ctx context.Context, now time.Time, urgent bool) (time.Time, error)
+}
+
+// Lister is an Upstream that can list the whole tenant a page at a time;
+// the Gainsight client satisfies it in both dialects. With one the engine
+// takes tenant snapshots (snapshot.go).
+type Lister interface {
+	// ListPage returns page number page (from 0) of a listing of every
+	// user, with only fields (and Gsid), and the tenant's total (-1 when
+	// unknown). A page shorter than ListPageSize is the last. Read-only.
+	ListPage(ctx context.Context, fields []string, page int) ([]gainsight.Record, int, error)
+	// ListPageSize is the number of users of a full page.
+	ListPageSize() int
+	// ListCost is the number of calls a listing of a tenant of total
+	// users makes.
+	ListCost(total int) int
+	// FindCost is the number of calls one Find by user names or emails
+	// makes in a tenant of total users.
+	FindCost(total int) int
 }
 
 // Planner computes the Gainsight state a user should have from the user and
@@ -61,7 +81,28 @@ const (
 	DefaultPollInterval  = 5 * time.Second
 	DefaultGaugeInterval = 5 * time.Second
 	DefaultUserNameField = "SFDCUserName"
+	// DefaultSnapshotMaxAge is how long a tenant snapshot is used: a day,
+	// the default reconcile interval.
+	DefaultSnapshotMaxAge = 24 * time.Hour
 )
+
+// Tenant snapshot policies (Options.Snapshot).
+const (
+	// SnapshotAuto takes a snapshot when pending unlinked users would need
+	// more look-up calls than a listing of the tenant costs.
+	SnapshotAuto = "auto"
+	// SnapshotAlways takes one whenever unlinked users are pending and no
+	// snapshot is fresh.
+	SnapshotAlways = "always"
+	// SnapshotOff never takes one: every batch of unlinked users is looked
+	// up.
+	SnapshotOff = "off"
+)
+
+// claimBatches is how many calls' worth of users one claim takes: enough
+// that a call left part-empty can wait for the next pass (plan.go,
+// carryOver) without the next claim being all such users.
+const claimBatches = 2
 
 // Options configures an Engine. Store, Upstream, Planner, Logger and
 // Registerer are required.
@@ -113,6 +154,13 @@ type Options struct {
 	// its Gainsight user is confirmed inactive (or was never created);
 	// PurgeTombstones removes older ones. 0 keeps them for ever.
 	TombstoneRetention time.Duration
+	// Snapshot is the tenant snapshot policy: SnapshotAuto (default),
+	// SnapshotAlways or SnapshotOff. Snapshots need an Upstream that is a
+	// Lister.
+	Snapshot string
+	// SnapshotMaxAge is how long a snapshot is used to plan adoptions;
+	// default DefaultSnapshotMaxAge.
+	SnapshotMaxAge time.Duration
 }
 
 func (o *Options) validate() error {
@@ -144,6 +192,14 @@ func (o *Options) validate() error {
 		if d < 0 {
 			errs = append(errs, fmt.Errorf("%s %s is negative", name, d))
 		}
+	}
+	switch o.Snapshot {
+	case "", SnapshotAuto, SnapshotAlways, SnapshotOff:
+	default:
+		errs = append(errs, fmt.Errorf("Snapshot %q is not one of %s, %s, %s", o.Snapshot, SnapshotAuto, SnapshotAlways, SnapshotOff))
+	}
+	if o.SnapshotMaxAge < 0 {
+		errs = append(errs, fmt.Errorf("SnapshotMaxAge %s is negative", o.SnapshotMaxAge))
 	}
 	if o.MinBackoff > 0 && o.MaxBackoff > 0 && o.MaxBackoff < o.MinBackoff {
 		errs = append(errs, fmt.Errorf("MaxBackoff %s is below MinBackoff %s", o.MaxBackoff, o.MinBackoff))
@@ -194,6 +250,12 @@ func (o *Options) applyDefaults() {
 			o.Budget = b
 		}
 	}
+	if o.Snapshot == "" {
+		o.Snapshot = SnapshotAuto
+	}
+	if o.SnapshotMaxAge == 0 {
+		o.SnapshotMaxAge = DefaultSnapshotMaxAge
+	}
 }
 
 // Engine drains the dirty set into Gainsight. Run, Kick and DrainOnce are
@@ -217,6 +279,13 @@ type Engine struct {
 	// budgetUntil is the next call slot while the budget holds claims
 	// back, to log the wait once.
 	budgetUntil time.Time
+	// tenantSize is the number of Gainsight users the last listing
+	// reported (-1: unknown), which prices the next one.
+	tenantSize int
+	// snap is the snapshot the passes plan adoptions from (nil: none
+	// fresh); listing is the listing under way that will replace it.
+	snap    *snapshotView
+	listing *listing
 }
 
 // New validates opts, applies defaults and registers the engine's metrics.
@@ -235,6 +304,7 @@ func New(opts Options) (*Engine, error) {
 		metrics:        m,
 		kick:           make(chan struct{}, 1),
 		superAdminSeen: map[string]bool{},
+		tenantSize:     -1,
 	}, nil
 }
 

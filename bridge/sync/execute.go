@@ -65,8 +65,10 @@ func (r *run) did(k Kind) bool {
 // failing as a whole (the drain is paused).
 var errNotSent = errors.New("not sent")
 
-// execute carries out the plan of one batch.
-func (e *Engine) execute(ctx context.Context, bp *batchPlan) []*run {
+// execute carries out the plan of one batch. before, when set, runs before
+// each call (the drain passes urgent users there). Deactivations may spend
+// the rate budget's urgent share.
+func (e *Engine) execute(ctx context.Context, bp *batchPlan, before func()) []*run {
 	runs := make([]*run, len(bp.Changes))
 	for i, c := range bp.Changes {
 		r := &run{c: c, gsid: c.GSID, record: cloneRecord(c.confirmed), active: c.active, known: c.known, deltas: gainsight.Record{}}
@@ -80,14 +82,14 @@ func (e *Engine) execute(ctx context.Context, bp *batchPlan) []*run {
 	}
 	e.setStatus(ctx, pick(runs, func(r *run) bool {
 		return r.c.has(KindDeactivate) && !r.c.has(KindCreate) && r.gsid != "" && !r.claimErr
-	}), false)
-	if dups := e.create(ctx, bp, pick(runs, func(r *run) bool { return r.c.has(KindCreate) && r.open() })); len(dups) > 0 {
-		e.adoptDuplicates(ctx, bp, dups)
+	}), false, before)
+	if dups := e.create(ctx, bp, pick(runs, func(r *run) bool { return r.c.has(KindCreate) && r.open() }), before); len(dups) > 0 {
+		e.adoptDuplicates(ctx, bp, dups, before)
 	}
 	e.setStatus(ctx, pick(runs, func(r *run) bool {
 		return r.c.has(KindDeactivate) && r.late && r.open()
-	}), false)
-	e.setStatus(ctx, pick(runs, func(r *run) bool { return r.c.has(KindReactivate) && r.open() }), true)
+	}), false, before)
+	e.setStatus(ctx, pick(runs, func(r *run) bool { return r.c.has(KindReactivate) && r.open() }), true, before)
 	linked := map[string]string{}
 	for _, r := range runs {
 		if r.linked && r.open() {
@@ -99,7 +101,7 @@ func (e *Engine) execute(ctx context.Context, bp *batchPlan) []*run {
 			managerUpdate(r.c, r.record, linked[r.c.managerOf])
 		}
 	}
-	e.update(ctx, pick(runs, func(r *run) bool { return r.c.has(KindUpdate) && r.open() }))
+	e.update(ctx, pick(runs, func(r *run) bool { return r.c.has(KindUpdate) && r.open() }), before)
 	return runs
 }
 
@@ -254,14 +256,14 @@ func (e *Engine) claimLink(ctx context.Context, r *run, gsid, takeFrom string) {
 // needs no claim: no one else can hold its GSID, and finish links it even
 // if the link moved to another user meanwhile (a process that dies first
 // leaves it to the next pass's look-up, which adopts it).
-func (e *Engine) create(ctx context.Context, bp *batchPlan, runs []*run) []*run {
+func (e *Engine) create(ctx context.Context, bp *batchPlan, runs []*run, before func()) []*run {
 	var dups []*run
 	for _, chunk := range chunks(runs, e.opts.BatchSize) {
 		records := make([]gainsight.Record, len(chunk))
 		for i, r := range chunk {
 			records[i] = cloneRecord(r.c.create)
 		}
-		results, err := e.call(ctx, batchCreate, len(chunk), func() ([]gainsight.Result, error) {
+		results, err := e.call(ctx, batchCreate, len(chunk), before, func() ([]gainsight.Result, error) {
 			return e.opts.Upstream.Create(ctx, records)
 		})
 		for i, r := range chunk {
@@ -300,7 +302,7 @@ func (e *Engine) create(ctx context.Context, bp *batchPlan, runs []*run) []*run 
 
 // adoptDuplicates looks up the users Gainsight refused to create as
 // duplicates (a user made since the batch's look-up) and links them.
-func (e *Engine) adoptDuplicates(ctx context.Context, bp *batchPlan, dups []*run) {
+func (e *Engine) adoptDuplicates(ctx context.Context, bp *batchPlan, dups []*run, before func()) {
 	var names, emails []string
 	cs := make([]*Change, len(dups))
 	for i, r := range dups {
@@ -313,7 +315,7 @@ func (e *Engine) adoptDuplicates(ctx context.Context, bp *batchPlan, dups []*run
 			emails = append(emails, email)
 		}
 	}
-	bp.adoptDuplicates(cs, e.lookUp(ctx, names, emails))
+	bp.adoptDuplicates(cs, e.lookUp(ctx, names, emails, before))
 	for _, r := range dups {
 		if r.c.has(KindAdopt) && r.open() {
 			r.record, r.active = cloneRecord(r.c.confirmed), r.c.active
@@ -324,7 +326,7 @@ func (e *Engine) adoptDuplicates(ctx context.Context, bp *batchPlan, dups []*run
 }
 
 // update sends each user's changed fields.
-func (e *Engine) update(ctx context.Context, runs []*run) {
+func (e *Engine) update(ctx context.Context, runs []*run, before func()) {
 	for _, chunk := range chunks(runs, e.opts.BatchSize) {
 		records := make([]gainsight.Record, len(chunk))
 		for i, r := range chunk {
@@ -332,7 +334,7 @@ func (e *Engine) update(ctx context.Context, runs []*run) {
 			rec[fieldGsid] = r.gsid
 			records[i] = rec
 		}
-		results, err := e.call(ctx, batchUpdate, len(chunk), func() ([]gainsight.Result, error) {
+		results, err := e.call(ctx, batchUpdate, len(chunk), before, func() ([]gainsight.Result, error) {
 			return e.opts.Upstream.Update(ctx, records)
 		})
 		for i, r := range chunk {
@@ -345,18 +347,22 @@ func (e *Engine) update(ctx context.Context, runs []*run) {
 	}
 }
 
-// setStatus activates or deactivates the users.
-func (e *Engine) setStatus(ctx context.Context, runs []*run, active bool) {
+// setStatus activates or deactivates the users. A deactivation removes
+// access: it may spend the budget's urgent share, and nothing is passed
+// before it.
+func (e *Engine) setStatus(ctx context.Context, runs []*run, active bool, before func()) {
 	kind := KindDeactivate
 	if active {
 		kind = KindReactivate
+	} else {
+		ctx, before = gainsight.WithUrgent(ctx), nil
 	}
 	for _, chunk := range chunks(runs, e.opts.BatchSize) {
 		gsids := make([]string, len(chunk))
 		for i, r := range chunk {
 			gsids[i] = r.gsid
 		}
-		results, err := e.call(ctx, batchStatus, len(chunk), func() ([]gainsight.Result, error) {
+		results, err := e.call(ctx, batchStatus, len(chunk), before, func() ([]gainsight.Result, error) {
 			return e.opts.Upstream.SetStatus(ctx, gsids, active)
 		})
 		for i, r := range chunk {
@@ -369,8 +375,12 @@ func (e *Engine) setStatus(ctx context.Context, runs []*run, active bool) {
 	}
 }
 
-// call makes one batch call, checks the result count and logs one line.
-func (e *Engine) call(ctx context.Context, op string, n int, fn func() ([]gainsight.Result, error)) ([]gainsight.Result, error) {
+// call makes one batch call, checks the result count and logs one line;
+// before, when set, runs first.
+func (e *Engine) call(ctx context.Context, op string, n int, before func(), fn func() ([]gainsight.Result, error)) ([]gainsight.Result, error) {
+	if before != nil {
+		before()
+	}
 	if until := e.paused(); e.opts.Now().Before(until) {
 		// An earlier call of this batch found Gainsight failing.
 		return nil, fmt.Errorf("%w: gainsight is failing, draining is paused until %s", errNotSent, until.Format(time.RFC3339))

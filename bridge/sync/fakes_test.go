@@ -84,14 +84,16 @@ type fakeUpstream struct {
 type call struct {
 	op   string
 	size int
+	// urgent: the call may spend the budget's urgent share.
+	urgent bool
 }
 
 func newFakeUpstream() *fakeUpstream {
 	return &fakeUpstream{users: map[string]gainsight.Record{}, failCalls: map[string]int{}}
 }
 
-func (f *fakeUpstream) begin(op string, n int) error {
-	f.calls = append(f.calls, call{op, n})
+func (f *fakeUpstream) begin(ctx context.Context, op string, n int) error {
+	f.calls = append(f.calls, call{op, n, gainsight.IsUrgent(ctx)})
 	if f.before != nil {
 		f.before(op)
 	}
@@ -139,10 +141,10 @@ func (f *fakeUpstream) seed(rec gainsight.Record) string {
 	return gsid
 }
 
-func (f *fakeUpstream) Create(_ context.Context, records []gainsight.Record) ([]gainsight.Result, error) {
+func (f *fakeUpstream) Create(ctx context.Context, records []gainsight.Record) ([]gainsight.Result, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.begin("create", len(records)); err != nil {
+	if err := f.begin(ctx, "create", len(records)); err != nil {
 		return nil, err
 	}
 	out := make([]gainsight.Result, len(records))
@@ -178,10 +180,10 @@ func (f *fakeUpstream) Create(_ context.Context, records []gainsight.Record) ([]
 	return out, nil
 }
 
-func (f *fakeUpstream) Update(_ context.Context, records []gainsight.Record) ([]gainsight.Result, error) {
+func (f *fakeUpstream) Update(ctx context.Context, records []gainsight.Record) ([]gainsight.Result, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.begin("update", len(records)); err != nil {
+	if err := f.begin(ctx, "update", len(records)); err != nil {
 		return nil, err
 	}
 	out := make([]gainsight.Result, len(records))
@@ -209,10 +211,10 @@ func (f *fakeUpstream) Update(_ context.Context, records []gainsight.Record) ([]
 	return out, nil
 }
 
-func (f *fakeUpstream) SetStatus(_ context.Context, gsids []string, active bool) ([]gainsight.Result, error) {
+func (f *fakeUpstream) SetStatus(ctx context.Context, gsids []string, active bool) ([]gainsight.Result, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.begin("status", len(gsids)); err != nil {
+	if err := f.begin(ctx, "status", len(gsids)); err != nil {
 		return nil, err
 	}
 	out := make([]gainsight.Result, len(gsids))
@@ -237,10 +239,10 @@ func (f *fakeUpstream) SetStatus(_ context.Context, gsids []string, active bool)
 	return out, nil
 }
 
-func (f *fakeUpstream) Find(_ context.Context, conds []gainsight.Condition) ([]gainsight.Record, error) {
+func (f *fakeUpstream) Find(ctx context.Context, conds []gainsight.Condition) ([]gainsight.Record, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.begin("list", 0); err != nil {
+	if err := f.begin(ctx, "list", 0); err != nil {
 		return nil, err
 	}
 	var out []gainsight.Record

@@ -35,6 +35,8 @@ func (r *run) outcome() (string, string) {
 		return outcomeRetry, retryReason(gainsight.ReasonOf(c.retryErr))
 	case c.has(KindDeferManager):
 		return outcomeDeferred, reasonManagerPending
+	case c.has(KindCarry):
+		return outcomeDeferred, reasonCarried
 	case r.did(KindCreate):
 		return outcomeSynced, reasonCreated
 	case r.linked && !c.sub.Deleted:
@@ -82,6 +84,8 @@ func (e *Engine) finishUser(parent context.Context, r *run, leaseLost bool) {
 		state, keepErr = store.StatePending, true
 	case outcome == outcomeRetry:
 		state, lastErr = store.StatePending, maskEmails(c.retryErr.Error())
+	case reason == reasonCarried:
+		state, keepErr = store.StatePending, true
 	case outcome == outcomeDeferred:
 		state, lastErr = store.StatePending, c.Reason
 	}
@@ -105,7 +109,11 @@ func (e *Engine) finishUser(parent context.Context, r *run, leaseLost bool) {
 		err = e.opts.Store.CompleteDirty(ctx, e.opts.Owner, c.UserID, c.sub.Dirty.Generation)
 	case reason == reasonBudget:
 		// Not an attempt: the call was never made.
-		err = e.opts.Store.RetryDirty(ctx, e.opts.Owner, c.UserID, c.sub.Dirty.Generation, c.sub.Dirty.Attempts, e.nextSlot(ctx, now))
+		err = e.opts.Store.RetryDirty(ctx, e.opts.Owner, c.UserID, c.sub.Dirty.Generation, c.sub.Dirty.Attempts,
+			e.nextSlot(ctx, now, c.sub.Dirty.Priority >= store.PriorityUrgent))
+	case reason == reasonCarried:
+		// Not an attempt: it waits for the next pass's call, in its place.
+		err = e.opts.Store.RetryDirty(ctx, e.opts.Owner, c.UserID, c.sub.Dirty.Generation, c.sub.Dirty.Attempts, now)
 	default:
 		attempts := c.sub.Dirty.Attempts + 1
 		next := now.Add(e.backoff(attempts))
@@ -216,7 +224,7 @@ func (e *Engine) lostLease(ctx context.Context, r *run, log *zap.Logger) {
 			log.Warn("cannot flag the link's state unknown", zap.Error(err))
 		}
 	}
-	if err := e.opts.Store.MarkDirty(ctx, r.c.UserID); err != nil {
+	if err := e.opts.Store.MarkDirtyAs(ctx, r.c.sub.Dirty.Priority.Clamp(), r.c.UserID); err != nil {
 		log.Warn("cannot mark the user dirty after a lost lease", zap.Error(err))
 	}
 }
@@ -230,7 +238,8 @@ func (e *Engine) markReports(ctx context.Context, id string, log *zap.Logger) {
 		return
 	}
 	if len(reports) > 0 {
-		if err := e.opts.Store.MarkDirty(ctx, reports...); err != nil {
+		// Their Manager field changes: profile work.
+		if err := e.opts.Store.MarkDirtyAs(ctx, store.PriorityLow, reports...); err != nil {
 			log.Warn("cannot mark reports of a newly linked user dirty", zap.Error(err))
 		}
 	}

@@ -140,17 +140,23 @@ func TestLeasesExtendedWhileCallsInFlight(t *testing.T) {
 	}
 }
 
-// fakeBudget is a rate budget whose next slot a test sets.
+// fakeBudget is a rate budget whose next slot a test sets: next for every
+// call, nextUrgent (when set) for urgent ones.
 type fakeBudget struct {
-	mu   stdsync.Mutex
-	next time.Time
+	mu         stdsync.Mutex
+	next       time.Time
+	nextUrgent time.Time
 }
 
-func (b *fakeBudget) NextSlot(_ context.Context, now time.Time) (time.Time, error) {
+func (b *fakeBudget) NextSlot(_ context.Context, now time.Time, urgent bool) (time.Time, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if b.next.After(now) {
-		return b.next, nil
+	next := b.next
+	if urgent && !b.nextUrgent.IsZero() {
+		next = b.nextUrgent
+	}
+	if next.After(now) {
+		return next, nil
 	}
 	return now, nil
 }

@@ -18,37 +18,87 @@ import (
 // the whole batch, for what the plan cannot do without: the linked users
 // whose last write had an unknown outcome, and the users that may already
 // exist (unlinked users, and deleted users whose create may have been
-// applied).
+// applied). With a tenant snapshot in use (snapshot.go), unlinked users
+// are matched against it instead, and only those matched on Email alone
+// are looked up. before, when set, runs before each call.
 
 // load reads a claimed batch.
-func (e *Engine) load(ctx context.Context, claimed []store.Dirty, planner Planner) ([]*subject, lookup) {
+func (e *Engine) load(ctx context.Context, claimed []store.Dirty, planner Planner, before func()) ([]*subject, lookup) {
 	subs := make([]*subject, 0, len(claimed))
 	for _, d := range claimed {
 		s := e.loadUser(ctx, d.UserID, planner)
 		s.Dirty = d
 		subs = append(subs, s)
 	}
-	e.reread(ctx, subs)
+	e.reread(ctx, subs, before)
 	var names, emails []string
+	lookUpUser := func(s *subject) {
+		name, email := e.joinKeys(s)
+		if name != "" {
+			names = append(names, name)
+		}
+		if email != "" {
+			emails = append(emails, email)
+		}
+	}
+	snap := e.currentSnap()
+	var fromSnapshot []*subject
 	for _, s := range subs {
 		switch {
 		case s.LoadErr != nil || s.Link == nil:
 		case s.Deleted && s.Link.GSID == "" && s.Link.Unknown && s.UserName != "":
 			names = append(names, s.UserName)
+		case !s.Deleted && s.PlanErr == nil && s.Link.GSID == "" && !s.Link.Unknown && snap != nil:
+			// A user whose create may have been applied after the
+			// snapshot was taken is looked up instead.
+			fromSnapshot = append(fromSnapshot, s)
 		case !s.Deleted && s.PlanErr == nil && (s.Link.GSID == "" || s.Reread && s.Current == nil):
-			name := stringField(s.Desired, e.opts.UserNameField)
-			if name == "" {
-				name = s.UserName
-			}
-			if name != "" {
-				names = append(names, name)
-			}
-			if email := stringField(s.Desired, fieldEmail); email != "" {
-				emails = append(emails, email)
-			}
+			lookUpUser(s)
 		}
 	}
-	return subs, e.lookUp(ctx, names, emails)
+	var partial []gainsight.Record
+	if len(fromSnapshot) > 0 {
+		found, byEmail, err := e.matchSnapshot(ctx, snap, fromSnapshot)
+		if err != nil {
+			e.log.Warn("cannot match users against the tenant snapshot; looking them up", zap.Error(err))
+			byEmail = fromSnapshot
+		}
+		partial = found
+		for _, s := range byEmail {
+			lookUpUser(s)
+		}
+	}
+	lk := e.lookUp(ctx, names, emails, before)
+	return subs, e.withPartial(ctx, lk, partial)
+}
+
+// withPartial adds the Gainsight users the snapshot matched to a look-up,
+// marked partial (only their GSID, user-name field and status are known),
+// unless the look-up found them in full.
+func (e *Engine) withPartial(ctx context.Context, lk lookup, partial []gainsight.Record) lookup {
+	if len(partial) == 0 || lk.Err != nil {
+		return lk
+	}
+	if lk.Holders == nil {
+		lk.Holders, lk.NameOwners = map[string]store.SyncInfo{}, map[string][]string{}
+	}
+	lk.Partial = map[string]bool{}
+	full := map[string]bool{}
+	for _, r := range lk.Found {
+		full[r.GSID()] = true
+	}
+	var added []gainsight.Record
+	for _, r := range partial {
+		if !full[r.GSID()] {
+			added = append(added, r)
+			lk.Partial[r.GSID()] = true
+		}
+	}
+	if err := e.resolveFound(ctx, added, &lk); err != nil {
+		return lookup{Err: err}
+	}
+	lk.Found = append(lk.Found, added...)
+	return lk
 }
 
 // loadUser reads one user, its link and groups, and plans its desired
@@ -150,7 +200,7 @@ func (e *Engine) managerWillLink(ctx context.Context, mid string, mgr store.Sync
 // whose last write had an unknown outcome (a lost answer, a timeout): the
 // confirmed state cannot be trusted, as diffing against it could skip a
 // status change that Gainsight never saw, or miss one it did.
-func (e *Engine) reread(ctx context.Context, subs []*subject) {
+func (e *Engine) reread(ctx context.Context, subs []*subject, before func()) {
 	var ws []*subject
 	var gsids []string
 	for _, s := range subs {
@@ -161,6 +211,9 @@ func (e *Engine) reread(ctx context.Context, subs []*subject) {
 	}
 	if len(ws) == 0 {
 		return
+	}
+	if before != nil {
+		before()
 	}
 	found, err := e.find(ctx, len(ws), []gainsight.Condition{{Name: fieldGsid, Operator: "EQ", Values: gsids}})
 	byGSID := make(map[string]gainsight.Record, len(found))
@@ -180,7 +233,7 @@ func (e *Engine) reread(ctx context.Context, subs []*subject) {
 // field is one of names or whose Email is one of emails, and reads from
 // the store who holds each of them and which bridge users own their user
 // names.
-func (e *Engine) lookUp(ctx context.Context, names, emails []string) lookup {
+func (e *Engine) lookUp(ctx context.Context, names, emails []string, before func()) lookup {
 	var conds []gainsight.Condition
 	if len(names) > 0 {
 		conds = append(conds, gainsight.Condition{Name: e.opts.UserNameField, Operator: "EQ", Values: names})
@@ -191,11 +244,23 @@ func (e *Engine) lookUp(ctx context.Context, names, emails []string) lookup {
 	if len(conds) == 0 {
 		return lookup{}
 	}
+	if before != nil {
+		before()
+	}
 	found, err := e.find(ctx, max(len(names), len(emails)), conds)
 	if err != nil {
-		return lookup{Err: err}
+		return lookup{Err: err, Called: true}
 	}
-	lk := lookup{Found: found, Holders: map[string]store.SyncInfo{}, NameOwners: map[string][]string{}}
+	lk := lookup{Found: found, Holders: map[string]store.SyncInfo{}, NameOwners: map[string][]string{}, Called: true}
+	if err := e.resolveFound(ctx, found, &lk); err != nil {
+		return lookup{Err: err, Called: true}
+	}
+	return lk
+}
+
+// resolveFound reads from the store who holds each found Gainsight user
+// and which bridge users own their user names, into lk.
+func (e *Engine) resolveFound(ctx context.Context, found []gainsight.Record, lk *lookup) error {
 	for _, rec := range found {
 		if gsid := rec.GSID(); gsid != "" {
 			h, err := e.opts.Store.SyncByGSID(ctx, gsid)
@@ -203,7 +268,7 @@ func (e *Engine) lookUp(ctx context.Context, names, emails []string) lookup {
 			case err == nil:
 				lk.Holders[gsid] = h
 			case !errors.Is(err, store.ErrNotFound):
-				return lookup{Err: fmt.Errorf("look up the link of %s: %w", gsid, err)}
+				return fmt.Errorf("look up the link of %s: %w", gsid, err)
 			}
 		}
 		name := stringField(rec, e.opts.UserNameField)
@@ -213,7 +278,7 @@ func (e *Engine) lookUp(ctx context.Context, names, emails []string) lookup {
 		}
 		users, _, err := e.opts.Store.ListUsers(ctx, store.Query{Field: "userName", Value: name, Limit: 2})
 		if err != nil {
-			return lookup{Err: fmt.Errorf("look up the owner of a %s: %w", e.opts.UserNameField, err)}
+			return fmt.Errorf("look up the owner of a %s: %w", e.opts.UserNameField, err)
 		}
 		owners := []string{}
 		for _, u := range users {
@@ -221,7 +286,7 @@ func (e *Engine) lookUp(ctx context.Context, names, emails []string) lookup {
 		}
 		lk.NameOwners[key] = owners
 	}
-	return lk
+	return nil
 }
 
 // find makes one list call for users users, logging it.

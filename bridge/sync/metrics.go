@@ -26,6 +26,9 @@ const (
 	reasonReactivated    = "reactivated"
 	reasonUnchanged      = "unchanged"
 	reasonManagerPending = "manager_pending"
+	// reasonCarried: the user's call waits for the next pass, to fill it
+	// (plan.go, carryOver).
+	reasonCarried = "carried"
 	// reasonBudget: a call was not sent because the rate budget had no
 	// slot before the batch's lease would end. Not a failure: no attempt
 	// is counted and no error recorded.
@@ -80,7 +83,7 @@ func outcomeReasons() map[string][]string {
 		outcomeSynced:   {reasonOK, reasonCreated, reasonAdopted, reasonUpdated, reasonDeactivated, reasonReactivated, reasonUnchanged},
 		outcomeRetry:    retryReasons(),
 		outcomeFailed:   failedReasons(),
-		outcomeDeferred: {reasonManagerPending},
+		outcomeDeferred: {reasonManagerPending, reasonCarried},
 	}
 }
 
@@ -94,6 +97,12 @@ type metrics struct {
 	leasesLost     prometheus.Counter
 	budgetWaits    prometheus.Counter
 	tombstones     prometheus.Counter
+	pending        *prometheus.GaugeVec
+	oldestUrgent   prometheus.Gauge
+	preemptions    prometheus.Counter
+	snapshots      prometheus.Counter
+	snapshotAge    prometheus.Gauge
+	tenantUsers    prometheus.Gauge
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -135,7 +144,35 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Namespace: "scim_bridge", Subsystem: "sync", Name: "tombstones_purged_total",
 			Help: "Tombstones removed after the retention period.",
 		}),
+		pending: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: "scim_bridge", Subsystem: "sync", Name: "pending_users",
+			Help: "Users waiting to be synced to Gainsight, by priority (urgent: losing access; high: license, roles, reactivation; normal: creates; low: profile fields).",
+		}, []string{"priority"}),
+		oldestUrgent: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: "scim_bridge", Subsystem: "sync", Name: "oldest_urgent_seconds",
+			Help: "How long the oldest urgent entry (a user who should lose access) has waited since it became urgent; 0 when none.",
+		}),
+		preemptions: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "scim_bridge", Subsystem: "sync", Name: "preemptions_total",
+			Help: "Times urgent users were passed between two calls of a pass that is not urgent.",
+		}),
+		snapshots: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "scim_bridge", Subsystem: "sync", Name: "snapshots_total",
+			Help: "Tenant snapshots taken (listings of Gainsight's join keys that replace per-batch adoption look-ups).",
+		}),
+		snapshotAge: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: "scim_bridge", Subsystem: "sync", Name: "snapshot_age_seconds",
+			Help: "Age of the stored tenant snapshot; -1 when none was taken.",
+		}),
+		tenantUsers: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: "scim_bridge", Subsystem: "sync", Name: "tenant_users",
+			Help: "Gainsight users the last tenant listing returned (what the next listing costs); 0 until one was taken.",
+		}),
 	}
+	for _, p := range store.Priorities() {
+		m.pending.WithLabelValues(p.String())
+	}
+	m.snapshotAge.Set(-1)
 	for _, op := range []string{batchCreate, batchUpdate, batchStatus, batchList} {
 		m.batchSize.WithLabelValues(op)
 	}
@@ -148,7 +185,8 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		m.users.WithLabelValues(s)
 	}
 	for _, c := range []prometheus.Collector{m.dirtyUsers, m.oldestDirty, m.batchSize, m.outcomes, m.users,
-		m.superAdminSkip, m.leasesLost, m.budgetWaits, m.tombstones} {
+		m.superAdminSkip, m.leasesLost, m.budgetWaits, m.tombstones, m.pending, m.oldestUrgent, m.preemptions,
+		m.snapshots, m.snapshotAge, m.tenantUsers} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

@@ -45,6 +45,9 @@ const (
 	KindUpdate       Kind = "update"        // send the changed fields
 	KindDeferManager Kind = "defer-manager" // the manager is not linked yet: synced again once it is
 	KindFailed       Kind = "failed"        // cannot be synced as it is; retried once it changes
+	// KindCarry: the user's create or update waits for the next pass, so
+	// that this pass's calls and the next one's go out full (carryOver).
+	KindCarry Kind = "carry"
 )
 
 // FieldChange is one field a pass sends: what Gainsight was last confirmed
@@ -80,6 +83,7 @@ type Change struct {
 	create     gainsight.Record // the record a create sends
 	update     gainsight.Record // the fields an update sends (nil clears)
 	managerOf  string           // the SCIM id of a manager linked in this pass, whose GSID the update adds
+	partial    bool             // adopted from a snapshot match: no look-up was spent on it
 	retryErr   error
 	failErr    error
 	failReason string // metric label of a failure
@@ -154,6 +158,12 @@ type lookup struct {
 	// NameOwners maps store.Fold of each found record's user-name field to
 	// the ids of the bridge users with that userName.
 	NameOwners map[string][]string
+	// Partial holds the GSIDs of found records that come from the tenant
+	// snapshot: of these only the GSID, the matched user-name field and
+	// the status are known, so nothing else is taken as confirmed.
+	Partial map[string]bool
+	// Called says a look-up call was made for the batch.
+	Called bool
 }
 
 // batchPlan is the plan of one batch, and the state adoption needs when
@@ -362,6 +372,53 @@ func managerUpdate(c *Change, confirmed gainsight.Record, gsid string) {
 	}
 	c.Kinds = kinds
 	c.add(KindUpdate)
+}
+
+// carryOver holds back, in a batch that is one of several (its claim was
+// full, so more users are waiting), the users that would make a create or
+// update call go out part-empty: they wait for the next pass, where they
+// are claimed first (they are the oldest) and fill its calls. So a long
+// import or fan-out sends every call but the last with size users, and
+// costs ceil(users/size) calls of each kind, not one part-empty call more
+// per pass. Only users whose one call is that create or update are held
+// back, never urgent ones, and never users a look-up call was spent on in
+// this pass (lookedUp: unlinked users adopted or created after one) or
+// whose manager is linked in this pass.
+func (p *batchPlan) carryOver(size int, lookedUp bool) {
+	for _, kind := range []Kind{KindCreate, KindUpdate} {
+		total := 0
+		var movable []*Change
+		for _, c := range p.Changes {
+			if c.failErr != nil || c.retryErr != nil || !c.has(kind) {
+				continue
+			}
+			total++
+			if c.sub.Dirty.Priority >= store.PriorityUrgent || c.managerOf != "" || !onlyCall(c, kind) {
+				continue
+			}
+			if lookedUp && (kind == KindCreate || c.has(KindAdopt) && !c.partial) {
+				continue
+			}
+			movable = append(movable, c)
+		}
+		hold := min(total%size, len(movable))
+		for _, c := range movable[len(movable)-hold:] {
+			c.Kinds = []Kind{KindCarry}
+			c.create, c.update, c.Fields = nil, nil, nil
+			c.Reason = "waits for the next pass, to fill its " + string(kind) + " call"
+		}
+	}
+}
+
+// onlyCall reports whether kind is the one call c makes (an adoption is a
+// store write, not a call).
+func onlyCall(c *Change, kind Kind) bool {
+	for _, k := range c.Kinds {
+		if k != kind && k != KindAdopt {
+			return false
+		}
+	}
+	return kind == KindUpdate || !c.has(KindAdopt)
 }
 
 // fieldChanges lists the fields of sent with their confirmed values, in

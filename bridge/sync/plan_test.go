@@ -182,6 +182,16 @@ func TestPlanBatch(t *testing.T) {
 			want: map[string]string{"a": "adopt,deactivate", "b": ""},
 		},
 		{
+			name: "a user matched in the tenant snapshot is adopted and sent its whole record",
+			subs: []*subject{live("a", full, true, "", nil, false), live("b", full, true, "", nil, false)},
+			lk: lookup{Found: []gainsight.Record{{"Gsid": "gs-a", "SFDCUserName": "a", "IsActiveUser": true}, {"Gsid": "gs-b", "SFDCUserName": "b", "IsActiveUser": false}},
+				Partial: map[string]bool{"gs-a": true, "gs-b": true}},
+			want: map[string]string{
+				"a": "adopt,update LicenseType=Full Name=N SFDCUserName=a",
+				"b": "adopt,reactivate,update LicenseType=Full Name=N SFDCUserName=b",
+			},
+		},
+		{
 			name: "managers: one created in the batch, one waited for",
 			subs: []*subject{
 				with(live("r1", full, true, "", nil, false), func(s *subject) { s.ManagerID, s.ManagerWait = "m", true }),
@@ -256,5 +266,72 @@ func TestChangeIsAPlainValue(t *testing.T) {
 	want := `{"userId":"a","gsid":"gs-a","kinds":["deactivate","update"],"fields":[{"field":"Title","old":"Dev","new":"CTO"}]}`
 	if string(b) != want {
 		t.Errorf("change = %s\nwant     %s", b, want)
+	}
+}
+
+// TestCarryOver: in a batch whose claim was full, the users that would
+// make a create or update call go out part-empty wait for the next pass;
+// never urgent ones, users a look-up was spent on, or users with another
+// call.
+func TestCarryOver(t *testing.T) {
+	linked := func(id string) *subject {
+		return live(id, gainsight.Record{"Name": "N", "Title": "new"}, true, "gs-"+id, gainsight.Record{"Name": "N", "SFDCUserName": id}, true)
+	}
+	creates := func(prefix string, n int) []*subject {
+		var out []*subject
+		for i := range n {
+			out = append(out, live(fmt.Sprintf("%s%02d", prefix, i), full, true, "", nil, false))
+		}
+		return out
+	}
+	urgent := func(s *subject) *subject {
+		s.Dirty.Priority = store.PriorityUrgent
+		return s
+	}
+	tests := []struct {
+		name     string
+		subs     []*subject
+		lookedUp bool
+		// carried is the number of users held back; sent the users per
+		// call kind that stay.
+		carried       int
+		creates, upds int
+		notCarried    []string
+	}{
+		{name: "creates fill their calls", subs: creates("c", 7), carried: 2, creates: 5},
+		{name: "a multiple of the call size goes whole", subs: creates("c", 10), carried: 0, creates: 10},
+		{name: "after a look-up nothing waits", subs: creates("c", 7), lookedUp: true, carried: 0, creates: 7},
+		{
+			name:    "updates fill their calls; urgent and two-call users go",
+			subs:    append([]*subject{urgent(linked("u1")), linked("u2"), linked("u3"), linked("u4"), linked("u5"), linked("u6"), with(linked("r"), func(s *subject) { s.Link.Active = false })}, creates("c", 5)...),
+			carried: 2, creates: 5, upds: 5,
+			notCarried: []string{"u1", "r"},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			bp := planBatch(tc.subs, lookup{}, "SFDCUserName")
+			bp.carryOver(5, tc.lookedUp)
+			carried, creates, upds := 0, 0, 0
+			for _, c := range bp.Changes {
+				switch {
+				case c.has(KindCarry):
+					carried++
+					if len(c.Kinds) != 1 || c.create != nil || c.update != nil {
+						t.Errorf("%s carried but still sends: %s", c.UserID, describe(c))
+					}
+					if slices.Contains(tc.notCarried, c.UserID) {
+						t.Errorf("%s carried; it must go now", c.UserID)
+					}
+				case c.has(KindCreate):
+					creates++
+				case c.has(KindUpdate):
+					upds++
+				}
+			}
+			if carried != tc.carried || creates != tc.creates || upds != tc.upds {
+				t.Errorf("carried %d, creates %d, updates %d; want %d, %d, %d", carried, creates, upds, tc.carried, tc.creates, tc.upds)
+			}
+		})
 	}
 }

@@ -498,10 +498,27 @@ func normalise(target, s string) string {
 }
 
 // stringAt returns the string at a built-in path, or "".
+// fixedPaths are the paths every user's mapping reads, parsed once:
+// parsing one costs more than the rest of a user's mapping.
+var fixedPaths = func() map[string]attrPath {
+	out := map[string]attrPath{}
+	for _, raw := range []string{"userName", "name.formatted", "name.givenName", "name.familyName"} {
+		p, err := parsePath(raw)
+		if err != nil {
+			panic(err)
+		}
+		out[raw] = p
+	}
+	return out
+}()
+
 func stringAt(doc map[string]any, path string) string {
-	p, err := parsePath(path)
-	if err != nil {
-		return ""
+	p, ok := fixedPaths[path]
+	if !ok {
+		var err error
+		if p, err = parsePath(path); err != nil {
+			return ""
+		}
 	}
 	v, ok := p.lookup(doc)
 	if !ok {

@@ -244,15 +244,13 @@ func (s *Server) checkRecord(rec map[string]any, gsid, code string) *recordError
 	if isTrue(rec["IsSuperAdmin"]) && isTrue(rec["IsActiveUser"]) && str(rec, "LicenseType") != "Full" {
 		return invalid(code, "an active super admin always has the Full license")
 	}
-	for _, u := range s.users {
-		if str(u.rec, "Gsid") == gsid {
-			continue
-		}
-		if strings.EqualFold(str(u.rec, "Email"), email) {
-			return invalid(codeDuplicate, "duplicate: a user with Email %q already exists (%s)", email, str(u.rec, "Gsid"))
-		}
-		if strings.EqualFold(str(u.rec, "SFDCUserName"), sfdc) {
-			return invalid(codeDuplicate, "duplicate: a user with SFDCUserName %q already exists (%s)", sfdc, str(u.rec, "Gsid"))
+	for _, k := range []struct{ field, key, value string }{
+		{"Email", "e:" + foldKey(email), email}, {"SFDCUserName", "s:" + foldKey(sfdc), sfdc},
+	} {
+		for _, u := range s.byKey[k.key] {
+			if str(u.rec, "Gsid") != gsid {
+				return invalid(codeDuplicate, "duplicate: a user with %s %q already exists (%s)", k.field, k.value, str(u.rec, "Gsid"))
+			}
 		}
 	}
 	return nil

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
 
 	"go.uber.org/zap"
 )
@@ -131,9 +132,12 @@ type Server struct {
 	now    func() time.Time
 	log    *zap.Logger
 
-	mu       sync.Mutex
-	users    []*user
-	byGsid   map[string]*user
+	mu     sync.Mutex
+	users  []*user
+	byGsid map[string]*user
+	// byKey indexes users by their folded Email ("e:…") and SFDCUserName
+	// ("s:…"), so duplicate checks and look-ups do not scan the tenant.
+	byKey    map[string][]*user
 	nextSeq  int
 	nextGsid int
 	nextReq  int
@@ -163,6 +167,7 @@ func New(t Tenant, opts ...Option) *Server {
 func (s *Server) reset() {
 	s.users = nil
 	s.byGsid = map[string]*user{}
+	s.byKey = map[string][]*user{}
 	for _, seed := range s.tenant.Users {
 		rec := cloneRecord(seed)
 		if g, _ := rec["Gsid"].(string); g == "" {
@@ -199,7 +204,66 @@ func (s *Server) insert(rec map[string]any) *user {
 	u := &user{rec: rec, seq: s.nextSeq}
 	s.users = append(s.users, u)
 	s.byGsid[rec["Gsid"].(string)] = u
+	s.index(u, true)
 	return u
+}
+
+// setRec replaces u's record, keeping the key index in step.
+func (s *Server) setRec(u *user, rec map[string]any) {
+	s.index(u, false)
+	u.rec = rec
+	s.index(u, true)
+}
+
+// index adds u to (or removes it from) the key index.
+func (s *Server) index(u *user, add bool) {
+	for _, k := range userKeys(u.rec) {
+		list := s.byKey[k]
+		if add {
+			s.byKey[k] = append(list, u)
+			continue
+		}
+		for i, x := range list {
+			if x == u {
+				list = append(list[:i:i], list[i+1:]...)
+				break
+			}
+		}
+		if len(list) == 0 {
+			delete(s.byKey, k)
+		} else {
+			s.byKey[k] = list
+		}
+	}
+}
+
+// userKeys are the index keys of a record.
+func userKeys(rec map[string]any) []string {
+	var out []string
+	if e := str(rec, "Email"); e != "" {
+		out = append(out, "e:"+foldKey(e))
+	}
+	if n := str(rec, "SFDCUserName"); n != "" {
+		out = append(out, "s:"+foldKey(n))
+	}
+	return out
+}
+
+// foldKey is the key under which strings.EqualFold strings are equal:
+// each rune replaced by the smallest rune of its simple folding orbit.
+func foldKey(s string) string {
+	var b strings.Builder
+	b.Grow(len(s))
+	for _, r := range s {
+		min := r
+		for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+			if f < min {
+				min = f
+			}
+		}
+		b.WriteRune(min)
+	}
+	return b.String()
 }
 
 func (s *Server) setFaults(f Faults) {
@@ -234,11 +298,11 @@ func (s *Server) User(gsid string) (map[string]any, bool) {
 func (s *Server) FindByEmail(email string) []map[string]any {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	us := append([]*user(nil), s.byKey["e:"+foldKey(email)]...)
+	sort.Slice(us, func(i, j int) bool { return us[i].seq < us[j].seq })
 	var out []map[string]any
-	for _, u := range s.users {
-		if e, _ := u.rec["Email"].(string); strings.EqualFold(e, email) {
-			out = append(out, cloneRecord(u.rec))
-		}
+	for _, u := range us {
+		out = append(out, cloneRecord(u.rec))
 	}
 	return out
 }

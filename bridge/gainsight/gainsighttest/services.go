@@ -102,6 +102,15 @@ func (s *Server) findBy(key, v string) *user {
 	if key == "Gsid" {
 		return s.byGsid[v]
 	}
+	if key == "SFDCUserName" {
+		var first *user
+		for _, u := range s.byKey["s:"+foldKey(v)] {
+			if first == nil || u.seq < first.seq {
+				first = u
+			}
+		}
+		return first
+	}
 	for _, u := range s.users {
 		if f := str(u.rec, key); f != "" && (f == v || key == "SFDCUserName" && strings.EqualFold(f, v)) {
 			return u
@@ -153,7 +162,7 @@ func (s *Server) handleUpdate(r *http.Request, body []byte) response {
 			errs = append(errs, errorEntry(in, str(u.rec, "Gsid"), err))
 			continue
 		}
-		u.rec = rec
+		s.setRec(u, rec)
 		success = append(success, cloneRecord(u.rec))
 	}
 	return batchResult(success, errs, codeBulkUpdate, "bulk update")

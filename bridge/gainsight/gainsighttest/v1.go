@@ -224,7 +224,7 @@ func (s *Server) handleV1Update(r *http.Request, body []byte) response {
 		u.lastLicense = trial.lastLicense
 		rec = trial.rec
 	}
-	u.rec = rec
+	s.setRec(u, rec)
 	resp := ok(toV1(u.rec))
 	resp.records = 1
 	return resp

@@ -70,6 +70,7 @@ func RunTests(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"ClaimJob", testClaimJob},
 		{"TwoGroupsConflictConcurrent", testTwoGroupsConflict},
 	}
+	tests = append(tests, schedulingTests()...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.run(t, newStore(t))

@@ -156,11 +156,13 @@ func (s *Store) CreateGroup(_ context.Context, g store.Group, check store.GroupC
 	}
 	now := s.clock()
 	g.Version, g.Created, g.Modified = 1, now, now
+	aff := s.affected(g.Members, g.ID, g)
 	if check != nil {
-		if err := check(g, s.affected(g.Members, g.ID, g)); err != nil {
+		if err := check(g, aff); err != nil {
 			return store.Group{}, err
 		}
 	}
+	prio := s.groupPriorities(aff, g.ID, nil)
 	s.seq++
 	stored := g
 	stored.Doc, stored.Members = nil, nil
@@ -168,7 +170,7 @@ func (s *Store) CreateGroup(_ context.Context, g store.Group, check store.GroupC
 	s.groupByName[key] = g.ID
 	s.setMembers(g.ID, g.Members, nil)
 	s.setPending(now, g.Members...)
-	s.markDirty(now, g.Members...)
+	s.markEach(now, prio, g.Members)
 	g.Doc = decodeMap(doc)
 	return g, nil
 }
@@ -245,11 +247,13 @@ func (s *Store) UpdateGroup(_ context.Context, id string, fn func(store.Group) (
 	if !strings.EqualFold(cur.DisplayName, next.DisplayName) || cur.ExternalID != next.ExternalID {
 		users = append(users, next.Members...)
 	}
+	aff := s.affected(users, id, next)
 	if check != nil {
-		if err := check(next, s.affected(users, id, next)); err != nil {
+		if err := check(next, aff); err != nil {
 			return store.Group{}, err
 		}
 	}
+	prio := s.groupPriorities(aff, id, &cur)
 	delete(s.groupByName, oldKey)
 	s.groupByName[newKey] = id
 	stored := next
@@ -257,7 +261,7 @@ func (s *Store) UpdateGroup(_ context.Context, id string, fn func(store.Group) (
 	r.g, r.doc = stored, doc
 	s.setMembers(id, added, removed)
 	s.setPending(now, users...)
-	s.markDirty(now, users...)
+	s.markEach(now, prio, users)
 	next.Doc = decodeMap(doc)
 	return next, nil
 }
@@ -273,18 +277,20 @@ func (s *Store) DeleteGroup(_ context.Context, id string, check store.GroupCheck
 		return fmt.Errorf("store: delete group %q: %w", id, store.ErrNotFound)
 	}
 	cur := s.group(r, true, false)
+	aff := s.affected(cur.Members, id, store.Group{})
 	if check != nil {
-		if err := check(store.Group{}, s.affected(cur.Members, id, store.Group{})); err != nil {
+		if err := check(store.Group{}, aff); err != nil {
 			return err
 		}
 	}
+	prio := s.groupPriorities(aff, id, &cur)
 	s.setMembers(id, nil, cur.Members)
 	delete(s.members, id)
 	delete(s.groups, id)
 	delete(s.groupByName, store.Fold(cur.DisplayName))
 	now := s.clock()
 	s.setPending(now, cur.Members...)
-	s.markDirty(now, cur.Members...)
+	s.markEach(now, prio, cur.Members)
 	return nil
 }
 

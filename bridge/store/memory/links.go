@@ -131,6 +131,7 @@ func (s *Store) PurgeTombstones(_ context.Context, before time.Time) (int, error
 		if i.GSID != "" {
 			delete(s.linkOfGSID, i.GSID)
 		}
+		s.tombstones--
 		n++
 	}
 	return n, nil

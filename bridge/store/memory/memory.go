@@ -48,7 +48,13 @@ type Store struct {
 	jobs        map[string]time.Time
 	budget      map[string]budgetWindow
 	locks       store.ProcessLocks
-	audit       auditTrail // audit.go
+	prioritizer store.Prioritizer
+	snapshot    *snapshotRow
+	// tombstones counts the links that are tombstones, so a create need
+	// not look for one to take over when there is none.
+	tombstones int
+	reports    map[string]map[string]bool // manager id → ids of the users reporting to it
+	audit      auditTrail                 // audit.go
 }
 
 var _ store.Store = (*Store)(nil)
@@ -76,6 +82,11 @@ type dirtyRow struct {
 	since, due time.Time
 	owner      string
 	leaseUntil time.Time
+	priority   store.Priority
+	// next is the highest priority of the marks made since the entry was
+	// claimed: what is left once the claimed work is done.
+	next   store.Priority
+	raised time.Time // when the entry got its priority
 }
 
 type budgetWindow struct {
@@ -102,6 +113,26 @@ func New(opts Options) *Store {
 		dirty:       map[string]*dirtyRow{},
 		jobs:        map[string]time.Time{},
 		budget:      map[string]budgetWindow{},
+		reports:     map[string]map[string]bool{},
+	}
+}
+
+// setManager moves user id from the reports of old to those of new.
+func (s *Store) setManager(id, old, new string) {
+	if old == new {
+		return
+	}
+	if old != "" {
+		delete(s.reports[old], id)
+		if len(s.reports[old]) == 0 {
+			delete(s.reports, old)
+		}
+	}
+	if new != "" {
+		if s.reports[new] == nil {
+			s.reports[new] = map[string]bool{}
+		}
+		s.reports[new][id] = true
 	}
 }
 
@@ -182,17 +213,23 @@ func page[T any](all []T, q store.Query) []T {
 }
 
 // markDirty adds ids to the dirty set or bumps their generation, due now
-// with attempts reset; a lease in force is kept.
-func (s *Store) markDirty(now time.Time, ids ...string) {
+// with attempts reset; a lease in force is kept. A pending entry's
+// priority is raised to p, never lowered.
+func (s *Store) markDirty(now time.Time, p store.Priority, ids ...string) {
+	p = p.Clamp()
 	for _, id := range uniq(ids) {
 		d := s.dirty[id]
 		if d == nil {
-			s.dirty[id] = &dirtyRow{generation: 1, since: now, due: now}
+			s.dirty[id] = &dirtyRow{generation: 1, since: now, due: now, priority: p, next: p, raised: now}
 			continue
 		}
 		d.generation++
 		d.attempts = 0
 		d.due = now
+		if p > d.priority {
+			d.priority, d.raised = p, now
+		}
+		d.next = max(d.next, p)
 	}
 }
 
@@ -209,17 +246,27 @@ func (s *Store) setPending(now time.Time, ids ...string) {
 }
 
 // MarkDirty implements store.Store.
-func (s *Store) MarkDirty(_ context.Context, userIDs ...string) error {
+func (s *Store) MarkDirty(ctx context.Context, userIDs ...string) error {
+	return s.MarkDirtyAs(ctx, store.PriorityNormal, userIDs...)
+}
+
+// MarkDirtyAs implements store.Store.
+func (s *Store) MarkDirtyAs(_ context.Context, p store.Priority, userIDs ...string) error {
 	if err := s.lock(); err != nil {
 		return err
 	}
 	defer s.mu.Unlock()
-	s.markDirty(s.clock(), userIDs...)
+	s.markDirty(s.clock(), p, userIDs...)
 	return nil
 }
 
 // ClaimDirty implements store.Store.
-func (s *Store) ClaimDirty(_ context.Context, owner string, limit int, lease time.Duration, now time.Time) ([]store.Dirty, error) {
+func (s *Store) ClaimDirty(ctx context.Context, owner string, limit int, lease time.Duration, now time.Time) ([]store.Dirty, error) {
+	return s.ClaimDirtyMin(ctx, owner, store.PriorityLow, limit, lease, now)
+}
+
+// ClaimDirtyMin implements store.Store.
+func (s *Store) ClaimDirtyMin(_ context.Context, owner string, min store.Priority, limit int, lease time.Duration, now time.Time) ([]store.Dirty, error) {
 	if limit <= 0 {
 		return nil, nil
 	}
@@ -227,27 +274,34 @@ func (s *Store) ClaimDirty(_ context.Context, owner string, limit int, lease tim
 		return nil, err
 	}
 	defer s.mu.Unlock()
-	var ids []string
+	type due struct {
+		id string
+		d  *dirtyRow
+	}
+	var ds []due
 	for id, d := range s.dirty {
-		if !d.due.After(now) && !d.leaseUntil.After(now) {
-			ids = append(ids, id)
+		if d.priority >= min && !d.due.After(now) && !d.leaseUntil.After(now) {
+			ds = append(ds, due{id, d})
 		}
 	}
-	sort.Slice(ids, func(i, j int) bool {
-		a, b := s.dirty[ids[i]], s.dirty[ids[j]]
-		if !a.since.Equal(b.since) {
-			return a.since.Before(b.since)
+	sort.Slice(ds, func(i, j int) bool {
+		a, b := ds[i].d, ds[j].d
+		switch {
+		case a.priority != b.priority:
+			return a.priority > b.priority
+		case !a.raised.Equal(b.raised):
+			return a.raised.Before(b.raised)
 		}
-		return ids[i] < ids[j]
+		return ds[i].id < ds[j].id
 	})
-	if len(ids) > limit {
-		ids = ids[:limit]
+	if len(ds) > limit {
+		ds = ds[:limit]
 	}
 	var out []store.Dirty
-	for _, id := range ids {
-		d := s.dirty[id]
-		d.owner, d.leaseUntil = owner, stamp(now.Add(lease))
-		out = append(out, store.Dirty{UserID: id, Generation: d.generation, Attempts: d.attempts, Since: d.since})
+	for _, e := range ds {
+		id, d := e.id, e.d
+		d.owner, d.leaseUntil, d.next = owner, stamp(now.Add(lease)), 0
+		out = append(out, store.Dirty{UserID: id, Generation: d.generation, Attempts: d.attempts, Since: d.since, Priority: d.priority})
 	}
 	return out, nil
 }
@@ -294,6 +348,10 @@ func (s *Store) CompleteDirty(_ context.Context, owner, userID string, gen int64
 		return nil
 	}
 	d.owner, d.leaseUntil = "", time.Time{}
+	// The claimed work is done: what is left is what was marked since.
+	if d.next != d.priority {
+		d.priority, d.raised = d.next.Clamp(), s.clock()
+	}
 	return nil
 }
 
@@ -309,6 +367,8 @@ func (s *Store) RetryDirty(_ context.Context, owner, userID string, gen int64, a
 	}
 	d.owner, d.leaseUntil = "", time.Time{}
 	if d.generation != gen {
+		// The claimed work is not done: the entry keeps its priority
+		// (raised by the marks since, if higher).
 		d.due, d.attempts = s.clock(), 0
 		return nil
 	}

@@ -72,18 +72,28 @@ func (s *Store) CreateUser(_ context.Context, u store.User) (store.User, error) 
 	stored.Doc = nil
 	s.users[u.ID] = &userRow{u: stored, doc: doc, seq: s.seq}
 	s.userByName[key] = u.ID
-	s.attachLink(u, now)
-	s.markDirty(now, u.ID)
+	s.setManager(u.ID, "", u.ManagerID)
+	prio := store.PriorityNormal
+	if s.attachLink(u, now) && !u.Active {
+		// It takes over a deleted user's Gainsight user, which may still
+		// be active.
+		prio = store.PriorityUrgent
+	}
+	s.markDirty(now, prio, u.ID)
 	u.Doc = decodeMap(doc)
 	return u, nil
 }
 
 // attachLink gives a new user its pending link, taking over the most
-// recent tombstone of the same userName (same link id and GSID).
-func (s *Store) attachLink(u store.User, now time.Time) {
+// recent tombstone of the same userName (same link id and GSID); it
+// reports whether it took a tombstone's link over.
+func (s *Store) attachLink(u store.User, now time.Time) bool {
 	key := store.Fold(u.UserName)
 	var best *linkRow
 	for _, l := range s.links {
+		if s.tombstones == 0 {
+			break // nothing to take over: no need to look
+		}
 		if !l.info.Tombstone || store.Fold(l.info.UserName) != key {
 			continue
 		}
@@ -104,13 +114,17 @@ func (s *Store) attachLink(u store.User, now time.Time) {
 			record: []byte("null"),
 		}
 		s.linkOfUser[u.ID] = id
-		return
+		return false
+	}
+	if best.info.Tombstone {
+		s.tombstones--
 	}
 	delete(s.linkOfUser, best.info.UserID)
 	best.info.UserID, best.info.UserName = u.ID, u.UserName
 	best.info.State, best.info.Tombstone, best.info.Updated = store.StatePending, false, now
 	best.info.Version++
 	s.linkOfUser[u.ID] = best.info.LinkID
+	return true
 }
 
 // GetUser implements store.Store.
@@ -162,15 +176,17 @@ func (s *Store) UpdateUser(_ context.Context, id string, fn func(store.User) (st
 	}
 	delete(s.userByName, oldKey)
 	s.userByName[newKey] = id
+	s.setManager(id, cur.ManagerID, next.ManagerID)
 	next.Emails = slices.Clone(next.Emails)
 	stored := next
 	stored.Doc = nil
 	r.u, r.doc = stored, doc
+	prio := s.userPriority(cur, next)
 	if l := s.links[s.linkOfUser[id]]; l != nil && !l.info.Tombstone {
 		l.info.UserName, l.info.State, l.info.Updated = next.UserName, store.StatePending, now
 		l.info.Version++
 	}
-	s.markDirty(now, id)
+	s.markDirty(now, prio, id)
 	return r.user(), nil
 }
 
@@ -195,6 +211,8 @@ func (s *Store) DeleteUser(_ context.Context, id string) error {
 	delete(s.memberOf, id)
 	delete(s.users, id)
 	delete(s.userByName, store.Fold(r.u.UserName))
+	s.setManager(id, r.u.ManagerID, "")
+	s.tombstones++
 	if l := s.links[s.linkOfUser[id]]; l != nil {
 		l.info.UserName, l.info.State, l.info.Tombstone, l.info.Updated = r.u.UserName, store.StatePending, true, now
 		l.info.Version++
@@ -207,7 +225,7 @@ func (s *Store) DeleteUser(_ context.Context, id string) error {
 		}
 		s.linkOfUser[id] = lid
 	}
-	s.markDirty(now, id)
+	s.markDirty(now, store.PriorityUrgent, id)
 	return nil
 }
 
@@ -273,8 +291,13 @@ func (s *Store) UsersByManager(_ context.Context, id string) ([]string, error) {
 		return nil, err
 	}
 	defer s.mu.Unlock()
+	rows := make([]*userRow, 0, len(s.reports[id]))
+	for u := range s.reports[id] {
+		rows = append(rows, s.users[u])
+	}
+	sort.Slice(rows, func(i, j int) bool { return rows[i].seq < rows[j].seq })
 	var out []string
-	for _, r := range s.usersBySeq(func(r *userRow) bool { return r.u.ManagerID == id }) {
+	for _, r := range rows {
 		out = append(out, r.u.ID)
 	}
 	return out, nil

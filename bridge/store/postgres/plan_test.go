@@ -76,7 +76,9 @@ func TestQueryPlans(t *testing.T) {
 		"user ids after":               {index: "users_id_key", ordered: true},
 		"lock users":                   {index: "users_id_key"},
 		"sync info by GSID":            {index: "sync_info_gsid"},
-		"claim dirty":                  {index: "dirty_since", ordered: true},
+		"claim dirty":                  {index: "dirty_claim", ordered: true},
+		"claim urgent dirty":           {index: "dirty_claim", ordered: true},
+		"snapshot keys":                {index: "snapshot_keys_pkey"},
 	}
 	checkPlans(ctx, t, db, sqlstore.PlannedQueries(dialect()), want)
 	// As autovacuum keeps them: the visibility map lets counts read an

@@ -69,7 +69,9 @@ func TestQueryPlans(t *testing.T) {
 		"user ids after":               {index: "sqlite_autoindex_users_1", ordered: true},
 		"lock users":                   {index: "sqlite_autoindex_users_1"},
 		"sync info by GSID":            {index: "sync_info_gsid"},
-		"claim dirty":                  {index: "dirty_since", ordered: true},
+		"claim dirty":                  {index: "dirty_claim", ordered: true},
+		"claim urgent dirty":           {index: "dirty_claim", ordered: true},
+		"snapshot keys":                {index: "sqlite_autoindex_snapshot_keys_1"},
 	}
 	checkPlans(ctx, t, db, sqlstore.PlannedQueries(dialect()), want)
 	checkPlans(ctx, t, db, sqlstore.FindPlannedQueries(dialect()), findPlans)

@@ -8,7 +8,7 @@ import (
 
 // Users is how many users Seed writes; a tenth manage another user, a third
 // have no externalId, each is in one of 1000 groups, every fiftieth is a
-// tombstone, every fifth is dirty.
+// tombstone, every fifth is dirty (of every priority), and each has a snapshot key.
 const Users = 5000
 
 // Seed writes the rows and refreshes the planner's statistics. The
@@ -27,8 +27,9 @@ SELECT 'g-' || i, 'Group ' || i, 'group ' || i, CASE WHEN i % 2 = 0 THEN '' ELSE
 		`INSERT INTO group_members (group_id, user_id) SELECT 'g-' || (seq % 1000 + 1), id FROM users`,
 		`INSERT INTO sync_info (link_id, user_id, user_name, user_name_lower, gsid, record, active, unknown, state, last_error, tombstone, version, updated)
 SELECT 'l-' || seq, id, user_name, user_name_lower, 'gs-' || seq, 'null', TRUE, FALSE, 'synced', '', seq % 50 = 0, 1, seq FROM users`,
-		`INSERT INTO dirty (user_id, generation, attempts, since, due, lease_owner, lease_until)
-SELECT id, 1, 0, seq, seq, '', 0 FROM users WHERE seq % 5 = 0`,
+		`INSERT INTO dirty (user_id, generation, attempts, since, due, lease_owner, lease_until, priority, next_priority, raised)
+SELECT id, 1, 0, seq, seq, '', 0, seq % 4 + 1, 0, seq FROM users WHERE seq % 5 = 0`,
+		`INSERT INTO snapshot_keys (key_hash, gsid, active) SELECT 'h-' || seq, 'gs-' || seq, TRUE FROM users`,
 		`ANALYZE`,
 	}
 	for _, s := range stmts {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"sort"
 	"time"
 
 	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/store"
@@ -12,11 +11,16 @@ import (
 
 // MarkDirty implements store.Store.
 func (s *Store) MarkDirty(ctx context.Context, userIDs ...string) error {
+	return s.MarkDirtyAs(ctx, store.PriorityNormal, userIDs...)
+}
+
+// MarkDirtyAs implements store.Store.
+func (s *Store) MarkDirtyAs(ctx context.Context, p store.Priority, userIDs ...string) error {
 	if len(uniq(userIDs)) == 0 {
 		return nil
 	}
 	err := s.write(ctx, func(tx *sql.Tx) error {
-		return s.markDirty(ctx, tx, s.now(), userIDs...)
+		return s.markDirty(ctx, tx, s.now(), p, userIDs...)
 	})
 	if err != nil {
 		return fmt.Errorf("store: mark dirty: %w", err)
@@ -24,26 +28,33 @@ func (s *Store) MarkDirty(ctx context.Context, userIDs ...string) error {
 	return nil
 }
 
-// ClaimDirty implements store.Store. Entries are returned oldest first.
+// ClaimDirty implements store.Store.
 func (s *Store) ClaimDirty(ctx context.Context, owner string, limit int, lease time.Duration, now time.Time) ([]store.Dirty, error) {
+	return s.ClaimDirtyMin(ctx, owner, store.PriorityLow, limit, lease, now)
+}
+
+// ClaimDirtyMin implements store.Store. Entries are returned highest
+// priority first, oldest first within one.
+func (s *Store) ClaimDirtyMin(ctx context.Context, owner string, min store.Priority, limit int, lease time.Duration, now time.Time) ([]store.Dirty, error) {
 	if limit <= 0 {
 		return nil, nil
 	}
 	var out []store.Dirty
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		out = out[:0]
-		rows, err := tx.QueryContext(ctx, sqlClaimDirty+s.d.SkipLocked, ts(now), limit)
+		rows, err := tx.QueryContext(ctx, sqlClaimDirty+s.d.SkipLocked, ts(now), limit, int(min))
 		if err != nil {
 			return fmt.Errorf("select: %w", err)
 		}
 		for rows.Next() {
 			var d store.Dirty
 			var since int64
-			if err := rows.Scan(&d.UserID, &d.Generation, &d.Attempts, &since); err != nil {
+			var prio int
+			if err := rows.Scan(&d.UserID, &d.Generation, &d.Attempts, &since, &prio); err != nil {
 				rows.Close()
 				return fmt.Errorf("select: %w", err)
 			}
-			d.Since = tm(since)
+			d.Since, d.Priority = tm(since), store.Priority(prio)
 			out = append(out, d)
 		}
 		err = rows.Err()
@@ -59,7 +70,8 @@ func (s *Store) ClaimDirty(ctx context.Context, owner string, limit int, lease t
 			ids[i] = d.UserID
 		}
 		args := append([]any{owner, ts(now.Add(lease))}, anys(ids)...)
-		if _, err := tx.ExecContext(ctx, `UPDATE dirty SET lease_owner = $1, lease_until = $2 WHERE user_id IN (`+placeholders(3, len(ids))+`)`, args...); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE dirty SET lease_owner = $1, lease_until = $2, next_priority = 0 WHERE user_id IN (`+
+			placeholders(3, len(ids))+`)`, args...); err != nil {
 			return fmt.Errorf("lease: %w", err)
 		}
 		return nil
@@ -67,7 +79,6 @@ func (s *Store) ClaimDirty(ctx context.Context, owner string, limit int, lease t
 	if err != nil {
 		return nil, fmt.Errorf("store: claim dirty: %w", err)
 	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].Since.Before(out[j].Since) })
 	return out, nil
 }
 
@@ -115,7 +126,12 @@ func (s *Store) CompleteDirty(ctx context.Context, owner, userID string, gen int
 		if n, err := res.RowsAffected(); err != nil || n == 1 {
 			return err
 		}
-		res, err = tx.ExecContext(ctx, `UPDATE dirty SET lease_owner = '', lease_until = 0 WHERE user_id = $1 AND lease_owner = $2`, userID, owner)
+		// The user changed meanwhile; the claimed work is done, so what is
+		// left has the priority of the marks made since the claim.
+		res, err = tx.ExecContext(ctx, `UPDATE dirty SET lease_owner = '', lease_until = 0,
+raised = CASE WHEN next_priority > 0 AND next_priority <> priority THEN $3 ELSE raised END,
+priority = CASE WHEN next_priority > 0 THEN next_priority ELSE priority END
+WHERE user_id = $1 AND lease_owner = $2`, userID, owner, ts(s.now()))
 		return leaseHeld(res, err)
 	})
 	if err != nil {

@@ -234,13 +234,18 @@ func (s *Store) removeMembers(ctx context.Context, tx *sql.Tx, groupID string, u
 	return nil
 }
 
-// touchUsers marks users dirty and pending.
-func (s *Store) touchUsers(ctx context.Context, tx *sql.Tx, now time.Time, users []string) error {
+// touchUsers marks users dirty, each with its priority in prio, and
+// pending.
+func (s *Store) touchUsers(ctx context.Context, tx *sql.Tx, now time.Time, prio map[string]store.Priority, users []string) error {
 	if err := s.setPending(ctx, tx, now, users...); err != nil {
 		return err
 	}
-	return s.markDirty(ctx, tx, now, users...)
+	return s.markEach(ctx, tx, now, prio, users)
 }
+
+// prioritized reports whether group writes must work out each affected
+// user's groups for the Prioritizer even without a check.
+func (s *Store) prioritized() bool { return s.getPrioritizer() != nil }
 
 // CreateGroup implements store.Store.
 func (s *Store) CreateGroup(ctx context.Context, g store.Group, check store.GroupCheck) (store.Group, error) {
@@ -278,7 +283,8 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
 		if err != nil {
 			return s.uniqueErr(err, fmt.Sprintf("displayName %q", g.DisplayName))
 		}
-		if check != nil {
+		var prio map[string]store.Priority
+		if check != nil || s.prioritized() {
 			if err := s.lockUsers(ctx, tx, g.Members); err != nil {
 				return err
 			}
@@ -286,15 +292,18 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
 			if err != nil {
 				return err
 			}
-			if err := check(g, aff); err != nil {
-				checkErr = err
-				return err
+			if check != nil {
+				if err := check(g, aff); err != nil {
+					checkErr = err
+					return err
+				}
 			}
+			prio = s.groupPriorities(aff, g.ID, nil)
 		}
 		if err := s.addMembers(ctx, tx, g.ID, g.Members); err != nil {
 			return err
 		}
-		return s.touchUsers(ctx, tx, now, g.Members)
+		return s.touchUsers(ctx, tx, now, prio, g.Members)
 	})
 	if checkErr != nil {
 		return store.Group{}, checkErr
@@ -387,7 +396,8 @@ version = $6, modified = $7 WHERE id = $8 AND version = $9`,
 		if !strings.EqualFold(cur.DisplayName, next.DisplayName) || cur.ExternalID != next.ExternalID {
 			users = append(users, next.Members...)
 		}
-		if check != nil {
+		var prio map[string]store.Priority
+		if check != nil || s.prioritized() {
 			if err := s.lockUsers(ctx, tx, users); err != nil {
 				return err
 			}
@@ -395,10 +405,13 @@ version = $6, modified = $7 WHERE id = $8 AND version = $9`,
 			if err != nil {
 				return err
 			}
-			if err := check(next, aff); err != nil {
-				chErr = err
-				return err
+			if check != nil {
+				if err := check(next, aff); err != nil {
+					chErr = err
+					return err
+				}
 			}
+			prio = s.groupPriorities(aff, id, &cur)
 		}
 		if err := s.removeMembers(ctx, tx, id, removed); err != nil {
 			return err
@@ -406,7 +419,7 @@ version = $6, modified = $7 WHERE id = $8 AND version = $9`,
 		if err := s.addMembers(ctx, tx, id, added); err != nil {
 			return err
 		}
-		if err := s.touchUsers(ctx, tx, now, users); err != nil {
+		if err := s.touchUsers(ctx, tx, now, prio, users); err != nil {
 			return err
 		}
 		out = next
@@ -432,15 +445,19 @@ func (s *Store) DeleteGroup(ctx context.Context, id string, check store.GroupChe
 		if err != nil {
 			return err
 		}
-		if check != nil {
+		var prio map[string]store.Priority
+		if check != nil || s.prioritized() {
 			aff, err := s.affected(ctx, tx, cur.Members, id, store.Group{})
 			if err != nil {
 				return err
 			}
-			if err := check(store.Group{}, aff); err != nil {
-				chErr = err
-				return err
+			if check != nil {
+				if err := check(store.Group{}, aff); err != nil {
+					chErr = err
+					return err
+				}
 			}
+			prio = s.groupPriorities(aff, id, &cur)
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM group_members WHERE group_id = $1`, id); err != nil {
 			return fmt.Errorf("delete members: %w", err)
@@ -448,7 +465,7 @@ func (s *Store) DeleteGroup(ctx context.Context, id string, check store.GroupChe
 		if _, err := tx.ExecContext(ctx, `DELETE FROM scim_groups WHERE id = $1`, id); err != nil {
 			return fmt.Errorf("delete group: %w", err)
 		}
-		return s.touchUsers(ctx, tx, s.now(), cur.Members)
+		return s.touchUsers(ctx, tx, s.now(), prio, cur.Members)
 	})
 	if chErr != nil {
 		return chErr

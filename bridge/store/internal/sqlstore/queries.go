@@ -38,9 +38,24 @@ AND (gsid = '' OR active = FALSE) AND NOT EXISTS (SELECT 1 FROM dirty WHERE dirt
 	// sqlSyncByGSID repeats the unique index's predicate so the planner
 	// can use that partial index.
 	sqlSyncByGSID = `SELECT ` + syncCols + ` FROM sync_info WHERE gsid = $1 AND gsid <> ''`
-	// sqlClaimDirty picks the oldest due, unleased entries.
-	sqlClaimDirty = `SELECT user_id, generation, attempts, since FROM dirty
-WHERE due <= $1 AND lease_until <= $1 ORDER BY since, user_id LIMIT $2`
+	// sqlClaimDirty picks the due, unleased entries of priority $3 or
+	// higher: highest priority first, oldest first within one, in the
+	// order of the dirty_claim index.
+	sqlClaimDirty = `SELECT user_id, generation, attempts, since, priority FROM dirty
+WHERE priority >= $3 AND due <= $1 AND lease_until <= $1 ORDER BY priority DESC, raised, user_id LIMIT $2`
+	// sqlMarkDirty inserts a dirty entry or bumps it, raising its priority
+	// to $3 (never lowering it) and collecting $3 in next_priority.
+	sqlMarkDirty = `INSERT INTO dirty (user_id, generation, attempts, since, due, lease_owner, lease_until, priority, next_priority, raised)
+VALUES ($1, 1, 0, $2, $2, '', 0, $3, $3, $2)
+ON CONFLICT (user_id) DO UPDATE SET generation = dirty.generation + 1, attempts = 0, due = $2,
+raised = CASE WHEN dirty.priority < $3 THEN $2 ELSE dirty.raised END,
+priority = CASE WHEN dirty.priority < $3 THEN $3 ELSE dirty.priority END,
+next_priority = CASE WHEN dirty.next_priority < $3 THEN $3 ELSE dirty.next_priority END`
+	// sqlSnapshotKeys reads snapshot keys by hash (the primary key).
+	sqlSnapshotKeys = `SELECT key_hash, gsid, active FROM snapshot_keys WHERE key_hash IN (%s)`
+	// sqlUnlinkedDirty counts the dirty entries of live, unlinked users.
+	sqlUnlinkedDirty = `SELECT COUNT(*) FROM dirty d JOIN sync_info s ON s.user_id = d.user_id
+WHERE s.gsid = '' AND s.tombstone = FALSE`
 )
 
 // noLimit stands for "no LIMIT" in a portable LIMIT clause.
@@ -150,6 +165,8 @@ func PlannedQueries(d Dialect) []PlannedQuery {
 	add("user ids after", sqlUserIDsAfter, "u-100", 100)
 	add("lock users", lockUsersSQL(2)+d.LockRow, "u-1", "u-2")
 	add("sync info by GSID", sqlSyncByGSID, "gs-1")
-	add("claim dirty", sqlClaimDirty+d.SkipLocked, int64(1)<<40, 10)
+	add("claim dirty", sqlClaimDirty+d.SkipLocked, int64(1)<<40, 10, 1)
+	add("claim urgent dirty", sqlClaimDirty+d.SkipLocked, int64(1)<<40, 10, 4)
+	add("snapshot keys", fmt.Sprintf(sqlSnapshotKeys, placeholders(1, 2)), "h-1", "h-2")
 	return out
 }

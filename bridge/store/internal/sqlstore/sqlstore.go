@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -53,6 +54,9 @@ type Store struct {
 	d    Dialect
 	now  func() time.Time
 	log  *zap.Logger
+	// prioritizer decides the priority of the marks writes make (nil: the
+	// store's defaults).
+	prioritizer atomic.Pointer[store.Prioritizer]
 }
 
 var _ store.Store = (*Store)(nil)
@@ -202,14 +206,28 @@ func anys(ids []string) []any {
 }
 
 // markDirty adds ids to the dirty set or bumps their generation, making them
-// due at now. Attempts restart because the user changed.
-func (s *Store) markDirty(ctx context.Context, q queryer, now time.Time, ids ...string) error {
+// due at now. Attempts restart because the user changed. A pending entry's
+// priority is raised to p, never lowered; next_priority collects the marks
+// made since the entry was claimed.
+func (s *Store) markDirty(ctx context.Context, q queryer, now time.Time, p store.Priority, ids ...string) error {
 	for _, id := range uniq(ids) {
-		_, err := q.ExecContext(ctx, `INSERT INTO dirty (user_id, generation, attempts, since, due, lease_owner, lease_until)
-VALUES ($1, 1, 0, $2, $2, '', 0)
-ON CONFLICT (user_id) DO UPDATE SET generation = dirty.generation + 1, attempts = 0, due = $2`, id, ts(now))
-		if err != nil {
+		if _, err := q.ExecContext(ctx, sqlMarkDirty, id, ts(now), int(p.Clamp())); err != nil {
 			return fmt.Errorf("mark %s dirty: %w", id, err)
+		}
+	}
+	return nil
+}
+
+// markEach marks each of ids with its priority in prio (PriorityNormal
+// when absent).
+func (s *Store) markEach(ctx context.Context, q queryer, now time.Time, prio map[string]store.Priority, ids []string) error {
+	for _, id := range uniq(ids) {
+		p, ok := prio[id]
+		if !ok {
+			p = store.PriorityNormal
+		}
+		if err := s.markDirty(ctx, q, now, p, id); err != nil {
+			return err
 		}
 	}
 	return nil

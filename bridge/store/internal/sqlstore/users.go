@@ -138,10 +138,17 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
 		if err := s.writeEmails(ctx, tx, u); err != nil {
 			return err
 		}
-		if err := s.attachSync(ctx, tx, u, now); err != nil {
+		tookOver, err := s.attachSync(ctx, tx, u, now)
+		if err != nil {
 			return err
 		}
-		return s.markDirty(ctx, tx, now, u.ID)
+		prio := store.PriorityNormal
+		if tookOver && !u.Active {
+			// It takes over a deleted user's Gainsight user, which may
+			// still be active.
+			prio = store.PriorityUrgent
+		}
+		return s.markDirty(ctx, tx, now, prio, u.ID)
 	})
 	if err != nil {
 		return store.User{}, fmt.Errorf("store: create user: %w", err)
@@ -151,8 +158,9 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
 
 // attachSync gives a new user its pending link, taking over the most
 // recent tombstone of the same userName so the user keeps its Gainsight
-// user: the link keeps its id and GSID and changes its user id.
-func (s *Store) attachSync(ctx context.Context, tx *sql.Tx, u store.User, now time.Time) error {
+// user: the link keeps its id and GSID and changes its user id. It reports
+// whether it took a tombstone's link over.
+func (s *Store) attachSync(ctx context.Context, tx *sql.Tx, u store.User, now time.Time) (bool, error) {
 	lower := store.Fold(u.UserName)
 	var old string
 	err := tx.QueryRowContext(ctx, sqlTombstoneByName+s.d.LockRow, lower).Scan(&old)
@@ -164,18 +172,18 @@ ON CONFLICT (user_id) DO UPDATE SET user_name = $3, user_name_lower = $4, state 
 version = sync_info.version + 1, updated = $6`,
 			uuid.NewString(), u.ID, u.UserName, lower, store.StatePending, ts(now))
 		if err != nil {
-			return fmt.Errorf("create sync info: %w", err)
+			return false, fmt.Errorf("create sync info: %w", err)
 		}
-		return nil
+		return false, nil
 	case err != nil:
-		return fmt.Errorf("find tombstone: %w", err)
+		return false, fmt.Errorf("find tombstone: %w", err)
 	}
 	_, err = tx.ExecContext(ctx, `UPDATE sync_info SET user_id = $1, user_name = $2, user_name_lower = $3, state = $4, tombstone = FALSE,
 version = version + 1, updated = $5 WHERE link_id = $6`, u.ID, u.UserName, lower, store.StatePending, ts(now), old)
 	if err != nil {
-		return fmt.Errorf("take over the link of a tombstone: %w", err)
+		return false, fmt.Errorf("take over the link of a tombstone: %w", err)
 	}
-	return nil
+	return true, nil
 }
 
 // GetUser implements store.Store.
@@ -235,7 +243,11 @@ version = version + 1 WHERE user_id = $1 AND tombstone = FALSE`, id, next.UserNa
 		if err != nil {
 			return fmt.Errorf("set pending: %w", err)
 		}
-		if err := s.markDirty(ctx, tx, now, id); err != nil {
+		prio, err := s.userPriority(ctx, tx, cur, next)
+		if err != nil {
+			return err
+		}
+		if err := s.markDirty(ctx, tx, now, prio, id); err != nil {
 			return err
 		}
 		out = next
@@ -279,7 +291,7 @@ version = sync_info.version + 1, updated = $6`,
 		if err != nil {
 			return fmt.Errorf("tombstone: %w", err)
 		}
-		return s.markDirty(ctx, tx, now, id)
+		return s.markDirty(ctx, tx, now, store.PriorityUrgent, id)
 	})
 	if err != nil {
 		return fmt.Errorf("store: delete user %s: %w", id, err)
