@@ -68,7 +68,7 @@ func TestQueryPlans(t *testing.T) {
 		"members of groups with names": {index: "group_members_pkey"},
 		"groups of users":              {index: "group_members_user"},
 		"groups of a deleted user":     {index: "group_members_user"},
-		"tombstone by userName":        {index: "sync_info_user_name"},
+		"tombstone by userName":        {index: "sync_info_tombstone_name"},
 		"sync info by user":            {index: "sync_info_user_id"},
 		"sync info by link":            {index: "sync_info_pkey"},
 		"links after":                  {index: "sync_info_pkey", ordered: true},

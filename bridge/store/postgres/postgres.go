@@ -87,8 +87,11 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 		cfg.RuntimeParams["statement_timeout"] = strconv.FormatInt(opts.StatementTimeout.Milliseconds(), 10)
 	}
 	db := stdlib.OpenDB(*cfg)
-	db.SetMaxOpenConns(opts.MaxConns)
-	db.SetMaxIdleConns(opts.MaxConns)
+	lanes := writeLanes(opts.MaxConns)
+	// The lanes keep their connections; reads need at least one more.
+	conns := max(opts.MaxConns, lanes+1)
+	db.SetMaxOpenConns(conns)
+	db.SetMaxIdleConns(conns)
 	db.SetConnMaxIdleTime(5 * time.Minute)
 	if err := db.PingContext(ctx); err != nil {
 		_ = db.Close()
@@ -99,17 +102,28 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
 	inner, err := sqlstore.New(sqlstore.Config{
-		Reader:  db,
-		Writer:  db,
-		Dialect: dialect(),
-		Now:     opts.Now,
-		Logger:  log,
+		Reader:      db,
+		Writer:      db,
+		Dialect:     dialect(),
+		Now:         opts.Now,
+		Logger:      log,
+		GroupCommit: sqlstore.GroupCommit{Lanes: lanes},
 	})
 	if err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
 	return &Store{Store: inner, db: db, held: map[int64]func(){}}, nil
+}
+
+// writeLanes is how many batches of writes are committed at once (see
+// sqlstore.GroupCommit) from a pool of maxConns connections: a third of
+// them, between 1 and 4. Each lane keeps one connection; writers on
+// PostgreSQL wait only for the rows they share, so several lanes commit
+// side by side, and batches of many writes each keep the round trips and
+// commits per request few.
+func writeLanes(maxConns int) int {
+	return min(max(maxConns/3, 1), 4)
 }
 
 // lockKey maps a lock name to an advisory lock key. Names are prefixed so

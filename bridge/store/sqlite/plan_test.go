@@ -61,7 +61,7 @@ func TestQueryPlans(t *testing.T) {
 		"members of groups with names": {index: "sqlite_autoindex_group_members_1"},
 		"groups of users":              {index: "group_members_user"},
 		"groups of a deleted user":     {index: "group_members_user"},
-		"tombstone by userName":        {index: "sync_info_user_name"},
+		"tombstone by userName":        {index: "sync_info_tombstone_name"},
 		"sync info by user":            {index: "sqlite_autoindex_sync_info_2"},
 		"sync info by link":            {index: "sqlite_autoindex_sync_info_1"},
 		"links after":                  {index: "sqlite_autoindex_sync_info_1", ordered: true},

@@ -46,8 +46,10 @@ var _ store.Store = (*Store)(nil)
 // Open opens (creating if needed) the database file at path and applies
 // pending schema migrations. All writes go through one connection
 // (BEGIN IMMEDIATE), reads through a small pool that WAL lets run beside the
-// writer. Every commit is synced to disk (synchronous=FULL), so what was
-// acknowledged survives a crash.
+// writer. Concurrent writes are committed together, one transaction and
+// one fsync for a batch (group commit, see sqlstore.GroupCommit), and
+// every commit is synced to disk (synchronous=FULL): what was acknowledged
+// survives a crash of the process and of the machine.
 func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	if path == "" {
 		return nil, errors.New("sqlite: empty path")
@@ -67,6 +69,10 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "synchronous(FULL)")
 	q.Add("_pragma", "foreign_keys(1)")
+	// Statement and savepoint journals in memory: every write of a batch
+	// runs inside a savepoint (group commit), whose journal would
+	// otherwise be a temporary file written page by page.
+	q.Add("_pragma", "temp_store(2)")
 	w, err := sql.Open("sqlite", path+"?"+q.Encode()+"&_txlock=immediate")
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
@@ -96,6 +102,8 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		Dialect: dialect(),
 		Now:     opts.Now,
 		Logger:  log,
+		// One lane: SQLite has one writer.
+		GroupCommit: sqlstore.GroupCommit{Lanes: 1},
 	})
 	if err != nil {
 		_ = r.Close()
@@ -107,7 +115,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 
 // dialect is SQLite's: one writer, so no row locks.
 func dialect() sqlstore.Dialect {
-	return sqlstore.Dialect{IsUnique: isUnique, IsRetryable: isRetryable, JSONText: jsonText}
+	return sqlstore.Dialect{IsUnique: isUnique, IsRetryable: isRetryable, JSONText: jsonText, Begin: "BEGIN IMMEDIATE", PrepareSavepoints: true}
 }
 
 // jsonText reads a top-level key of a JSON text column (JSON1, built in).

@@ -35,7 +35,7 @@ func (s *Store) AppendAudit(ctx context.Context, entries []store.AuditEntry) err
 		}
 	}
 	now := s.now()
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *wtx) error {
 		for _, e := range entries {
 			at := e.Time
 			if at.IsZero() {
@@ -141,7 +141,7 @@ func (s *Store) PruneAudit(ctx context.Context, before time.Time, keep, limit in
 		return 0, nil
 	}
 	removed := 0
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *wtx) error {
 		removed = 0
 		// The newest entry that is not kept by count: it and everything
 		// older go.

@@ -10,8 +10,14 @@ import (
 // step. Each must be answered through an index: PlannedQueries hands them
 // to the backends' plan tests.
 const (
-	sqlUserByID       = `SELECT ` + userCols + ` FROM users WHERE id = $1`
-	sqlUsersByManager = `SELECT id FROM users WHERE manager_id = $1 ORDER BY seq`
+	sqlUserByID   = `SELECT ` + userCols + ` FROM users WHERE id = $1`
+	sqlInsertUser = `INSERT INTO users (id, user_name, user_name_lower, external_id, emails, manager_id, active, source, doc, version, created, modified, display_name)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`
+	sqlUpdateUser = `UPDATE users SET user_name = $1, user_name_lower = $2, external_id = $3, emails = $4, manager_id = $5,
+active = $6, source = $7, doc = $8, version = $9, modified = $10, display_name = $13 WHERE id = $11 AND version = $12`
+	// sqlUsersByManager repeats the partial index's predicate so the
+	// planner can use it.
+	sqlUsersByManager = `SELECT id FROM users WHERE manager_id = $1 AND manager_id <> '' ORDER BY seq`
 	sqlGroupByID      = `SELECT ` + groupCols + ` FROM scim_groups WHERE id = $1`
 	// sqlTombstoneByName finds the tombstone a re-created userName
 	// re-attaches to.
@@ -89,7 +95,7 @@ func membersSQL(n int) string {
 // membersWithNamesSQL selects the members of n groups with their display
 // names: displayName, else userName.
 func membersWithNamesSQL(d Dialect, n int) string {
-	return `SELECT m.group_id, m.user_id, COALESCE(NULLIF(` + d.JSONText("u.doc", "displayName") + `, ''), u.user_name, '')
+	return `SELECT m.group_id, m.user_id, COALESCE(NULLIF(u.display_name, ''), u.user_name, '')
 FROM group_members m LEFT JOIN users u ON u.id = m.user_id
 WHERE m.group_id IN (` + placeholders(1, n) + `) ORDER BY m.group_id, m.user_id`
 }

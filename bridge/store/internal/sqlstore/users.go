@@ -6,9 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
-
-	"github.com/google/uuid"
 
 	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/store"
 )
@@ -92,9 +91,21 @@ func marshalUser(u store.User) (emails, doc string, err error) {
 	return string(e), string(d), nil
 }
 
-func (s *Store) writeEmails(ctx context.Context, tx *sql.Tx, u store.User) error {
-	if _, err := tx.ExecContext(ctx, `DELETE FROM user_emails WHERE user_id = $1`, u.ID); err != nil {
-		return fmt.Errorf("clear emails: %w", err)
+// displayName is what a group shows for a member: the document's
+// displayName when it is a string (NUL characters left out, which
+// PostgreSQL text cannot hold).
+func displayName(doc map[string]any) string {
+	s, _ := doc["displayName"].(string)
+	return strings.ReplaceAll(s, "\x00", "")
+}
+
+// writeEmails indexes the emails of u; with fresh, u is a new user, which
+// has none indexed yet.
+func (s *Store) writeEmails(ctx context.Context, tx *wtx, u store.User, fresh bool) error {
+	if !fresh {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM user_emails WHERE user_id = $1`, u.ID); err != nil {
+			return fmt.Errorf("clear emails: %w", err)
+		}
 	}
 	for _, e := range emailKeys(u.Emails) {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO user_emails (user_id, email_lower) VALUES ($1, $2)`, u.ID, e); err != nil {
@@ -117,7 +128,7 @@ func (s *Store) CreateUser(ctx context.Context, u store.User) (store.User, error
 		return store.User{}, errors.New("store: create user: empty userName")
 	}
 	if u.ID == "" {
-		u.ID = uuid.NewString()
+		u.ID = newID()
 	}
 	if u.Source == "" {
 		u.Source = store.SourceSCIM
@@ -128,14 +139,14 @@ func (s *Store) CreateUser(ctx context.Context, u store.User) (store.User, error
 	if err != nil {
 		return store.User{}, fmt.Errorf("store: create user: %w", err)
 	}
-	err = s.write(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO users (id, user_name, user_name_lower, external_id, emails, manager_id, active, source, doc, version, created, modified)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
-			u.ID, u.UserName, store.Fold(u.UserName), u.ExternalID, emails, u.ManagerID, u.Active, u.Source, doc, u.Version, ts(u.Created), ts(u.Modified))
+	err = s.write(ctx, func(ctx context.Context, tx *wtx) error {
+		_, err := tx.ExecContext(ctx, sqlInsertUser,
+			u.ID, u.UserName, store.Fold(u.UserName), u.ExternalID, emails, u.ManagerID, u.Active, u.Source, doc, u.Version, ts(u.Created), ts(u.Modified),
+			displayName(u.Doc))
 		if err != nil {
 			return s.uniqueErr(err, fmt.Sprintf("userName %q", u.UserName))
 		}
-		if err := s.writeEmails(ctx, tx, u); err != nil {
+		if err := s.writeEmails(ctx, tx, u, true); err != nil {
 			return err
 		}
 		tookOver, err := s.attachSync(ctx, tx, u, now)
@@ -160,7 +171,7 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
 // recent tombstone of the same userName so the user keeps its Gainsight
 // user: the link keeps its id and GSID and changes its user id. It reports
 // whether it took a tombstone's link over.
-func (s *Store) attachSync(ctx context.Context, tx *sql.Tx, u store.User, now time.Time) (bool, error) {
+func (s *Store) attachSync(ctx context.Context, tx *wtx, u store.User, now time.Time) (bool, error) {
 	lower := store.Fold(u.UserName)
 	var old string
 	err := tx.QueryRowContext(ctx, sqlTombstoneByName+s.d.LockRow, lower).Scan(&old)
@@ -170,7 +181,7 @@ func (s *Store) attachSync(ctx context.Context, tx *sql.Tx, u store.User, now ti
 VALUES ($1, $2, $3, $4, '', 'null', FALSE, FALSE, $5, '', FALSE, 1, $6)
 ON CONFLICT (user_id) DO UPDATE SET user_name = $3, user_name_lower = $4, state = $5, tombstone = FALSE,
 version = sync_info.version + 1, updated = $6`,
-			uuid.NewString(), u.ID, u.UserName, lower, store.StatePending, ts(now))
+			newID(), u.ID, u.UserName, lower, store.StatePending, ts(now))
 		if err != nil {
 			return false, fmt.Errorf("create sync info: %w", err)
 		}
@@ -201,7 +212,7 @@ func (s *Store) UpdateUser(ctx context.Context, id string, fn func(store.User) (
 		out   store.User
 		fnErr error
 	)
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *wtx) error {
 		cur, err := s.getUser(ctx, tx, id, s.d.LockRow)
 		if err != nil {
 			return err
@@ -223,10 +234,9 @@ func (s *Store) UpdateUser(ctx context.Context, id string, fn func(store.User) (
 		if err != nil {
 			return err
 		}
-		res, err := tx.ExecContext(ctx, `UPDATE users SET user_name = $1, user_name_lower = $2, external_id = $3, emails = $4, manager_id = $5,
-active = $6, source = $7, doc = $8, version = $9, modified = $10 WHERE id = $11 AND version = $12`,
+		res, err := tx.ExecContext(ctx, sqlUpdateUser,
 			next.UserName, store.Fold(next.UserName), next.ExternalID, emails, next.ManagerID,
-			next.Active, next.Source, doc, next.Version, ts(now), id, cur.Version)
+			next.Active, next.Source, doc, next.Version, ts(now), id, cur.Version, displayName(next.Doc))
 		if err != nil {
 			return s.uniqueErr(err, fmt.Sprintf("userName %q", next.UserName))
 		}
@@ -235,7 +245,7 @@ active = $6, source = $7, doc = $8, version = $9, modified = $10 WHERE id = $11 
 		} else if n != 1 {
 			return errCASLost
 		}
-		if err := s.writeEmails(ctx, tx, next); err != nil {
+		if err := s.writeEmails(ctx, tx, next, false); err != nil {
 			return err
 		}
 		_, err = tx.ExecContext(ctx, `UPDATE sync_info SET user_name = $2, user_name_lower = $3, state = $4, updated = $5,
@@ -264,7 +274,7 @@ version = version + 1 WHERE user_id = $1 AND tombstone = FALSE`, id, next.UserNa
 
 // DeleteUser implements store.Store.
 func (s *Store) DeleteUser(ctx context.Context, id string) error {
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *wtx) error {
 		u, err := s.getUser(ctx, tx, id, s.d.LockRow)
 		if err != nil {
 			return err
@@ -287,7 +297,7 @@ func (s *Store) DeleteUser(ctx context.Context, id string) error {
 VALUES ($1, $2, $3, $4, '', 'null', FALSE, FALSE, $5, '', TRUE, 1, $6)
 ON CONFLICT (user_id) DO UPDATE SET user_name = $3, user_name_lower = $4, state = $5, tombstone = TRUE,
 version = sync_info.version + 1, updated = $6`,
-			uuid.NewString(), id, u.UserName, store.Fold(u.UserName), store.StatePending, ts(now))
+			newID(), id, u.UserName, store.Fold(u.UserName), store.StatePending, ts(now))
 		if err != nil {
 			return fmt.Errorf("tombstone: %w", err)
 		}
