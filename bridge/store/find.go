@@ -1,6 +1,9 @@
 package store
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // UserFilter selects users by what the store holds beside their documents:
 // the conditions of SCIM filters the store can answer without reading and
@@ -54,4 +57,35 @@ type Finder interface {
 	// SyncOfUsers returns the SyncInfo of each of the user ids that has
 	// one.
 	SyncOfUsers(ctx context.Context, ids []string) (map[string]SyncInfo, error)
+}
+
+// UserView is a user as the SCIM front end shows it, read in one query:
+// the stored fields, the document as the JSON text it is stored as (not
+// decoded), the user's link and its groups.
+type UserView struct {
+	ID       string
+	UserName string
+	Active   bool
+	Source   string
+	// Doc is the user's document as stored: a JSON object.
+	Doc      []byte
+	Version  int64
+	Created  time.Time
+	Modified time.Time
+	// Sync is the user's link without its Record; HasSync is false when
+	// the user has none.
+	Sync    SyncInfo
+	HasSync bool
+	// Groups are the groups the user is in, in creation order.
+	Groups []GroupRef
+}
+
+// ViewFinder is an optional capability of a store: FindUsers answered
+// with what showing each user needs, in one query per page rather than a
+// query for the users, one for their links and one for their groups, and
+// without decoding the documents.
+type ViewFinder interface {
+	// FindUserViews returns the views of the users FindUsers(ctx, f)
+	// returns, in the same order, and the same total.
+	FindUserViews(ctx context.Context, f UserFilter) ([]UserView, int, error)
 }

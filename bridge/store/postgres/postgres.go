@@ -146,6 +146,10 @@ func dialect() sqlstore.Dialect {
 		IsUnique:    isUnique,
 		IsRetryable: isRetryable,
 		JSONText:    jsonText,
+		GroupRefsJSON: func(user string) string {
+			return `(SELECT COALESCE(json_agg(json_build_array(g.id, g.display_name, g.external_id) ORDER BY g.seq), '[]')::text
+FROM group_members m JOIN scim_groups g ON g.id = m.group_id WHERE m.user_id = ` + user + `)`
+		},
 	}
 }
 

@@ -10,3 +10,6 @@ import (
 func TestFinderConformance(t *testing.T) {
 	conformance.RunFinderTests(t, func(t *testing.T) store.Store { return newStore(t) })
 }
+func TestViewFinderConformance(t *testing.T) {
+	conformance.RunViewFinderTests(t, func(t *testing.T) store.Store { return newStore(t) })
+}

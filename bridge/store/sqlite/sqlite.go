@@ -115,7 +115,16 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 
 // dialect is SQLite's: one writer, so no row locks.
 func dialect() sqlstore.Dialect {
-	return sqlstore.Dialect{IsUnique: isUnique, IsRetryable: isRetryable, JSONText: jsonText, Begin: "BEGIN IMMEDIATE", PrepareSavepoints: true}
+	return sqlstore.Dialect{IsUnique: isUnique, IsRetryable: isRetryable, JSONText: jsonText, Begin: "BEGIN IMMEDIATE",
+		PrepareSavepoints: true, GroupRefsJSON: groupRefsJSON}
+}
+
+// groupRefsJSON aggregates a user's groups with JSON1's json_group_array,
+// which keeps the order of the rows it is given.
+func groupRefsJSON(user string) string {
+	return `(SELECT json_group_array(json_array(x.id, x.display_name, x.external_id)) FROM
+(SELECT g.id, g.display_name, g.external_id FROM group_members m JOIN scim_groups g ON g.id = m.group_id
+WHERE m.user_id = ` + user + ` ORDER BY g.seq) x)`
 }
 
 // jsonText reads a top-level key of a JSON text column (JSON1, built in).

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -40,6 +41,10 @@ type Dialect struct {
 	// BEGIN IMMEDIATE: the write lock is taken at once, so a transaction
 	// never fails half-way for want of it.
 	Begin string
+	// GroupRefsJSON returns the expression of the groups of the user
+	// whose id is the column user: a JSON array of [id, displayName,
+	// externalId] triples in the groups' creation order, "[]" for none.
+	GroupRefsJSON func(user string) string
 	// PrepareSavepoints keeps the savepoint statements of group commit
 	// prepared (SQLite, where parsing them is most of their cost);
 	// otherwise they are sent as plain text.
@@ -77,6 +82,8 @@ type Store struct {
 	d   Dialect
 	now func() time.Time
 	log *zap.Logger
+	// viewSQLs keeps the text of user view queries by shape (views.go).
+	viewSQLs sync.Map
 	// prioritizer decides the priority of the marks writes make (nil: the
 	// store's defaults).
 	prioritizer atomic.Pointer[store.Prioritizer]
