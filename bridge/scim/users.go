@@ -280,6 +280,9 @@ func (u *userHandler) list(r *http.Request, expr filter.Expression, startIndex, 
 	if expr != nil {
 		sel, exact = narrowUsers(expr)
 	}
+	if vf, ok := u.h.opts.Store.(store.ViewFinder); ok && exact {
+		return u.listViews(r, vf, sel, startIndex, count, proj)
+	}
 	users, total, err := listMatching(expr, exact, startIndex, count, u.h.opts.Limits.MaxFilterCandidates, lister[store.User]{
 		kind:  "users",
 		chunk: candidateChunk,
@@ -324,6 +327,43 @@ func (u *userHandler) list(r *http.Request, expr filter.Expression, startIndex, 
 	for _, usr := range users {
 		// The page's users were read for this request alone: rendered
 		// in place rather than copied.
+		res = append(res, u.render(usr, usr.Doc, proj, ex, base))
+	}
+	return elscim.Page{TotalResults: total, Resources: res}, nil
+}
+
+// listViews answers a page the store selects exactly, from the users'
+// views: one query for the users, their links and their groups.
+func (u *userHandler) listViews(r *http.Request, vf store.ViewFinder, sel store.UserFilter, startIndex, count int, proj projection) (elscim.Page, error) {
+	count = max(count, 0)
+	sel.Offset, sel.Limit = max(startIndex-1, 0), max(count, 1) // count 0: only the total is wanted
+	views, total, err := vf.FindUserViews(r.Context(), sel)
+	if err != nil {
+		return elscim.Page{}, fmt.Errorf("scim: list users: %w", err)
+	}
+	if count == 0 {
+		views = nil
+	}
+	var size int64
+	for _, v := range views {
+		size += int64(len(v.Doc))
+	}
+	if err := u.h.holdPage(r, size); err != nil {
+		return elscim.Page{}, err
+	}
+	users, ex, err := viewUsers(views)
+	if err != nil {
+		return elscim.Page{}, fmt.Errorf("scim: list users: %w", err)
+	}
+	if !proj.wants(URNBridge) {
+		ex.sync = nil
+	}
+	if !proj.wants("groups") {
+		ex.groups = nil
+	}
+	base := u.h.baseURL(r)
+	res := make([]elscim.Resource, 0, len(users))
+	for _, usr := range users {
 		res = append(res, u.render(usr, usr.Doc, proj, ex, base))
 	}
 	return elscim.Page{TotalResults: total, Resources: res}, nil
