@@ -6,13 +6,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -20,9 +20,9 @@ import (
 
 // target is the SCIM API of one bridge.
 type target struct {
-	base   string // the SCIM base URL, without a trailing slash
+	client *rawClient
+	path   string // the SCIM base path, without a trailing slash
 	token  string
-	client *http.Client
 	// rss returns the bridge's resident memory in bytes (0 when unknown).
 	rss func() int64
 	// cpu returns the CPU time the bridge has used (0 when unknown).
@@ -32,50 +32,22 @@ type target struct {
 	runID string
 }
 
-// newClient returns a client that keeps one connection per worker open.
-func newClient(conns int) *http.Client {
-	tr := &http.Transport{
-		Proxy:               nil,
-		DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		MaxIdleConns:        conns,
-		MaxIdleConnsPerHost: conns,
-		MaxConnsPerHost:     conns,
-		IdleConnTimeout:     90 * time.Second,
-		DisableCompression:  true,
+// newTarget returns the target of the SCIM API at base.
+func newTarget(base, token string) (*target, error) {
+	c, path, err := newRawClient(base)
+	if err != nil {
+		return nil, err
 	}
-	return &http.Client{Transport: tr, Timeout: 60 * time.Second}
+	return &target{client: c, path: strings.TrimRight(path, "/"), token: token, runID: randomHex(4),
+		rss: func() int64 { return 0 }, cpu: func() time.Duration { return 0 }}, nil
 }
 
 // errUnexpected is an answer the scenario did not expect.
 var errUnexpected = errors.New("unexpected answer")
 
-// do sends one request and returns the status and, when keep is set, the
-// body (otherwise the body is read and dropped).
-func (t *target) do(ctx context.Context, method, path string, body []byte, keep bool) (int, []byte, error) {
-	var rd io.Reader
-	if body != nil {
-		rd = bytes.NewReader(body)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, t.base+path, rd)
-	if err != nil {
-		return 0, nil, err
-	}
-	req.Header.Set("Authorization", "Bearer "+t.token)
-	req.Header.Set("Accept", "application/scim+json")
-	if body != nil {
-		req.Header.Set("Content-Type", "application/scim+json")
-	}
-	resp, err := t.client.Do(req)
-	if err != nil {
-		return 0, nil, err
-	}
-	defer resp.Body.Close()
-	if keep || resp.StatusCode >= 400 {
-		b, err := io.ReadAll(resp.Body)
-		return resp.StatusCode, b, err
-	}
-	_, err = io.Copy(io.Discard, resp.Body)
-	return resp.StatusCode, nil, err
+// do sends one request and returns the status and the body.
+func (t *target) do(ctx context.Context, method, path string, body []byte) (int, []byte, error) {
+	return t.client.do(ctx, method, t.path+path, t.token, body)
 }
 
 // userName is the userName of the i-th user of a kind ("seed", "new") in
@@ -109,7 +81,7 @@ func userBody(userName string, i int64) []byte {
 // create creates user i of kind and returns its SCIM id when wantID.
 func (t *target) create(ctx context.Context, kind string, i int64, wantID bool) (string, error) {
 	name := t.userName(kind, i)
-	status, body, err := t.do(ctx, http.MethodPost, "/Users", userBody(name, i), wantID)
+	status, body, err := t.do(ctx, http.MethodPost, "/Users", userBody(name, i))
 	if err != nil {
 		return "", err
 	}
@@ -132,7 +104,7 @@ func (t *target) create(ctx context.Context, kind string, i int64, wantID bool) 
 // were found.
 func (t *target) lookup(ctx context.Context, name string, want int) error {
 	q := "/Users?filter=" + url.QueryEscape(`userName eq "`+name+`"`) + "&startIndex=1&count=100"
-	status, body, err := t.do(ctx, http.MethodGet, q, nil, true)
+	status, body, err := t.do(ctx, http.MethodGet, q, nil)
 	if err != nil {
 		return err
 	}
@@ -228,7 +200,7 @@ func scenarios() []scenario {
 			body := []byte(`{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[` +
 				`{"op":"Replace","path":"title","value":"Engineer ` + n + `"},` +
 				`{"op":"Replace","path":"name.givenName","value":"Load ` + n + `"}]}`)
-			status, resp, err := w.t.do(ctx, http.MethodPatch, "/Users/"+id, body, false)
+			status, resp, err := w.t.do(ctx, http.MethodPatch, "/Users/"+id, body)
 			if err != nil {
 				return err
 			}
@@ -243,7 +215,7 @@ func scenarios() []scenario {
 			span := max((n-from)/100, 1)
 			start := from + int(w.list.Add(1)%int64(span))*100 + 1
 			path := "/Users?startIndex=" + strconv.Itoa(start) + "&count=100"
-			status, body, err := w.t.do(ctx, http.MethodGet, path, nil, true)
+			status, body, err := w.t.do(ctx, http.MethodGet, path, nil)
 			if err != nil {
 				return err
 			}
@@ -267,8 +239,9 @@ type result struct {
 	p50, p99 time.Duration
 	max      time.Duration
 	rss      int64 // the highest resident memory sampled during the run
-	// cpu is the bridge's CPU time during the measured window.
-	cpu time.Duration
+	// cpu is the bridge's CPU time during the measured window, self this
+	// command's own.
+	cpu, self time.Duration
 }
 
 // cpuPerOp is the bridge's CPU time per operation.
@@ -277,6 +250,14 @@ func (r result) cpuPerOp() time.Duration {
 		return 0
 	}
 	return r.cpu / time.Duration(r.ops)
+}
+
+// selfPerOp is this command's CPU time per operation.
+func (r result) selfPerOp() time.Duration {
+	if r.ops == 0 {
+		return 0
+	}
+	return r.self / time.Duration(r.ops)
 }
 
 // rate is operations per second.
@@ -340,7 +321,7 @@ func drive(ctx context.Context, t *target, s *seeded, sc scenario, c int, warmup
 		}(uint64(i + 1))
 	}
 	var peak atomic.Int64
-	var cpuFrom, cpuTo time.Duration
+	var cpuFrom, cpuTo, selfFrom, selfTo time.Duration
 	cpuTaken := make(chan struct{})
 	go func() {
 		defer close(cpuTaken)
@@ -349,13 +330,13 @@ func drive(ctx context.Context, t *target, s *seeded, sc scenario, c int, warmup
 		case <-runCtx.Done():
 			return
 		}
-		cpuFrom = t.cpu()
+		cpuFrom, selfFrom = t.cpu(), cpuOf(os.Getpid())
 		select {
 		case <-time.After(time.Until(end)):
 		case <-runCtx.Done():
 			return
 		}
-		cpuTo = t.cpu()
+		cpuTo, selfTo = t.cpu(), cpuOf(os.Getpid())
 	}()
 	stop := make(chan struct{})
 	sampled := make(chan struct{})
@@ -389,6 +370,9 @@ func drive(ctx context.Context, t *target, s *seeded, sc scenario, c int, warmup
 		elapsed: elapsed, rss: peak.Load()}
 	if cpuFrom > 0 && cpuTo > cpuFrom {
 		r.cpu = cpuTo - cpuFrom
+	}
+	if selfTo > selfFrom {
+		r.self = selfTo - selfFrom
 	}
 	if n := len(lats); n > 0 {
 		r.p50, r.p99, r.max = lats[n*50/100], lats[min(n*99/100, n-1)], lats[n-1]

@@ -210,11 +210,15 @@ func runAll(ctx context.Context, o options, log io.Writer) ([]row, []seedLine, e
 // runOne seeds n users into a bridge on store st (started for the run
 // unless --url) and runs the scenarios against it.
 func runOne(ctx context.Context, o options, st string, n int, log io.Writer) ([]row, seedLine, error) {
-	t := &target{client: newClient(max(o.c, o.seedC)), runID: randomHex(4),
-		rss: func() int64 { return 0 }, cpu: func() time.Duration { return 0 }}
-	var admin string
+	var (
+		t     *target
+		admin string
+		err   error
+	)
 	if o.url != "" {
-		t.base, t.token = strings.TrimRight(o.url, "/"), o.token
+		if t, err = newTarget(o.url, o.token); err != nil {
+			return nil, seedLine{}, err
+		}
 		if o.pid > 0 {
 			t.rss = func() int64 { return rssOf(o.pid) }
 			t.cpu = func() time.Duration { return cpuOf(o.pid) }
@@ -236,12 +240,16 @@ func runOne(ctx context.Context, o options, st string, n int, log io.Writer) ([]
 				fmt.Fprintln(log, "scim-load: stopping the bridge:", err)
 			}
 		}()
-		t.base, t.token, admin = p.base, p.token, p.admin
+		if t, err = newTarget(p.base, p.token); err != nil {
+			return nil, seedLine{}, err
+		}
+		admin = p.admin
 		pid := p.cmd.Process.Pid
 		t.rss = func() int64 { return rssOf(pid) }
 		t.cpu = func() time.Duration { return cpuOf(pid) }
 		fmt.Fprintf(log, "%s: bridge pid %d at %s, log %s\n", st, pid, p.base, p.log)
 	}
+	defer t.client.closeIdle()
 	fmt.Fprintf(log, "%s: seeding %d users (c=%d)...\n", st, n, o.seedC)
 	s, took, err := seed(ctx, t, n, o.seedC)
 	if err != nil {
@@ -270,8 +278,8 @@ func runOne(ctx context.Context, o options, st string, n int, log io.Writer) ([]
 				fmt.Fprintln(log, "scim-load: profile:", err)
 			}
 		}
-		fmt.Fprintf(log, "%s %d %-20s %8.0f %s/s  p50 %-8s p99 %-8s max %-8s errors %d  rss %s  cpu/op %s\n",
-			st, n, sc.name, r.rate(), r.unit, ms(r.p50), ms(r.p99), ms(r.max), r.errors, mib(r.rss), us(r.cpuPerOp()))
+		fmt.Fprintf(log, "%s %d %-20s %8.0f %s/s  p50 %-8s p99 %-8s max %-8s errors %d  rss %s  cpu/op %s (load %s)\n",
+			st, n, sc.name, r.rate(), r.unit, ms(r.p50), ms(r.p99), ms(r.max), r.errors, mib(r.rss), us(r.cpuPerOp()), us(r.selfPerOp()))
 		if r.firstErr != nil {
 			fmt.Fprintln(log, "  first error:", r.firstErr)
 		}
@@ -359,10 +367,10 @@ func printTable(w io.Writer, rows []row, seeds []seedLine) {
 		return
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "store\tusers\tscenario\tc\trate\tunit\tp50\tp99\tmax\terrors\tRSS\tCPU/op\t")
+	fmt.Fprintln(tw, "store\tusers\tscenario\tc\trate\tunit\tp50\tp99\tmax\terrors\tRSS\tCPU/op\tload CPU/op\t")
 	for _, r := range rows {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s/s\t%s\t%s\t%s\t%d\t%s\t%s\t\n", r.store, thousands(r.users), r.scenario, r.c,
-			thousands(int(r.rate()+0.5)), r.unit, ms(r.p50), ms(r.p99), ms(r.max), r.errors, mib(r.rss), us(r.cpuPerOp()))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s/s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t\n", r.store, thousands(r.users), r.scenario, r.c,
+			thousands(int(r.rate()+0.5)), r.unit, ms(r.p50), ms(r.p99), ms(r.max), r.errors, mib(r.rss), us(r.cpuPerOp()), us(r.selfPerOp()))
 	}
 	_ = tw.Flush()
 	for _, s := range seeds {
