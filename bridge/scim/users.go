@@ -175,7 +175,23 @@ func (u *userHandler) Create(r *http.Request, attrs elscim.ResourceAttributes) (
 	}
 	u.h.audit(r, store.UserAudit(store.User{}, created))
 	u.h.opts.Notify()
-	return u.resource(r, created, projectionFrom(r))
+	return u.created(r, created, projectionFrom(r))
+}
+
+// created renders a user just created: it is in no group (its id is
+// new), so only its link is read.
+func (u *userHandler) created(r *http.Request, usr store.User, proj projection) (elscim.Resource, error) {
+	var ex userExtras
+	if proj.wants("groups") {
+		ex.groups = map[string][]store.GroupRef{}
+	}
+	if proj.wants(URNBridge) {
+		var err error
+		if ex.sync, err = u.h.opts.Store.SyncOfUsers(r.Context(), []string{usr.ID}); err != nil {
+			return elscim.Resource{}, fmt.Errorf("scim: sync state of users: %w", err)
+		}
+	}
+	return u.render(usr, copyDoc(usr.Doc), proj, ex, u.h.baseURL(r)), nil
 }
 
 func (u *userHandler) Get(r *http.Request, id string) (elscim.Resource, error) {

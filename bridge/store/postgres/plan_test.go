@@ -69,6 +69,7 @@ func TestQueryPlans(t *testing.T) {
 		"groups of users":              {index: "group_members_user"},
 		"groups of a deleted user":     {index: "group_members_user"},
 		"tombstone by userName":        {index: "sync_info_tombstone_name"},
+		"attach a fresh link":          {index: "sync_info_tombstone_name"},
 		"sync info by user":            {index: "sync_info_user_id"},
 		"sync info by link":            {index: "sync_info_pkey"},
 		"links after":                  {index: "sync_info_pkey", ordered: true},

@@ -35,24 +35,30 @@ func (s *Store) AppendAudit(ctx context.Context, entries []store.AuditEntry) err
 		}
 	}
 	now := s.now()
+	// The rows are built before the write: its transaction is shared by
+	// a batch of writes (group commit), whose time it should not spend
+	// encoding.
+	rows := make([][]any, len(entries))
+	for i, e := range entries {
+		at := e.Time
+		if at.IsZero() {
+			at = now
+		}
+		changes := e.Changes
+		if changes == nil {
+			changes = []store.AuditChange{}
+		}
+		b, err := json.Marshal(changes)
+		if err != nil {
+			return fmt.Errorf("store: append audit: encode changes: %w", err)
+		}
+		rows[i] = []any{ts(at), e.UserID, e.UserName, store.Fold(e.UserName), string(e.Op), e.Source, e.Actor, e.Replica,
+			e.RequestID, e.GSID, e.Result, e.Error, e.Detail, string(b)}
+	}
 	err := s.write(ctx, func(ctx context.Context, tx *wtx) error {
-		for _, e := range entries {
-			at := e.Time
-			if at.IsZero() {
-				at = now
-			}
-			changes := e.Changes
-			if changes == nil {
-				changes = []store.AuditChange{}
-			}
-			b, err := json.Marshal(changes)
-			if err != nil {
-				return fmt.Errorf("encode changes: %w", err)
-			}
+		for _, row := range rows {
 			if _, err := tx.ExecContext(ctx, `INSERT INTO audit (at, user_id, user_name, user_name_lower, op, source, actor, replica, request_id, gsid, result, error, detail, changes)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
-				ts(at), e.UserID, e.UserName, store.Fold(e.UserName), string(e.Op), e.Source, e.Actor, e.Replica,
-				e.RequestID, e.GSID, e.Result, e.Error, e.Detail, string(b)); err != nil {
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`, row...); err != nil {
 				return fmt.Errorf("insert: %w", err)
 			}
 		}

@@ -23,6 +23,14 @@ active = $6, source = $7, doc = $8, version = $9, modified = $10, display_name =
 	// re-attaches to.
 	sqlTombstoneByName = `SELECT link_id FROM sync_info WHERE user_name_lower = $1 AND tombstone = TRUE
 ORDER BY updated DESC, user_id LIMIT 1`
+	// sqlAttachFresh gives a new user a fresh pending link, unless a
+	// tombstone of its userName ($4) exists, whose link it takes over
+	// instead (no row is written then).
+	sqlAttachFresh = `INSERT INTO sync_info (link_id, user_id, user_name, user_name_lower, gsid, record, active, unknown, state, last_error, tombstone, version, updated)
+SELECT $1, $2, $3, $4, '', 'null', FALSE, FALSE, $5, '', FALSE, 1, $6
+WHERE NOT EXISTS (SELECT 1 FROM sync_info WHERE user_name_lower = $4 AND tombstone = TRUE)
+ON CONFLICT (user_id) DO UPDATE SET user_name = $3, user_name_lower = $4, state = $5, tombstone = FALSE,
+version = sync_info.version + 1, updated = $6`
 	// sqlTouchGroupsOfUser bumps the version of every group a deleted
 	// user leaves.
 	sqlTouchGroupsOfUser = `UPDATE scim_groups SET version = version + 1, modified = $2
@@ -164,6 +172,7 @@ func PlannedQueries(d Dialect) []PlannedQuery {
 	add("groups of users", groupsOfSQL(2), "g-1", "u-1", "u-2")
 	add("groups of a deleted user", sqlTouchGroupsOfUser, "u-1", int64(1))
 	add("tombstone by userName", sqlTombstoneByName+d.LockRow, "user-1@example.com")
+	add("attach a fresh link", sqlAttachFresh, "l-new", "u-new", "user-1@example.com", "user-1@example.com", store.StatePending, int64(1))
 	add("sync info by user", sqlSyncByUser, "u-1")
 	add("sync info by link", sqlSyncByLink+d.LockRow, "l-1")
 	add("links after", sqlLinksAfter, "l-100", 100)

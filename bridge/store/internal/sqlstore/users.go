@@ -173,28 +173,33 @@ func (s *Store) CreateUser(ctx context.Context, u store.User) (store.User, error
 // whether it took a tombstone's link over.
 func (s *Store) attachSync(ctx context.Context, tx *wtx, u store.User, now time.Time) (bool, error) {
 	lower := store.Fold(u.UserName)
-	var old string
-	err := tx.QueryRowContext(ctx, sqlTombstoneByName+s.d.LockRow, lower).Scan(&old)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		_, err = tx.ExecContext(ctx, `INSERT INTO sync_info (link_id, user_id, user_name, user_name_lower, gsid, record, active, unknown, state, last_error, tombstone, version, updated)
-VALUES ($1, $2, $3, $4, '', 'null', FALSE, FALSE, $5, '', FALSE, 1, $6)
-ON CONFLICT (user_id) DO UPDATE SET user_name = $3, user_name_lower = $4, state = $5, tombstone = FALSE,
-version = sync_info.version + 1, updated = $6`,
-			newID(), u.ID, u.UserName, lower, store.StatePending, ts(now))
+	for {
+		// Most users are new: a fresh link, unless a tombstone of the
+		// userName exists, in one statement.
+		res, err := tx.ExecContext(ctx, sqlAttachFresh, newID(), u.ID, u.UserName, lower, store.StatePending, ts(now))
 		if err != nil {
 			return false, fmt.Errorf("create sync info: %w", err)
 		}
-		return false, nil
-	case err != nil:
-		return false, fmt.Errorf("find tombstone: %w", err)
-	}
-	_, err = tx.ExecContext(ctx, `UPDATE sync_info SET user_id = $1, user_name = $2, user_name_lower = $3, state = $4, tombstone = FALSE,
+		if n, err := res.RowsAffected(); err != nil {
+			return false, fmt.Errorf("create sync info: %w", err)
+		} else if n > 0 {
+			return false, nil
+		}
+		var old string
+		err = tx.QueryRowContext(ctx, sqlTombstoneByName+s.d.LockRow, lower).Scan(&old)
+		if errors.Is(err, sql.ErrNoRows) {
+			continue // purged meanwhile: the link is fresh after all
+		}
+		if err != nil {
+			return false, fmt.Errorf("find tombstone: %w", err)
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE sync_info SET user_id = $1, user_name = $2, user_name_lower = $3, state = $4, tombstone = FALSE,
 version = version + 1, updated = $5 WHERE link_id = $6`, u.ID, u.UserName, lower, store.StatePending, ts(now), old)
-	if err != nil {
-		return false, fmt.Errorf("take over the link of a tombstone: %w", err)
+		if err != nil {
+			return false, fmt.Errorf("take over the link of a tombstone: %w", err)
+		}
+		return true, nil
 	}
-	return true, nil
 }
 
 // GetUser implements store.Store.
@@ -206,8 +211,36 @@ func (s *Store) GetUser(ctx context.Context, id string) (store.User, error) {
 	return u, nil
 }
 
-// UpdateUser implements store.Store.
+// errStale means the user changed between the optimistic read of
+// UpdateUser and its write.
+var errStale = errors.New("sqlstore: user changed since it was read")
+
+// UpdateUser implements store.Store. The user is first read and fn run
+// outside the write's transaction, which is shared by a batch of writes
+// (group commit) that fn's work — a PATCH applied and validated — would
+// otherwise hold up; the result is written only if the user is still the
+// version read. When it is not, fn runs again inside the transaction, on
+// the user as it is then.
 func (s *Store) UpdateUser(ctx context.Context, id string, fn func(store.User) (store.User, error)) (store.User, error) {
+	if cur, err := s.getUser(ctx, s.r, id, ""); err == nil {
+		next, err := fn(cur)
+		if err != nil {
+			return store.User{}, err
+		}
+		emails, doc, err := s.nextUser(cur, &next)
+		if err != nil {
+			return store.User{}, fmt.Errorf("store: update user %s: %w", id, err)
+		}
+		err = s.write(ctx, func(ctx context.Context, tx *wtx) error {
+			return s.writeUpdate(ctx, tx, cur, next, emails, doc, errStale)
+		})
+		if err == nil {
+			return next, nil
+		}
+		if !errors.Is(err, errStale) {
+			return store.User{}, fmt.Errorf("store: update user %s: %w", id, err)
+		}
+	}
 	var (
 		out   store.User
 		fnErr error
@@ -222,42 +255,11 @@ func (s *Store) UpdateUser(ctx context.Context, id string, fn func(store.User) (
 			fnErr = err
 			return err
 		}
-		if next.UserName == "" {
-			return errors.New("empty userName")
-		}
-		now := tm(ts(s.now()))
-		next.ID, next.Created, next.Version, next.Modified = cur.ID, cur.Created, cur.Version+1, now
-		if next.Source == "" {
-			next.Source = cur.Source
-		}
-		emails, doc, err := marshalUser(next)
+		emails, doc, err := s.nextUser(cur, &next)
 		if err != nil {
 			return err
 		}
-		res, err := tx.ExecContext(ctx, sqlUpdateUser,
-			next.UserName, store.Fold(next.UserName), next.ExternalID, emails, next.ManagerID,
-			next.Active, next.Source, doc, next.Version, ts(now), id, cur.Version, displayName(next.Doc))
-		if err != nil {
-			return s.uniqueErr(err, fmt.Sprintf("userName %q", next.UserName))
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return err
-		} else if n != 1 {
-			return errCASLost
-		}
-		if err := s.writeEmails(ctx, tx, next, false); err != nil {
-			return err
-		}
-		_, err = tx.ExecContext(ctx, `UPDATE sync_info SET user_name = $2, user_name_lower = $3, state = $4, updated = $5,
-version = version + 1 WHERE user_id = $1 AND tombstone = FALSE`, id, next.UserName, store.Fold(next.UserName), store.StatePending, ts(now))
-		if err != nil {
-			return fmt.Errorf("set pending: %w", err)
-		}
-		prio, err := s.userPriority(ctx, tx, cur, next)
-		if err != nil {
-			return err
-		}
-		if err := s.markDirty(ctx, tx, now, prio, id); err != nil {
+		if err := s.writeUpdate(ctx, tx, cur, next, emails, doc, errCASLost); err != nil {
 			return err
 		}
 		out = next
@@ -270,6 +272,50 @@ version = version + 1 WHERE user_id = $1 AND tombstone = FALSE`, id, next.UserNa
 		return store.User{}, fmt.Errorf("store: update user %s: %w", id, err)
 	}
 	return out, nil
+}
+
+// nextUser completes next, fn's result for cur, into the user to store
+// and encodes its emails and document.
+func (s *Store) nextUser(cur store.User, next *store.User) (emails, doc string, err error) {
+	if next.UserName == "" {
+		return "", "", errors.New("empty userName")
+	}
+	now := tm(ts(s.now()))
+	next.ID, next.Created, next.Version, next.Modified = cur.ID, cur.Created, cur.Version+1, now
+	if next.Source == "" {
+		next.Source = cur.Source
+	}
+	return marshalUser(*next)
+}
+
+// writeUpdate writes next over cur, if cur is still the stored version;
+// otherwise it returns stale.
+func (s *Store) writeUpdate(ctx context.Context, tx *wtx, cur, next store.User, emails, doc string, stale error) error {
+	id := cur.ID
+	res, err := tx.ExecContext(ctx, sqlUpdateUser,
+		next.UserName, store.Fold(next.UserName), next.ExternalID, emails, next.ManagerID,
+		next.Active, next.Source, doc, next.Version, ts(next.Modified), id, cur.Version, displayName(next.Doc))
+	if err != nil {
+		return s.uniqueErr(err, fmt.Sprintf("userName %q", next.UserName))
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return err
+	} else if n != 1 {
+		return stale
+	}
+	if err := s.writeEmails(ctx, tx, next, false); err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `UPDATE sync_info SET user_name = $2, user_name_lower = $3, state = $4, updated = $5,
+version = version + 1 WHERE user_id = $1 AND tombstone = FALSE`, id, next.UserName, store.Fold(next.UserName), store.StatePending, ts(next.Modified))
+	if err != nil {
+		return fmt.Errorf("set pending: %w", err)
+	}
+	prio, err := s.userPriority(ctx, tx, cur, next)
+	if err != nil {
+		return err
+	}
+	return s.markDirty(ctx, tx, next.Modified, prio, id)
 }
 
 // DeleteUser implements store.Store.
