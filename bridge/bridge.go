@@ -210,6 +210,7 @@ func New(opts Options) (*Bridge, error) {
 	}
 	// After the SCIM handler: it may own metrics this registration shares.
 	b.metrics = newMetrics(opts.Registry, opts.Version)
+	registerStoreMetrics(opts.Registry, opts.Store)
 	if b.console, err = b.newConsole(); err != nil {
 		return nil, fmt.Errorf("bridge: console: %w", err)
 	}

@@ -89,3 +89,11 @@ type ViewFinder interface {
 	// returns, in the same order, and the same total.
 	FindUserViews(ctx context.Context, f UserFilter) ([]UserView, int, error)
 }
+
+// GroupCommitter is an optional capability of a store that commits
+// concurrent writes together, one transaction for many (group commit).
+type GroupCommitter interface {
+	// GroupCommitStats returns how many write transactions the store has
+	// committed and how many writes they held.
+	GroupCommitStats() (commits, writes int64)
+}

@@ -448,6 +448,11 @@ type brokenBatch struct{ err error }
 func (b *brokenBatch) Error() string { return "batch rolled back: " + b.err.Error() }
 func (b *brokenBatch) Unwrap() error { return b.err }
 
+// GroupCommitStats implements store.GroupCommitter.
+func (s *Store) GroupCommitStats() (commits, writes int64) {
+	return s.c.batches.Load(), s.c.writes.Load()
+}
+
 // wtx is the transaction a write runs in: the lane's connection, inside
 // the batch's transaction. Its statements are prepared once per
 // connection and reused.
