@@ -44,7 +44,6 @@ func TestGroupCommitConformance(t *testing.T) {
 	conformance.RunGroupCommitTests(t, func(t *testing.T) store.Store { return open(t, freshSchema(t)) })
 }
 
-
 func TestOpenConcurrentMigrations(t *testing.T) {
 	dsn := freshSchema(t)
 	// Replicas starting at once: the advisory lock lets one migrate, the

@@ -41,7 +41,6 @@ func TestGroupCommitConformance(t *testing.T) {
 	conformance.RunGroupCommitTests(t, func(t *testing.T) store.Store { return newStore(t) })
 }
 
-
 func TestReopen(t *testing.T) {
 	ctx := t.Context()
 	path := filepath.Join(t.TempDir(), "bridge.db")
