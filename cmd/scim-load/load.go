@@ -115,10 +115,15 @@ func (t *target) lookup(ctx context.Context, name string, want int) error {
 }
 
 // seeded is what seeding left for the scenarios: the ids of the seeded
-// users, the i-th named userName("seed", i).
+// users, the i-th named userName("seed", i), and of the groups members are
+// pushed to.
 type seeded struct {
-	ids []string
+	ids    []string
+	groups []string
 }
+
+// seedGroups is how many groups the group scenario pushes members to.
+const seedGroups = 8
 
 // seed creates n users through SCIM at concurrency c and returns their
 // ids and how long it took.
@@ -154,7 +159,22 @@ func seed(ctx context.Context, t *target, n, c int) (*seeded, time.Duration, err
 	if err := ctx.Err(); err != nil {
 		return nil, 0, err
 	}
-	return s, time.Since(start), nil
+	took := time.Since(start)
+	for g := range seedGroups {
+		body := `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"],"displayName":"Load ` + t.runID + ` ` + strconv.Itoa(g) + `","members":[]}`
+		status, resp, err := t.do(ctx, http.MethodPost, "/Groups", []byte(body))
+		if err != nil {
+			return nil, 0, fmt.Errorf("seed groups: %w", err)
+		}
+		var res struct {
+			ID string `json:"id"`
+		}
+		if status != http.StatusCreated || json.Unmarshal(resp, &res) != nil || res.ID == "" {
+			return nil, 0, fmt.Errorf("%w: create group: %d %.200s", errUnexpected, status, resp)
+		}
+		s.groups = append(s.groups, res.ID)
+	}
+	return s, took, nil
 }
 
 // scenario is one kind of traffic.
@@ -162,6 +182,9 @@ type scenario struct {
 	name string
 	// unit names what one operation is ("req" or "users").
 	unit string
+	// c, when not 0, is the scenario's own concurrency: a latency
+	// measured one request at a time.
+	c int
 	// op runs one operation; w is the worker's state.
 	op func(ctx context.Context, w *worker) error
 }
@@ -209,22 +232,39 @@ func scenarios() []scenario {
 			}
 			return nil
 		}},
-		{name: "list page @90%", unit: "req", op: func(ctx context.Context, w *worker) error {
-			n := len(w.s.ids)
-			from := n * 9 / 10
-			span := max((n-from)/100, 1)
-			start := from + int(w.list.Add(1)%int64(span))*100 + 1
-			path := "/Users?startIndex=" + strconv.Itoa(start) + "&count=100"
-			status, body, err := w.t.do(ctx, http.MethodGet, path, nil)
+		{name: "group add member", unit: "req", op: func(ctx context.Context, w *worker) error {
+			g := w.s.groups[w.rnd.IntN(len(w.s.groups))]
+			id := w.s.ids[w.rnd.IntN(len(w.s.ids))]
+			body := []byte(`{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"add","path":"members","value":[{"value":"` + id + `"}]}]}`)
+			status, resp, err := w.t.do(ctx, http.MethodPatch, "/Groups/"+g, body)
 			if err != nil {
 				return err
 			}
-			if status != http.StatusOK || !bytes.Contains(body, []byte(`"startIndex":`+strconv.Itoa(start))) {
-				return fmt.Errorf("%w: list from %d: %d %.200s", errUnexpected, start, status, body)
+			if status != http.StatusOK && status != http.StatusNoContent {
+				return fmt.Errorf("%w: add %s to group %s: %d %.200s", errUnexpected, id, g, status, resp)
 			}
 			return nil
 		}},
+		{name: "list page @90%", unit: "req", op: listDeep},
+		{name: "list page @90% latency", unit: "req", c: 1, op: listDeep},
 	}
+}
+
+// listDeep reads a page of 100 users from 90% of the seeded set on.
+func listDeep(ctx context.Context, w *worker) error {
+	n := len(w.s.ids)
+	from := n * 9 / 10
+	span := max((n-from)/100, 1)
+	start := from + int(w.list.Add(1)%int64(span))*100 + 1
+	path := "/Users?startIndex=" + strconv.Itoa(start) + "&count=100"
+	status, body, err := w.t.do(ctx, http.MethodGet, path, nil)
+	if err != nil {
+		return err
+	}
+	if status != http.StatusOK || !bytes.Contains(body, []byte(`"startIndex":`+strconv.Itoa(start))) {
+		return fmt.Errorf("%w: list from %d: %d %.200s", errUnexpected, start, status, body)
+	}
+	return nil
 }
 
 // result is what one scenario measured.

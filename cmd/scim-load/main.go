@@ -272,7 +272,11 @@ func runOne(ctx context.Context, o options, st string, n int, log io.Writer) ([]
 			path := filepath.Join(o.pprofDir, fmt.Sprintf("%s-%d-%s.pprof", st, n, slug(sc.name)))
 			go func() { prof <- fetchProfile(ctx, admin, t.token, o.warmup, o.duration, path) }()
 		}
-		r := drive(ctx, t, s, sc, o.c, o.warmup, o.duration)
+		c := o.c
+		if sc.c > 0 {
+			c = sc.c
+		}
+		r := drive(ctx, t, s, sc, c, o.warmup, o.duration)
 		if prof != nil {
 			if err := <-prof; err != nil {
 				fmt.Fprintln(log, "scim-load: profile:", err)
