@@ -141,11 +141,16 @@ var migrationLock = lockKey("schema-migrations")
 // change, and concurrent claimers skip each other's rows.
 func dialect() sqlstore.Dialect {
 	return sqlstore.Dialect{
-		LockRow:     " FOR UPDATE",
-		SkipLocked:  " FOR UPDATE SKIP LOCKED",
-		IsUnique:    isUnique,
-		IsRetryable: isRetryable,
-		JSONText:    jsonText,
+		LockRow: " FOR UPDATE",
+		// Lanes commit side by side: a write waiting for a row another
+		// lane's batch holds gives up after this and runs alone, so two
+		// batches that wait for each other resolve at once rather than
+		// after PostgreSQL's deadlock_timeout.
+		BatchLockTimeout: "SET LOCAL lock_timeout = '50ms'",
+		SkipLocked:       " FOR UPDATE SKIP LOCKED",
+		IsUnique:         isUnique,
+		IsRetryable:      isRetryable,
+		JSONText:         jsonText,
 		GroupRefsJSON: func(user string) string {
 			return `(SELECT COALESCE(json_agg(json_build_array(g.id, g.display_name, g.external_id) ORDER BY g.seq), '[]')::text
 FROM group_members m JOIN scim_groups g ON g.id = m.group_id WHERE m.user_id = ` + user + `)`
@@ -182,11 +187,11 @@ func isUnique(err error) bool {
 	return errors.As(err, &e) && e.Code == "23505"
 }
 
-// isRetryable: serialization failures and deadlocks mean "run the
-// transaction again".
+// isRetryable: serialization failures, deadlocks and a lock wait past
+// lock_timeout mean "run the transaction again".
 func isRetryable(err error) bool {
 	var e *pgconn.PgError
-	return errors.As(err, &e) && (e.Code == "40001" || e.Code == "40P01")
+	return errors.As(err, &e) && (e.Code == "40001" || e.Code == "40P01" || e.Code == "55P03")
 }
 
 // TryLock takes the named session advisory lock if no session holds it and

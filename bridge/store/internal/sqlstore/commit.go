@@ -174,16 +174,20 @@ func (l *lane) loop() {
 	var retry []*job
 	batch := make([]*job, 0, c.maxBatch)
 	for {
-		batch = append(batch[:0], retry...)
-		retry = retry[:0]
-		if len(batch) == 0 {
-			j, ok := <-c.queue
-			if !ok {
-				return
-			}
-			batch = append(batch, j)
+		if len(retry) > 0 {
+			// A write that must run again runs alone: what made it fail
+			// (a lock another transaction held, a deadlock, a batch that
+			// broke) holds up no other write, and alone it waits for
+			// locks as long as it must.
+			j := retry[0]
+			retry = l.run([]*job{j}, retry[1:])
+			continue
 		}
-		batch = l.gather(batch)
+		j, ok := <-c.queue
+		if !ok {
+			return
+		}
+		batch = l.gather(append(batch[:0], j))
 		retry = l.run(batch, retry)
 	}
 }
@@ -360,6 +364,13 @@ func (l *lane) exec(live []*job, savepoints bool, retry []*job) (rerun, _ []*job
 			return nil, retry
 		}
 		return nil, l.abandon(fmt.Errorf("begin: %w", err), nil, live, retry)
+	}
+	if len(live) > 1 && c.s.d.BatchLockTimeout != "" {
+		// A write of a batch that waits for a row lock holds up the others;
+		// past this wait it runs again, alone.
+		if err := l.control(c.s.d.BatchLockTimeout); err != nil {
+			return nil, l.abandon(fmt.Errorf("lock timeout: %w", err), nil, live, retry)
+		}
 	}
 	ok := make([]*job, 0, len(live))
 	for i, j := range live {

@@ -45,6 +45,11 @@ type Dialect struct {
 	// whose id is the column user: a JSON array of [id, displayName,
 	// externalId] triples in the groups' creation order, "[]" for none.
 	GroupRefsJSON func(user string) string
+	// BatchLockTimeout, when set, is run at the start of a transaction of
+	// several writes to bound how long one of them waits for a row lock
+	// (PostgreSQL's SET LOCAL lock_timeout); the wait then fails with an
+	// error IsRetryable accepts, and the write runs again alone.
+	BatchLockTimeout string
 	// PrepareSavepoints keeps the savepoint statements of group commit
 	// prepared (SQLite, where parsing them is most of their cost);
 	// otherwise they are sent as plain text.
