@@ -249,7 +249,7 @@ func (rs resourceSchema) normalizePatch(m map[string]any) *scimerrors.ScimError 
 			continue
 		}
 		if ps, ok := pv.(string); ok && strings.TrimSpace(ps) != "" {
-			p, err := filter.ParsePath([]byte(ps))
+			p, err := rs.paths.parse(ps)
 			if err != nil {
 				continue
 			}
@@ -339,7 +339,7 @@ func (rs resourceSchema) normalizePathless(vm map[string]any) {
 			normalizeAttrs(ext.Attributes, inner, true)
 			continue
 		}
-		p, err := filter.ParsePath([]byte(k))
+		p, err := rs.paths.parse(k)
 		if err != nil {
 			delete(vm, k)
 			continue
