@@ -3,11 +3,15 @@ package scim
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
 
+	scimerrors "github.com/elimity-com/scim/errors"
+
 	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/store"
+	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/config"
 )
 
 func TestParseEq(t *testing.T) {
@@ -148,6 +152,46 @@ func TestLocatorMatchesResourceLocation(t *testing.T) {
 		for _, id := range []string{"0196f8a2-7c1e-7d3a-9b1e-3f0c2a4d5e6f", "a b", "ü", "x/y", ".", "..", "", "a%20b", "A-Z_a~z.0"} {
 			if got, want := l.of(id), resourceLocation("/Users", id, base); got != want {
 				t.Errorf("base %q, id %q: %q, want %q", base, id, got, want)
+			}
+		}
+	}
+}
+
+// TestPrecheckMatchesDecodedCount compares the walk of a POST or PUT body
+// in place with counting its values after json.Unmarshal into raw messages
+// (countRaw), on bodies of every shape the limits care about.
+func TestPrecheckMatchesDecodedCount(t *testing.T) {
+	const max = 3
+	lim := withDefaults(config.SCIMLimits{MaxValuesPerAttribute: max})
+	ext := "urn:ietf:params:scim:schemas:extension:gainsight:2.0:User"
+	for _, rs := range []resourceSchema{userResourceSchema(SchemaConfig{}), groupResourceSchema()} {
+		for _, body := range []string{
+			`{"userName":"a","emails":[1,2,3]}`,
+			`{"userName":"a","emails":[1,2,3,4]}`,
+			`{"userName":"a","emails":[1,2,3,4],"addresses":[1,2,3,4,5]}`,
+			`{"zz":[1,2,3,4,5],"aa":[1,2,3,4]}`,
+			` { "emails" : [ {"a":[1,2,3,4,5]} , "x,y" , [1,2] , 4 ] } `,
+			`{"emails":[],"roles":[[],[],[],[]]}`,
+			`{"` + ext + `":{"Region__gc":["a","b","c","d"]}}`,
+			`{"` + strings.ToUpper(ext) + `":{"Region__gc":["a","b","c","d"]}}`,
+			`{"` + ext + `":{"Region__gc":["a","b"]},"` + ext + `":{"Region__gc":["a","b","c","d"]}}`,
+			`{"emails":[1,2,3,4,5],"emails":[1]}`,
+			`{"members":[1,2,3,4,5],"displayName":"g"}`,
+			`{"userName":"\u0022[1,2,3,4,5]\u0022","k\"ey":[1,2,3,4]}`,
+			`{"emails":[1,2,3,4,5]`,
+			`[1,2,3,4,5]`,
+			`"text"`,
+			``,
+			`{}`,
+		} {
+			var want *scimerrors.ScimError
+			var doc map[string]json.RawMessage
+			if json.Unmarshal([]byte(body), &doc) == nil {
+				want = rs.countRaw("", doc, max)
+			}
+			got := rs.precheck(http.MethodPost, []byte(body), lim)
+			if fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Errorf("%s body %s: precheck %v, decoded count %v", rs.core.ID, body, got, want)
 			}
 		}
 	}

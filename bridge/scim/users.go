@@ -164,7 +164,17 @@ func (u *userHandler) Create(r *http.Request, attrs elscim.ResourceAttributes) (
 	}
 	usr.ID = u.h.opts.NewID()
 	usr.Source = store.SourceSCIM
-	created, err := u.h.opts.Store.CreateUser(ctx, usr)
+	var (
+		created store.User
+		link    *store.SyncInfo
+	)
+	if lc, ok := u.h.opts.Store.(store.LinkedCreator); ok {
+		var l store.SyncInfo
+		created, l, err = lc.CreateUserLinked(ctx, usr)
+		link = &l
+	} else {
+		created, err = u.h.opts.Store.CreateUser(ctx, usr)
+	}
 	if err != nil {
 		if errors.Is(err, store.ErrConflict) {
 			if owner, ok := u.h.userNameOwner(ctx, usr.UserName); ok {
@@ -175,20 +185,24 @@ func (u *userHandler) Create(r *http.Request, attrs elscim.ResourceAttributes) (
 	}
 	u.h.audit(r, store.UserAudit(store.User{}, created))
 	u.h.opts.Notify()
-	return u.created(r, created, projectionFrom(r))
+	return u.created(r, created, link, projectionFrom(r))
 }
 
 // created renders a user just created: it is in no group (its id is
-// new), so only its link is read.
-func (u *userHandler) created(r *http.Request, usr store.User, proj projection) (elscim.Resource, error) {
+// new), and its link is the one the create returned (link), or read.
+func (u *userHandler) created(r *http.Request, usr store.User, link *store.SyncInfo, proj projection) (elscim.Resource, error) {
 	var ex userExtras
 	if proj.wants("groups") {
 		ex.groups = map[string][]store.GroupRef{}
 	}
 	if proj.wants(URNBridge) {
-		var err error
-		if ex.sync, err = u.h.opts.Store.SyncOfUsers(r.Context(), []string{usr.ID}); err != nil {
-			return elscim.Resource{}, fmt.Errorf("scim: sync state of users: %w", err)
+		if link != nil {
+			ex.sync = map[string]store.SyncInfo{usr.ID: *link}
+		} else {
+			var err error
+			if ex.sync, err = u.h.opts.Store.SyncOfUsers(r.Context(), []string{usr.ID}); err != nil {
+				return elscim.Resource{}, fmt.Errorf("scim: sync state of users: %w", err)
+			}
 		}
 	}
 	return u.render(usr, copyDoc(usr.Doc), proj, ex, u.h.baseURL(r)), nil

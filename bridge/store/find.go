@@ -97,3 +97,12 @@ type GroupCommitter interface {
 	// committed and how many writes they held.
 	GroupCommitStats() (commits, writes int64)
 }
+
+// LinkedCreator is an optional capability of a store: CreateUser that also
+// returns the new user's link as the create left it, so showing the user
+// needs no second read.
+type LinkedCreator interface {
+	// CreateUserLinked is CreateUser; the SyncInfo is what GetSync of the
+	// new user returns once the create is committed.
+	CreateUserLinked(ctx context.Context, u User) (User, SyncInfo, error)
+}

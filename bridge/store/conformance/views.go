@@ -2,6 +2,7 @@ package conformance
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"reflect"
 	"testing"
@@ -147,5 +148,60 @@ func testViewsDeepPages(t *testing.T, s store.Store) {
 		{Query: store.Query{Offset: 120, Limit: 100}, Active: &active},
 	} {
 		wantViews(t, s, f)
+	}
+}
+
+// RunLinkedCreatorTests runs the store.LinkedCreator contract against
+// stores made by newStore, which must implement it: the link a create
+// returns is the one GetSync then finds, for a new userName, for one whose
+// tombstone the create takes over, and for a re-used id.
+func RunLinkedCreatorTests(t *testing.T, newStore func(t *testing.T) store.Store) {
+	s := newStore(t)
+	lc, ok := s.(store.LinkedCreator)
+	if !ok {
+		t.Fatalf("%T does not implement store.LinkedCreator", s)
+	}
+	ctx := t.Context()
+	check := func(what string, u store.User, link store.SyncInfo, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		want, err := s.GetSync(ctx, u.ID)
+		if err != nil {
+			t.Fatalf("%s: GetSync: %v", what, err)
+		}
+		if fmt.Sprintf("%+v", link) != fmt.Sprintf("%+v", want) {
+			t.Errorf("%s: link %+v, GetSync %+v", what, link, want)
+		}
+	}
+	u, link, err := lc.CreateUserLinked(ctx, newUser("new@example.com"))
+	check("a new user", u, link, err)
+	if link.State != store.StatePending || link.GSID != "" || link.Tombstone {
+		t.Errorf("a new user's link: %+v", link)
+	}
+
+	old := createUser(t, s, newUser("back@example.com"))
+	setLink(t, s, old.ID, func(i *store.SyncInfo) { i.GSID, i.State, i.LastError = "GS-BACK", store.StateSynced, "was refused" })
+	if err := s.DeleteUser(ctx, old.ID); err != nil {
+		t.Fatal(err)
+	}
+	u, link, err = lc.CreateUserLinked(ctx, newUser("BACK@example.com"))
+	check("a re-created userName", u, link, err)
+	if link.GSID != "GS-BACK" || link.UserID != u.ID {
+		t.Errorf("the re-created user's link: %+v; want the tombstone's", link)
+	}
+
+	gone := createUser(t, s, newUser("gone@example.com"))
+	if err := s.DeleteUser(ctx, gone.ID); err != nil {
+		t.Fatal(err)
+	}
+	again := newUser("other@example.com")
+	again.ID = gone.ID
+	u, link, err = lc.CreateUserLinked(ctx, again)
+	check("a re-used id", u, link, err)
+
+	if _, _, err := lc.CreateUserLinked(ctx, newUser("new@example.com")); !errors.Is(err, store.ErrConflict) {
+		t.Errorf("a taken userName: %v; want ErrConflict", err)
 	}
 }

@@ -14,3 +14,7 @@ func TestFinderConformance(t *testing.T) {
 func TestViewFinderConformance(t *testing.T) {
 	conformance.RunViewFinderTests(t, func(t *testing.T) store.Store { return open(t, freshSchema(t)) })
 }
+
+func TestLinkedCreatorConformance(t *testing.T) {
+	conformance.RunLinkedCreatorTests(t, func(t *testing.T) store.Store { return open(t, freshSchema(t)) })
+}

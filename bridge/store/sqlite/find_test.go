@@ -13,3 +13,7 @@ func TestFinderConformance(t *testing.T) {
 func TestViewFinderConformance(t *testing.T) {
 	conformance.RunViewFinderTests(t, func(t *testing.T) store.Store { return newStore(t) })
 }
+
+func TestLinkedCreatorConformance(t *testing.T) {
+	conformance.RunLinkedCreatorTests(t, func(t *testing.T) store.Store { return newStore(t) })
+}

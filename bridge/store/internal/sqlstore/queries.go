@@ -25,12 +25,15 @@ active = $6, source = $7, doc = $8, version = $9, modified = $10, display_name =
 ORDER BY updated DESC, user_id LIMIT 1`
 	// sqlAttachFresh gives a new user a fresh pending link, unless a
 	// tombstone of its userName ($4) exists, whose link it takes over
-	// instead (no row is written then).
+	// instead (no row is written or returned then).
 	sqlAttachFresh = `INSERT INTO sync_info (link_id, user_id, user_name, user_name_lower, gsid, record, active, unknown, state, last_error, tombstone, version, updated)
 SELECT $1, $2, $3, $4, '', 'null', FALSE, FALSE, $5, '', FALSE, 1, $6
 WHERE NOT EXISTS (SELECT 1 FROM sync_info WHERE user_name_lower = $4 AND tombstone = TRUE)
 ON CONFLICT (user_id) DO UPDATE SET user_name = $3, user_name_lower = $4, state = $5, tombstone = FALSE,
-version = sync_info.version + 1, updated = $6`
+version = sync_info.version + 1, updated = $6 RETURNING ` + syncCols
+	// sqlTakeOverLink gives a tombstone's link ($6) to a new user.
+	sqlTakeOverLink = `UPDATE sync_info SET user_id = $1, user_name = $2, user_name_lower = $3, state = $4, tombstone = FALSE,
+version = version + 1, updated = $5 WHERE link_id = $6 RETURNING ` + syncCols
 	// sqlTouchGroupsOfUser bumps the version of every group a deleted
 	// user leaves.
 	sqlTouchGroupsOfUser = `UPDATE scim_groups SET version = version + 1, modified = $2

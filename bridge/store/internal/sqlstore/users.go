@@ -124,8 +124,16 @@ func (s *Store) uniqueErr(err error, what string) error {
 
 // CreateUser implements store.Store.
 func (s *Store) CreateUser(ctx context.Context, u store.User) (store.User, error) {
+	u, _, err := s.CreateUserLinked(ctx, u)
+	return u, err
+}
+
+var _ store.LinkedCreator = (*Store)(nil)
+
+// CreateUserLinked implements store.LinkedCreator.
+func (s *Store) CreateUserLinked(ctx context.Context, u store.User) (store.User, store.SyncInfo, error) {
 	if u.UserName == "" {
-		return store.User{}, errors.New("store: create user: empty userName")
+		return store.User{}, store.SyncInfo{}, errors.New("store: create user: empty userName")
 	}
 	if u.ID == "" {
 		u.ID = newID()
@@ -137,8 +145,9 @@ func (s *Store) CreateUser(ctx context.Context, u store.User) (store.User, error
 	u.Version, u.Created, u.Modified = 1, now, now
 	emails, doc, err := marshalUser(u)
 	if err != nil {
-		return store.User{}, fmt.Errorf("store: create user: %w", err)
+		return store.User{}, store.SyncInfo{}, fmt.Errorf("store: create user: %w", err)
 	}
+	var link store.SyncInfo
 	err = s.write(ctx, func(ctx context.Context, tx *wtx) error {
 		_, err := tx.ExecContext(ctx, sqlInsertUser,
 			u.ID, u.UserName, store.Fold(u.UserName), u.ExternalID, emails, u.ManagerID, u.Active, u.Source, doc, u.Version, ts(u.Created), ts(u.Modified),
@@ -149,7 +158,8 @@ func (s *Store) CreateUser(ctx context.Context, u store.User) (store.User, error
 		if err := s.writeEmails(ctx, tx, u, true); err != nil {
 			return err
 		}
-		tookOver, err := s.attachSync(ctx, tx, u, now)
+		var tookOver bool
+		link, tookOver, err = s.attachSync(ctx, tx, u, now)
 		if err != nil {
 			return err
 		}
@@ -162,28 +172,26 @@ func (s *Store) CreateUser(ctx context.Context, u store.User) (store.User, error
 		return s.markDirty(ctx, tx, now, prio, u.ID)
 	})
 	if err != nil {
-		return store.User{}, fmt.Errorf("store: create user: %w", err)
+		return store.User{}, store.SyncInfo{}, fmt.Errorf("store: create user: %w", err)
 	}
-	return u, nil
+	return u, link, nil
 }
 
 // attachSync gives a new user its pending link, taking over the most
 // recent tombstone of the same userName so the user keeps its Gainsight
-// user: the link keeps its id and GSID and changes its user id. It reports
-// whether it took a tombstone's link over.
-func (s *Store) attachSync(ctx context.Context, tx *wtx, u store.User, now time.Time) (bool, error) {
+// user: the link keeps its id and GSID and changes its user id. It returns
+// the link as written and whether it took a tombstone's link over.
+func (s *Store) attachSync(ctx context.Context, tx *wtx, u store.User, now time.Time) (store.SyncInfo, bool, error) {
 	lower := store.Fold(u.UserName)
 	for {
 		// Most users are new: a fresh link, unless a tombstone of the
 		// userName exists, in one statement.
-		res, err := tx.ExecContext(ctx, sqlAttachFresh, newID(), u.ID, u.UserName, lower, store.StatePending, ts(now))
-		if err != nil {
-			return false, fmt.Errorf("create sync info: %w", err)
+		link, err := scanSync(tx.QueryRowContext(ctx, sqlAttachFresh, newID(), u.ID, u.UserName, lower, store.StatePending, ts(now)))
+		if err == nil {
+			return link, false, nil
 		}
-		if n, err := res.RowsAffected(); err != nil {
-			return false, fmt.Errorf("create sync info: %w", err)
-		} else if n > 0 {
-			return false, nil
+		if !errors.Is(err, sql.ErrNoRows) {
+			return store.SyncInfo{}, false, fmt.Errorf("create sync info: %w", err)
 		}
 		var old string
 		err = tx.QueryRowContext(ctx, sqlTombstoneByName+s.d.LockRow, lower).Scan(&old)
@@ -191,14 +199,13 @@ func (s *Store) attachSync(ctx context.Context, tx *wtx, u store.User, now time.
 			continue // purged meanwhile: the link is fresh after all
 		}
 		if err != nil {
-			return false, fmt.Errorf("find tombstone: %w", err)
+			return store.SyncInfo{}, false, fmt.Errorf("find tombstone: %w", err)
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE sync_info SET user_id = $1, user_name = $2, user_name_lower = $3, state = $4, tombstone = FALSE,
-version = version + 1, updated = $5 WHERE link_id = $6`, u.ID, u.UserName, lower, store.StatePending, ts(now), old)
+		link, err = scanSync(tx.QueryRowContext(ctx, sqlTakeOverLink, u.ID, u.UserName, lower, store.StatePending, ts(now), old))
 		if err != nil {
-			return false, fmt.Errorf("take over the link of a tombstone: %w", err)
+			return store.SyncInfo{}, false, fmt.Errorf("take over the link of a tombstone: %w", err)
 		}
-		return true, nil
+		return link, true, nil
 	}
 }
 
