@@ -171,7 +171,7 @@ func New(opts Options) (*Bridge, error) {
 		ExternalURL:  cfg.SCIM.ExternalURL,
 		Schema:       func() *scim.SchemaConfig { return b.cur.Load().schema },
 		Notify:       b.engine.Kick,
-		Audit:        b.audit,
+		Audit:        b.auditLater,
 		TokenName:    func(h []byte) string { return b.cur.Load().scimTokenName(h) },
 		Logger:       opts.Logger,
 		Registerer:   opts.Registry,

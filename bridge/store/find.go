@@ -106,3 +106,16 @@ type LinkedCreator interface {
 	// new user returns once the create is committed.
 	CreateUserLinked(ctx context.Context, u User) (User, SyncInfo, error)
 }
+
+// AuditQueuer is an optional capability of a store: AppendAudit without
+// waiting for the write, for callers whose own write is already stored and
+// whose answer should not wait for a second commit.
+type AuditQueuer interface {
+	// QueueAudit appends entries as AppendAudit does, in one of the
+	// store's next write transactions, and returns at once. then is told
+	// the outcome once it is known, from a goroutine of the store: it must
+	// be quick and must not call the store. Entries without a Time get
+	// the time of this call. Entries queued before Close are written
+	// before Close returns.
+	QueueAudit(entries []AuditEntry, then func(error))
+}

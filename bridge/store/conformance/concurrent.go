@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/store"
 )
@@ -233,5 +234,57 @@ func testCancelledWriteChangesNothing(t *testing.T, s store.Store) {
 	}
 	if _, n, _ := s.ListUsers(t.Context(), store.Query{Field: "userName", Value: "late@example.com"}); n != 0 {
 		t.Fatalf("the cancelled create is stored")
+	}
+}
+
+// RunAuditQueuerTests runs the store.AuditQueuer contract against stores
+// made by newStore, which must implement it: queued entries are written
+// as AppendAudit writes them, at the time they were queued, and their
+// outcome reaches then; an entry that cannot be stored is refused alone.
+func RunAuditQueuerTests(t *testing.T, newStore func(t *testing.T) store.Store) {
+	s := newStore(t)
+	q, ok := s.(store.AuditQueuer)
+	if !ok {
+		t.Fatalf("%T does not implement store.AuditQueuer", s)
+	}
+	ctx := t.Context()
+	outcomes := make(chan error, 16)
+	then := func(err error) { outcomes <- err }
+	before := time.Now()
+	for i := range 10 {
+		q.QueueAudit([]store.AuditEntry{{UserID: fmt.Sprintf("u-%d", i), UserName: fmt.Sprintf("q%d@example.com", i),
+			Op: store.AuditUserCreated, Source: store.AuditSourceSCIM, Result: store.AuditOK}}, then)
+	}
+	q.QueueAudit([]store.AuditEntry{{UserID: "bad\x00id", Op: store.AuditUserCreated}}, then)
+	queued := time.Now()
+	var failed int
+	for range 11 {
+		select {
+		case err := <-outcomes:
+			switch {
+			case err == nil:
+			case errors.Is(err, store.ErrInvalid):
+				failed++
+			default:
+				t.Errorf("queued entry: %v", err)
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatal("a queued entry's outcome never came")
+		}
+	}
+	if failed != 1 {
+		t.Errorf("%d queued entries refused, want the one that cannot be stored", failed)
+	}
+	es, err := s.ListAudit(ctx, store.AuditQuery{Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(es) != 10 {
+		t.Fatalf("%d entries written, want 10: %+v", len(es), es)
+	}
+	for _, e := range es {
+		if e.Time.Before(before.Add(-time.Second)) || e.Time.After(queued.Add(time.Second)) {
+			t.Errorf("entry %s at %v; want the time it was queued (%v..%v)", e.UserID, e.Time, before, queued)
+		}
 	}
 }

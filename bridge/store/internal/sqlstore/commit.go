@@ -50,11 +50,16 @@ type job struct {
 	err      error
 	attempts int
 	done     chan struct{}
+	// then, for a write no caller waits for, is told its outcome.
+	then func(error)
 }
 
 func (j *job) finish(err error) {
 	j.err = err
 	close(j.done)
+	if j.then != nil {
+		j.then(err)
+	}
 }
 
 // panicked carries a panic raised by a write's function back to its
@@ -135,6 +140,20 @@ func (c *committer) submit(ctx context.Context, fn func(context.Context, *wtx) e
 		panic(fmt.Sprintf("%v\n\npanicked in a store write:\n%s", p.value, p.stack))
 	}
 	return j.err
+}
+
+// submitLater queues fn for a batch without waiting for it; then is told
+// its outcome once the batch has committed (or failed), from the lane's
+// goroutine. A full queue makes it wait for room.
+func (c *committer) submitLater(fn func(context.Context, *wtx) error, then func(error)) {
+	j := &job{ctx: context.Background(), fn: fn, done: make(chan struct{}), then: then}
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if c.closed {
+		then(errStoreClosed)
+		return
+	}
+	c.queue <- j
 }
 
 // close lets the lanes finish every queued write, then stops them.
