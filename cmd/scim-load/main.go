@@ -61,7 +61,7 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	fs.DurationVar(&o.duration, "duration", 10*time.Second, "how long each scenario is measured")
 	fs.DurationVar(&o.warmup, "warmup", time.Second, "how long each scenario runs before it is measured")
 	names := fs.String("scenarios", "", "scenarios to run, comma-separated (default all): "+strings.Join(scenarioNames(), ", "))
-	fs.StringVar(&o.pprofDir, "pprof", "", "write a CPU profile of the bridge during each scenario to this directory (the started bridge serves /debug/pprof/)")
+	fs.StringVar(&o.pprofDir, "pprof", "", "write a CPU profile of the bridge during each scenario, and a heap profile after it, to this directory (the started bridge serves /debug/pprof/)")
 	fs.BoolVar(&o.keep, "keep", false, "keep the started bridges' directories (config, SQLite file, log)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -281,6 +281,10 @@ func runOne(ctx context.Context, o options, st string, n int, log io.Writer) ([]
 			if err := <-prof; err != nil {
 				fmt.Fprintln(log, "scim-load: profile:", err)
 			}
+			heap := filepath.Join(o.pprofDir, fmt.Sprintf("%s-%d-%s.heap", st, n, slug(sc.name)))
+			if err := fetch(ctx, admin+"/debug/pprof/heap", t.token, heap); err != nil {
+				fmt.Fprintln(log, "scim-load: heap profile:", err)
+			}
 		}
 		fmt.Fprintf(log, "%s %d %-20s %8.0f %s/s  p50 %-8s p99 %-8s max %-8s errors %d  rss %s  cpu/op %s (load %s)\n",
 			st, n, sc.name, r.rate(), r.unit, ms(r.p50), ms(r.p99), ms(r.max), r.errors, mib(r.rss), us(r.cpuPerOp()), us(r.selfPerOp()))
@@ -303,7 +307,12 @@ func fetchProfile(ctx context.Context, admin, token string, warmup, d time.Durat
 		return ctx.Err()
 	}
 	secs := max(int(d.Seconds()), 1)
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, admin+"/debug/pprof/profile?seconds="+strconv.Itoa(secs), nil)
+	return fetch(ctx, admin+"/debug/pprof/profile?seconds="+strconv.Itoa(secs), token, path)
+}
+
+// fetch saves what GET url answers to path.
+func fetch(ctx context.Context, url, token, path string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return err
 	}
@@ -314,7 +323,7 @@ func fetchProfile(ctx context.Context, admin, token string, warmup, d time.Durat
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("GET /debug/pprof/profile: %s", resp.Status)
+		return fmt.Errorf("GET %s: %s", url, resp.Status)
 	}
 	f, err := os.Create(path)
 	if err != nil {

@@ -88,6 +88,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("sqlite: %s: %w", path, err)
 	}
 	q.Add("_pragma", "query_only(1)")
+	q.Add("_pragma", "cache_size(-1024)")
 	r, err := sql.Open("sqlite", path+"?"+q.Encode())
 	if err != nil {
 		_ = w.Close()
