@@ -14,7 +14,7 @@ import (
 // The console (package console) shows the bridge through this adapter.
 
 // consoleStates are the sync states the console's users page filters by.
-var consoleStates = []string{store.StatePending, store.StateSynced, store.StateFailed}
+var consoleStates = store.SyncStates()
 
 // recentFailures is how many of the latest audit entries the overview
 // looks through for failed writes, and failuresShown how many it shows.

@@ -306,7 +306,7 @@ func (e *Engine) refreshGauges(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("sync: count sync states: %w", err)
 	}
-	for _, s := range []string{store.StatePending, store.StateSynced, store.StateFailed} {
+	for _, s := range store.SyncStates() {
 		e.metrics.users.WithLabelValues(s).Set(float64(states[s]))
 	}
 	byPrio, err := e.opts.Store.DirtyByPriority(ctx)

@@ -126,7 +126,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}, []string{"outcome", "reason"}),
 		users: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Namespace: "scim_bridge", Subsystem: "sync", Name: "users",
-			Help: "Users by sync state (pending, synced, failed).",
+			Help: "Users by sync state (pending, synced, failed, held).",
 		}, []string{"state"}),
 		superAdminSkip: prometheus.NewCounter(prometheus.CounterOpts{
 			Namespace: "scim_bridge", Subsystem: "resolve", Name: "superadmin_unpushed_total",
@@ -181,7 +181,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			m.outcomes.WithLabelValues(outcome, r)
 		}
 	}
-	for _, s := range []string{store.StatePending, store.StateSynced, store.StateFailed} {
+	for _, s := range store.SyncStates() {
 		m.users.WithLabelValues(s)
 	}
 	for _, c := range []prometheus.Collector{m.dirtyUsers, m.oldestDirty, m.batchSize, m.outcomes, m.users,
