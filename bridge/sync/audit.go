@@ -58,6 +58,16 @@ func (e *Engine) auditWrite(r *run, w write) {
 	r.audit = append(r.audit, entry)
 }
 
+// auditHold notes that the guard held r's user's deactivation.
+func (e *Engine) auditHold(r *run) {
+	if e.opts.Audit == nil {
+		return
+	}
+	entry := e.auditEntry(r, store.AuditHold)
+	entry.Result, entry.Detail = store.AuditOK, r.c.Reason
+	r.audit = append(r.audit, entry)
+}
+
 // auditAdopt notes that r's user was linked to the existing Gainsight user
 // gsid.
 func (e *Engine) auditAdopt(r *run, gsid string) {

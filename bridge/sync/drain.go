@@ -33,6 +33,13 @@ func (e *Engine) DrainOnce(ctx context.Context) (int, error) {
 	}
 	total := 0
 	var passErr error
+	if !e.rollout().Shadow {
+		// What shadow mode planned is synced now: whether the mode
+		// changed by a reload, a restart or on another replica.
+		if err := e.releasePlans(ctx); err != nil {
+			return 0, err
+		}
+	}
 	e.prepareSnapshot(ctx, e.opts.Planner())
 	for ctx.Err() == nil {
 		if until := e.paused(); e.opts.Now().Before(until) {
@@ -117,19 +124,24 @@ func (e *Engine) runBatch(ctx context.Context, claimed []store.Dirty, full bool,
 		if !urgent && ctx.Value(preemptKey{}) == nil {
 			before = func() { e.preempt(ctx, planner) }
 		}
-		subs, lk := e.load(bctx, part, planner, before)
+		// The mode is read once per part: a reload to live applies to
+		// the next one.
+		ro := e.rollout()
+		subs, lk := e.load(bctx, part, planner, before, ro.Shadow)
 		bp := planBatch(subs, lk, e.opts.UserNameField)
+		counted := bp.guard()
+		if ro.Shadow {
+			cancel()
+			e.shadowFinish(ctx, bp, k.after(ctx, i == len(parts)-1))
+			continue
+		}
+		e.reserveDeactivations(bctx, bp, counted, ro.Guard)
 		if full && !urgent {
 			bp.carryOver(e.opts.BatchSize, lk.Called)
 		}
 		runs := e.execute(bctx, bp, before)
 		cancel()
-		var lost map[string]bool
-		if i == len(parts)-1 {
-			lost = k.stop(ctx)
-		} else {
-			lost = k.check(ctx)
-		}
+		lost := k.after(ctx, i == len(parts)-1)
 		e.flushAudit(ctx, runs)
 		e.finish(ctx, runs, lost)
 	}
@@ -215,6 +227,15 @@ func (k *leaseKeeper) check(ctx context.Context) map[string]bool {
 		out[id] = true
 	}
 	return out
+}
+
+// after returns the users whose lease was lost when a part of the batch
+// is done: through stop after the last part, check after the others.
+func (k *leaseKeeper) after(ctx context.Context, last bool) map[string]bool {
+	if last {
+		return k.stop(ctx)
+	}
+	return k.check(ctx)
 }
 
 // stop ends the extensions, extends once more so the outcomes are
@@ -324,5 +345,40 @@ func (e *Engine) refreshGauges(ctx context.Context) error {
 		}
 	}
 	e.refreshSnapshotGauges(ctx)
+	return e.refreshRolloutGauges(ctx)
+}
+
+// refreshRolloutGauges updates the mode, the plans shadow mode stored and
+// the guard's gauges.
+func (e *Engine) refreshRolloutGauges(ctx context.Context) error {
+	ro := e.rollout()
+	live, shadow := 1.0, 0.0
+	if ro.Shadow {
+		live, shadow = 0, 1
+	}
+	e.metrics.mode.WithLabelValues(modeLive).Set(live)
+	e.metrics.mode.WithLabelValues(modeShadow).Set(shadow)
+	_, byKind, err := e.opts.Store.CountPlans(ctx)
+	if err != nil {
+		return fmt.Errorf("sync: count plans: %w", err)
+	}
+	for _, k := range plannedKinds() {
+		e.metrics.planned.WithLabelValues(string(k)).Set(float64(byKind[string(k)]))
+	}
+	window := time.Hour
+	if ro.Guard != nil {
+		window = ro.Guard.Window
+	}
+	st, err := e.opts.Store.GuardStats(ctx, window, e.opts.Now())
+	if err != nil {
+		return fmt.Errorf("sync: guard stats: %w", err)
+	}
+	e.metrics.guardAwaiting.Set(float64(st.Awaiting))
+	e.metrics.guardCounted.Set(float64(st.Counted))
+	limit := -1
+	if ro.Guard != nil {
+		limit = ro.Guard.Limit(st.Active)
+	}
+	e.metrics.guardLimit.Set(float64(limit))
 	return nil
 }

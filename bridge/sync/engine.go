@@ -71,6 +71,27 @@ type Planner interface {
 	Plan(u store.User, groups []store.GroupRef) (translate.Plan, error)
 }
 
+// Explainer is a Planner that says where each value of a user's desired
+// record comes from; translate.Mapper satisfies it. Shadow mode stores
+// the sources with each planned field.
+type Explainer interface {
+	Explain(u store.User, groups []store.GroupRef) (translate.Explanation, error)
+}
+
+// Rollout is the part of the configuration that decides whether and how
+// far the engine may write: read once per batch, so a reload applies on
+// the next pass.
+type Rollout struct {
+	// Shadow: the engine plans every claimed user and stores the plan
+	// (store.Rollout), and sends no write to Gainsight. Look-ups for
+	// adoption are still made, from the rate budget. Back in live mode
+	// the stored plans are released to the dirty set and synced.
+	Shadow bool
+	// Guard, when not nil, is the mass-deactivation guard's threshold:
+	// deactivations beyond it are held until an operator approves them.
+	Guard *store.GuardPolicy
+}
+
 // Defaults of Options, applied by New to zero fields.
 const (
 	DefaultBatchWindow   = 2 * time.Second
@@ -161,6 +182,9 @@ type Options struct {
 	// SnapshotMaxAge is how long a snapshot is used to plan adoptions;
 	// default DefaultSnapshotMaxAge.
 	SnapshotMaxAge time.Duration
+	// Rollout returns the mode and guard in effect; it is called once per
+	// batch. nil: live, without the guard.
+	Rollout func() Rollout
 }
 
 func (o *Options) validate() error {

@@ -76,6 +76,9 @@ func (e *Engine) execute(ctx context.Context, bp *batchPlan, before func()) []*r
 			r.seen = c.sub.Link.Version
 		}
 		runs[i] = r
+		if c.newHold {
+			e.auditHold(r)
+		}
 		if c.has(KindAdopt) {
 			e.claimLink(ctx, r, c.GSID, c.takeFrom)
 		}

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
+	"time"
 
 	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/gainsight"
 	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/store"
@@ -29,6 +31,13 @@ import (
 //  5. The update comes last, after the managers created or adopted in the
 //     same pass, so it can carry their GSIDs; a manager not linked yet is
 //     waited for (defer-manager).
+//  6. The mass-deactivation guard (guard): a deactivation of a Gainsight
+//     user that is active is let through while the guard's window has
+//     room, or when an operator approved it; otherwise the user is held
+//     (hold), and nothing at all is sent for it until an operator
+//     approves or its identity source no longer deactivates it. A
+//     deactivation of a user created inactive in the same pass removes no
+//     one's access and is not counted.
 //
 // The executor (execute.go) runs the steps in that order and records each
 // write's outcome.
@@ -48,7 +57,16 @@ const (
 	// KindCarry: the user's create or update waits for the next pass, so
 	// that this pass's calls and the next one's go out full (carryOver).
 	KindCarry Kind = "carry"
+	// KindHold: the mass-deactivation guard holds the user's deactivation
+	// until an operator approves it; nothing is sent for the user.
+	KindHold Kind = "hold"
 )
+
+// Kinds returns the kinds a plan can show, in the order a pass carries
+// them out.
+func Kinds() []Kind {
+	return []Kind{KindAdopt, KindDeactivate, KindCreate, KindReactivate, KindUpdate, KindDeferManager, KindFailed, KindCarry, KindHold}
+}
 
 // FieldChange is one field a pass sends: what Gainsight was last confirmed
 // to hold (nil: nothing) and what is sent (nil: cleared).
@@ -73,6 +91,9 @@ type Change struct {
 	// Retry means the user could not be fully planned this pass (a store
 	// read or a look-up failed); whatever was decided is still done.
 	Retry bool `json:"retry,omitempty"`
+	// Match names the join key an adoption matched the Gainsight user on:
+	// the user-name field or Email.
+	Match string `json:"match,omitempty"`
 
 	sub        *subject
 	confirmed  gainsight.Record // what Gainsight holds before this pass writes
@@ -84,6 +105,9 @@ type Change struct {
 	update     gainsight.Record // the fields an update sends (nil clears)
 	managerOf  string           // the SCIM id of a manager linked in this pass, whose GSID the update adds
 	partial    bool             // adopted from a snapshot match: no look-up was spent on it
+	approved   bool             // an operator approved the deactivation the guard held
+	unhold     bool             // the user was held and no longer needs a deactivation: its hold goes
+	newHold    bool             // the guard held the user in this pass
 	retryErr   error
 	failErr    error
 	failReason string // metric label of a failure
@@ -146,6 +170,12 @@ type subject struct {
 	RereadErr error
 	// LoadErr: a store read failed; nothing is decided for the user.
 	LoadErr error
+	// Hold is the mass-deactivation guard's hold of the user, nil when
+	// it is not held.
+	Hold *store.Hold
+	// Sources maps each desired field to what produced it (the groups,
+	// "user" or "default"), for the plans shadow mode stores.
+	Sources map[string][]string
 }
 
 // lookup is what the batch's adoption look-up found, with who holds each
@@ -430,4 +460,71 @@ func fieldChanges(confirmed, sent gainsight.Record) []FieldChange {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Field < out[j].Field })
 	return out
+}
+
+// guarded reports whether c deactivates a Gainsight user that may be
+// active: what the mass-deactivation guard counts. A user created and
+// deactivated in the same pass never had access.
+func guarded(c *Change) bool {
+	return c.has(KindDeactivate) && !c.has(KindCreate)
+}
+
+// guard applies the holds Load found and returns the deactivations the
+// guard must count (in the batch's order). A held user stays held, and a
+// user whose hold an operator approved is let through uncounted; a held
+// user that no longer needs a deactivation loses its hold.
+func (p *batchPlan) guard() []*Change {
+	var count []*Change
+	for _, c := range p.Changes {
+		s := c.sub
+		if !guarded(c) {
+			c.unhold = s.Hold != nil && s.LoadErr == nil && c.retryErr == nil
+			continue
+		}
+		switch {
+		case s.Hold != nil && s.Hold.ApprovedBy != "":
+			c.approved = true
+		case s.Hold != nil:
+			p.hold(c, heldReason(*s.Hold))
+		default:
+			count = append(count, c)
+		}
+	}
+	return count
+}
+
+// hold turns c into a held user: nothing is sent for it, and reason says
+// why. A failure or retry of the user's other changes waits with them.
+func (p *batchPlan) hold(c *Change, reason string) {
+	if c.failErr != nil {
+		reason += "; besides: " + c.Reason
+	}
+	c.Kinds = []Kind{KindHold}
+	c.create, c.update, c.Fields, c.managerOf = nil, nil, nil, ""
+	c.retryErr, c.Retry, c.failErr, c.failReason = nil, false, nil, ""
+	c.Reason = reason
+}
+
+// heldReason says why a user that is held stays held.
+func heldReason(h store.Hold) string {
+	if h.RejectedBy != "" {
+		return fmt.Sprintf("deactivation held by the mass-deactivation guard since %s and rejected by %s: nothing is sent until the identity source no longer deactivates the user, or someone approves",
+			h.Held.UTC().Format(time.RFC3339), h.RejectedBy)
+	}
+	return fmt.Sprintf("deactivation held by the mass-deactivation guard since %s, waiting for approval (scim-bridge guard approve)",
+		h.Held.UTC().Format(time.RFC3339))
+}
+
+// guardReason says why the guard held deactivations: the limit of policy
+// res was decided under.
+func guardReason(policy store.GuardPolicy, res store.GuardResult) string {
+	var limits []string
+	if policy.MaxUsers > 0 {
+		limits = append(limits, fmt.Sprintf("%d users", policy.MaxUsers))
+	}
+	if policy.MaxPercent > 0 {
+		limits = append(limits, fmt.Sprintf("%d%% of the %d managed users active in Gainsight", policy.MaxPercent, res.Active))
+	}
+	return fmt.Sprintf("deactivation held by the mass-deactivation guard: %d deactivations were let through within %s, the limit (%s); waiting for approval (scim-bridge guard approve)",
+		res.Counted, policy.Window, strings.Join(limits, " or "))
 }
