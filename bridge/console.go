@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strings"
 
 	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/console"
 	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/store"
+	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/config"
 )
 
 // The console (package console) shows the bridge through this adapter.
@@ -112,7 +114,84 @@ func (c consoleBackend) User(ctx context.Context, key string) (console.UserView,
 	if ex.Updated != nil {
 		v.Updated = *ex.Updated
 	}
+	if ex.Held != nil {
+		h := heldView(*ex.Held)
+		v.Held = &h
+	}
 	return v, nil
+}
+
+func heldView(h HeldUser) console.HeldView {
+	v := console.HeldView{UserID: h.UserID, UserName: h.UserName, GSID: h.GSID, Held: h.Held, ApprovedBy: h.ApprovedBy, RejectedBy: h.RejectedBy}
+	if h.Approved != nil {
+		v.Approved = *h.Approved
+	}
+	if h.Rejected != nil {
+		v.Rejected = *h.Rejected
+	}
+	return v
+}
+
+// Plan is the plan page's data: Plan's report, as the console shows it.
+func (c consoleBackend) Plan(ctx context.Context, only string, offset, limit int) (console.PlanView, error) {
+	b := c.b
+	cfg := b.Config()
+	rep, err := Plan(ctx, b.opts.Store, cfg, PlanQuery{Only: only, Offset: offset, Limit: limit}, b.opts.Now())
+	if errors.Is(err, ErrUnknownKind) {
+		rep, err = Plan(ctx, b.opts.Store, cfg, PlanQuery{Offset: offset, Limit: limit}, b.opts.Now())
+	}
+	if err != nil {
+		return console.PlanView{}, err
+	}
+	v := console.PlanView{Shadow: rep.Mode == config.ModeShadow, Planned: rep.Planned, Total: rep.Planned,
+		WouldHold: rep.Guard.WouldHold, Guard: guardText(rep.Guard)}
+	for _, k := range PlanKinds {
+		v.Counts = append(v.Counts, console.KindCount{Kind: k, Users: rep.Counts[k]})
+	}
+	if rep.Only != "" {
+		v.Total = rep.Counts[rep.Only]
+	}
+	for _, u := range rep.Users {
+		pv := console.PlannedView{UserID: u.UserID, UserName: u.UserName, Deleted: u.Deleted, GSID: u.GSID, Match: u.Match,
+			Reason: u.Reason, Planned: u.PlannedAt}
+		for _, k := range u.Kinds {
+			pv.Kinds = append(pv.Kinds, string(k))
+		}
+		for _, f := range u.Fields {
+			pv.Fields = append(pv.Fields, console.PlannedFieldView{Field: f.Field, Old: f.Old, New: f.New, Sources: f.Sources})
+		}
+		v.Users = append(v.Users, pv)
+	}
+	for _, h := range rep.HeldUsers {
+		v.Held = append(v.Held, heldView(h))
+	}
+	return v, nil
+}
+
+// guardText describes the guard in a sentence's words ("" when it is off).
+func guardText(g GuardReport) string {
+	if !g.Enabled {
+		return ""
+	}
+	var limits []string
+	if g.MaxUsers > 0 {
+		limits = append(limits, fmt.Sprintf("%d users", g.MaxUsers))
+	}
+	if g.MaxPercent > 0 {
+		limits = append(limits, fmt.Sprintf("%d%% of the %d managed users active in Gainsight", g.MaxPercent, g.Active))
+	}
+	limit := "no limit"
+	if g.Limit >= 0 {
+		limit = fmt.Sprintf("%d", g.Limit)
+	}
+	return fmt.Sprintf("deactivations beyond %s per %s are held (now %s; %d counted in the window)",
+		strings.Join(limits, " or "), g.Window, limit, g.Counted)
+}
+
+// Decide approves or rejects held deactivations from the console.
+func (c consoleBackend) Decide(ctx context.Context, userIDs []string, all, approve bool, actor string) (int, error) {
+	decided, err := c.b.decideHolds(ctx, HoldRequest{Users: userIDs, All: all, Approve: approve, By: actor, Source: store.AuditSourceConsole})
+	return len(decided), err
 }
 
 func (c consoleBackend) History(ctx context.Context, q store.AuditQuery) ([]store.AuditEntry, error) {

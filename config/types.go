@@ -189,10 +189,6 @@ type Guard struct {
 	Window time.Duration `yaml:"window"`
 }
 
-// Rollout returns the reloadable part of s (mode and guard), for
-// comparing what a reload changes.
-func (s Sync) Rollout() (string, Guard) { return s.Mode, s.Guard }
-
 // WithoutRollout returns s without its reloadable part, for comparing
 // what a reload cannot apply.
 func (s Sync) WithoutRollout() Sync {
