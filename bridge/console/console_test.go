@@ -55,7 +55,7 @@ func (f *fakeBackend) User(_ context.Context, key string) (UserView, error) {
 	}
 	return UserView{
 		Held: held,
-		ID: "u1", UserName: "jdoe", State: store.StateFailed, GSID: "GS-1", LastError: "update: refused",
+		ID:   "u1", UserName: "jdoe", State: store.StateFailed, GSID: "GS-1", LastError: "update: refused",
 		Effective: &translate.Explanation{Attributes: []translate.ExplainedAttribute{
 			{Name: "Email", Value: email, Sources: []string{"user"}},
 			{Name: "LicenseType", Value: "Full", Sources: []string{"Admins"}},
