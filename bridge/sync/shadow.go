@@ -31,8 +31,11 @@ type Planned struct {
 	Deleted bool   `json:"deleted,omitempty"`
 	GSID    string `json:"gsid,omitempty"`
 	Kinds   []Kind `json:"kinds"`
-	// Match is the join key an adoption matched on.
+	// Match is the join key an adoption matched on. Unread: the
+	// adoption matched in the tenant snapshot, so Gainsight's values were
+	// not read (Old is unknown) and every field is sent.
 	Match  string         `json:"match,omitempty"`
+	Unread bool           `json:"unread,omitempty"`
 	Fields []PlannedField `json:"fields,omitempty"`
 	Reason string         `json:"reason,omitempty"`
 }
@@ -55,7 +58,8 @@ func plannedKinds() []Kind {
 // planned describes c as shadow mode stores it.
 func planned(c *Change) Planned {
 	s := c.sub
-	p := Planned{UserID: c.UserID, UserName: s.UserName, Deleted: s.Deleted, GSID: c.GSID, Kinds: c.Kinds, Match: c.Match, Reason: c.Reason}
+	p := Planned{UserID: c.UserID, UserName: s.UserName, Deleted: s.Deleted, GSID: c.GSID, Kinds: c.Kinds, Match: c.Match,
+		Unread: c.partial, Reason: c.Reason}
 	if p.GSID == "" && s.Link != nil {
 		p.GSID = s.Link.GSID
 	}
