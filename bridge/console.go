@@ -184,7 +184,7 @@ func guardText(g GuardReport) string {
 	if g.Limit >= 0 {
 		limit = fmt.Sprintf("%d", g.Limit)
 	}
-	return fmt.Sprintf("deactivations beyond %s per %s are held (now %s; %d counted in the window)",
+	return fmt.Sprintf("deactivations beyond %s per %s are held (the limit is %s now; %d counted in this window)",
 		strings.Join(limits, " or "), g.Window, limit, g.Counted)
 }
 

@@ -188,7 +188,7 @@ func (c *Console) planPage(r *http.Request, _ *principal) (any, error) {
 	for i := range v.Users {
 		for j, f := range v.Users[i].Fields {
 			if !s.ShowPersonal && s.Personal != nil && s.Personal(f.Field) {
-				v.Users[i].Fields[j].Old, v.Users[i].Fields[j].New = personalText, personalText
+				v.Users[i].Fields[j] = PlannedFieldView{Field: f.Field, Sources: f.Sources, Masked: true}
 			}
 		}
 	}

@@ -80,6 +80,8 @@ type PlannedFieldView struct {
 	Field    string
 	Old, New any
 	Sources  []string
+	// Masked: a personal field, whose values are not shown.
+	Masked bool
 }
 
 // HeldView is a user the guard holds.
