@@ -21,10 +21,11 @@ const usage = `usage: scim-bridge <command> [flags]
 
 commands:
   serve --config FILE      run the bridge (config also from $SCIM_BRIDGE_CONFIG)
-  --demo [--listen ADDR] [--admin-listen ADDR] [--token TOKEN]
+  --demo [--listen ADDR] [--admin-listen ADDR] [--token TOKEN] [--shadow]
                            run the bridge with an in-process Gainsight simulator
                            and a temporary SQLite store, on 127.0.0.1; nothing
-                           is kept (also: serve --demo)
+                           is kept (also: serve --demo); --shadow starts it in
+                           shadow mode
   check-config FILE        validate a config file and build everything serve
                            builds from it (without listening or connecting),
                            then print it, secrets masked

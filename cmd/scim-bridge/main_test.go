@@ -845,3 +845,71 @@ sync:
 		}
 	}
 }
+
+// TestDemoShadow runs `scim-bridge --demo --shadow`: a user pushed over
+// SCIM is planned, not sent; the banner's commands read the plan and, by
+// editing the demo's config file, go live, and the user reaches the
+// simulated Gainsight.
+func TestDemoShadow(t *testing.T) {
+	for _, tool := range []string{"sh", "curl", "sed"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("%s not on PATH: the demo banner's commands are not pasted into a shell", tool)
+		}
+	}
+	d := startDemo(t, "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--shadow")
+	banner := d.out.String()
+	token := regexp.MustCompile(`Bearer token\s+(\S+)`).FindStringSubmatch(banner)[1]
+	sim := regexp.MustCompile(`Gainsight sim\s+(\S+)\s+\(access key (\S+)\)`).FindStringSubmatch(banner)
+	planCmd := regexp.MustCompile(`(?m)^  (curl -s -H 'Authorization: Bearer \S+' \S+/admin/plan)$`).FindStringSubmatch(banner)
+	liveCmd := regexp.MustCompile(`(?m)^  (sed -i 's/mode: shadow/mode: live/' \S+)$`).FindStringSubmatch(banner)
+	if planCmd == nil || liveCmd == nil {
+		t.Fatalf("the banner lacks the plan and go-live commands:\n%s", banner)
+	}
+	run := func(script string) string {
+		t.Helper()
+		out, err := exec.Command("sh", "-ec", script).CombinedOutput()
+		if err != nil {
+			t.Fatalf("%v\n%s\n--- output\n%s", err, script, out)
+		}
+		return string(out)
+	}
+	body := `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"alan@example.com","name":{"givenName":"Alan","familyName":"Turing"},"emails":[{"value":"alan@example.com","type":"work","primary":true}]}`
+	req, _ := http.NewRequest(http.MethodPost, d.base+"/Users", strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/scim+json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	simUsers := func() string {
+		req, _ := http.NewRequest(http.MethodGet, sim[1]+"/_sim/users", nil)
+		req.Header.Set("accesskey", sim[2])
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return string(b)
+	}
+	waitUntil := func(what string, cond func() bool) {
+		t.Helper()
+		deadline := time.Now().Add(30 * time.Second)
+		for !cond() {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: not after 30s", what)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	waitUntil("planned", func() bool { return strings.Contains(run(planCmd[1]), `"create": 1`) })
+	if strings.Contains(simUsers(), "alan@example.com") {
+		t.Fatal("shadow mode sent the user to gainsight")
+	}
+	run(liveCmd[1])
+	waitUntil("live", func() bool { return strings.Contains(simUsers(), "alan@example.com") })
+	if plan := run(planCmd[1]); !strings.Contains(plan, `"mode": "live"`) || !strings.Contains(plan, `"planned": 0`) {
+		t.Errorf("plan after going live:\n%s", plan)
+	}
+}
