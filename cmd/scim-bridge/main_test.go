@@ -479,21 +479,7 @@ sync:
 	}
 	base := fmt.Sprintf("http://127.0.0.1:%d/scim/v2", port)
 
-	start := func() *exec.Cmd {
-		cmd := exec.Command(os.Args[0], "serve", "--config", cfgPath)
-		cmd.Env = append(os.Environ(), "SCIM_BRIDGE_TEST_AS_MAIN=1")
-		logs, err := os.Create(filepath.Join(dir, fmt.Sprintf("bridge-%d.log", time.Now().UnixNano())))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer logs.Close()
-		cmd.Stdout, cmd.Stderr = logs, logs
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		waitUp(t, base)
-		return cmd
-	}
+	start := func() *exec.Cmd { return startProcess(t, cfgPath, base) }
 	cmd := start()
 	const n = 60
 	for i := 0; i < n; i++ {
@@ -552,6 +538,26 @@ sync:
 	t.Logf("killed with %d/%d users in gainsight; converged after restart", killedAt, n)
 }
 
+// startProcess starts this test binary as `scim-bridge serve --config
+// cfgPath`, its log in a file beside the config, and waits until its SCIM
+// API at base answers.
+func startProcess(t *testing.T, cfgPath, base string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "serve", "--config", cfgPath)
+	cmd.Env = append(os.Environ(), "SCIM_BRIDGE_TEST_AS_MAIN=1")
+	logs, err := os.Create(filepath.Join(filepath.Dir(cfgPath), fmt.Sprintf("bridge-%d.log", time.Now().UnixNano())))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer logs.Close()
+	cmd.Stdout, cmd.Stderr = logs, logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitUp(t, base)
+	return cmd
+}
+
 func freePort(t *testing.T) int {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -595,24 +601,7 @@ func scimDo(t *testing.T, method, url, body string) int {
 // administrator would from the IdP side.
 func syncedInSCIM(t *testing.T, base, userName string) bool {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, base+"/Users?filter="+url.QueryEscape(`userName eq "`+userName+`"`), nil)
-	req.Header.Set("Authorization", "Bearer tok")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var list struct {
-		Resources []map[string]any `json:"Resources"`
-	}
-	if err := json.NewDecoder(bufio.NewReader(resp.Body)).Decode(&list); err != nil {
-		t.Fatal(err)
-	}
-	if len(list.Resources) != 1 {
-		return false
-	}
-	ext, _ := list.Resources[0]["urn:ietf:params:scim:schemas:extension:gainsight-scim-bridge:2.0:User"].(map[string]any)
-	return ext["syncState"] == "synced"
+	return syncStateInSCIM(t, base, userName) == "synced"
 }
 
 // TestSIGHUPReloads sends SIGHUP to a running bridge process: it reloads
@@ -737,21 +726,7 @@ sync:
 	}
 	base := fmt.Sprintf("http://127.0.0.1:%d/scim/v2", port)
 	adminURL := fmt.Sprintf("http://127.0.0.1:%d", adminPort)
-	start := func() *exec.Cmd {
-		cmd := exec.Command(os.Args[0], "serve", "--config", cfgPath)
-		cmd.Env = append(os.Environ(), "SCIM_BRIDGE_TEST_AS_MAIN=1")
-		logs, err := os.Create(filepath.Join(dir, fmt.Sprintf("bridge-%d.log", time.Now().UnixNano())))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer logs.Close()
-		cmd.Stdout, cmd.Stderr = logs, logs
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		waitUp(t, base)
-		return cmd
-	}
+	start := func() *exec.Cmd { return startProcess(t, cfgPath, base) }
 	waitUntil := func(what string, cond func() bool) {
 		t.Helper()
 		deadline := time.Now().Add(30 * time.Second)

@@ -69,6 +69,19 @@ func (s *Store) withKinds(ctx context.Context, plans []store.PlannedUser) error 
 	return nil
 }
 
+// dropPlans removes the plans of ids, kinds first.
+func dropPlans(ctx context.Context, tx *sql.Tx, ids []string) error {
+	for _, c := range chunks(ids) {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM plan_kinds WHERE user_id IN (`+placeholders(1, len(c))+`)`, anys(c)...); err != nil {
+			return fmt.Errorf("drop kinds: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM plans WHERE user_id IN (`+placeholders(1, len(c))+`)`, anys(c)...); err != nil {
+			return fmt.Errorf("drop plans: %w", err)
+		}
+	}
+	return nil
+}
+
 // RecordPlans implements store.Rollout.
 func (s *Store) RecordPlans(ctx context.Context, save []store.PlannedUser, drop []string) error {
 	for _, p := range save {
@@ -85,13 +98,8 @@ func (s *Store) RecordPlans(ctx context.Context, save []store.PlannedUser, drop 
 		for _, p := range save {
 			ids = append(ids, p.UserID)
 		}
-		for _, c := range chunks(uniq(ids)) {
-			if _, err := tx.ExecContext(ctx, `DELETE FROM plan_kinds WHERE user_id IN (`+placeholders(1, len(c))+`)`, anys(c)...); err != nil {
-				return fmt.Errorf("drop kinds: %w", err)
-			}
-			if _, err := tx.ExecContext(ctx, `DELETE FROM plans WHERE user_id IN (`+placeholders(1, len(c))+`)`, anys(c)...); err != nil {
-				return fmt.Errorf("drop plans: %w", err)
-			}
+		if err := dropPlans(ctx, tx, uniq(ids)); err != nil {
+			return err
 		}
 		for _, p := range save {
 			planned := p.Planned
@@ -228,13 +236,8 @@ func (s *Store) ReleasePlans(ctx context.Context, limit int) (int, error) {
 		if err := s.markEach(ctx, tx, now, prio, ids); err != nil {
 			return err
 		}
-		for _, c := range chunks(ids) {
-			if _, err := tx.ExecContext(ctx, `DELETE FROM plan_kinds WHERE user_id IN (`+placeholders(1, len(c))+`)`, anys(c)...); err != nil {
-				return fmt.Errorf("drop kinds: %w", err)
-			}
-			if _, err := tx.ExecContext(ctx, `DELETE FROM plans WHERE user_id IN (`+placeholders(1, len(c))+`)`, anys(c)...); err != nil {
-				return fmt.Errorf("drop plans: %w", err)
-			}
+		if err := dropPlans(ctx, tx, ids); err != nil {
+			return err
 		}
 		n = len(ids)
 		return nil
