@@ -31,7 +31,7 @@ func (e *Engine) load(ctx context.Context, claimed []store.Dirty, planner Planne
 		s := e.loadUser(ctx, d.UserID, planner)
 		s.Dirty = d
 		if sources {
-			e.loadSources(ctx, s, planner)
+			e.loadSources(s, planner)
 		}
 		subs = append(subs, s)
 	}
@@ -139,6 +139,7 @@ func (e *Engine) loadUser(ctx context.Context, id string, planner Planner) *subj
 		s.LoadErr = fmt.Errorf("load groups: %w", err)
 		return s
 	}
+	s.user, s.groups = user, groups
 	plan, err := planner.Plan(user, groups)
 	if err != nil {
 		// The status still follows the IdP: a disabled user is
@@ -183,20 +184,12 @@ func (e *Engine) loadHolds(ctx context.Context, subs []*subject) {
 // loadSources notes where each of s's desired fields came from, when the
 // planner can say (Explainer). It runs only for the plans shadow mode
 // stores; a user that cannot be explained is planned without sources.
-func (e *Engine) loadSources(ctx context.Context, s *subject, planner Planner) {
+func (e *Engine) loadSources(s *subject, planner Planner) {
 	ex, ok := planner.(Explainer)
 	if !ok || s.LoadErr != nil || s.Deleted || s.PlanErr != nil {
 		return
 	}
-	user, err := e.opts.Store.GetUser(ctx, s.UserID)
-	if err != nil {
-		return
-	}
-	groups, err := e.opts.Store.GroupsOfUser(ctx, s.UserID)
-	if err != nil {
-		return
-	}
-	exp, err := ex.Explain(user, groups)
+	exp, err := ex.Explain(s.user, s.groups)
 	if err != nil {
 		return
 	}

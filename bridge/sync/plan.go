@@ -176,6 +176,9 @@ type subject struct {
 	// Sources maps each desired field to what produced it (the groups,
 	// "user" or "default"), for the plans shadow mode stores.
 	Sources map[string][]string
+	// user and groups are what the user was planned from.
+	user   store.User
+	groups []store.GroupRef
 }
 
 // lookup is what the batch's adoption look-up found, with who holds each
