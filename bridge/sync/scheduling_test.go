@@ -241,3 +241,26 @@ func TestPendingByPriorityGauges(t *testing.T) {
 		t.Errorf("oldest urgent after the drain %v, want 0", got)
 	}
 }
+
+// TestCreatedInactiveIsNotUrgent: a user the IdP provisions already
+// disabled is created and then deactivated in the same pass; that
+// deactivation removes no access anyone had before, so it does not spend
+// the budget's urgent share (an import of disabled users would spend it
+// all). A linked user who is disabled is urgent.
+func TestCreatedInactiveIsNotUrgent(t *testing.T) {
+	h := newHarness(t, nil)
+	h.create("leaver", "leaver", nil)
+	h.drain()
+	h.create("ghost", "ghost", func(u *store.User) { u.Active = false })
+	h.resetCalls()
+	h.drain()
+	if log := h.callLog(); len(log) != 3 || log[0] != "list/0" || log[1] != "create/1" || log[2] != "status/1" {
+		t.Fatalf("calls %v; want look-up, create, then a deactivation that is not urgent", log)
+	}
+	h.update("leaver", func(u *store.User) { u.Active = false })
+	h.resetCalls()
+	h.drain()
+	if log := h.callLog(); len(log) != 1 || log[0] != "status/1!" {
+		t.Fatalf("calls %v; want one urgent deactivation", log)
+	}
+}
