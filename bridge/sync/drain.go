@@ -40,7 +40,7 @@ func (e *Engine) DrainOnce(ctx context.Context) (int, error) {
 			return 0, err
 		}
 	}
-	e.prepareSnapshot(ctx, e.opts.Planner())
+	e.prepareSnapshot(ctx)
 	for ctx.Err() == nil {
 		if until := e.paused(); e.opts.Now().Before(until) {
 			e.log.Debug("gainsight is failing; draining paused", zap.Time("until", until))
@@ -122,7 +122,7 @@ func (e *Engine) runBatch(ctx context.Context, claimed []store.Dirty, full bool,
 		urgent := part[0].Priority >= store.PriorityUrgent
 		var before func()
 		if !urgent && ctx.Value(preemptKey{}) == nil {
-			before = func() { e.preempt(ctx, planner) }
+			before = func() { e.preempt(ctx) }
 		}
 		// The mode is read once per part: a reload to live applies to
 		// the next one.
@@ -150,7 +150,10 @@ func (e *Engine) runBatch(ctx context.Context, claimed []store.Dirty, full bool,
 // preempt claims the urgent entries that are due and passes them, before
 // a call of a pass that is not urgent: a deactivation marked while an
 // import drains goes out after the call in flight, not after the import.
-func (e *Engine) preempt(ctx context.Context, planner Planner) {
+// The planner is taken after each claim, never from the pass preempted: a
+// config reload swaps the planner before it marks the users it affects,
+// so a user claimed here may carry the reload's mark.
+func (e *Engine) preempt(ctx context.Context) {
 	ctx = context.WithValue(ctx, preemptKey{}, true)
 	for ctx.Err() == nil {
 		if until := e.paused(); e.opts.Now().Before(until) {
@@ -166,7 +169,7 @@ func (e *Engine) preempt(ctx context.Context, planner Planner) {
 		}
 		e.metrics.preemptions.Inc()
 		e.log.Info("urgent users passed before the next call of a pass", zap.Int("users", len(claimed)))
-		e.runBatch(ctx, claimed, false, planner)
+		e.runBatch(ctx, claimed, false, e.opts.Planner())
 	}
 }
 

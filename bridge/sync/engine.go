@@ -425,7 +425,10 @@ func (e *Engine) paused() time.Time {
 // noteCall records the outcome of a Gainsight call (nil: it was answered).
 // A call that failed as a whole for an upstream-wide reason pauses
 // draining for the backoff of the consecutive failures; per-record errors
-// and cancellations do not count.
+// and cancellations do not count. Neither does a 429: the budget pauses
+// for it already, briefly and then probing (NextSlot reports the pause, so
+// nothing is claimed meanwhile), and a pause of the drain on top would
+// stop syncing for up to MaxBackoff over one stray 429.
 func (e *Engine) noteCall(err error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -434,8 +437,7 @@ func (e *Engine) noteCall(err error) {
 		return
 	}
 	switch gainsight.ReasonOf(err) {
-	case gainsight.ReasonServerError, gainsight.ReasonNetwork, gainsight.ReasonTimeout,
-		gainsight.ReasonRateLimited, gainsight.ReasonAuth:
+	case gainsight.ReasonServerError, gainsight.ReasonNetwork, gainsight.ReasonTimeout, gainsight.ReasonAuth:
 	default:
 		return
 	}

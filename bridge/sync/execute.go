@@ -85,14 +85,21 @@ func (e *Engine) execute(ctx context.Context, bp *batchPlan, before func()) []*r
 	}
 	e.setStatus(ctx, pick(runs, func(r *run) bool {
 		return r.c.has(KindDeactivate) && !r.c.has(KindCreate) && r.gsid != "" && !r.claimErr
-	}), false, before)
+	}), false, true, before)
 	if dups := e.create(ctx, bp, pick(runs, func(r *run) bool { return r.c.has(KindCreate) && r.open() }), before); len(dups) > 0 {
 		e.adoptDuplicates(ctx, bp, dups, before)
 	}
+	// A user who should be inactive and was linked in this pass: one it
+	// adopted after a refused create had access before the bridge came,
+	// so its deactivation is urgent; one it created had none, so an
+	// import of inactive users does not spend the urgent share.
 	e.setStatus(ctx, pick(runs, func(r *run) bool {
-		return r.c.has(KindDeactivate) && r.late && r.open()
-	}), false, before)
-	e.setStatus(ctx, pick(runs, func(r *run) bool { return r.c.has(KindReactivate) && r.open() }), true, before)
+		return r.c.has(KindDeactivate) && r.late && !r.did(KindCreate) && r.open()
+	}), false, true, before)
+	e.setStatus(ctx, pick(runs, func(r *run) bool {
+		return r.c.has(KindDeactivate) && r.late && r.did(KindCreate) && r.open()
+	}), false, false, before)
+	e.setStatus(ctx, pick(runs, func(r *run) bool { return r.c.has(KindReactivate) && r.open() }), true, false, before)
 	linked := map[string]string{}
 	for _, r := range runs {
 		if r.linked && r.open() {
@@ -350,14 +357,15 @@ func (e *Engine) update(ctx context.Context, runs []*run, before func()) {
 	}
 }
 
-// setStatus activates or deactivates the users. A deactivation removes
-// access: it may spend the budget's urgent share, and nothing is passed
-// before it.
-func (e *Engine) setStatus(ctx context.Context, runs []*run, active bool, before func()) {
+// setStatus activates or deactivates the users. An urgent deactivation
+// removes access: it may spend the budget's urgent share, and nothing is
+// passed before it.
+func (e *Engine) setStatus(ctx context.Context, runs []*run, active, urgent bool, before func()) {
 	kind := KindDeactivate
 	if active {
 		kind = KindReactivate
-	} else {
+	}
+	if urgent {
 		ctx, before = gainsight.WithUrgent(ctx), nil
 	}
 	for _, chunk := range chunks(runs, e.opts.BatchSize) {
