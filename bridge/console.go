@@ -81,14 +81,7 @@ func (c consoleBackend) Overview(ctx context.Context) (console.Overview, error) 
 	if err != nil {
 		return o, fmt.Errorf("overview: %w", err)
 	}
-	for _, e := range recent {
-		if e.Source == store.AuditSourceSync && (e.Result == store.AuditFailed || e.Result == store.AuditUnknown) {
-			o.Failures = append(o.Failures, e)
-			if len(o.Failures) == failuresShown {
-				break
-			}
-		}
-	}
+	o.Failures, o.Reasons = failures(recent)
 	if b.google != nil {
 		s := b.google.Status()
 		o.Google = &console.GoogleStatus{LastPoll: s.LastPoll, LastSuccess: s.LastSuccess, LastError: s.LastError,
@@ -252,4 +245,40 @@ func (c consoleBackend) Retry(ctx context.Context, userID, actor string) error {
 		Detail: "queued from the console (state was " + info.State + ")"}})
 	b.engine.Kick()
 	return nil
+}
+
+// failures picks, from audit entries newest first, the latest failed (or
+// unknown) Gainsight writes to show, and counts all of them by reason.
+func failures(recent []store.AuditEntry) ([]store.AuditEntry, []console.ReasonCount) {
+	var shown []store.AuditEntry
+	byReason := map[string]*console.ReasonCount{}
+	for _, e := range recent {
+		if e.Source != store.AuditSourceSync || e.Result != store.AuditFailed && e.Result != store.AuditUnknown {
+			continue
+		}
+		if len(shown) < failuresShown {
+			shown = append(shown, e)
+		}
+		reason := e.Detail
+		if reason == "" {
+			reason = e.Result
+		}
+		rc := byReason[reason]
+		if rc == nil {
+			rc = &console.ReasonCount{Reason: reason, Last: e.Time}
+			byReason[reason] = rc
+		}
+		rc.Writes++
+	}
+	reasons := make([]console.ReasonCount, 0, len(byReason))
+	for _, rc := range byReason {
+		reasons = append(reasons, *rc)
+	}
+	sort.Slice(reasons, func(i, j int) bool {
+		if reasons[i].Writes != reasons[j].Writes {
+			return reasons[i].Writes > reasons[j].Writes
+		}
+		return reasons[i].Reason < reasons[j].Reason
+	})
+	return shown, reasons
 }

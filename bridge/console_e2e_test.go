@@ -94,6 +94,9 @@ func TestConsoleInBrowser(t *testing.T) {
 	if got := textOf(t, ctx, "#eta"); !strings.HasPrefix(got, "now") {
 		t.Errorf("ETA of an empty queue: %q", got)
 	}
+	if got := textOf(t, ctx, "#reasons"); !strings.Contains(got, "validation") {
+		t.Errorf("failures by reason: %q", got)
+	}
 	if got := textOf(t, ctx, "#failures"); !strings.Contains(got, "cfail") || !strings.Contains(got, "refused") {
 		t.Errorf("failures: %q", got)
 	}

@@ -112,10 +112,20 @@ type Overview struct {
 	ETA      time.Duration
 	ETAKnown bool
 	// Failures are the latest Gainsight writes that failed or whose outcome
-	// is unknown, newest first.
+	// is unknown, newest first; Reasons counts the failures among the
+	// latest writes by their reason, most frequent first.
 	Failures []store.AuditEntry
+	Reasons  []ReasonCount
 	// Google is the Google source's status; nil without one.
 	Google *GoogleStatus
+}
+
+// ReasonCount is how many recent writes failed for one reason, and when
+// the latest of them was.
+type ReasonCount struct {
+	Reason string
+	Writes int
+	Last   time.Time
 }
 
 // StateCount is the number of users in one sync state.

@@ -40,7 +40,9 @@ func (e *Engine) auditWrite(r *run, w write) {
 		entry.Result = store.AuditFailed
 	}
 	if w.err != nil {
-		entry.Error = maskEmails(w.err.Error())
+		// The bounded reason (validation, duplicate, server_error, …) lets
+		// failures be counted by kind.
+		entry.Error, entry.Detail = maskEmails(w.err.Error()), gainsight.ReasonOf(w.err)
 		var ge *gainsight.Error
 		if errors.As(w.err, &ge) {
 			entry.RequestID = ge.RequestID
