@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/pprof"
+	"strconv"
 	"strings"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/store"
+	bsync "github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/sync"
 	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/translate"
 	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/config"
 )
@@ -32,6 +34,12 @@ func (b *Bridge) adminHandler() http.Handler {
 	// SCIM API. /metrics and the probes stay open for Prometheus and the
 	// kubelet.
 	r.Handle("/admin/users/{id}/explain", b.requireToken(http.HandlerFunc(b.explainHandler))).Methods(http.MethodGet)
+	// Shadow mode's plan and the guard's held users (rollout.go); reads
+	// take the SCIM or the admin tokens, decisions an admin token
+	// (console.tokens), whose name the audit trail records.
+	r.Handle("/admin/plan", b.requireToken(http.HandlerFunc(b.planHandler))).Methods(http.MethodGet)
+	r.Handle("/admin/guard/approve", b.requireAdmin(b.guardHandler(true))).Methods(http.MethodPost)
+	r.Handle("/admin/guard/reject", b.requireAdmin(b.guardHandler(false))).Methods(http.MethodPost)
 	// The operator console, 404 unless console.enabled (console.go).
 	r.PathPrefix("/ui").Handler(b.console)
 	if b.Config().Listen.Pprof {
@@ -56,16 +64,116 @@ func pprofHandler() http.Handler {
 	return m
 }
 
+// requireToken lets through requests with a SCIM token or an admin token
+// (console.tokens).
 func (b *Bridge) requireToken(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !config.AuthorizationMatches(r.Header.Get("Authorization"), b.cur.Load().tokens) {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="scim-bridge"`)
-			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(http.StatusUnauthorized)
-			_ = json.NewEncoder(w).Encode(map[string]string{"error": "a valid bearer token is required"})
+		st := b.cur.Load()
+		h := r.Header.Get("Authorization")
+		if !config.AuthorizationMatches(h, st.tokens) && !config.AuthorizationMatches(h, st.console.hashes) {
+			unauthorized(w, "a valid bearer token is required")
 			return
 		}
 		next.ServeHTTP(w, r)
+	})
+}
+
+// adminNameKey carries the name of the admin token a request presented.
+type adminNameKey struct{}
+
+// requireAdmin lets through requests with an admin token (console.tokens)
+// and hands its name to next.
+func (b *Bridge) requireAdmin(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		tokens := b.cur.Load().console
+		i := config.MatchToken(config.BearerToken(r.Header.Get("Authorization")), tokens.hashes)
+		if i < 0 {
+			unauthorized(w, "an admin bearer token (console.tokens) is required")
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), adminNameKey{}, tokens.names[i])))
+	})
+}
+
+func unauthorized(w http.ResponseWriter, msg string) {
+	w.Header().Set("WWW-Authenticate", `Bearer realm="scim-bridge"`)
+	writeJSON(w, http.StatusUnauthorized, map[string]string{"error": msg})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}
+
+// defaultPlanLimit is how many stored plans GET /admin/plan returns when
+// the request names no limit.
+const defaultPlanLimit = 1000
+
+// planHandler serves GET /admin/plan?only=KIND&offset=N&limit=N.
+func (b *Bridge) planHandler(w http.ResponseWriter, r *http.Request) {
+	q := PlanQuery{Only: r.URL.Query().Get("only"), Limit: defaultPlanLimit}
+	for name, dst := range map[string]*int{"offset": &q.Offset, "limit": &q.Limit} {
+		if v := r.URL.Query().Get(name); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 {
+				writeJSON(w, http.StatusBadRequest, map[string]string{"error": name + " must be a number ≥ 0"})
+				return
+			}
+			*dst = n
+		}
+	}
+	rep, err := Plan(r.Context(), b.opts.Store, b.Config(), q, b.opts.Now())
+	switch {
+	case errors.Is(err, ErrUnknownKind):
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+	case err != nil:
+		b.log.Error("plan", zap.Error(err))
+		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "plan failed"})
+	default:
+		writeJSON(w, http.StatusOK, rep)
+	}
+}
+
+// guardDecision is the body of POST /admin/guard/approve and reject.
+type guardDecision struct {
+	Users []string `json:"users"`
+	All   bool     `json:"all"`
+}
+
+// guardHandler serves POST /admin/guard/approve (approve) or reject.
+func (b *Bridge) guardHandler(approve bool) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var body guardDecision
+		dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&body); err != nil || body.All == (len(body.Users) > 0) {
+			writeJSON(w, http.StatusBadRequest, map[string]string{"error": `send {"users": [id, userName or GSID, …]} or {"all": true}`})
+			return
+		}
+		by, _ := r.Context().Value(adminNameKey{}).(string)
+		decided, err := b.decideHolds(r.Context(), HoldRequest{Users: body.Users, All: body.All, Approve: approve, By: by,
+			Source: store.AuditSourceAdmin})
+		switch {
+		case errors.Is(err, ErrNotHeld):
+			writeJSON(w, http.StatusNotFound, map[string]string{"error": err.Error()})
+			return
+		case err != nil:
+			b.log.Error("guard decision", zap.Error(err))
+			writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "the decision could not be recorded"})
+			return
+		}
+		users := make([]HeldUser, len(decided))
+		for i, h := range decided {
+			users[i] = heldUser(h)
+		}
+		key := "rejected"
+		if approve {
+			key = "approved"
+		}
+		writeJSON(w, http.StatusOK, map[string]any{key: len(users), "by": by, "users": users})
 	})
 }
 
@@ -127,6 +235,10 @@ type Explanation struct {
 	LastPushed map[string]any         `json:"lastPushed,omitempty"`
 	Active     *bool                  `json:"activeInGainsight,omitempty"`
 	Updated    *time.Time             `json:"updated,omitempty"`
+	// Held is the mass-deactivation guard's hold of the user, Planned
+	// the plan shadow mode stored for it (nil: none).
+	Held    *HeldUser    `json:"held,omitempty"`
+	Planned *PlannedUser `json:"planned,omitempty"`
 }
 
 // Explain finds a user by SCIM id, userName or GSID and explains it.
@@ -185,7 +297,35 @@ func Explain(ctx context.Context, st store.Store, mapper *translate.Mapper, key 
 			ex.Updated = &t
 		}
 	}
+	if err := explainRollout(ctx, st, &ex); err != nil {
+		return Explanation{}, err
+	}
 	return ex, nil
+}
+
+// explainRollout adds the user's hold and stored plan to ex.
+func explainRollout(ctx context.Context, st store.Store, ex *Explanation) error {
+	holds, err := st.HoldsOf(ctx, []string{ex.UserID})
+	if err != nil {
+		return fmt.Errorf("explain: %w", err)
+	}
+	if h, ok := holds[ex.UserID]; ok {
+		u := heldUser(h)
+		ex.Held = &u
+	}
+	p, err := st.PlanOf(ctx, ex.UserID)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+	case err != nil:
+		return fmt.Errorf("explain: %w", err)
+	default:
+		d, err := bsync.DecodePlanned(p)
+		if err != nil {
+			return fmt.Errorf("explain: %w", err)
+		}
+		ex.Planned = &PlannedUser{Planned: d, PlannedAt: p.Planned}
+	}
+	return nil
 }
 
 // findUser resolves key as a SCIM id, then a userName, then a GSID.

@@ -154,6 +154,8 @@ func New(opts Options) (*Bridge, error) {
 		Snapshot:           cfg.Sync.Snapshot,
 		SnapshotMaxAge:     cfg.Sync.SnapshotMaxAge,
 		Audit:              b.audit,
+		// sync.mode and sync.guard are reloadable: read per batch.
+		Rollout: func() bsync.Rollout { return rolloutOf(b.cur.Load().cfg) },
 	})
 	if err != nil {
 		return nil, fmt.Errorf("bridge: sync engine: %w", err)

@@ -6,15 +6,17 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strings"
 
 	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/console"
 	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/store"
+	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/config"
 )
 
 // The console (package console) shows the bridge through this adapter.
 
 // consoleStates are the sync states the console's users page filters by.
-var consoleStates = []string{store.StatePending, store.StateSynced, store.StateFailed}
+var consoleStates = store.SyncStates()
 
 // recentFailures is how many of the latest audit entries the overview
 // looks through for failed writes, and failuresShown how many it shows.
@@ -79,14 +81,7 @@ func (c consoleBackend) Overview(ctx context.Context) (console.Overview, error) 
 	if err != nil {
 		return o, fmt.Errorf("overview: %w", err)
 	}
-	for _, e := range recent {
-		if e.Source == store.AuditSourceSync && (e.Result == store.AuditFailed || e.Result == store.AuditUnknown) {
-			o.Failures = append(o.Failures, e)
-			if len(o.Failures) == failuresShown {
-				break
-			}
-		}
-	}
+	o.Failures, o.Reasons = failures(recent)
 	if b.google != nil {
 		s := b.google.Status()
 		o.Google = &console.GoogleStatus{LastPoll: s.LastPoll, LastSuccess: s.LastSuccess, LastError: s.LastError,
@@ -112,7 +107,84 @@ func (c consoleBackend) User(ctx context.Context, key string) (console.UserView,
 	if ex.Updated != nil {
 		v.Updated = *ex.Updated
 	}
+	if ex.Held != nil {
+		h := heldView(*ex.Held)
+		v.Held = &h
+	}
 	return v, nil
+}
+
+func heldView(h HeldUser) console.HeldView {
+	v := console.HeldView{UserID: h.UserID, UserName: h.UserName, GSID: h.GSID, Held: h.Held, ApprovedBy: h.ApprovedBy, RejectedBy: h.RejectedBy}
+	if h.Approved != nil {
+		v.Approved = *h.Approved
+	}
+	if h.Rejected != nil {
+		v.Rejected = *h.Rejected
+	}
+	return v
+}
+
+// Plan is the plan page's data: Plan's report, as the console shows it.
+func (c consoleBackend) Plan(ctx context.Context, only string, offset, limit int) (console.PlanView, error) {
+	b := c.b
+	cfg := b.Config()
+	rep, err := Plan(ctx, b.opts.Store, cfg, PlanQuery{Only: only, Offset: offset, Limit: limit}, b.opts.Now())
+	if errors.Is(err, ErrUnknownKind) {
+		rep, err = Plan(ctx, b.opts.Store, cfg, PlanQuery{Offset: offset, Limit: limit}, b.opts.Now())
+	}
+	if err != nil {
+		return console.PlanView{}, err
+	}
+	v := console.PlanView{Shadow: rep.Mode == config.ModeShadow, Planned: rep.Planned, Total: rep.Planned,
+		WouldHold: rep.Guard.WouldHold, Guard: guardText(rep.Guard)}
+	for _, k := range PlanKinds {
+		v.Counts = append(v.Counts, console.KindCount{Kind: k, Users: rep.Counts[k]})
+	}
+	if rep.Only != "" {
+		v.Total = rep.Counts[rep.Only]
+	}
+	for _, u := range rep.Users {
+		pv := console.PlannedView{UserID: u.UserID, UserName: u.UserName, Deleted: u.Deleted, GSID: u.GSID, Match: u.Match,
+			Reason: u.Reason, Planned: u.PlannedAt}
+		for _, k := range u.Kinds {
+			pv.Kinds = append(pv.Kinds, string(k))
+		}
+		for _, f := range u.Fields {
+			pv.Fields = append(pv.Fields, console.PlannedFieldView{Field: f.Field, Old: f.Old, New: f.New, Sources: f.Sources})
+		}
+		v.Users = append(v.Users, pv)
+	}
+	for _, h := range rep.HeldUsers {
+		v.Held = append(v.Held, heldView(h))
+	}
+	return v, nil
+}
+
+// guardText describes the guard in a sentence's words ("" when it is off).
+func guardText(g GuardReport) string {
+	if !g.Enabled {
+		return ""
+	}
+	var limits []string
+	if g.MaxUsers > 0 {
+		limits = append(limits, fmt.Sprintf("%d users", g.MaxUsers))
+	}
+	if g.MaxPercent > 0 {
+		limits = append(limits, fmt.Sprintf("%d%% of the %d managed users active in Gainsight", g.MaxPercent, g.Active))
+	}
+	limit := "no limit"
+	if g.Limit >= 0 {
+		limit = fmt.Sprintf("%d", g.Limit)
+	}
+	return fmt.Sprintf("deactivations beyond %s per %s are held (the limit is %s now; %d counted in this window)",
+		strings.Join(limits, " or "), g.Window, limit, g.Counted)
+}
+
+// Decide approves or rejects held deactivations from the console.
+func (c consoleBackend) Decide(ctx context.Context, userIDs []string, all, approve bool, actor string) (int, error) {
+	decided, err := c.b.decideHolds(ctx, HoldRequest{Users: userIDs, All: all, Approve: approve, By: actor, Source: store.AuditSourceConsole})
+	return len(decided), err
 }
 
 func (c consoleBackend) History(ctx context.Context, q store.AuditQuery) ([]store.AuditEntry, error) {
@@ -173,4 +245,40 @@ func (c consoleBackend) Retry(ctx context.Context, userID, actor string) error {
 		Detail: "queued from the console (state was " + info.State + ")"}})
 	b.engine.Kick()
 	return nil
+}
+
+// failures picks, from audit entries newest first, the latest failed (or
+// unknown) Gainsight writes to show, and counts all of them by reason.
+func failures(recent []store.AuditEntry) ([]store.AuditEntry, []console.ReasonCount) {
+	var shown []store.AuditEntry
+	byReason := map[string]*console.ReasonCount{}
+	for _, e := range recent {
+		if e.Source != store.AuditSourceSync || e.Result != store.AuditFailed && e.Result != store.AuditUnknown {
+			continue
+		}
+		if len(shown) < failuresShown {
+			shown = append(shown, e)
+		}
+		reason := e.Detail
+		if reason == "" {
+			reason = e.Result
+		}
+		rc := byReason[reason]
+		if rc == nil {
+			rc = &console.ReasonCount{Reason: reason, Last: e.Time}
+			byReason[reason] = rc
+		}
+		rc.Writes++
+	}
+	reasons := make([]console.ReasonCount, 0, len(byReason))
+	for _, rc := range byReason {
+		reasons = append(reasons, *rc)
+	}
+	sort.Slice(reasons, func(i, j int) bool {
+		if reasons[i].Writes != reasons[j].Writes {
+			return reasons[i].Writes > reasons[j].Writes
+		}
+		return reasons[i].Reason < reasons[j].Reason
+	})
+	return shown, reasons
 }

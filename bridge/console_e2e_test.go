@@ -2,6 +2,7 @@ package bridge_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -92,6 +93,9 @@ func TestConsoleInBrowser(t *testing.T) {
 	}
 	if got := textOf(t, ctx, "#eta"); !strings.HasPrefix(got, "now") {
 		t.Errorf("ETA of an empty queue: %q", got)
+	}
+	if got := textOf(t, ctx, "#reasons"); !strings.Contains(got, "validation") {
+		t.Errorf("failures by reason: %q", got)
 	}
 	if got := textOf(t, ctx, "#failures"); !strings.Contains(got, "cfail") || !strings.Contains(got, "refused") {
 		t.Errorf("failures: %q", got)
@@ -185,4 +189,101 @@ func TestConsoleInBrowser(t *testing.T) {
 	// Signing out ends the session.
 	browse(t, ctx, "sign out", chromedp.Click(chromedp.CSS(`header form.who button`)), chromedp.WaitVisible(chromedp.CSS("#token")))
 	browse(t, ctx, "back to a page", chromedp.Navigate(ui+"users"), chromedp.WaitVisible(chromedp.CSS("#token")))
+}
+
+// TestConsoleGuardInBrowser drives the plan page and the guard's actions
+// in headless Chromium: deactivations held beyond the threshold are listed,
+// one is approved from its user page and the rest from the plan page, and
+// in shadow mode the page lists what would be sent.
+func TestConsoleGuardInBrowser(t *testing.T) {
+	ctx := newBrowser(t)
+	h := startHarness(t, harnessOpts{configure: func(c *config.Config) {
+		withConsole(c)
+		c.Sync.Guard = config.Guard{Enabled: true, MaxUsers: 2, Window: time.Hour}
+	}})
+	ids := make([]string, 6)
+	for i := range ids {
+		ids[i] = h.createUser(consoleUser(fmt.Sprintf("leaver%d", i), fmt.Sprintf("leaver%d@corp.example", i), "Engineer"))
+	}
+	h.waitSynced(15 * time.Second)
+	h.setActive(ids[:5], false)
+	h.waitSettled(15 * time.Second)
+	ui := h.adminURL + "/ui/"
+
+	browse(t, ctx, "sign in", chromedp.Navigate(ui+"plan"), chromedp.WaitVisible(chromedp.CSS("#token")),
+		chromedp.SendKeys(chromedp.CSS("#token"), adminToken), chromedp.Click(chromedp.CSS("#sign-in")),
+		chromedp.WaitVisible(chromedp.CSS("#held")))
+	held := run(t, ctx, "read held users", chromedp.Evaluate[[]string](`[...document.querySelectorAll("#held a.user")].map(a => a.textContent)`))
+	if len(held) != 3 {
+		t.Fatalf("held users on the plan page: %v", held)
+	}
+	if got := textOf(t, ctx, "#held"); !strings.Contains(got, "awaiting a decision") {
+		t.Errorf("held table %q", got)
+	}
+	if got := textOf(t, ctx, "#guard"); !strings.Contains(got, "beyond 2 users per 1h0m0s") {
+		t.Errorf("guard %q", got)
+	}
+	screenshot(t, ctx, "plan-held")
+
+	// One from its user page.
+	browse(t, ctx, "open a held user", chromedp.Click(chromedp.CSS(`#held a.user`)), chromedp.WaitVisible(chromedp.CSS("#action-approve")))
+	if got := textOf(t, ctx, "#state"); got != store.StateHeld {
+		t.Fatalf("held user's state %q", got)
+	}
+	first := textOf(t, ctx, "#username")
+	browse(t, ctx, "approve", chromedp.Click(chromedp.CSS("#action-approve")), chromedp.WaitVisible(chromedp.CSS("#done")))
+	deadline := time.Now().Add(15 * time.Second)
+	for textOf(t, ctx, "#state") != store.StateSynced {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s not deactivated after approval: %s", first, textOf(t, ctx, "#state"))
+		}
+		time.Sleep(100 * time.Millisecond)
+		browse(t, ctx, "reload", chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS("#state")))
+	}
+	if got := textOf(t, ctx, `tr[data-op="approve"]`); !strings.Contains(got, "console: alice-admin") {
+		t.Errorf("approve row %q, want the admin's name", got)
+	}
+	if h.gainsightActive(first + "@corp.example") {
+		t.Errorf("%s still active in gainsight after approval", first)
+	}
+	screenshot(t, ctx, "user-approved")
+
+	// The rest from the plan page.
+	browse(t, ctx, "approve all", chromedp.Click(chromedp.CSS(`nav a[href="/ui/plan"]`)), chromedp.WaitVisible(chromedp.CSS("#approve-all")),
+		chromedp.Click(chromedp.CSS("#approve-all")), chromedp.WaitVisible(chromedp.CSS("#done")))
+	h.waitSynced(15 * time.Second)
+	for i := range 5 {
+		if h.gainsightActive(fmt.Sprintf("leaver%d@corp.example", i)) {
+			t.Errorf("leaver%d still active after approving all", i)
+		}
+	}
+	browse(t, ctx, "reload the plan", chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS("#held")))
+	if got := textOf(t, ctx, "#held"); !strings.Contains(got, "No deactivation is held.") {
+		t.Errorf("held after approving all: %q", got)
+	}
+
+	// Shadow mode: a new user and a change are planned, not sent.
+	next := *h.bridge.Config()
+	next.Sync.Mode = config.ModeShadow
+	if _, err := h.bridge.Apply(context.Background(), &next); err != nil {
+		t.Fatal(err)
+	}
+	before := writeCalls(h.sim.Stats())
+	h.createUser(consoleUser("newbie", "newbie@corp.example", "Analyst"))
+	h.waitPlanned(1, 15*time.Second)
+	if w := writeCalls(h.sim.Stats()) - before; w != 0 {
+		t.Errorf("shadow mode wrote %d calls", w)
+	}
+	browse(t, ctx, "the plan in shadow mode", chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS("#plans")))
+	if got := textOf(t, ctx, "#mode"); !strings.Contains(got, "Shadow") {
+		t.Errorf("mode %q", got)
+	}
+	if got := textOf(t, ctx, "#count-create"); got != "1" {
+		t.Errorf("planned creates %q", got)
+	}
+	row := textOf(t, ctx, "#plans")
+	if !strings.Contains(row, "newbie") || !strings.Contains(row, "Title: — → Analyst") || strings.Contains(row, "newbie@corp.example") {
+		t.Errorf("planned row %q: want the create with its title, the email hidden", row)
+	}
+	screenshot(t, ctx, "plan-shadow")
 }

@@ -48,6 +48,10 @@ func TestProvision500(t *testing.T) {
 	// in the next one.
 	h := startHarness(t, harnessOpts{tenant: tenant, window: time.Second, configure: func(c *config.Config) {
 		c.Gainsight.Budget.PerHour = tenant.PerHour - 4
+		// The import arrives within one batch window, as a burst from an
+		// IdP does (the test's usual 100ms would let a loaded machine
+		// drain it part by part).
+		c.Sync.BatchWindow = 5 * time.Second
 	}})
 	const n = 500
 	h.createMany("bulk", n)

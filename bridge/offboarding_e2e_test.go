@@ -103,8 +103,11 @@ func TestOffboardingDuringImport(t *testing.T) {
 // deactivated at once, from the reserved share, without a 429.
 func TestOffboardingWithinTheReserve(t *testing.T) {
 	for attempt := 1; ; attempt++ {
-		if offboardWithinReserve(t) || attempt == 2 {
+		if offboardWithinReserve(t) {
 			return
+		}
+		if attempt == 2 {
+			t.Skip("skipped: the clock hour changed during both runs, so neither ran within one budget window")
 		}
 		// The clock hour ended while the test ran: the share spent was
 		// that of two windows; once more, in one window.

@@ -219,6 +219,13 @@ func (b *Bridge) Apply(ctx context.Context, next *config.Config) (int, error) {
 		b.metrics.fanout.Observe(float64(len(ids)))
 		b.engine.Kick()
 	}
+	if prev.cfg.Sync.Mode != next.Sync.Mode || prev.cfg.Sync.Guard != next.Sync.Guard {
+		b.log.Info("sync mode or mass-deactivation guard changed", zap.String("mode", next.Sync.Mode),
+			zap.String("previous_mode", prev.cfg.Sync.Mode), zap.Bool("guard", next.Sync.Guard.Enabled))
+		// Back in live mode the engine releases what shadow mode planned
+		// on its next pass: now.
+		b.engine.Kick()
+	}
 	return len(ids), nil
 }
 
@@ -234,7 +241,7 @@ func restartOnly(a, b *config.Config) []string {
 	if !reflect.DeepEqual(a.Gainsight, b.Gainsight) {
 		out = append(out, "gainsight")
 	}
-	if a.Sync != b.Sync {
+	if a.Sync.WithoutRollout() != b.Sync.WithoutRollout() {
 		out = append(out, "sync")
 	}
 	if !reflect.DeepEqual(a.Google, b.Google) {

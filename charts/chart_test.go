@@ -59,6 +59,19 @@ var chartCases = []chartCase{
 		notesContain: []string{"http://sb-scim-bridge.idm.svc:8080/scim/v2", "WARNING: config.gainsight.baseURL is the example tenant"},
 	},
 	{
+		file:       "ci/shadow-values.yaml",
+		kinds:      []string{"ConfigMap", "Deployment", "PersistentVolumeClaim", "Secret", "Service", "ServiceAccount"},
+		replicas:   1,
+		strategy:   appsv1.RecreateDeploymentStrategyType,
+		storeType:  "sqlite",
+		secretName: "sb-scim-bridge",
+		claimName:  "sb-scim-bridge",
+		tokens:     []string{"okta"},
+		notesContain: []string{"http://sb-scim-bridge.idm.svc:8080/scim/v2", "Shadow mode: the bridge plans every change",
+			"/scim-bridge plan --config /etc/scim-bridge/config.yaml", "--set config.sync.mode=live"},
+		notesLack: []string{"sync.guard.enabled is false"},
+	},
+	{
 		file:         "ci/sqlite-values.yaml",
 		kinds:        []string{"ConfigMap", "Deployment", "PersistentVolumeClaim", "Secret", "Service", "ServiceAccount"},
 		replicas:     1,
@@ -684,6 +697,32 @@ func TestRestartChecksumCoversWhatTheBridgeCannotReload(t *testing.T) {
 				t.Errorf("checksum/config %q → %q: a %s change does not roll the pods", before, after, section)
 			}
 		})
+	}
+}
+
+// TestRolloutSettingsReloadWithoutARestart: sync.mode and sync.guard are
+// reloaded by the bridge, so changing them (going live from shadow mode)
+// does not roll the pods, while another sync setting does.
+func TestRolloutSettingsReloadWithoutARestart(t *testing.T) {
+	checksum := func(overrides map[string]any) string {
+		return only[*appsv1.Deployment](t, mustRender(t, "sb", []string{minimalValues}, overrides).objs).Spec.Template.Annotations["checksum/config"]
+	}
+	base := checksum(nil)
+	for _, o := range []map[string]any{
+		{"config.sync.mode": "shadow"},
+		{"config.sync.guard.maxUsers": 500},
+		{"config.sync.guard.enabled": false},
+	} {
+		if got := checksum(o); got != base {
+			t.Errorf("%v rolls the pods (checksum %s → %s); the bridge reloads it", o, base, got)
+		}
+	}
+	if checksum(map[string]any{"config.sync.lease": "10m"}) == base {
+		t.Error("a change of sync.lease does not roll the pods")
+	}
+	off := mustRender(t, "sb", []string{minimalValues}, map[string]any{"config.sync.guard.enabled": false}).notes
+	if !strings.Contains(off, "WARNING: sync.guard.enabled is false") {
+		t.Errorf("NOTES without a warning for a disabled guard:\n%s", off)
 	}
 }
 

@@ -78,6 +78,7 @@ func TestAlertRulesAreComplete(t *testing.T) {
 		"ScimBridgeConfigReloadFailing",
 		"ScimBridgeOffboardingDelayed",
 		"ScimBridgeGainsightQuotaShared",
+		"ScimBridgeDeactivationsHeld",
 	}
 	var got []string
 	for _, g := range rf.Groups {
@@ -178,7 +179,7 @@ func TestPromtool(t *testing.T) {
 		wantOK  bool
 		wantOut string
 	}{
-		{"check rules", dir, []string{"check", "rules", "rules.yaml"}, true, "SUCCESS: 11 rules found"},
+		{"check rules", dir, []string{"check", "rules", "rules.yaml"}, true, "SUCCESS: 12 rules found"},
 		{"unit tests", dir, []string{"test", "rules", "rules_test.yaml"}, true, "SUCCESS"},
 		{"broken rules are caught", broken, []string{"check", "rules", "rules.yaml"}, false, "FAILED"},
 	}

@@ -165,12 +165,19 @@ func TestInvalidConfigs(t *testing.T) {
 		"invalid-store-type.yaml": {
 			`store.type: "mysql" is not one of sqlite, postgres`,
 		},
+		"invalid-guard.yaml": {
+			`sync.guard: maxUsers and maxPercent are both 0, which would hold nothing: set a limit, or enabled: false`,
+		},
 		"invalid-sync.yaml": {
 			`sync.batchWindow: must not be negative, got -2s`,
 			`sync.minBackoff: must be positive, got 0s`,
 			`sync.maxBackoff: must not be less than sync.minBackoff (0s), got -1m0s`,
 			`sync.lease: must be positive, got 0s`,
 			`sync.reconcileInterval: must not be negative, got -24h0m0s`,
+			`sync.mode: "dry-run" is not one of live, shadow`,
+			`sync.guard.maxUsers: must not be negative, got -5`,
+			`sync.guard.maxPercent: must be between 0 and 100, got 120`,
+			`sync.guard.window: must be positive, got 0s`,
 			`deprovision.onNoProfiledGroups: "delete" is not one of keep, deactivate`,
 			`log.level: "verbose" is not one of debug, info, warn, error`,
 		},

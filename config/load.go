@@ -62,6 +62,8 @@ func Default() Config {
 			TombstoneRetention: 90 * 24 * time.Hour,
 			Snapshot:           SnapshotAuto,
 			SnapshotMaxAge:     24 * time.Hour,
+			Mode:               ModeLive,
+			Guard:              Guard{Enabled: true, MaxUsers: 50, MaxPercent: 10, Window: time.Hour},
 		},
 		Mapping: Mapping{UserNameField: "SFDCUserName"},
 		Defaults: Defaults{

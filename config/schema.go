@@ -54,6 +54,7 @@ var schemaEnums = map[string][]string{
 	"log.level":                      {"debug", "info", "warn", "error"},
 	"google.scope":                   {"", GoogleScopeAll, GoogleScopeOrgUnits, GoogleScopeUserGroups},
 	"sync.snapshot":                  {SnapshotAuto, SnapshotAlways, SnapshotOff},
+	"sync.mode":                      {ModeLive, ModeShadow},
 }
 
 var durationType = reflect.TypeFor[time.Duration]()

@@ -210,6 +210,7 @@ func TestSchemaEnumsMatchValidate(t *testing.T) {
 		"log.level":                      {"log: {level: %q}", "log.level"},
 		"google.scope":                   {"google: {credentialsFile: k.json, subject: a@x.example, customer: c, scope: %q, orgUnits: [/a]}", "google.scope"},
 		"sync.snapshot":                  {"sync: {snapshot: %q}", "sync.snapshot"},
+		"sync.mode":                      {"sync: {mode: %q}", "sync.mode"},
 	}
 	var enumPaths, docPaths []string
 	for p := range schemaEnums {

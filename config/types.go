@@ -153,6 +153,12 @@ type Sync struct {
 	Snapshot string `yaml:"snapshot"`
 	// SnapshotMaxAge is how long a tenant snapshot is used (default 24h).
 	SnapshotMaxAge time.Duration `yaml:"snapshotMaxAge"`
+	// Mode is live (default): the engine writes to Gainsight; or shadow:
+	// it plans every change and stores the plan, and writes nothing.
+	// Reloadable: switching to live syncs what shadow mode planned.
+	Mode string `yaml:"mode"`
+	// Guard is the mass-deactivation guard. Reloadable.
+	Guard Guard `yaml:"guard"`
 }
 
 // Tenant snapshot policies (Sync.Snapshot).
@@ -161,6 +167,37 @@ const (
 	SnapshotAlways = "always"
 	SnapshotOff    = "off"
 )
+
+// Sync engine modes (Sync.Mode).
+const (
+	ModeLive   = "live"
+	ModeShadow = "shadow"
+)
+
+// Guard holds the deactivations beyond a threshold, per window, until an
+// operator approves them: a misconfigured identity source or mapping then
+// costs an alert and a decision, not hundreds of people's access.
+type Guard struct {
+	// Enabled turns the guard on (default true).
+	Enabled bool `yaml:"enabled"`
+	// MaxUsers is the deactivations allowed per window (default 50; 0: no
+	// absolute limit).
+	MaxUsers int `yaml:"maxUsers"`
+	// MaxPercent is the deactivations allowed per window as a percentage
+	// of the managed users active in Gainsight (default 10; 0: no limit
+	// by share). The lower of the two limits applies.
+	MaxPercent int `yaml:"maxPercent"`
+	// Window is the sliding window the deactivations are counted in
+	// (default 1h).
+	Window time.Duration `yaml:"window"`
+}
+
+// WithoutRollout returns s without its reloadable part, for comparing
+// what a reload cannot apply.
+func (s Sync) WithoutRollout() Sync {
+	s.Mode, s.Guard = "", Guard{}
+	return s
+}
 
 // Mapping overrides the default SCIM → Gainsight mapping.
 type Mapping struct {

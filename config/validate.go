@@ -347,6 +347,22 @@ func (c *Config) validateSync(ch *checker) {
 		ch.add("sync.snapshot", "%q is not one of auto, always, off", s.Snapshot)
 	}
 	checkPositive(ch, "sync.snapshotMaxAge", s.SnapshotMaxAge)
+	switch s.Mode {
+	case ModeLive, ModeShadow:
+	default:
+		ch.add("sync.mode", "%q is not one of live, shadow", s.Mode)
+	}
+	g := s.Guard
+	if g.MaxUsers < 0 {
+		ch.add("sync.guard.maxUsers", "must not be negative, got %d", g.MaxUsers)
+	}
+	if g.MaxPercent < 0 || g.MaxPercent > 100 {
+		ch.add("sync.guard.maxPercent", "must be between 0 and 100, got %d", g.MaxPercent)
+	}
+	checkPositive(ch, "sync.guard.window", g.Window)
+	if g.Enabled && g.MaxUsers == 0 && g.MaxPercent == 0 {
+		ch.add("sync.guard", "maxUsers and maxPercent are both 0, which would hold nothing: set a limit, or enabled: false")
+	}
 }
 
 // checkList reports empty and duplicate entries of a list of names.

@@ -102,6 +102,7 @@ func pages() []page {
 		{path: "/users", title: "Users", nav: true, tmpl: "users", load: (*Console).usersPage},
 		{path: "/users/{id}", title: "User", tmpl: "user", load: (*Console).userPage},
 		{path: "/groups", title: "Groups", nav: true, tmpl: "groups", load: (*Console).groupsPage},
+		{path: "/plan", title: "Plan", nav: true, tmpl: "plan", load: (*Console).planPage},
 	}
 }
 
@@ -122,6 +123,26 @@ type action struct {
 // actions are the user actions, in button order.
 func actions() []action {
 	return []action{{
+		Name: "approve", Label: "Approve deactivation",
+		Help:    "Let the deactivation the mass-deactivation guard holds go out to Gainsight now.",
+		applies: func(u UserView) bool { return u.Held != nil && u.Held.ApprovedBy == "" },
+		run: func(c *Console, r *http.Request, u UserView, actor string) (string, error) {
+			if _, err := c.opts.Backend.Decide(r.Context(), []string{u.ID}, false, true, actor); err != nil {
+				return "", err
+			}
+			return "Deactivation approved: it is sent next.", nil
+		},
+	}, {
+		Name: "reject", Label: "Reject deactivation",
+		Help:    "Do not send the held deactivation: the user is planned again from what its identity source says now, and stays held while that still deactivates it.",
+		applies: func(u UserView) bool { return u.Held != nil && u.Held.RejectedBy == "" },
+		run: func(c *Console, r *http.Request, u UserView, actor string) (string, error) {
+			if _, err := c.opts.Backend.Decide(r.Context(), []string{u.ID}, false, false, actor); err != nil {
+				return "", err
+			}
+			return "Deactivation rejected: the user is planned again from its identity source.", nil
+		},
+	}, {
 		Name: "retry", Label: "Retry now",
 		Help:    "Queue the user for a sync pass now, without waiting for its backoff or a change.",
 		applies: func(u UserView) bool { return !u.Deleted },
@@ -146,6 +167,7 @@ func (c *Console) routes() *mux.Router {
 		ui.Handle(p.path, c.authed(c.servePage(p))).Methods(http.MethodGet, http.MethodHead)
 	}
 	ui.Handle("/users/{id}/{action}", c.authed(c.serveAction)).Methods(http.MethodPost)
+	ui.Handle("/guard/{decision:approve|reject}", c.authed(c.serveGuard)).Methods(http.MethodPost)
 	r.Handle("/ui", http.RedirectHandler("/ui/", http.StatusMovedPermanently))
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c.renderError(w, r, nil, http.StatusNotFound, "No such page.")
@@ -242,6 +264,24 @@ func (c *Console) serveAction(w http.ResponseWriter, r *http.Request, pr *princi
 	}
 	c.log.Info("console action", zap.String("action", name), zap.String("user_id", u.ID), zap.String("admin", pr.name))
 	http.Redirect(w, r, "/ui/users/"+url.PathEscape(u.ID)+"?done="+url.QueryEscape(msg), http.StatusSeeOther)
+}
+
+// serveGuard approves or rejects every deactivation the guard holds: the
+// plan page's buttons.
+func (c *Console) serveGuard(w http.ResponseWriter, r *http.Request, pr *principal) {
+	approve := mux.Vars(r)["decision"] == "approve"
+	n, err := c.opts.Backend.Decide(r.Context(), nil, true, approve, pr.name)
+	if err != nil {
+		c.log.Error("console: guard decision", zap.Bool("approve", approve), zap.Error(err))
+		c.renderError(w, r, pr, http.StatusInternalServerError, "The decision could not be recorded; see the bridge's log.")
+		return
+	}
+	msg := fmt.Sprintf("%d held deactivations rejected: the users are planned again from their identity source.", n)
+	if approve {
+		msg = fmt.Sprintf("%d held deactivations approved: they are sent next.", n)
+	}
+	c.log.Info("console: guard decision", zap.Bool("approve", approve), zap.Int("users", n), zap.String("admin", pr.name))
+	http.Redirect(w, r, "/ui/plan?done="+url.QueryEscape(msg), http.StatusSeeOther)
 }
 
 // safeNext returns next when it is a path of the console, else /ui/: the

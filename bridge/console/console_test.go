@@ -23,10 +23,13 @@ const (
 	email      = "jane.doe@corp.example"
 )
 
-// fakeBackend serves one user, u1, and records retries.
+// fakeBackend serves one user, u1, and records retries and decisions;
+// with held set, u1's deactivation is held.
 type fakeBackend struct {
-	mu      sync.Mutex
-	retries []string // "id by actor"
+	mu        sync.Mutex
+	retries   []string // "id by actor"
+	held      bool
+	decisions []string // "approve|reject ids|all by actor"
 }
 
 func (f *fakeBackend) Overview(context.Context) (Overview, error) {
@@ -44,8 +47,15 @@ func (f *fakeBackend) User(_ context.Context, key string) (UserView, error) {
 	if key != "u1" && key != "jdoe" {
 		return UserView{}, store.ErrNotFound
 	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var held *HeldView
+	if f.held {
+		held = &HeldView{UserID: "u1", UserName: "jdoe", GSID: "GS-1", Held: time.Unix(100, 0)}
+	}
 	return UserView{
-		ID: "u1", UserName: "jdoe", State: store.StateFailed, GSID: "GS-1", LastError: "update: refused",
+		Held: held,
+		ID:   "u1", UserName: "jdoe", State: store.StateFailed, GSID: "GS-1", LastError: "update: refused",
 		Effective: &translate.Explanation{Attributes: []translate.ExplainedAttribute{
 			{Name: "Email", Value: email, Sources: []string{"user"}},
 			{Name: "LicenseType", Value: "Full", Sources: []string{"Admins"}},
@@ -66,6 +76,39 @@ func (f *fakeBackend) Retry(_ context.Context, id, actor string) error {
 	defer f.mu.Unlock()
 	f.retries = append(f.retries, id+" by "+actor)
 	return nil
+}
+
+func (f *fakeBackend) Plan(_ context.Context, only string, offset, limit int) (PlanView, error) {
+	v := PlanView{Shadow: true, Guard: "deactivations beyond 50 users per 1h0m0s are held", WouldHold: 2, Planned: 2, Total: 2,
+		Counts: []KindCount{{"create", 1}, {"update", 1}, {"held", 0}}}
+	if only == "" || only == "update" {
+		v.Users = append(v.Users, PlannedView{UserID: "u1", UserName: "jdoe", Kinds: []string{"adopt", "update"}, Match: "SFDCUserName",
+			Fields: []PlannedFieldView{{Field: "Email", Old: nil, New: email, Sources: []string{"user"}},
+				{Field: "LicenseType", Old: "Viewer", New: "Full", Sources: []string{"Admins"}}}})
+	}
+	if only != "" {
+		v.Total = len(v.Users)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.held {
+		v.Held = []HeldView{{UserID: "u1", UserName: "jdoe", GSID: "GS-1", Held: time.Unix(100, 0)}}
+	}
+	return v, nil
+}
+
+func (f *fakeBackend) Decide(_ context.Context, ids []string, all, approve bool, actor string) (int, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	verb, who := "reject", strings.Join(ids, ",")
+	if approve {
+		verb = "approve"
+	}
+	if all {
+		who = "all"
+	}
+	f.decisions = append(f.decisions, verb+" "+who+" by "+actor)
+	return 1, nil
 }
 
 type fixture struct {
@@ -286,8 +329,61 @@ func TestActionsNeedCSRF(t *testing.T) {
 	if got := f.backend.retries; len(got) != 1 || got[0] != "u1 by alice" {
 		t.Errorf("retries %v", got)
 	}
-	if w := f.request(http.MethodPost, "/ui/users/u1/approve", url.Values{"csrf": {csrf}}, []*http.Cookie{sc}); w.Code != http.StatusNotFound {
+	if w := f.request(http.MethodPost, "/ui/users/u1/delete", url.Values{"csrf": {csrf}}, []*http.Cookie{sc}); w.Code != http.StatusNotFound {
 		t.Errorf("unknown action: %d", w.Code)
+	}
+	if w := f.request(http.MethodPost, "/ui/users/u1/approve", url.Values{"csrf": {csrf}}, []*http.Cookie{sc}); w.Code != http.StatusConflict {
+		t.Errorf("approving a user that is not held: %d", w.Code)
+	}
+}
+
+// TestPlanPageAndGuardDecisions shows the plan and the held users, and
+// approves and rejects, one user and all, with the CSRF check.
+func TestPlanPageAndGuardDecisions(t *testing.T) {
+	f := newFixture(t)
+	sc := f.signIn()
+	page := f.request(http.MethodGet, "/ui/plan", nil, []*http.Cookie{sc}).Body.String()
+	for _, want := range []string{`id="count-create">1<`, `<strong>Shadow</strong>`, `id="would-hold">2<`, "No deactivation is held.",
+		`<code>LicenseType</code>: Viewer → Full <span class="hint">from Admins</span>`, "matched on SFDCUserName", `href="/ui/plan?only=update"`} {
+		if !strings.Contains(page, want) {
+			t.Errorf("plan page lacks %q:\n%s", want, page)
+		}
+	}
+	if strings.Contains(page, email) || strings.Contains(page, "approve-all") {
+		t.Errorf("plan page shows a personal value or an approve button with nothing held:\n%s", page)
+	}
+	if p := f.request(http.MethodGet, "/ui/plan?only=create", nil, []*http.Cookie{sc}).Body.String(); !strings.Contains(p, "No plan of this kind.") {
+		t.Errorf("plan of creates:\n%s", p)
+	}
+	user := f.request(http.MethodGet, "/ui/users/u1", nil, []*http.Cookie{sc}).Body.String()
+	if strings.Contains(user, "action-approve") {
+		t.Error("approve offered for a user that is not held")
+	}
+
+	f.backend.held = true
+	user = f.request(http.MethodGet, "/ui/users/u1", nil, []*http.Cookie{sc}).Body.String()
+	for _, want := range []string{`id="action-approve"`, `id="action-reject"`, "awaiting a decision"} {
+		if !strings.Contains(user, want) {
+			t.Errorf("held user's page lacks %q", want)
+		}
+	}
+	csrf := csrfOf(t, user)
+	if w := f.request(http.MethodPost, "/ui/users/u1/approve", url.Values{"csrf": {csrf}}, []*http.Cookie{sc}); w.Code != http.StatusSeeOther {
+		t.Fatalf("approve: %d", w.Code)
+	}
+	page = f.request(http.MethodGet, "/ui/plan", nil, []*http.Cookie{sc}).Body.String()
+	if !strings.Contains(page, `id="approve-all"`) || !strings.Contains(page, `href="/ui/users/u1">jdoe</a>`) {
+		t.Fatalf("plan page with a held user:\n%s", page)
+	}
+	if w := f.request(http.MethodPost, "/ui/guard/reject", url.Values{"csrf": {"forged"}}, []*http.Cookie{sc}); w.Code != http.StatusForbidden {
+		t.Errorf("reject all with a forged form: %d", w.Code)
+	}
+	w := f.request(http.MethodPost, "/ui/guard/reject", url.Values{"csrf": {csrfOf(t, page)}}, []*http.Cookie{sc})
+	if w.Code != http.StatusSeeOther || !strings.HasPrefix(w.Header().Get("Location"), "/ui/plan?done=") {
+		t.Errorf("reject all: %d %s", w.Code, w.Header().Get("Location"))
+	}
+	if got := f.backend.decisions; len(got) != 2 || got[0] != "approve u1 by alice" || got[1] != "reject all by alice" {
+		t.Errorf("decisions %v", got)
 	}
 }
 

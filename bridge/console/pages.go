@@ -160,3 +160,51 @@ func (c *Console) groupsPage(r *http.Request, _ *principal) (any, error) {
 func encodeQuery(v map[string][]string) string {
 	return url.Values(v).Encode()
 }
+
+// planPageSize is how many plans a page of the plan shows.
+const planPageSize = 50
+
+type planData struct {
+	PlanView
+	Only  string
+	Done  string
+	Page  int
+	First int
+	Prev  string
+	Next  string
+}
+
+func (c *Console) planPage(r *http.Request, _ *principal) (any, error) {
+	q := r.URL.Query()
+	d := planData{Only: q.Get("only"), Done: q.Get("done")}
+	d.Page, _ = strconv.Atoi(q.Get("page"))
+	d.Page = max(d.Page, 1)
+	offset := (d.Page - 1) * planPageSize
+	v, err := c.opts.Backend.Plan(r.Context(), d.Only, offset, planPageSize)
+	if err != nil {
+		return nil, err
+	}
+	s := c.opts.Settings()
+	for i := range v.Users {
+		for j, f := range v.Users[i].Fields {
+			if !s.ShowPersonal && s.Personal != nil && s.Personal(f.Field) {
+				v.Users[i].Fields[j] = PlannedFieldView{Field: f.Field, Sources: f.Sources, Masked: true}
+			}
+		}
+	}
+	d.PlanView, d.First = v, offset+1
+	link := func(page int) string {
+		vals := map[string][]string{"page": {strconv.Itoa(page)}}
+		if d.Only != "" {
+			vals["only"] = []string{d.Only}
+		}
+		return "/ui/plan?" + encodeQuery(vals)
+	}
+	if d.Page > 1 {
+		d.Prev = link(d.Page - 1)
+	}
+	if offset+len(v.Users) < v.Total {
+		d.Next = link(d.Page + 1)
+	}
+	return d, nil
+}

@@ -358,7 +358,7 @@ func userCondition(p filter.AttributePath, e *filter.AttributeExpression) (store
 		switch key {
 		case "syncstate":
 			f.SyncState = noMatch
-			for _, st := range []string{store.StatePending, store.StateSynced, store.StateFailed} {
+			for _, st := range store.SyncStates() {
 				if store.Fold(s) == store.Fold(st) {
 					f.SyncState = st
 				}

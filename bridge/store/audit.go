@@ -17,11 +17,18 @@ const (
 	AuditUpdate     AuditOp = "update"     // fields were sent
 	AuditDeactivate AuditOp = "deactivate" // status false
 	AuditReactivate AuditOp = "reactivate" // status true
+	// AuditHold: the mass-deactivation guard held a deactivation; nothing
+	// was sent.
+	AuditHold AuditOp = "hold"
 )
 
 // Operator actions, recorded with the operator's name.
 const (
 	AuditRetry AuditOp = "retry" // the user was queued again by hand
+	// AuditApprove and AuditReject: an operator decided on a deactivation
+	// the mass-deactivation guard held.
+	AuditApprove AuditOp = "approve"
+	AuditReject  AuditOp = "reject"
 )
 
 // Changes of intent: what an identity source or the configuration asked
@@ -43,6 +50,7 @@ const (
 	AuditSourceGoogle  = "google"  // the Google Workspace source
 	AuditSourceConsole = "console" // an operator in the console
 	AuditSourceConfig  = "config"  // a configuration reload
+	AuditSourceAdmin   = "admin"   // the admin API or a command run by an operator
 )
 
 // Results of an entry (AuditEntry.Result).

@@ -21,8 +21,8 @@ type UserFilter struct {
 	// GroupName matches the members of the group with this displayName
 	// (compared case-insensitively, as displayNames are).
 	GroupName string
-	// SyncState matches users in this sync state: StatePending,
-	// StateSynced or StateFailed. Another non-empty value matches no user.
+	// SyncState matches users in this sync state, one of SyncStates.
+	// Another non-empty value matches no user.
 	SyncState string
 	// GSID matches the user linked to this Gainsight user id (compared
 	// exactly).

@@ -128,7 +128,7 @@ type SyncInfo struct {
 	// when GSID is empty, the absence of a Gainsight user cannot be
 	// trusted, and the next pass reads Gainsight before it plans.
 	Unknown   bool
-	State     string // StatePending, StateSynced or StateFailed
+	State     string // one of SyncStates: StatePending, StateSynced, StateFailed, StateHeld
 	LastError string // shown to administrators; names other users by SCIM id only
 	Tombstone bool   // the SCIM resource was deleted
 	// Version increases with every write of the link.
@@ -264,7 +264,7 @@ type Store interface {
 	// Gainsight user again by adoption.
 	PurgeTombstones(ctx context.Context, before time.Time) (int, error)
 	// CountSyncStates returns the number of (non-tombstone) users per state;
-	// the three states are always present, zero when empty.
+	// every state of SyncStates is present, zero when empty.
 	CountSyncStates(ctx context.Context) (map[string]int, error)
 
 	// MarkDirty marks users dirty (idempotent; bumps their generation,
@@ -311,6 +311,8 @@ type Store interface {
 	Finder
 	// Scheduling orders the dirty set and keeps the tenant snapshot.
 	Scheduling
+	// Rollout keeps shadow mode's plans and the mass-deactivation guard.
+	Rollout
 
 	// Ping reports whether the store is reachable.
 	Ping(ctx context.Context) error

@@ -88,6 +88,10 @@ func (p *batchPlan) adopt(cands []*Change, lk lookup) []*Change {
 			c.confirmed, c.partial = withStatus(gainsight.Record{}, c.active), true
 		}
 		c.known = true
+		c.Match = p.field
+		if byEmail[i] {
+			c.Match = fieldEmail
+		}
 		c.add(KindAdopt)
 		p.planLinked(c)
 	}

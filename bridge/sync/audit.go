@@ -40,7 +40,9 @@ func (e *Engine) auditWrite(r *run, w write) {
 		entry.Result = store.AuditFailed
 	}
 	if w.err != nil {
-		entry.Error = maskEmails(w.err.Error())
+		// The bounded reason (validation, duplicate, server_error, …) lets
+		// failures be counted by kind.
+		entry.Error, entry.Detail = maskEmails(w.err.Error()), gainsight.ReasonOf(w.err)
 		var ge *gainsight.Error
 		if errors.As(w.err, &ge) {
 			entry.RequestID = ge.RequestID
@@ -55,6 +57,16 @@ func (e *Engine) auditWrite(r *run, w write) {
 	case KindDeactivate, KindReactivate:
 		entry.Changes = []store.AuditChange{{Field: fieldActive, Old: r.active, New: w.kind == KindReactivate}}
 	}
+	r.audit = append(r.audit, entry)
+}
+
+// auditHold notes that the guard held r's user's deactivation.
+func (e *Engine) auditHold(r *run) {
+	if e.opts.Audit == nil {
+		return
+	}
+	entry := e.auditEntry(r, store.AuditHold)
+	entry.Result, entry.Detail = store.AuditOK, r.c.Reason
 	r.audit = append(r.audit, entry)
 }
 

@@ -138,6 +138,9 @@ func TestAuditOutcomes(t *testing.T) {
 	if len(got) != 1 || got[0].Result != store.AuditFailed || got[0].RequestID != "req-42" {
 		t.Fatalf("refused update: %+v", got)
 	}
+	if got[0].Detail != gainsight.ReasonValidation {
+		t.Errorf("detail %q, want the reason %q", got[0].Detail, gainsight.ReasonValidation)
+	}
 	if e := got[0].Error; e == "" || strings.Contains(e, "alice@example.com") {
 		t.Errorf("error %q: want Gainsight's message with the email masked", e)
 	}

@@ -33,7 +33,14 @@ func (e *Engine) DrainOnce(ctx context.Context) (int, error) {
 	}
 	total := 0
 	var passErr error
-	e.prepareSnapshot(ctx, e.opts.Planner())
+	if !e.rollout().Shadow {
+		// What shadow mode planned is synced now: whether the mode
+		// changed by a reload, a restart or on another replica.
+		if err := e.releasePlans(ctx); err != nil {
+			return 0, err
+		}
+	}
+	e.prepareSnapshot(ctx)
 	for ctx.Err() == nil {
 		if until := e.paused(); e.opts.Now().Before(until) {
 			e.log.Debug("gainsight is failing; draining paused", zap.Time("until", until))
@@ -115,21 +122,26 @@ func (e *Engine) runBatch(ctx context.Context, claimed []store.Dirty, full bool,
 		urgent := part[0].Priority >= store.PriorityUrgent
 		var before func()
 		if !urgent && ctx.Value(preemptKey{}) == nil {
-			before = func() { e.preempt(ctx, planner) }
+			before = func() { e.preempt(ctx) }
 		}
-		subs, lk := e.load(bctx, part, planner, before)
+		// The mode is read once per part: a reload to live applies to
+		// the next one.
+		ro := e.rollout()
+		subs, lk := e.load(bctx, part, planner, before, ro.Shadow)
 		bp := planBatch(subs, lk, e.opts.UserNameField)
+		counted := bp.guard()
+		if ro.Shadow {
+			cancel()
+			e.shadowFinish(ctx, bp, k.after(ctx, i == len(parts)-1))
+			continue
+		}
+		e.reserveDeactivations(bctx, bp, counted, ro.Guard)
 		if full && !urgent {
 			bp.carryOver(e.opts.BatchSize, lk.Called)
 		}
 		runs := e.execute(bctx, bp, before)
 		cancel()
-		var lost map[string]bool
-		if i == len(parts)-1 {
-			lost = k.stop(ctx)
-		} else {
-			lost = k.check(ctx)
-		}
+		lost := k.after(ctx, i == len(parts)-1)
 		e.flushAudit(ctx, runs)
 		e.finish(ctx, runs, lost)
 	}
@@ -138,7 +150,10 @@ func (e *Engine) runBatch(ctx context.Context, claimed []store.Dirty, full bool,
 // preempt claims the urgent entries that are due and passes them, before
 // a call of a pass that is not urgent: a deactivation marked while an
 // import drains goes out after the call in flight, not after the import.
-func (e *Engine) preempt(ctx context.Context, planner Planner) {
+// The planner is taken after each claim, never from the pass preempted: a
+// config reload swaps the planner before it marks the users it affects,
+// so a user claimed here may carry the reload's mark.
+func (e *Engine) preempt(ctx context.Context) {
 	ctx = context.WithValue(ctx, preemptKey{}, true)
 	for ctx.Err() == nil {
 		if until := e.paused(); e.opts.Now().Before(until) {
@@ -154,7 +169,7 @@ func (e *Engine) preempt(ctx context.Context, planner Planner) {
 		}
 		e.metrics.preemptions.Inc()
 		e.log.Info("urgent users passed before the next call of a pass", zap.Int("users", len(claimed)))
-		e.runBatch(ctx, claimed, false, planner)
+		e.runBatch(ctx, claimed, false, e.opts.Planner())
 	}
 }
 
@@ -215,6 +230,15 @@ func (k *leaseKeeper) check(ctx context.Context) map[string]bool {
 		out[id] = true
 	}
 	return out
+}
+
+// after returns the users whose lease was lost when a part of the batch
+// is done: through stop after the last part, check after the others.
+func (k *leaseKeeper) after(ctx context.Context, last bool) map[string]bool {
+	if last {
+		return k.stop(ctx)
+	}
+	return k.check(ctx)
 }
 
 // stop ends the extensions, extends once more so the outcomes are
@@ -306,7 +330,7 @@ func (e *Engine) refreshGauges(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("sync: count sync states: %w", err)
 	}
-	for _, s := range []string{store.StatePending, store.StateSynced, store.StateFailed} {
+	for _, s := range store.SyncStates() {
 		e.metrics.users.WithLabelValues(s).Set(float64(states[s]))
 	}
 	byPrio, err := e.opts.Store.DirtyByPriority(ctx)
@@ -324,5 +348,40 @@ func (e *Engine) refreshGauges(ctx context.Context) error {
 		}
 	}
 	e.refreshSnapshotGauges(ctx)
+	return e.refreshRolloutGauges(ctx)
+}
+
+// refreshRolloutGauges updates the mode, the plans shadow mode stored and
+// the guard's gauges.
+func (e *Engine) refreshRolloutGauges(ctx context.Context) error {
+	ro := e.rollout()
+	live, shadow := 1.0, 0.0
+	if ro.Shadow {
+		live, shadow = 0, 1
+	}
+	e.metrics.mode.WithLabelValues(modeLive).Set(live)
+	e.metrics.mode.WithLabelValues(modeShadow).Set(shadow)
+	_, byKind, err := e.opts.Store.CountPlans(ctx)
+	if err != nil {
+		return fmt.Errorf("sync: count plans: %w", err)
+	}
+	for _, k := range plannedKinds() {
+		e.metrics.planned.WithLabelValues(string(k)).Set(float64(byKind[string(k)]))
+	}
+	window := time.Hour
+	if ro.Guard != nil {
+		window = ro.Guard.Window
+	}
+	st, err := e.opts.Store.GuardStats(ctx, window, e.opts.Now())
+	if err != nil {
+		return fmt.Errorf("sync: guard stats: %w", err)
+	}
+	e.metrics.guardAwaiting.Set(float64(st.Awaiting))
+	e.metrics.guardCounted.Set(float64(st.Counted))
+	limit := -1
+	if ro.Guard != nil {
+		limit = ro.Guard.Limit(st.Active)
+	}
+	e.metrics.guardLimit.Set(float64(limit))
 	return nil
 }

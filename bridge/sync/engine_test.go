@@ -224,9 +224,10 @@ scim_bridge_sync_dirty_users 2
 # HELP scim_bridge_sync_oldest_dirty_seconds Age of the oldest entry of the dirty set; 0 when it is empty.
 # TYPE scim_bridge_sync_oldest_dirty_seconds gauge
 scim_bridge_sync_oldest_dirty_seconds 100
-# HELP scim_bridge_sync_users Users by sync state (pending, synced, failed).
+# HELP scim_bridge_sync_users Users by sync state (pending, synced, failed, held).
 # TYPE scim_bridge_sync_users gauge
 scim_bridge_sync_users{state="failed"} 1
+scim_bridge_sync_users{state="held"} 0
 scim_bridge_sync_users{state="pending"} 3
 scim_bridge_sync_users{state="synced"} 1
 `

@@ -276,3 +276,23 @@ func TestUpstreamOutagePausesDrain(t *testing.T) {
 		})
 	}
 }
+
+// TestRateLimitDoesNotPauseDrain: a 429 is the budget's to pause for (it
+// waits briefly, then probes, and NextSlot reports the pause); the drain
+// does not stop for the engine's own backoff on top, so a user marked
+// after a stray 429 is synced at once.
+func TestRateLimitDoesNotPauseDrain(t *testing.T) {
+	h := newHarness(t, func(o *Options) { o.MinBackoff = time.Minute })
+	h.create("a", "alice", nil)
+	h.up.failCalls["list"] = 1
+	h.up.callErr = &gainsight.Error{Op: "list", Status: 429, Code: gainsight.CodeTooManyReqs}
+	h.drain()
+	if info := h.sync("a"); info.State != store.StatePending {
+		t.Fatalf("after the 429: %+v", info)
+	}
+	h.create("b", "bob", nil)
+	h.drain()
+	if info := h.sync("b"); info.State != store.StateSynced {
+		t.Fatalf("a user marked after a 429 is not synced: %+v", info)
+	}
+}

@@ -21,6 +21,8 @@ const bookkeepingTimeout = 30 * time.Second
 func (r *run) outcome() (string, string) {
 	c := r.c
 	switch {
+	case c.has(KindHold):
+		return outcomeDeferred, reasonHeld
 	case c.failErr != nil && r.deactivateErr != nil && budgetOnly(r.deactivateErr):
 		// Failed for good otherwise, but the user still has to be
 		// deactivated: retried for that.
@@ -86,6 +88,8 @@ func (e *Engine) finishUser(parent context.Context, r *run, leaseLost bool) {
 		state, lastErr = store.StatePending, maskEmails(c.retryErr.Error())
 	case reason == reasonCarried:
 		state, keepErr = store.StatePending, true
+	case reason == reasonHeld:
+		state, lastErr = store.StateHeld, c.Reason
 	case outcome == outcomeDeferred:
 		state, lastErr = store.StatePending, c.Reason
 	}
@@ -96,6 +100,13 @@ func (e *Engine) finishUser(parent context.Context, r *run, leaseLost bool) {
 	if r.linked && !c.sub.Deleted {
 		e.markReports(ctx, c.UserID, log)
 	}
+	if c.unhold || c.approved && r.did(KindDeactivate) {
+		// The approved deactivation was sent, or the user no longer
+		// needs one: it is no longer held.
+		if err := e.opts.Store.ReleaseHolds(ctx, c.UserID); err != nil {
+			log.Warn("cannot release the user's hold; it is released on its next pass", zap.Error(err))
+		}
+	}
 	if leaseLost {
 		e.lostLease(ctx, r, log)
 		return
@@ -105,7 +116,9 @@ func (e *Engine) finishUser(parent context.Context, r *run, leaseLost bool) {
 	switch {
 	case shutdown:
 		err = e.opts.Store.RetryDirty(ctx, e.opts.Owner, c.UserID, c.sub.Dirty.Generation, c.sub.Dirty.Attempts, now)
-	case outcome == outcomeSynced || outcome == outcomeFailed:
+	case outcome == outcomeSynced || outcome == outcomeFailed || reason == reasonHeld:
+		// A held user waits for an operator's decision, which marks it
+		// dirty again, or for a change from its identity source.
 		err = e.opts.Store.CompleteDirty(ctx, e.opts.Owner, c.UserID, c.sub.Dirty.Generation)
 	case reason == reasonBudget:
 		// Not an attempt: the call was never made.

@@ -20,16 +20,22 @@ import (
 // exist (unlinked users, and deleted users whose create may have been
 // applied). With a tenant snapshot in use (snapshot.go), unlinked users
 // are matched against it instead, and only those matched on Email alone
-// are looked up. before, when set, runs before each call.
+// are looked up. before, when set, runs before each call. It also reads
+// the mass-deactivation guard's holds of the batch, and, for the plans
+// shadow mode stores (sources), where each desired value came from.
 
 // load reads a claimed batch.
-func (e *Engine) load(ctx context.Context, claimed []store.Dirty, planner Planner, before func()) ([]*subject, lookup) {
+func (e *Engine) load(ctx context.Context, claimed []store.Dirty, planner Planner, before func(), sources bool) ([]*subject, lookup) {
 	subs := make([]*subject, 0, len(claimed))
 	for _, d := range claimed {
 		s := e.loadUser(ctx, d.UserID, planner)
 		s.Dirty = d
+		if sources {
+			e.loadSources(s, planner)
+		}
 		subs = append(subs, s)
 	}
+	e.loadHolds(ctx, subs)
 	e.reread(ctx, subs, before)
 	var names, emails []string
 	lookUpUser := func(s *subject) {
@@ -133,6 +139,7 @@ func (e *Engine) loadUser(ctx context.Context, id string, planner Planner) *subj
 		s.LoadErr = fmt.Errorf("load groups: %w", err)
 		return s
 	}
+	s.user, s.groups = user, groups
 	plan, err := planner.Plan(user, groups)
 	if err != nil {
 		// The status still follows the IdP: a disabled user is
@@ -151,6 +158,45 @@ func (e *Engine) loadUser(ctx context.Context, id string, planner Planner) *subj
 		}
 	}
 	return s
+}
+
+// loadHolds reads the guard's holds of the batch's users. A failed read
+// leaves every user to be retried: deciding without it could send a
+// deactivation an operator has not approved.
+func (e *Engine) loadHolds(ctx context.Context, subs []*subject) {
+	ids := make([]string, 0, len(subs))
+	for _, s := range subs {
+		ids = append(ids, s.UserID)
+	}
+	holds, err := e.opts.Store.HoldsOf(ctx, ids)
+	for _, s := range subs {
+		switch {
+		case err != nil && s.LoadErr == nil:
+			s.LoadErr = fmt.Errorf("load the guard's holds: %w", err)
+		case err == nil:
+			if h, ok := holds[s.UserID]; ok {
+				s.Hold = &h
+			}
+		}
+	}
+}
+
+// loadSources notes where each of s's desired fields came from, when the
+// planner can say (Explainer). It runs only for the plans shadow mode
+// stores; a user that cannot be explained is planned without sources.
+func (e *Engine) loadSources(s *subject, planner Planner) {
+	ex, ok := planner.(Explainer)
+	if !ok || s.LoadErr != nil || s.Deleted || s.PlanErr != nil {
+		return
+	}
+	exp, err := ex.Explain(s.user, s.groups)
+	if err != nil {
+		return
+	}
+	s.Sources = map[string][]string{fieldManager: {"user"}}
+	for _, a := range exp.Attributes {
+		s.Sources[a.Name] = a.Sources
+	}
 }
 
 // resolveManager puts the GSID of the manager mid into s's desired record,

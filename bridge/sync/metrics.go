@@ -13,6 +13,7 @@ const (
 	outcomeRetry    = "retry"
 	outcomeFailed   = "failed"
 	outcomeDeferred = "deferred"
+	outcomePlanned  = "planned"
 )
 
 // Reasons of an outcome that are the engine's own; failures of Gainsight
@@ -33,6 +34,11 @@ const (
 	// slot before the batch's lease would end. Not a failure: no attempt
 	// is counted and no error recorded.
 	reasonBudget = "budget"
+	// reasonHeld: the mass-deactivation guard holds the user's
+	// deactivation until an operator approves it.
+	reasonHeld = "held"
+	// reasonShadow: shadow mode planned the user and stored the plan.
+	reasonShadow = "shadow"
 )
 
 // Batch operations, the operation label of the batch size histogram.
@@ -83,7 +89,8 @@ func outcomeReasons() map[string][]string {
 		outcomeSynced:   {reasonOK, reasonCreated, reasonAdopted, reasonUpdated, reasonDeactivated, reasonReactivated, reasonUnchanged},
 		outcomeRetry:    retryReasons(),
 		outcomeFailed:   failedReasons(),
-		outcomeDeferred: {reasonManagerPending, reasonCarried},
+		outcomeDeferred: {reasonManagerPending, reasonCarried, reasonHeld},
+		outcomePlanned:  {reasonShadow},
 	}
 }
 
@@ -103,7 +110,19 @@ type metrics struct {
 	snapshots      prometheus.Counter
 	snapshotAge    prometheus.Gauge
 	tenantUsers    prometheus.Gauge
+	mode           *prometheus.GaugeVec
+	planned        *prometheus.GaugeVec
+	guardHolds     prometheus.Counter
+	guardAwaiting  prometheus.Gauge
+	guardCounted   prometheus.Gauge
+	guardLimit     prometheus.Gauge
 }
+
+// Modes, the label of the mode gauge.
+const (
+	modeLive   = "live"
+	modeShadow = "shadow"
+)
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	m := &metrics{
@@ -126,7 +145,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}, []string{"outcome", "reason"}),
 		users: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Namespace: "scim_bridge", Subsystem: "sync", Name: "users",
-			Help: "Users by sync state (pending, synced, failed).",
+			Help: "Users by sync state (pending, synced, failed, held).",
 		}, []string{"state"}),
 		superAdminSkip: prometheus.NewCounter(prometheus.CounterOpts{
 			Namespace: "scim_bridge", Subsystem: "resolve", Name: "superadmin_unpushed_total",
@@ -168,7 +187,38 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Namespace: "scim_bridge", Subsystem: "sync", Name: "tenant_users",
 			Help: "Gainsight users the last tenant listing returned (what the next listing costs); 0 until one was taken.",
 		}),
+		mode: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: "scim_bridge", Subsystem: "sync", Name: "mode",
+			Help: "1 for the sync engine's mode in effect: live (writes to Gainsight) or shadow (plans, writes nothing).",
+		}, []string{"mode"}),
+		planned: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: "scim_bridge", Subsystem: "sync", Name: "planned_users",
+			Help: "Users whose plan, stored by shadow mode and not yet synced live, has an operation of this kind.",
+		}, []string{"kind"}),
+		guardHolds: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "scim_bridge", Subsystem: "sync", Name: "guard_holds_total",
+			Help: "Deactivations the mass-deactivation guard held because they exceeded its threshold.",
+		}),
+		guardAwaiting: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: "scim_bridge", Subsystem: "sync", Name: "guard_awaiting_users",
+			Help: "Users whose deactivation the mass-deactivation guard holds and no operator approved or rejected (the store's).",
+		}),
+		guardCounted: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: "scim_bridge", Subsystem: "sync", Name: "guard_window_deactivations",
+			Help: "Deactivations the mass-deactivation guard counted in its current window, across replicas.",
+		}),
+		guardLimit: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: "scim_bridge", Subsystem: "sync", Name: "guard_limit",
+			Help: "Deactivations the mass-deactivation guard lets through per window now; -1 when it is off.",
+		}),
 	}
+	for _, md := range []string{modeLive, modeShadow} {
+		m.mode.WithLabelValues(md)
+	}
+	for _, k := range plannedKinds() {
+		m.planned.WithLabelValues(string(k))
+	}
+	m.guardLimit.Set(-1)
 	for _, p := range store.Priorities() {
 		m.pending.WithLabelValues(p.String())
 	}
@@ -181,12 +231,13 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			m.outcomes.WithLabelValues(outcome, r)
 		}
 	}
-	for _, s := range []string{store.StatePending, store.StateSynced, store.StateFailed} {
+	for _, s := range store.SyncStates() {
 		m.users.WithLabelValues(s)
 	}
 	for _, c := range []prometheus.Collector{m.dirtyUsers, m.oldestDirty, m.batchSize, m.outcomes, m.users,
 		m.superAdminSkip, m.leasesLost, m.budgetWaits, m.tombstones, m.pending, m.oldestUrgent, m.preemptions,
-		m.snapshots, m.snapshotAge, m.tenantUsers} {
+		m.snapshots, m.snapshotAge, m.tenantUsers, m.mode, m.planned, m.guardHolds, m.guardAwaiting, m.guardCounted,
+		m.guardLimit} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
+	"time"
 
 	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/gainsight"
 	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/store"
@@ -29,142 +31,16 @@ import (
 //  5. The update comes last, after the managers created or adopted in the
 //     same pass, so it can carry their GSIDs; a manager not linked yet is
 //     waited for (defer-manager).
+//  6. The mass-deactivation guard (guard): a deactivation of a Gainsight
+//     user that is active is let through while the guard's window has
+//     room, or when an operator approved it; otherwise the user is held
+//     (hold), and nothing at all is sent for it until an operator
+//     approves or its identity source no longer deactivates it. A
+//     deactivation of a user created inactive in the same pass removes no
+//     one's access and is not counted.
 //
 // The executor (execute.go) runs the steps in that order and records each
 // write's outcome.
-
-// Kind is one thing a pass does for a user.
-type Kind string
-
-// Kinds, in the order a pass carries them out.
-const (
-	KindAdopt        Kind = "adopt"         // link an existing Gainsight user
-	KindDeactivate   Kind = "deactivate"    // status false
-	KindCreate       Kind = "create"        // create the Gainsight user
-	KindReactivate   Kind = "reactivate"    // status true
-	KindUpdate       Kind = "update"        // send the changed fields
-	KindDeferManager Kind = "defer-manager" // the manager is not linked yet: synced again once it is
-	KindFailed       Kind = "failed"        // cannot be synced as it is; retried once it changes
-	// KindCarry: the user's create or update waits for the next pass, so
-	// that this pass's calls and the next one's go out full (carryOver).
-	KindCarry Kind = "carry"
-)
-
-// FieldChange is one field a pass sends: what Gainsight was last confirmed
-// to hold (nil: nothing) and what is sent (nil: cleared).
-type FieldChange struct {
-	Field string `json:"field"`
-	Old   any    `json:"old"`
-	New   any    `json:"new"`
-}
-
-// Change is what one pass does for one user: a plain value that can be
-// shown or stored. The unexported fields are what the executor needs to
-// carry it out.
-type Change struct {
-	UserID string `json:"userId"`
-	// GSID is the Gainsight user acted on, "" until it is created.
-	GSID   string        `json:"gsid,omitempty"`
-	Kinds  []Kind        `json:"kinds"`
-	Fields []FieldChange `json:"fields,omitempty"`
-	// Reason says why the user failed, waits for its manager, or is
-	// retried.
-	Reason string `json:"reason,omitempty"`
-	// Retry means the user could not be fully planned this pass (a store
-	// read or a look-up failed); whatever was decided is still done.
-	Retry bool `json:"retry,omitempty"`
-
-	sub        *subject
-	confirmed  gainsight.Record // what Gainsight holds before this pass writes
-	active     bool             // and its status
-	known      bool             // confirmed/active were established this pass (re-read, adopted)
-	takeFrom   string           // adopting from this tombstone link: unlink it first
-	vanished   string           // Gainsight no longer has this GSID of the link
-	create     gainsight.Record // the record a create sends
-	update     gainsight.Record // the fields an update sends (nil clears)
-	managerOf  string           // the SCIM id of a manager linked in this pass, whose GSID the update adds
-	partial    bool             // adopted from a snapshot match: no look-up was spent on it
-	retryErr   error
-	failErr    error
-	failReason string // metric label of a failure
-}
-
-func (c *Change) has(k Kind) bool {
-	for _, x := range c.Kinds {
-		if x == k {
-			return true
-		}
-	}
-	return false
-}
-
-func (c *Change) add(k Kind) {
-	if !c.has(k) {
-		c.Kinds = append(c.Kinds, k)
-	}
-}
-
-func (c *Change) fail(reason string, err error) {
-	if c.failErr == nil && c.retryErr == nil {
-		c.failErr, c.failReason = err, reason
-		c.Reason = maskEmails(err.Error())
-		c.add(KindFailed)
-	}
-}
-
-func (c *Change) retry(err error) {
-	if c.failErr == nil && c.retryErr == nil {
-		c.retryErr, c.Retry = err, true
-		c.Reason = maskEmails(err.Error())
-	}
-}
-
-// subject is one claimed user as Load found it.
-type subject struct {
-	UserID   string
-	Dirty    store.Dirty
-	Deleted  bool            // the SCIM user no longer exists; its link, if any, is a tombstone
-	UserName string          // the user's userName, or the tombstone's
-	Link     *store.SyncInfo // nil: no link
-	// Desired state of a live user: the managed fields (Manager included
-	// when the manager is linked) and the status. A deleted user should be
-	// inactive.
-	Desired    gainsight.Record
-	Active     bool
-	SuperAdmin bool
-	// PlanErr: the user cannot be planned (a group conflict, an
-	// unmappable value). Active still holds: it is the SCIM active flag.
-	PlanErr error
-	// ManagerID is the SCIM id of a manager that is not linked yet and
-	// will be (ManagerWait); the user is synced again once it is.
-	ManagerID   string
-	ManagerWait bool
-	// Reread: Gainsight was asked for the linked user because the link's
-	// state is unknown; Current is what it holds (nil: no such user).
-	Reread    bool
-	Current   gainsight.Record
-	RereadErr error
-	// LoadErr: a store read failed; nothing is decided for the user.
-	LoadErr error
-}
-
-// lookup is what the batch's adoption look-up found, with who holds each
-// found Gainsight user in the store.
-type lookup struct {
-	Found []gainsight.Record
-	Err   error
-	// Holders maps each found GSID to the link that holds it.
-	Holders map[string]store.SyncInfo
-	// NameOwners maps store.Fold of each found record's user-name field to
-	// the ids of the bridge users with that userName.
-	NameOwners map[string][]string
-	// Partial holds the GSIDs of found records that come from the tenant
-	// snapshot: of these only the GSID, the matched user-name field and
-	// the status are known, so nothing else is taken as confirmed.
-	Partial map[string]bool
-	// Called says a look-up call was made for the batch.
-	Called bool
-}
 
 // batchPlan is the plan of one batch, and the state adoption needs when
 // it runs again for users Gainsight refused to create as duplicates.
@@ -430,4 +306,71 @@ func fieldChanges(confirmed, sent gainsight.Record) []FieldChange {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Field < out[j].Field })
 	return out
+}
+
+// guarded reports whether c deactivates a Gainsight user that may be
+// active: what the mass-deactivation guard counts. A user created and
+// deactivated in the same pass never had access.
+func guarded(c *Change) bool {
+	return c.has(KindDeactivate) && !c.has(KindCreate)
+}
+
+// guard applies the holds Load found and returns the deactivations the
+// guard must count (in the batch's order). A held user stays held, and a
+// user whose hold an operator approved is let through uncounted; a held
+// user that no longer needs a deactivation loses its hold.
+func (p *batchPlan) guard() []*Change {
+	var count []*Change
+	for _, c := range p.Changes {
+		s := c.sub
+		if !guarded(c) {
+			c.unhold = s.Hold != nil && s.LoadErr == nil && c.retryErr == nil
+			continue
+		}
+		switch {
+		case s.Hold != nil && s.Hold.ApprovedBy != "":
+			c.approved = true
+		case s.Hold != nil:
+			p.hold(c, heldReason(*s.Hold))
+		default:
+			count = append(count, c)
+		}
+	}
+	return count
+}
+
+// hold turns c into a held user: nothing is sent for it, and reason says
+// why. A failure or retry of the user's other changes waits with them.
+func (p *batchPlan) hold(c *Change, reason string) {
+	if c.failErr != nil {
+		reason += "; besides: " + c.Reason
+	}
+	c.Kinds = []Kind{KindHold}
+	c.create, c.update, c.Fields, c.managerOf = nil, nil, nil, ""
+	c.retryErr, c.Retry, c.failErr, c.failReason = nil, false, nil, ""
+	c.Reason = reason
+}
+
+// heldReason says why a user that is held stays held.
+func heldReason(h store.Hold) string {
+	if h.RejectedBy != "" {
+		return fmt.Sprintf("deactivation held by the mass-deactivation guard since %s and rejected by %s: nothing is sent until the identity source no longer deactivates the user, or someone approves",
+			h.Held.UTC().Format(time.RFC3339), h.RejectedBy)
+	}
+	return fmt.Sprintf("deactivation held by the mass-deactivation guard since %s, waiting for approval (scim-bridge guard approve)",
+		h.Held.UTC().Format(time.RFC3339))
+}
+
+// guardReason says why the guard held deactivations: the limit of policy
+// res was decided under.
+func guardReason(policy store.GuardPolicy, res store.GuardResult) string {
+	var limits []string
+	if policy.MaxUsers > 0 {
+		limits = append(limits, fmt.Sprintf("%d users", policy.MaxUsers))
+	}
+	if policy.MaxPercent > 0 {
+		limits = append(limits, fmt.Sprintf("%d%% of the %d managed users active in Gainsight", policy.MaxPercent, res.Active))
+	}
+	return fmt.Sprintf("deactivation held by the mass-deactivation guard: %d deactivations were let through within %s, the limit (%s); waiting for approval (scim-bridge guard approve)",
+		res.Counted, policy.Window, strings.Join(limits, " or "))
 }

@@ -3,6 +3,7 @@ package sync
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -10,6 +11,7 @@ import (
 
 	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/gainsight"
 	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/store"
+	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/translate"
 )
 
 // The scheduling rules: urgent users (who should lose access) go first,
@@ -69,6 +71,57 @@ func TestUrgentPreemptsAnImport(t *testing.T) {
 	}
 	if got := testutil.ToFloat64(h.eng.metrics.preemptions); got != 1 {
 		t.Errorf("preemptions %v, want 1", got)
+	}
+	if h.dirty() != 0 {
+		t.Errorf("%d users left dirty", h.dirty())
+	}
+}
+
+// reloadedPlanner is fakePlanner after a config reload that gives every
+// user a title.
+type reloadedPlanner struct{ title string }
+
+func (p reloadedPlanner) Plan(u store.User, groups []store.GroupRef) (translate.Plan, error) {
+	plan, err := fakePlanner{}.Plan(u, groups)
+	if err == nil {
+		plan.Record["Title"] = p.title
+	}
+	return plan, err
+}
+
+// TestPreemptPlansWithTheReloadedPlanner: a config reload swaps the planner
+// and then marks the users it affects. An urgent user claimed between two
+// calls of a pass that began before the reload carries the reload's mark,
+// so it is planned with the new planner, not the pass's: otherwise its
+// entry is completed with the reload's change never sent.
+func TestPreemptPlansWithTheReloadedPlanner(t *testing.T) {
+	var planner atomic.Pointer[Planner]
+	set := func(p Planner) { planner.Store(&p) }
+	set(fakePlanner{})
+	h := newHarness(t, func(o *Options) {
+		o.BatchSize = 5
+		o.Planner = func() Planner { return *planner.Load() }
+	})
+	h.create("leaver", "leaver", nil)
+	h.drain()
+	for i := range 20 {
+		h.create(fmt.Sprintf("new%02d", i), fmt.Sprintf("new%02d", i), nil)
+	}
+	reloaded := false
+	h.up.before = func(op string) {
+		if op == "create" && !reloaded {
+			reloaded = true
+			set(reloadedPlanner{title: "Reloaded"})
+			h.update("leaver", func(u *store.User) { u.Active = false })
+		}
+	}
+	h.drain()
+	if !reloaded {
+		t.Fatal("no create call")
+	}
+	rec := h.up.byName("leaver")
+	if rec["IsActiveUser"] != false || rec["Title"] != "Reloaded" {
+		t.Fatalf("leaver %v; want inactive with the reloaded title", rec)
 	}
 	if h.dirty() != 0 {
 		t.Errorf("%d users left dirty", h.dirty())
@@ -186,5 +239,28 @@ func TestPendingByPriorityGauges(t *testing.T) {
 	h.drain()
 	if got := testutil.ToFloat64(h.eng.metrics.oldestUrgent); got != 0 {
 		t.Errorf("oldest urgent after the drain %v, want 0", got)
+	}
+}
+
+// TestCreatedInactiveIsNotUrgent: a user the IdP provisions already
+// disabled is created and then deactivated in the same pass; that
+// deactivation removes no access anyone had before, so it does not spend
+// the budget's urgent share (an import of disabled users would spend it
+// all). A linked user who is disabled is urgent.
+func TestCreatedInactiveIsNotUrgent(t *testing.T) {
+	h := newHarness(t, nil)
+	h.create("leaver", "leaver", nil)
+	h.drain()
+	h.create("ghost", "ghost", func(u *store.User) { u.Active = false })
+	h.resetCalls()
+	h.drain()
+	if log := h.callLog(); len(log) != 3 || log[0] != "list/0" || log[1] != "create/1" || log[2] != "status/1" {
+		t.Fatalf("calls %v; want look-up, create, then a deactivation that is not urgent", log)
+	}
+	h.update("leaver", func(u *store.User) { u.Active = false })
+	h.resetCalls()
+	h.drain()
+	if log := h.callLog(); len(log) != 1 || log[0] != "status/1!" {
+		t.Fatalf("calls %v; want one urgent deactivation", log)
 	}
 }

@@ -126,14 +126,14 @@ func (e *Engine) tenant() int {
 // a new one when the pending unlinked users make it worth its calls (or
 // always, by policy). It goes on with a listing under way. Problems are
 // logged: the passes then look users up batch by batch.
-func (e *Engine) prepareSnapshot(ctx context.Context, planner Planner) {
+func (e *Engine) prepareSnapshot(ctx context.Context) {
 	l := e.lister()
 	if l == nil {
 		e.setSnap(nil)
 		return
 	}
 	if e.listingUnderWay() {
-		e.continueListing(ctx, l, planner)
+		e.continueListing(ctx, l)
 		return
 	}
 	now := e.opts.Now()
@@ -187,13 +187,13 @@ func (e *Engine) prepareSnapshot(ctx context.Context, planner Planner) {
 	e.mu.Lock()
 	e.listing = &listing{salt: hex.EncodeToString(salt), limit: limit}
 	e.mu.Unlock()
-	e.continueListing(ctx, l, planner)
+	e.continueListing(ctx, l)
 }
 
 // continueListing lists pages of the tenant while the budget has room for
 // them, passing urgent users between pages, and stores the snapshot once
 // the last page is in.
-func (e *Engine) continueListing(ctx context.Context, l Lister, planner Planner) {
+func (e *Engine) continueListing(ctx context.Context, l Lister) {
 	e.mu.Lock()
 	ls := e.listing
 	e.mu.Unlock()
@@ -240,7 +240,7 @@ func (e *Engine) continueListing(ctx context.Context, l Lister, planner Planner)
 			e.storeSnapshot(ctx, ls, max(total, ls.seen))
 			return
 		}
-		e.preempt(ctx, planner)
+		e.preempt(ctx)
 	}
 }
 

@@ -1,8 +1,10 @@
 package sync
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -71,8 +73,20 @@ func TestSnapshotImport(t *testing.T) {
 	if err != nil || info.Total != 300 || info.Keys != 600 {
 		t.Fatalf("snapshot %+v, %v; want 300 users, 600 keys", info, err)
 	}
-	if keys, err := x.st.SnapshotKeys(context.Background(), []string{"other0001", "other0001@example.com"}); err != nil || len(keys) != 0 {
-		t.Errorf("snapshot keys found by clear value: %v, %v", keys, err)
+	hashed := []string{store.KeyHash(info.Salt, "Email", "other0001@example.com")}
+	if keys, err := x.st.SnapshotKeys(context.Background(), hashed); err != nil || len(keys) != 1 {
+		t.Errorf("snapshot keys found by hash: %v, %v; want 1", keys, err)
+	}
+	// Nothing of a Gainsight user the bridge does not manage is in the
+	// database files: not its user name, not its email.
+	for _, f := range []string{x.path, x.path + "-wal"} {
+		data, err := os.ReadFile(f)
+		if err != nil && !os.IsNotExist(err) {
+			t.Fatal(err)
+		}
+		if bytes.Contains(data, []byte("other0001")) {
+			t.Errorf("%s holds an unmanaged Gainsight user's name in the clear", f)
+		}
 	}
 }
 

@@ -125,6 +125,20 @@ func printExplanation(w io.Writer, ex bridge.Explanation) {
 	if ex.LastError != "" {
 		fmt.Fprintf(w, "last error %s\n", ex.LastError)
 	}
+	if h := ex.Held; h != nil {
+		decision := "awaiting a decision (scim-bridge guard approve|reject)"
+		switch {
+		case h.Approved != nil:
+			decision = fmt.Sprintf("approved by %s at %s", h.ApprovedBy, h.Approved.UTC().Format(time.RFC3339))
+		case h.Rejected != nil:
+			decision = fmt.Sprintf("rejected by %s at %s", h.RejectedBy, h.Rejected.UTC().Format(time.RFC3339))
+		}
+		fmt.Fprintf(w, "held       deactivation held by the mass-deactivation guard since %s, %s\n", h.Held.UTC().Format(time.RFC3339), decision)
+	}
+	if p := ex.Planned; p != nil {
+		fmt.Fprintf(w, "planned    in shadow mode at %s:\n", p.PlannedAt.UTC().Format(time.RFC3339))
+		printPlanned(w, *p)
+	}
 	if len(ex.LastPushed) > 0 {
 		b, _ := json.MarshalIndent(ex.LastPushed, "           ", "  ")
 		fmt.Fprintf(w, "pushed     %s\n", b)

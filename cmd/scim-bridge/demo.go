@@ -42,39 +42,54 @@ func demoTenant(accessKey string) gainsighttest.Tenant {
 	}
 }
 
-// demoConfig is the configuration the demo runs with: the defaults, the
-// simulator as Gainsight, a temporary SQLite file and four group profiles.
-func demoConfig(dir, simURL, accessKey, tokenHash string) (*config.Config, error) {
-	cfg := config.Default()
-	cfg.Listen.Admin = "127.0.0.1:0"
-	cfg.SCIM.Tokens = []config.Token{{Name: "demo", SHA256: config.Secret(tokenHash)}}
-	// The console takes the demo's bearer token as its admin token.
-	cfg.Console.Enabled = true
-	cfg.Console.Tokens = []config.Token{{Name: "demo", SHA256: config.Secret(tokenHash)}}
-	cfg.Gainsight.BaseURL = simURL
-	cfg.Gainsight.AccessKey = config.Secret(accessKey)
-	cfg.Store.Type = "sqlite"
-	cfg.Store.SQLite.Path = filepath.Join(dir, "scim-bridge.db")
-	cfg.Sync.BatchWindow = time.Second
-	cfg.Sync.MinBackoff = 5 * time.Second
-	cfg.Roles = []string{"Admin", "Manager", "User"}
-	cfg.CustomFields = []config.CustomField{
-		{Name: "Region__gc", Type: config.FieldMultiPicklist, Values: []string{"US", "EU", "APAC"}},
-		{Name: "Department__gc", Type: config.FieldString},
+// demoConfigYAML is the configuration the demo runs with: the defaults,
+// the simulator as Gainsight, a temporary SQLite file and four group
+// profiles. A string field must agree across a user's groups: putting one
+// user in both department groups shows a refused group change.
+const demoConfigYAML = `# The demo's configuration. The bridge reloads it when it changes: for
+# instance sync.mode, shadow or live. It is removed when the demo stops.
+listen: {admin: "127.0.0.1:0"}
+scim:
+  tokens: [{name: demo, sha256: %[1]s}]
+# The console takes the demo's bearer token as its admin token.
+console:
+  enabled: true
+  tokens: [{name: demo, sha256: %[1]s}]
+gainsight: {baseURL: %[2]q, accessKey: %[3]q}
+store: {type: sqlite, sqlite: {path: %[4]q}}
+sync:
+  batchWindow: 1s
+  minBackoff: 5s
+  mode: %[5]s
+roles: [Admin, Manager, User]
+customFields:
+  - {name: Region__gc, type: multiPicklist, values: [US, EU, APAC]}
+  - {name: Department__gc, type: string}
+groups:
+  - {name: admins, displayName: Gainsight Admins, superAdmin: true, roles: [Admin]}
+  - {name: sales-us, displayName: Sales US, licenseType: Viewer, fields: {Region__gc: [US]}}
+  - {name: dept-sales, displayName: Dept Sales, fields: {Department__gc: Sales}}
+  - {name: dept-support, displayName: Dept Support, fields: {Department__gc: Support}}
+`
+
+// demoConfig writes the demo's configuration file into dir and loads it;
+// the bridge watches the file, so an edit (going live from shadow mode)
+// applies while the demo runs.
+func demoConfig(dir, simURL, accessKey, tokenHash string, shadow bool) (*config.Config, string, error) {
+	mode := config.ModeLive
+	if shadow {
+		mode = config.ModeShadow
 	}
-	yes := true
-	cfg.Groups = []config.GroupProfile{
-		{Name: "admins", DisplayName: "Gainsight Admins", SuperAdmin: &yes, Roles: []string{"Admin"}},
-		{Name: "sales-us", DisplayName: "Sales US", LicenseType: "Viewer", Fields: map[string]any{"Region__gc": []any{"US"}}},
-		// A string field must agree across a user's groups: putting one
-		// user in both shows a refused group change.
-		{Name: "dept-sales", DisplayName: "Dept Sales", Fields: map[string]any{"Department__gc": "Sales"}},
-		{Name: "dept-support", DisplayName: "Dept Support", Fields: map[string]any{"Department__gc": "Support"}},
+	path := filepath.Join(dir, "config.yaml")
+	doc := fmt.Sprintf(demoConfigYAML, tokenHash, simURL, accessKey, filepath.Join(dir, "scim-bridge.db"), mode)
+	if err := os.WriteFile(path, []byte(doc), 0o600); err != nil {
+		return nil, "", fmt.Errorf("demo config: %w", err)
 	}
-	if err := cfg.Validate(); err != nil {
-		return nil, fmt.Errorf("demo config: %w", err)
+	cfg, err := config.Load(path)
+	if err != nil {
+		return nil, "", fmt.Errorf("demo config: %w", err)
 	}
-	return &cfg, nil
+	return cfg, path, nil
 }
 
 // demoOptions are the --demo flags.
@@ -82,6 +97,8 @@ type demoOptions struct {
 	listen, adminListen string
 	// token is the bearer token to accept; empty means a random one.
 	token string
+	// shadow starts the bridge in shadow mode.
+	shadow bool
 }
 
 func runDemo(ctx context.Context, d demoOptions, e env) error {
@@ -116,7 +133,7 @@ func runDemo(ctx context.Context, d demoOptions, e env) error {
 	defer simSrv.Close()
 	simURL := "http://" + simLn.Addr().String()
 
-	cfg, err := demoConfig(dir, simURL, accessKey, config.HashToken(token))
+	cfg, path, err := demoConfig(dir, simURL, accessKey, config.HashToken(token), d.shadow)
 	if err != nil {
 		return err
 	}
@@ -131,12 +148,13 @@ func runDemo(ctx context.Context, d demoOptions, e env) error {
 	}
 	ready := e.ready
 	e.ready = func(base, admin string) {
-		printDemoBanner(e, demoBanner{base: base, admin: admin, token: token, simURL: simURL, accessKey: accessKey, groups: cfg.Groups})
+		printDemoBanner(e, demoBanner{base: base, admin: admin, token: token, simURL: simURL, accessKey: accessKey, groups: cfg.Groups,
+			config: path, shadow: d.shadow})
 		if ready != nil {
 			ready(base, admin)
 		}
 	}
-	err = serve(ctx, cfg, "", listeners{scim: scimLn, admin: adminLn}, e)
+	err = serve(ctx, cfg, path, listeners{scim: scimLn, admin: adminLn}, e)
 	if errors.Is(err, context.Canceled) {
 		return nil
 	}
@@ -157,6 +175,10 @@ func listenOrAny(addr string) (net.Listener, error) {
 type demoBanner struct {
 	base, admin, token, simURL, accessKey string
 	groups                                []config.GroupProfile
+	// config is the demo's config file; shadow, the bridge runs in
+	// shadow mode.
+	config string
+	shadow bool
 }
 
 // demoGroup is the profiled group the banner's group command pushes.
@@ -171,7 +193,8 @@ gainsight-scim-bridge demo is running (Ctrl-C to stop; nothing is kept).
   Admin           %[5]s   (/metrics, /healthz, /readyz, /admin/users/{user}/explain)
   Console         %[5]s/ui/   (sign in with the bearer token)
   Gainsight sim   %[3]s   (access key %[4]s)
-`, b.base, b.token, b.simURL, b.accessKey, b.admin)
+  Config          %[6]s   (reloaded when it changes)
+`, b.base, b.token, b.simURL, b.accessKey, b.admin, b.config)
 	for i, g := range b.groups {
 		label := "                "
 		if i == 0 {
@@ -207,6 +230,19 @@ See its effective attributes, where each came from, and its sync state
   curl -s -H 'Authorization: Bearer %[2]s' %[5]s/admin/users/alan@example.com/explain
 
 `, b.base, b.token, b.simURL, b.accessKey, b.admin, demoGroup)
+	if b.shadow {
+		fmt.Fprintf(e.stdout, `The bridge runs in shadow mode: it plans every change and writes nothing
+to Gainsight. Read the plan (or the console's Plan page):
+
+  curl -s -H 'Authorization: Bearer %[1]s' %[2]s/admin/plan
+
+Then go live: the bridge reloads its config within seconds and sends what
+it planned.
+
+  sed -i 's/mode: shadow/mode: live/' %[3]s
+
+`, b.token, b.admin, b.config)
+	}
 }
 
 // describeProfile summarises what a group profile gives its members.

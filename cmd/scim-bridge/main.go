@@ -21,10 +21,11 @@ const usage = `usage: scim-bridge <command> [flags]
 
 commands:
   serve --config FILE      run the bridge (config also from $SCIM_BRIDGE_CONFIG)
-  --demo [--listen ADDR] [--admin-listen ADDR] [--token TOKEN]
+  --demo [--listen ADDR] [--admin-listen ADDR] [--token TOKEN] [--shadow]
                            run the bridge with an in-process Gainsight simulator
                            and a temporary SQLite store, on 127.0.0.1; nothing
-                           is kept (also: serve --demo)
+                           is kept (also: serve --demo); --shadow starts it in
+                           shadow mode
   check-config FILE        validate a config file and build everything serve
                            builds from it (without listening or connecting),
                            then print it, secrets masked
@@ -36,6 +37,16 @@ commands:
                            show a user's audit trail, newest first: what the
                            IdP, the console and the sync engine did, with
                            Gainsight's request ids
+  plan --config FILE [--json] [--only KIND]
+                           show what shadow mode planned (counts, then each
+                           user's changes, old → new, and where each value
+                           comes from) and the users the mass-deactivation
+                           guard holds; KIND: adopt, create, update,
+                           deactivate, reactivate, failed, held
+  guard approve|reject --config FILE [--by NAME] [--all | USER…]
+                           approve the deactivations the guard holds (sent
+                           next), or reject them (the users are planned
+                           again from their identity source)
   reconcile --config FILE [--drift] [--timeout D]
                            sync every user once, retrying failed ones, then
                            exit; --drift first reads every linked user back
@@ -117,6 +128,10 @@ func dispatch(ctx context.Context, args []string, e env) error {
 		return cmdExplain(ctx, rest, e)
 	case "history":
 		return cmdHistory(ctx, rest, e)
+	case "plan":
+		return cmdPlan(ctx, rest, e)
+	case "guard":
+		return cmdGuard(ctx, rest, e)
 	case "reconcile":
 		return cmdReconcile(ctx, rest, e)
 	case "google-check":

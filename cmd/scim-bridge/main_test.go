@@ -479,21 +479,7 @@ sync:
 	}
 	base := fmt.Sprintf("http://127.0.0.1:%d/scim/v2", port)
 
-	start := func() *exec.Cmd {
-		cmd := exec.Command(os.Args[0], "serve", "--config", cfgPath)
-		cmd.Env = append(os.Environ(), "SCIM_BRIDGE_TEST_AS_MAIN=1")
-		logs, err := os.Create(filepath.Join(dir, fmt.Sprintf("bridge-%d.log", time.Now().UnixNano())))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer logs.Close()
-		cmd.Stdout, cmd.Stderr = logs, logs
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		waitUp(t, base)
-		return cmd
-	}
+	start := func() *exec.Cmd { return startProcess(t, cfgPath, base) }
 	cmd := start()
 	const n = 60
 	for i := 0; i < n; i++ {
@@ -552,6 +538,26 @@ sync:
 	t.Logf("killed with %d/%d users in gainsight; converged after restart", killedAt, n)
 }
 
+// startProcess starts this test binary as `scim-bridge serve --config
+// cfgPath`, its log in a file beside the config, and waits until its SCIM
+// API at base answers.
+func startProcess(t *testing.T, cfgPath, base string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "serve", "--config", cfgPath)
+	cmd.Env = append(os.Environ(), "SCIM_BRIDGE_TEST_AS_MAIN=1")
+	logs, err := os.Create(filepath.Join(filepath.Dir(cfgPath), fmt.Sprintf("bridge-%d.log", time.Now().UnixNano())))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer logs.Close()
+	cmd.Stdout, cmd.Stderr = logs, logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitUp(t, base)
+	return cmd
+}
+
 func freePort(t *testing.T) int {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -595,24 +601,7 @@ func scimDo(t *testing.T, method, url, body string) int {
 // administrator would from the IdP side.
 func syncedInSCIM(t *testing.T, base, userName string) bool {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, base+"/Users?filter="+url.QueryEscape(`userName eq "`+userName+`"`), nil)
-	req.Header.Set("Authorization", "Bearer tok")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var list struct {
-		Resources []map[string]any `json:"Resources"`
-	}
-	if err := json.NewDecoder(bufio.NewReader(resp.Body)).Decode(&list); err != nil {
-		t.Fatal(err)
-	}
-	if len(list.Resources) != 1 {
-		return false
-	}
-	ext, _ := list.Resources[0]["urn:ietf:params:scim:schemas:extension:gainsight-scim-bridge:2.0:User"].(map[string]any)
-	return ext["syncState"] == "synced"
+	return syncStateInSCIM(t, base, userName) == "synced"
 }
 
 // TestSIGHUPReloads sends SIGHUP to a running bridge process: it reloads
@@ -657,5 +646,245 @@ store: {sqlite: {path: %q}}
 			t.Fatalf("no reload after SIGHUP:\n%s", logs.String())
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// syncStateInSCIM reads a user's sync state from the bridge's read-only
+// SCIM extension.
+func syncStateInSCIM(t *testing.T, base, userName string) string {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, base+"/Users?filter="+url.QueryEscape(`userName eq "`+userName+`"`), nil)
+	req.Header.Set("Authorization", "Bearer tok")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var list struct {
+		Resources []map[string]any `json:"Resources"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&list); err != nil {
+		t.Fatal(err)
+	}
+	if len(list.Resources) != 1 {
+		return ""
+	}
+	ext, _ := list.Resources[0]["urn:ietf:params:scim:schemas:extension:gainsight-scim-bridge:2.0:User"].(map[string]any)
+	s, _ := ext["syncState"].(string)
+	return s
+}
+
+// metricOf reads one sample from a bridge's /metrics.
+func metricOf(t *testing.T, adminURL, series string) float64 {
+	t.Helper()
+	resp, err := http.Get(adminURL + "/metrics")
+	if err != nil {
+		return -1
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		if rest, ok := strings.CutPrefix(sc.Text(), series+" "); ok {
+			var v float64
+			fmt.Sscan(rest, &v)
+			return v
+		}
+	}
+	return -1
+}
+
+// TestHeldUsersSurviveKill kills a real bridge process with SIGKILL while
+// the mass-deactivation guard holds users, starts it again on the same
+// SQLite file, and checks that they are still held — also once planned
+// again after a rejection, with nothing sent — until an approval with the
+// guard command deactivates them.
+func TestHeldUsersSurviveKill(t *testing.T) {
+	tenant := gainsighttest.Tenant{AccessKey: "guard-key"}
+	sim := gainsighttest.New(tenant, gainsighttest.WithLogger(zaptest.NewLogger(t)))
+	srv := httptest.NewServer(sim)
+	defer srv.Close()
+	dir := t.TempDir()
+	port, adminPort := freePort(t), freePort(t)
+	cfgPath := filepath.Join(dir, "config.yaml")
+	cfgYAML := fmt.Sprintf(`
+listen: {scim: "127.0.0.1:%d", admin: "127.0.0.1:%d"}
+scim:
+  tokens: [{name: test, sha256: %q}]
+gainsight: {baseURL: %q, accessKey: guard-key}
+store:
+  sqlite: {path: %q}
+sync:
+  batchWindow: 50ms
+  minBackoff: 50ms
+  maxBackoff: 200ms
+  lease: 1s
+  guard: {maxUsers: 3, maxPercent: 0, window: 1h}
+`, port, adminPort, config.HashToken("tok"), srv.URL, filepath.Join(dir, "bridge.db"))
+	if err := os.WriteFile(cfgPath, []byte(cfgYAML), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	base := fmt.Sprintf("http://127.0.0.1:%d/scim/v2", port)
+	adminURL := fmt.Sprintf("http://127.0.0.1:%d", adminPort)
+	start := func() *exec.Cmd { return startProcess(t, cfgPath, base) }
+	waitUntil := func(what string, cond func() bool) {
+		t.Helper()
+		deadline := time.Now().Add(30 * time.Second)
+		for !cond() {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: not after 30s", what)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	name := func(i int) string { return fmt.Sprintf("held-%d@example.com", i) }
+	inactive := func() int {
+		n := 0
+		for _, u := range sim.Users() {
+			if u["IsActiveUser"] == false {
+				n++
+			}
+		}
+		return n
+	}
+	cmd := start()
+	const n, leaving, limit = 10, 8, 3
+	ids := make([]string, n)
+	for i := range n {
+		body := fmt.Sprintf(`{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":%q,"name":{"givenName":"H","familyName":"%d"},"emails":[{"value":%q,"primary":true}]}`, name(i), i, name(i))
+		req, _ := http.NewRequest(http.MethodPost, base+"/Users", strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer tok")
+		req.Header.Set("Content-Type", "application/scim+json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var created map[string]any
+		_ = json.NewDecoder(resp.Body).Decode(&created)
+		resp.Body.Close()
+		ids[i], _ = created["id"].(string)
+	}
+	waitUntil("users synced", func() bool { return len(sim.Users()) == n && syncedInSCIM(t, base, name(n-1)) })
+	for i := range leaving {
+		if s := scimDo(t, http.MethodPatch, base+"/Users/"+ids[i], `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","path":"active","value":false}]}`); s != http.StatusOK {
+			t.Fatalf("disable %d: %d", i, s)
+		}
+	}
+	held := func() int {
+		h := 0
+		for i := range leaving {
+			if syncStateInSCIM(t, base, name(i)) == "held" {
+				h++
+			}
+		}
+		return h
+	}
+	waitUntil("deactivations held", func() bool { return inactive() == limit && held() == leaving-limit })
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+
+	cmd = start()
+	defer func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		_ = cmd.Wait()
+	}()
+	if got := held(); got != leaving-limit {
+		t.Fatalf("%d held after the restart, want %d", got, leaving-limit)
+	}
+	// Rejected, they are planned again by the restarted bridge: the IdP
+	// still disables them, so they stay held and nothing is sent.
+	status := sim.Stats().Calls[gainsighttest.OpStatus]
+	var out, errOut bytes.Buffer
+	if err := dispatch(t.Context(), []string{"guard", "reject", "--config", cfgPath, "--all"}, testEnv(&out, &errOut)); err != nil {
+		t.Fatalf("guard reject: %v\n%s", err, errOut.String())
+	}
+	waitUntil("rejected users planned again", func() bool {
+		return metricOf(t, adminURL, `scim_bridge_sync_outcomes_total{outcome="deferred",reason="held"}`) >= leaving-limit
+	})
+	if got := held(); got != leaving-limit || inactive() != limit || sim.Stats().Calls[gainsighttest.OpStatus] != status {
+		t.Fatalf("after the rejection: %d held, %d inactive, %d status calls", got, inactive(), sim.Stats().Calls[gainsighttest.OpStatus]-status)
+	}
+	out.Reset()
+	if err := dispatch(t.Context(), []string{"guard", "approve", "--config", cfgPath, "--all", "--by", "it-oncall"}, testEnv(&out, &errOut)); err != nil {
+		t.Fatalf("guard approve: %v\n%s", err, errOut.String())
+	}
+	if !strings.Contains(out.String(), fmt.Sprintf("approved %d held deactivations as it-oncall", leaving-limit)) {
+		t.Errorf("guard approve printed %q", out.String())
+	}
+	waitUntil("approved users deactivated", func() bool { return inactive() == leaving && held() == 0 })
+	for i := leaving; i < n; i++ {
+		if !syncedInSCIM(t, base, name(i)) {
+			t.Errorf("%s is not synced", name(i))
+		}
+	}
+}
+
+// TestDemoShadow runs `scim-bridge --demo --shadow`: a user pushed over
+// SCIM is planned, not sent; the banner's commands read the plan and, by
+// editing the demo's config file, go live, and the user reaches the
+// simulated Gainsight.
+func TestDemoShadow(t *testing.T) {
+	for _, tool := range []string{"sh", "curl", "sed"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("%s not on PATH: the demo banner's commands are not pasted into a shell", tool)
+		}
+	}
+	d := startDemo(t, "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--shadow")
+	banner := d.out.String()
+	token := regexp.MustCompile(`Bearer token\s+(\S+)`).FindStringSubmatch(banner)[1]
+	sim := regexp.MustCompile(`Gainsight sim\s+(\S+)\s+\(access key (\S+)\)`).FindStringSubmatch(banner)
+	planCmd := regexp.MustCompile(`(?m)^  (curl -s -H 'Authorization: Bearer \S+' \S+/admin/plan)$`).FindStringSubmatch(banner)
+	liveCmd := regexp.MustCompile(`(?m)^  (sed -i 's/mode: shadow/mode: live/' \S+)$`).FindStringSubmatch(banner)
+	if planCmd == nil || liveCmd == nil {
+		t.Fatalf("the banner lacks the plan and go-live commands:\n%s", banner)
+	}
+	run := func(script string) string {
+		t.Helper()
+		out, err := exec.Command("sh", "-ec", script).CombinedOutput()
+		if err != nil {
+			t.Fatalf("%v\n%s\n--- output\n%s", err, script, out)
+		}
+		return string(out)
+	}
+	body := `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"alan@example.com","name":{"givenName":"Alan","familyName":"Turing"},"emails":[{"value":"alan@example.com","type":"work","primary":true}]}`
+	req, _ := http.NewRequest(http.MethodPost, d.base+"/Users", strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/scim+json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	simUsers := func() string {
+		req, _ := http.NewRequest(http.MethodGet, sim[1]+"/_sim/users", nil)
+		req.Header.Set("accesskey", sim[2])
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return string(b)
+	}
+	waitUntil := func(what string, cond func() bool) {
+		t.Helper()
+		deadline := time.Now().Add(30 * time.Second)
+		for !cond() {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: not after 30s", what)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	waitUntil("planned", func() bool { return strings.Contains(run(planCmd[1]), `"create": 1`) })
+	if strings.Contains(simUsers(), "alan@example.com") {
+		t.Fatal("shadow mode sent the user to gainsight")
+	}
+	run(liveCmd[1])
+	waitUntil("live", func() bool { return strings.Contains(simUsers(), "alan@example.com") })
+	if plan := run(planCmd[1]); !strings.Contains(plan, `"mode": "live"`) || !strings.Contains(plan, `"planned": 0`) {
+		t.Errorf("plan after going live:\n%s", plan)
 	}
 }

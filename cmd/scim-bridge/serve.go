@@ -25,13 +25,14 @@ import (
 )
 
 func cmdServe(ctx context.Context, args []string, e env) error {
-	fs := newFlagSet("serve", "serve --config FILE | --demo [--listen ADDR] [--admin-listen ADDR] [--token TOKEN]", e)
+	fs := newFlagSet("serve", "serve --config FILE | --demo [--listen ADDR] [--admin-listen ADDR] [--token TOKEN] [--shadow]", e)
 	path := fs.String("config", e.getenv("SCIM_BRIDGE_CONFIG"), "config file (env SCIM_BRIDGE_CONFIG)")
 	demo := fs.Bool("demo", false, "run with an in-process Gainsight simulator and a temporary SQLite store")
 	var d demoOptions
 	fs.StringVar(&d.listen, "listen", "127.0.0.1:8080", "SCIM listen address in --demo mode (falls back to a free port when taken)")
 	fs.StringVar(&d.adminListen, "admin-listen", "127.0.0.1:9090", "admin listen address in --demo mode (falls back to a free port when taken)")
 	fs.StringVar(&d.token, "token", "", "bearer token the --demo bridge accepts (default: a random one), so commands keep working across restarts")
+	fs.BoolVar(&d.shadow, "shadow", false, "start the --demo bridge in shadow mode: it plans and writes nothing until its config says live")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -44,7 +45,7 @@ func cmdServe(ctx context.Context, args []string, e env) error {
 		}
 		return runDemo(ctx, d, e)
 	}
-	demoOnly := map[string]bool{"listen": true, "admin-listen": true, "token": true}
+	demoOnly := map[string]bool{"listen": true, "admin-listen": true, "token": true, "shadow": true}
 	var misplaced error
 	fs.Visit(func(f *flag.Flag) {
 		if demoOnly[f.Name] && misplaced == nil {

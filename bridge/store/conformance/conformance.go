@@ -1727,7 +1727,7 @@ func testCountSyncStates(t *testing.T, s store.Store) {
 		t.Fatalf("DeleteUser: %v", err)
 	}
 	got, err := s.CountSyncStates(ctx)
-	want := map[string]int{store.StateSynced: 3, store.StateFailed: 1, store.StatePending: 1}
+	want := map[string]int{store.StateSynced: 3, store.StateFailed: 1, store.StatePending: 1, store.StateHeld: 0}
 	if err != nil || !reflect.DeepEqual(got, want) {
 		t.Fatalf("CountSyncStates = %v, %v; want %v", got, err, want)
 	}

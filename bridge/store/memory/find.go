@@ -16,9 +16,7 @@ func (s *Store) FindUsers(_ context.Context, f store.UserFilter) ([]store.User, 
 	if matchesNothing(f.Query) || unstorableCondition(f.Group, f.GroupName, f.GSID) {
 		return nil, 0, nil
 	}
-	switch f.SyncState {
-	case "", store.StatePending, store.StateSynced, store.StateFailed:
-	default:
+	if f.SyncState != "" && !store.ValidSyncState(f.SyncState) {
 		return nil, 0, nil
 	}
 	if err := s.lock(); err != nil {

@@ -143,7 +143,10 @@ func (s *Store) CountSyncStates(context.Context) (map[string]int, error) {
 		return nil, err
 	}
 	defer s.mu.Unlock()
-	out := map[string]int{store.StatePending: 0, store.StateSynced: 0, store.StateFailed: 0}
+	out := map[string]int{}
+	for _, st := range store.SyncStates() {
+		out[st] = 0
+	}
 	for _, l := range s.links {
 		if !l.info.Tombstone {
 			out[l.info.State]++

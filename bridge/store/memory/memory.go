@@ -55,6 +55,7 @@ type Store struct {
 	tombstones int
 	reports    map[string]map[string]bool // manager id → ids of the users reporting to it
 	audit      auditTrail                 // audit.go
+	rollout    rolloutState               // rollout.go
 }
 
 var _ store.Store = (*Store)(nil)
@@ -114,6 +115,7 @@ func New(opts Options) *Store {
 		jobs:        map[string]time.Time{},
 		budget:      map[string]budgetWindow{},
 		reports:     map[string]map[string]bool{},
+		rollout:     newRolloutState(),
 	}
 }
 

@@ -34,10 +34,10 @@ func TestMigrateLinks(t *testing.T) {
 	migratetest.CheckLinks(t, s)
 }
 
-// TestMigrateUsersV7 opens a database of schema version 7 and checks the
+// TestMigrateUsersV8 opens a database of schema version 8 and checks the
 // columns and indexes version 8 changed: display names, users by manager,
 // tombstones by userName.
-func TestMigrateUsersV7(t *testing.T) {
+func TestMigrateUsersV8(t *testing.T) {
 	ctx := t.Context()
 	dsn := pgtest.FreshSchema(t)
 	db, err := sql.Open("pgx", dsn)
@@ -45,10 +45,10 @@ func TestMigrateUsersV7(t *testing.T) {
 		t.Fatalf("open: %v", err)
 	}
 	defer db.Close()
-	if err := migratetest.ApplyUpTo(ctx, db, migrationFiles, "migrations", 7); err != nil {
+	if err := migratetest.ApplyUpTo(ctx, db, migrationFiles, "migrations", 8); err != nil {
 		t.Fatalf("apply old migrations: %v", err)
 	}
-	if err := migratetest.SeedUsersV7(ctx, db); err != nil {
+	if err := migratetest.SeedUsersV8(ctx, db); err != nil {
 		t.Fatal(err)
 	}
 	s, err := Open(ctx, dsn, Options{Logger: zaptest.NewLogger(t)})
@@ -56,5 +56,5 @@ func TestMigrateUsersV7(t *testing.T) {
 		t.Fatalf("Open: %v", err)
 	}
 	defer s.Close()
-	migratetest.CheckUsersV7(t, s)
+	migratetest.CheckUsersV8(t, s)
 }

@@ -350,14 +350,17 @@ the poll interval would fire between two good polls, so it is refused.
 The settings of the bridge config a running bridge cannot reload (see
 restartOnly in bridge/reload.go): a change to one of them must restart the
 pods. Everything else (tokens, group profiles, mapping, defaults, licenses,
-roles, custom fields, deprovision) the bridge applies from the mounted file.
+roles, custom fields, deprovision, sync.mode and sync.guard) the bridge
+applies from the mounted file.
 */}}
 {{- define "scim-bridge.restartConfig" -}}
 {{- $cfg := include "scim-bridge.config" . | fromYaml }}
 {{- $out := dict }}
-{{- range list "listen" "store" "gainsight" "sync" "google" "log" }}
+{{- range list "listen" "store" "gainsight" "google" "log" }}
 {{- $_ := set $out . (get $cfg .) }}
 {{- end }}
+{{- /* sync.mode and sync.guard are reloaded without a restart. */}}
+{{- $_ := set $out "sync" (omit (default dict $cfg.sync) "mode" "guard") }}
 {{- $_ := set $out "scim" (omit (default dict $cfg.scim) "tokens") }}
 {{- toJson $out }}
 {{- end }}

@@ -88,11 +88,11 @@ func CheckLinks(t *testing.T, s store.Store) {
 	}
 }
 
-// SeedUsersV7 writes, in the version 7 schema (members' display names read
+// SeedUsersV8 writes, in the version 8 schema (members' display names read
 // from the documents), three users — one with a displayName, one with an
 // empty one, one with none — a group holding them, a tombstone and a user
 // with a manager.
-func SeedUsersV7(ctx context.Context, db *sql.DB) error {
+func SeedUsersV8(ctx context.Context, db *sql.DB) error {
 	const user = `INSERT INTO users (id, user_name, user_name_lower, external_id, emails, manager_id, active, source, doc, version, created, modified)
 VALUES ($1, $2, $3, '', '[]', $4, TRUE, 'scim', $5, 1, 1, 1)`
 	for _, row := range [][]any{
@@ -120,11 +120,11 @@ VALUES ('l-gone', 'u-gone', 'Gone@example.com', $1, 'GS-GONE', 'null', FALSE, FA
 	return nil
 }
 
-// CheckUsersV7 checks what SeedUsersV7 wrote after the current schema's
+// CheckUsersV8 checks what SeedUsersV8 wrote after the current schema's
 // migrations: the group's members by their display names (the userName
 // where the document has no string displayName), the users of a manager,
 // and a re-create taking the tombstone's link over.
-func CheckUsersV7(t *testing.T, s store.Store) {
+func CheckUsersV8(t *testing.T, s store.Store) {
 	t.Helper()
 	ctx := t.Context()
 	g, err := s.GetGroup(ctx, "g-1")

@@ -100,9 +100,9 @@ func userConds(f store.UserFilter) (*conds, error) {
 	if f.GroupName != "" {
 		c.value(condInGroupNamed, store.Fold(f.GroupName))
 	}
-	switch f.SyncState {
-	case "":
-	case store.StatePending, store.StateSynced, store.StateFailed:
+	switch {
+	case f.SyncState == "":
+	case store.ValidSyncState(f.SyncState):
 		c.add(condSyncState, f.SyncState)
 	default:
 		c.nothing = true

@@ -173,15 +173,18 @@ func (s *Store) PurgeTombstones(ctx context.Context, before time.Time) (int, err
 	return int(n), nil
 }
 
-// CountSyncStates implements store.Store. The three states are always
-// present, zero when no user is in them.
+// CountSyncStates implements store.Store. Every state is present, zero
+// when no user is in it.
 func (s *Store) CountSyncStates(ctx context.Context) (map[string]int, error) {
 	rows, err := s.r.QueryContext(ctx, sqlCountSyncStates)
 	if err != nil {
 		return nil, fmt.Errorf("store: count sync states: %w", err)
 	}
 	defer rows.Close()
-	out := map[string]int{store.StatePending: 0, store.StateSynced: 0, store.StateFailed: 0}
+	out := map[string]int{}
+	for _, st := range store.SyncStates() {
+		out[st] = 0
+	}
 	for rows.Next() {
 		var state string
 		var n int
