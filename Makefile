@@ -14,7 +14,7 @@ REPORT := bin/testreport
 SKIPPED_UNIT := bin/skipped-unit.txt
 SKIPPED_CHART := bin/skipped-chart.txt
 
-.PHONY: test unit chart fuzz build schema
+.PHONY: test unit chart fuzz build schema bench
 
 # Run alone, unit and chart list their skipped tests at their end; under
 # test the list comes once, at the very end.
@@ -37,6 +37,19 @@ fuzz:
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w -X main.version=$$(git describe --tags --always 2>/dev/null || echo dev)" -o bin/scim-bridge ./cmd/scim-bridge
 	CGO_ENABLED=0 $(GO) build -trimpath -o bin/gainsight-sim ./cmd/gainsight-sim
+
+# The SCIM front end's figures (README "Performance"): cmd/scim-load starts
+# the bridge with the demo's configuration on SQLite at 10,000 and 100,000
+# users (and on PostgreSQL when SCIM_BRIDGE_TEST_POSTGRES_DSN is set),
+# seeds them through SCIM creates, drives each scenario at c=32 and prints
+# one table. About ten minutes; not part of make test. BENCH_FLAGS adds
+# flags (--duration 5s, --scenarios create,username-eq, --pprof DIR).
+BENCH_FLAGS ?=
+bench: build
+	CGO_ENABLED=0 $(GO) build -trimpath -o bin/scim-load ./cmd/scim-load
+	bin/scim-load --bridge bin/scim-bridge --users 10000,100000 --store sqlite$(if $(SCIM_BRIDGE_TEST_POSTGRES_DSN),$(comma)postgres) $(BENCH_FLAGS)
+
+comma := ,
 
 $(REPORT): $(wildcard internal/tools/testreport/*.go) go.mod
 	$(GO) build -o $@ ./internal/tools/testreport

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/http/pprof"
 	"strconv"
 	"strings"
 	"time"
@@ -41,7 +42,26 @@ func (b *Bridge) adminHandler() http.Handler {
 	r.Handle("/admin/guard/reject", b.requireAdmin(b.guardHandler(false))).Methods(http.MethodPost)
 	// The operator console, 404 unless console.enabled (console.go).
 	r.PathPrefix("/ui").Handler(b.console)
+	if b.Config().Listen.Pprof {
+		// Profiles show what the process does and, through goroutine
+		// stacks, some of what it holds: the SCIM tokens guard them, as
+		// they guard /admin.
+		r.PathPrefix("/debug/pprof/").Handler(b.requireToken(pprofHandler()))
+	}
 	return r
+}
+
+// pprofHandler serves net/http/pprof's index, named profiles, CPU
+// profile and trace on a mux of its own (the package also registers them
+// on http.DefaultServeMux, which the bridge never serves).
+func pprofHandler() http.Handler {
+	m := http.NewServeMux()
+	m.HandleFunc("/debug/pprof/", pprof.Index)
+	m.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	m.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	m.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	m.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	return m
 }
 
 // requireToken lets through requests with a SCIM token or an admin token

@@ -84,6 +84,37 @@ func (b *Bridge) audit(ctx context.Context, entries []store.AuditEntry) {
 	}
 }
 
+// auditLater hands entries to the audit trail without waiting for them to
+// be written, where the store can (store.AuditQueuer): a SCIM request is
+// answered once its own write is committed, not after a second commit for
+// its audit entry; the entries are written in the store's next write
+// transaction, a few milliseconds later, with the time they were queued.
+// A crash in between loses them, as a crash between the two commits
+// always could. A failure is logged and counted as audit does.
+func (b *Bridge) auditLater(ctx context.Context, entries []store.AuditEntry) {
+	q, ok := b.opts.Store.(store.AuditQueuer)
+	if !ok {
+		b.audit(ctx, entries)
+		return
+	}
+	if len(entries) == 0 {
+		return
+	}
+	entries = maskAudit(b.Config(), b.replica, entries)
+	for len(entries) > 0 {
+		chunk := entries[:min(len(entries), auditChunk)]
+		entries = entries[len(chunk):]
+		q.QueueAudit(chunk, func(err error) {
+			if err != nil {
+				b.metrics.auditEntries.WithLabelValues("failed").Add(float64(len(chunk)))
+				b.log.Warn("cannot record audit entries", zap.Int("entries", len(chunk)), zap.Error(err))
+				return
+			}
+			b.metrics.auditEntries.WithLabelValues("written").Add(float64(len(chunk)))
+		})
+	}
+}
+
 // auditChunk bounds the entries appended in one transaction, so a group
 // change of many members does not hold the writer long.
 const auditChunk = 500

@@ -173,7 +173,7 @@ func New(opts Options) (*Bridge, error) {
 		ExternalURL:  cfg.SCIM.ExternalURL,
 		Schema:       func() *scim.SchemaConfig { return b.cur.Load().schema },
 		Notify:       b.engine.Kick,
-		Audit:        b.audit,
+		Audit:        b.auditLater,
 		TokenName:    func(h []byte) string { return b.cur.Load().scimTokenName(h) },
 		Logger:       opts.Logger,
 		Registerer:   opts.Registry,
@@ -212,6 +212,7 @@ func New(opts Options) (*Bridge, error) {
 	}
 	// After the SCIM handler: it may own metrics this registration shares.
 	b.metrics = newMetrics(opts.Registry, opts.Version)
+	registerStoreMetrics(opts.Registry, opts.Store)
 	if b.console, err = b.newConsole(); err != nil {
 		return nil, fmt.Errorf("bridge: console: %w", err)
 	}

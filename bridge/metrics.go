@@ -81,6 +81,25 @@ func newMetrics(reg prometheus.Registerer, version string) *metrics {
 	return m
 }
 
+// registerStoreMetrics exports the group commit counts of a store that
+// has them: writes per commit is how much group commit saves.
+func registerStoreMetrics(reg prometheus.Registerer, st store.Store) {
+	gc, ok := st.(store.GroupCommitter)
+	if !ok {
+		return
+	}
+	reg.MustRegister(
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Namespace: "scim_bridge", Subsystem: "store", Name: "commits_total",
+			Help: "Write transactions the store committed; each holds the writes that were waiting (group commit).",
+		}, func() float64 { c, _ := gc.GroupCommitStats(); return float64(c) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Namespace: "scim_bridge", Subsystem: "store", Name: "committed_writes_total",
+			Help: "Writes (SCIM requests, sync engine updates, audit appends) the store committed.",
+		}, func() float64 { _, w := gc.GroupCommitStats(); return float64(w) }),
+	)
+}
+
 // register registers c, or returns the collector already registered under
 // the same description.
 func register[C prometheus.Collector](reg prometheus.Registerer, c C) C {

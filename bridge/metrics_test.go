@@ -15,6 +15,7 @@ import (
 
 	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/store"
 	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/store/sqlite"
+	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/config"
 )
 
 var metricName = regexp.MustCompile(`\bscim_bridge_[a-z0-9_]+`)
@@ -149,5 +150,22 @@ func TestReadyzFollowsTheStore(t *testing.T) {
 	us.down.Store(false)
 	if s, _ := h.get(h.adminURL + "/readyz"); s != http.StatusOK {
 		t.Errorf("readyz after the store returned: %d", s)
+	}
+}
+
+// TestPprofOnlyWhenConfigured serves Go's profiles on the admin listener
+// only with listen.pprof, and there only to a holder of a token.
+func TestPprofOnlyWhenConfigured(t *testing.T) {
+	off := startHarness(t, harnessOpts{})
+	if s, _ := off.getAuth(off.adminURL + "/debug/pprof/"); s != http.StatusNotFound {
+		t.Errorf("profiles without listen.pprof: %d, want 404", s)
+	}
+	on := startHarness(t, harnessOpts{configure: func(c *config.Config) { c.Listen.Pprof = true }})
+	if s, _ := on.get(on.adminURL + "/debug/pprof/heap"); s != http.StatusUnauthorized {
+		t.Errorf("heap profile without a token: %d, want 401", s)
+	}
+	s, body := on.getAuth(on.adminURL + "/debug/pprof/goroutine?debug=1")
+	if s != http.StatusOK || !strings.Contains(string(body), "goroutine profile:") {
+		t.Errorf("goroutine profile with a token: %d %.200s", s, body)
 	}
 }

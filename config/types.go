@@ -33,6 +33,9 @@ type Listen struct {
 	// MaxConnections bounds the connections each listener serves at once;
 	// further clients wait in the kernel's accept queue.
 	MaxConnections int `yaml:"maxConnections"` // default 512
+	// Pprof serves Go's profiles (net/http/pprof) under /debug/pprof/ on
+	// the admin listener, behind the SCIM bearer tokens. Off by default.
+	Pprof bool `yaml:"pprof"`
 }
 
 // SCIM configures the SCIM front end.

@@ -13,7 +13,10 @@ import (
 	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/store"
 )
 
-func newUUID() string { return uuid.NewString() }
+// newUUID mints resource ids: UUIDs of version 7, time-ordered, so the
+// store appends new users to its indexes rather than writing random pages
+// of them.
+func newUUID() string { return uuid.Must(uuid.NewV7()).String() }
 
 func scimError(status int, typ scimerrors.ScimType, detail string) scimerrors.ScimError {
 	return scimerrors.ScimError{Status: status, ScimType: typ, Detail: detail}

@@ -461,9 +461,57 @@ func (g *groupHandler) resource(r *http.Request, grp store.Group, proj projectio
 			g.h.log.Warn("read member names", zap.String("group", grp.ID), zap.Error(err))
 		}
 	}
+	if wantMembers && proj.isDefault() && len(grp.Members) > 0 {
+		// Nothing of the members is projected away: they are written
+		// out directly, not built as thousands of maps and encoded by
+		// reflection.
+		members := grp.Members
+		grp.Members = nil
+		attrs := groupDoc(grp)
+		attrs["members"] = memberList{ids: members, names: grp.MemberNames, base: g.h.baseURL(r)}
+		return libResource(grp.ID, attrs, proj, "displayName", grp.DisplayName, grp.Created, grp.Modified, grp.Version)
+	}
 	attrs := groupDoc(grp)
 	if wantMembers {
 		describeMembers(attrs, grp.MemberNames, g.h.baseURL(r))
 	}
 	return libResource(grp.ID, attrs, proj, "displayName", grp.DisplayName, grp.Created, grp.Modified, grp.Version)
+}
+
+// memberList is a group's members attribute as describeMembers builds it,
+// encoded without building it.
+type memberList struct {
+	ids   []string
+	names map[string]string
+	base  string
+}
+
+// MarshalJSON writes what encoding/json writes for the maps
+// describeMembers builds.
+func (l memberList) MarshalJSON() ([]byte, error) {
+	b := make([]byte, 0, len(l.ids)*(len(l.base)+120))
+	b = append(b, '[')
+	for i, id := range l.ids {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '{')
+		if l.base != "" {
+			b = append(b, `"$ref":`...)
+			b = appendJSONString(b, l.base+"/Users/"+url.PathEscape(id))
+			b = append(b, ',')
+		}
+		if name := l.names[id]; name != "" {
+			b = append(b, `"display":`...)
+			b = appendJSONString(b, name)
+			b = append(b, ',')
+		}
+		if l.base != "" {
+			b = append(b, `"type":"User",`...)
+		}
+		b = append(b, `"value":`...)
+		b = appendJSONString(b, id)
+		b = append(b, '}')
+	}
+	return append(b, ']'), nil
 }

@@ -250,6 +250,8 @@ type schemaSet struct {
 	src           *SchemaConfig
 	user, group   resourceSchema
 	resourceTypes []elscim.ResourceType // User, then Group
+	// userSchemasJSON is the schemas attribute of every user, encoded.
+	userSchemasJSON []byte
 }
 
 // currentSchemas returns the schemas of the configuration in effect,
@@ -267,6 +269,11 @@ func (h *handler) currentSchemas() *schemaSet {
 		set.user.resourceType("User", "User Account", "/Users", h.users),
 		set.group.resourceType("Group", "Group", "/Groups", h.groups),
 	}
+	ids := []string{set.resourceTypes[0].Schema.ID}
+	for _, e := range set.resourceTypes[0].SchemaExtensions {
+		ids = append(ids, e.Schema.ID)
+	}
+	set.userSchemasJSON, _ = json.Marshal(ids)
 	h.schemas.Store(set)
 	return set
 }
@@ -397,6 +404,9 @@ func (h *handler) serveLibrary(w http.ResponseWriter, r *http.Request) {
 		// Before the library parses it.
 		if serr := h.checkFilter(r.URL.Query().Get("filter")); serr != nil {
 			writeError(w, *serr)
+			return
+		}
+		if r.URL.Path == h.opts.BasePath+"/Users" && h.serveUserList(w, r) {
 			return
 		}
 	}

@@ -143,17 +143,12 @@ type pageHold struct{ held int64 }
 // users, then groups), so it never waits for itself.
 func (h *handler) holdPage(r *http.Request, size int64) error {
 	hold, ok := r.Context().Value(pageHoldKey{}).(*pageHold)
-	if size < smallPage || !ok {
+	if !ok {
 		return nil
 	}
-	w := min(size, pageBudget-hold.held)
-	if w <= 0 {
-		return nil
-	}
-	if err := h.pages.Acquire(r.Context(), w); err != nil {
+	if err := h.holdPageFor(r.Context(), hold, size); err != nil {
 		return fmt.Errorf("scim: wait to build a page: %w", err)
 	}
-	hold.held += w
 	return nil
 }
 

@@ -58,12 +58,21 @@ func (rs resourceSchema) normalizeBody(method string, body []byte, lim config.SC
 	if err := decodeJSON(body, &m); err != nil || m == nil {
 		return body, nil
 	}
-	normalize := rs.normalizeResource
+	changed := true
 	if method == http.MethodPatch {
-		normalize = rs.normalizePatch
+		if e := rs.normalizePatch(m); e != nil {
+			return nil, e
+		}
+	} else {
+		var e *scimerrors.ScimError
+		if changed, e = rs.normalizeResource(m); e != nil {
+			return nil, e
+		}
 	}
-	if e := normalize(m); e != nil {
-		return nil, e
+	if !changed {
+		// Already in shape, as identity providers send it: the library
+		// reads the body as sent.
+		return body, nil
 	}
 	out, err := json.Marshal(m)
 	if err != nil {
@@ -72,12 +81,18 @@ func (rs resourceSchema) normalizeBody(method string, body []byte, lim config.SC
 	return out, nil
 }
 
-func (rs resourceSchema) normalizeResource(m map[string]any) *scimerrors.ScimError {
-	ensureSchema(m, rs.core.ID)
+// normalizeResource normalises a POST or PUT body in place, and reports
+// whether that changed it.
+func (rs resourceSchema) normalizeResource(m map[string]any) (changed bool, _ *scimerrors.ScimError) {
+	changed = ensureSchema(m, rs.core.ID)
 	for k, v := range m {
 		if ext, ok := rs.extension(k); ok {
 			if inner, ok := v.(map[string]any); ok {
-				normalizeAttrs(ext.Attributes, inner, false)
+				for ik, iv := range inner {
+					if a, ok := ext.Attributes.ContainsAttribute(ik); ok {
+						inner[ik] = normValueOf(a, iv, true, &changed)
+					}
+				}
 			}
 			continue
 		}
@@ -87,9 +102,10 @@ func (rs resourceSchema) normalizeResource(m map[string]any) *scimerrors.ScimErr
 		}
 		if v == nil {
 			delete(m, k)
+			changed = true
 			continue
 		}
-		m[k] = normValue(a, v, true)
+		m[k] = normValueOf(a, v, true, &changed)
 	}
 	required := "userName"
 	if rs.core.ID == URNGroup {
@@ -98,18 +114,18 @@ func (rs resourceSchema) normalizeResource(m map[string]any) *scimerrors.ScimErr
 	_, v, ok := getKey(m, required)
 	if !ok || v == nil {
 		e := errInvalidValue("%s is required.", required)
-		return &e
+		return false, &e
 	}
 	s, ok := v.(string)
 	if !ok {
 		e := errInvalidValue("%s must be a string.", required)
-		return &e
+		return false, &e
 	}
 	if strings.TrimSpace(s) == "" {
 		e := errInvalidValue("%s must not be empty.", required)
-		return &e
+		return false, &e
 	}
-	return nil
+	return changed, nil
 }
 
 // normalizeAttrs normalises the known attributes of m in place; with drop,
@@ -127,7 +143,8 @@ func normalizeAttrs(attrs schema.Attributes, m map[string]any, drop bool) {
 	}
 }
 
-func ensureSchema(m map[string]any, id string) {
+// ensureSchema makes m's schemas list id, and reports whether it had to.
+func ensureSchema(m map[string]any, id string) bool {
 	k, v, ok := getKey(m, "schemas")
 	list, isList := v.([]any)
 	if !ok || !isList {
@@ -135,14 +152,15 @@ func ensureSchema(m map[string]any, id string) {
 			delete(m, k)
 		}
 		m["schemas"] = []any{id}
-		return
+		return true
 	}
 	for _, s := range list {
 		if s == id {
-			return
+			return false
 		}
 	}
 	m[k] = append(list, id)
+	return true
 }
 
 // normValue coerces v towards attribute a: string booleans become
@@ -150,6 +168,12 @@ func ensureSchema(m map[string]any, id string) {
 // sub-attribute becomes {"value": s}, and (with multi) a single value of a
 // multi-valued attribute becomes a one-element list.
 func normValue(a schema.CoreAttribute, v any, multi bool) any {
+	var changed bool
+	return normValueOf(a, v, multi, &changed)
+}
+
+// normValueOf is normValue, setting *changed when it changes v.
+func normValueOf(a schema.CoreAttribute, v any, multi bool, changed *bool) any {
 	if multi && a.MultiValued() {
 		list, ok := v.([]any)
 		if !ok {
@@ -157,9 +181,10 @@ func normValue(a schema.CoreAttribute, v any, multi bool) any {
 				return v
 			}
 			list = []any{v}
+			*changed = true
 		}
 		for i := range list {
-			list[i] = normValue(a, list[i], false)
+			list[i] = normValueOf(a, list[i], false, changed)
 		}
 		return list
 	}
@@ -167,6 +192,7 @@ func normValue(a schema.CoreAttribute, v any, multi bool) any {
 	case "boolean":
 		if s, ok := v.(string); ok {
 			if b, err := strconv.ParseBool(strings.ToLower(strings.TrimSpace(s))); err == nil {
+				*changed = true
 				return b
 			}
 		}
@@ -174,16 +200,18 @@ func normValue(a schema.CoreAttribute, v any, multi bool) any {
 		switch x := v.(type) {
 		case string:
 			if _, ok := a.SubAttributes().ContainsAttribute("value"); ok {
+				*changed = true
 				return map[string]any{"value": x}
 			}
 		case json.Number:
 			if _, ok := a.SubAttributes().ContainsAttribute("value"); ok {
+				*changed = true
 				return map[string]any{"value": x.String()}
 			}
 		case map[string]any:
 			for k, sv := range x {
 				if sa, ok := a.SubAttributes().ContainsAttribute(k); ok {
-					x[k] = normValue(sa, sv, true)
+					x[k] = normValueOf(sa, sv, true, changed)
 				}
 			}
 		}
@@ -249,7 +277,7 @@ func (rs resourceSchema) normalizePatch(m map[string]any) *scimerrors.ScimError 
 			continue
 		}
 		if ps, ok := pv.(string); ok && strings.TrimSpace(ps) != "" {
-			p, err := filter.ParsePath([]byte(ps))
+			p, err := rs.paths.parse(ps)
 			if err != nil {
 				continue
 			}
@@ -339,7 +367,7 @@ func (rs resourceSchema) normalizePathless(vm map[string]any) {
 			normalizeAttrs(ext.Attributes, inner, true)
 			continue
 		}
-		p, err := filter.ParsePath([]byte(k))
+		p, err := rs.paths.parse(k)
 		if err != nil {
 			delete(vm, k)
 			continue

@@ -77,7 +77,7 @@ func (rs resourceSchema) applyOp(doc map[string]any, name string, op elscim.Patc
 			}
 			continue
 		}
-		p, err := filter.ParsePath([]byte(k))
+		p, err := rs.paths.parse(k)
 		if err != nil {
 			continue // the library only passes keys it could parse
 		}

@@ -26,6 +26,9 @@ func projectionFrom(r *http.Request) projection {
 	return projection{include: split(q.Get("attributes")), exclude: split(q.Get("excludedAttributes"))}
 }
 
+// isDefault reports whether the projection returns every attribute.
+func (p projection) isDefault() bool { return len(p.include) == 0 && len(p.exclude) == 0 }
+
 // splitAttr splits "urn:…:User:name.givenName" into the schema URN (""
 // when absent), the attribute and the sub-attribute.
 func splitAttr(p string) (uri, attr, sub string) {

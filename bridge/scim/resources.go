@@ -4,10 +4,13 @@ import (
 	"encoding/json"
 	"net/http"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	elscim "github.com/elimity-com/scim"
 	"github.com/elimity-com/scim/optional"
 	"github.com/elimity-com/scim/schema"
+	"github.com/scim2/filter-parser/v2"
 
 	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/config"
 )
@@ -32,6 +35,8 @@ type resourceSchema struct {
 	// attrs are the core attributes plus the common externalId, which the
 	// library accepts on every resource.
 	attrs schema.Attributes
+	// paths keeps the PATCH paths parsed for this schema.
+	paths *pathCache
 }
 
 func newResourceSchema(core schema.Schema, exts ...schema.Schema) resourceSchema {
@@ -39,7 +44,42 @@ func newResourceSchema(core schema.Schema, exts ...schema.Schema) resourceSchema
 	attrs = append(attrs, schema.SimpleCoreAttribute(schema.SimpleStringParams(schema.StringParams{
 		CaseExact: true, Name: "externalId",
 	})))
-	return resourceSchema{core: core, extensions: exts, attrs: attrs}
+	return resourceSchema{core: core, extensions: exts, attrs: attrs, paths: &pathCache{}}
+}
+
+// pathCache remembers parsed attribute paths. The paths of PATCH
+// operations are few — those of the identity providers' mappings — and
+// parsing one costs more than applying it.
+type pathCache struct {
+	m sync.Map // string → parsedPath
+	n atomic.Int32
+}
+
+type parsedPath struct {
+	p   filter.Path
+	err error
+}
+
+// maxCachedPaths bounds the paths kept; longer paths are not kept.
+const (
+	maxCachedPaths   = 4096
+	maxCachedPathLen = 512
+)
+
+// parse is filter.ParsePath, remembered. The parsed paths are shared:
+// they are only read.
+func (c *pathCache) parse(s string) (filter.Path, error) {
+	if v, ok := c.m.Load(s); ok {
+		r := v.(parsedPath)
+		return r.p, r.err
+	}
+	p, err := filter.ParsePath([]byte(s))
+	if len(s) <= maxCachedPathLen && c.n.Load() < maxCachedPaths {
+		if _, loaded := c.m.LoadOrStore(s, parsedPath{p, err}); !loaded {
+			c.n.Add(1)
+		}
+	}
+	return p, err
 }
 
 func (rs resourceSchema) resourceType(name, desc, endpoint string, h elscim.ResourceHandler) elscim.ResourceType {

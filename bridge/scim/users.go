@@ -164,7 +164,17 @@ func (u *userHandler) Create(r *http.Request, attrs elscim.ResourceAttributes) (
 	}
 	usr.ID = u.h.opts.NewID()
 	usr.Source = store.SourceSCIM
-	created, err := u.h.opts.Store.CreateUser(ctx, usr)
+	var (
+		created store.User
+		link    *store.SyncInfo
+	)
+	if lc, ok := u.h.opts.Store.(store.LinkedCreator); ok {
+		var l store.SyncInfo
+		created, l, err = lc.CreateUserLinked(ctx, usr)
+		link = &l
+	} else {
+		created, err = u.h.opts.Store.CreateUser(ctx, usr)
+	}
 	if err != nil {
 		if errors.Is(err, store.ErrConflict) {
 			if owner, ok := u.h.userNameOwner(ctx, usr.UserName); ok {
@@ -175,7 +185,27 @@ func (u *userHandler) Create(r *http.Request, attrs elscim.ResourceAttributes) (
 	}
 	u.h.audit(r, store.UserAudit(store.User{}, created))
 	u.h.opts.Notify()
-	return u.resource(r, created, projectionFrom(r))
+	return u.created(r, created, link, projectionFrom(r))
+}
+
+// created renders a user just created: it is in no group (its id is
+// new), and its link is the one the create returned (link), or read.
+func (u *userHandler) created(r *http.Request, usr store.User, link *store.SyncInfo, proj projection) (elscim.Resource, error) {
+	var ex userExtras
+	if proj.wants("groups") {
+		ex.groups = map[string][]store.GroupRef{}
+	}
+	if proj.wants(URNBridge) {
+		if link != nil {
+			ex.sync = map[string]store.SyncInfo{usr.ID: *link}
+		} else {
+			var err error
+			if ex.sync, err = u.h.opts.Store.SyncOfUsers(r.Context(), []string{usr.ID}); err != nil {
+				return elscim.Resource{}, fmt.Errorf("scim: sync state of users: %w", err)
+			}
+		}
+	}
+	return u.render(usr, copyDoc(usr.Doc), proj, ex, u.h.baseURL(r)), nil
 }
 
 func (u *userHandler) Get(r *http.Request, id string) (elscim.Resource, error) {
@@ -280,6 +310,9 @@ func (u *userHandler) list(r *http.Request, expr filter.Expression, startIndex, 
 	if expr != nil {
 		sel, exact = narrowUsers(expr)
 	}
+	if vf, ok := u.h.opts.Store.(store.ViewFinder); ok && exact {
+		return u.listViews(r, vf, sel, startIndex, count, proj)
+	}
 	users, total, err := listMatching(expr, exact, startIndex, count, u.h.opts.Limits.MaxFilterCandidates, lister[store.User]{
 		kind:  "users",
 		chunk: candidateChunk,
@@ -324,6 +357,43 @@ func (u *userHandler) list(r *http.Request, expr filter.Expression, startIndex, 
 	for _, usr := range users {
 		// The page's users were read for this request alone: rendered
 		// in place rather than copied.
+		res = append(res, u.render(usr, usr.Doc, proj, ex, base))
+	}
+	return elscim.Page{TotalResults: total, Resources: res}, nil
+}
+
+// listViews answers a page the store selects exactly, from the users'
+// views: one query for the users, their links and their groups.
+func (u *userHandler) listViews(r *http.Request, vf store.ViewFinder, sel store.UserFilter, startIndex, count int, proj projection) (elscim.Page, error) {
+	count = max(count, 0)
+	sel.Offset, sel.Limit = max(startIndex-1, 0), max(count, 1) // count 0: only the total is wanted
+	views, total, err := vf.FindUserViews(r.Context(), sel)
+	if err != nil {
+		return elscim.Page{}, fmt.Errorf("scim: list users: %w", err)
+	}
+	if count == 0 {
+		views = nil
+	}
+	var size int64
+	for _, v := range views {
+		size += int64(len(v.Doc))
+	}
+	if err := u.h.holdPage(r, size); err != nil {
+		return elscim.Page{}, err
+	}
+	users, ex, err := viewUsers(views)
+	if err != nil {
+		return elscim.Page{}, fmt.Errorf("scim: list users: %w", err)
+	}
+	if !proj.wants(URNBridge) {
+		ex.sync = nil
+	}
+	if !proj.wants("groups") {
+		ex.groups = nil
+	}
+	base := u.h.baseURL(r)
+	res := make([]elscim.Resource, 0, len(users))
+	for _, usr := range users {
 		res = append(res, u.render(usr, usr.Doc, proj, ex, base))
 	}
 	return elscim.Page{TotalResults: total, Resources: res}, nil

@@ -1,6 +1,9 @@
 package store
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // UserFilter selects users by what the store holds beside their documents:
 // the conditions of SCIM filters the store can answer without reading and
@@ -54,4 +57,65 @@ type Finder interface {
 	// SyncOfUsers returns the SyncInfo of each of the user ids that has
 	// one.
 	SyncOfUsers(ctx context.Context, ids []string) (map[string]SyncInfo, error)
+}
+
+// UserView is a user as the SCIM front end shows it, read in one query:
+// the stored fields, the document as the JSON text it is stored as (not
+// decoded), the user's link and its groups.
+type UserView struct {
+	ID       string
+	UserName string
+	Active   bool
+	Source   string
+	// Doc is the user's document as stored: a JSON object.
+	Doc      []byte
+	Version  int64
+	Created  time.Time
+	Modified time.Time
+	// Sync is the user's link without its Record; HasSync is false when
+	// the user has none.
+	Sync    SyncInfo
+	HasSync bool
+	// Groups are the groups the user is in, in creation order.
+	Groups []GroupRef
+}
+
+// ViewFinder is an optional capability of a store: FindUsers answered
+// with what showing each user needs, in one query per page rather than a
+// query for the users, one for their links and one for their groups, and
+// without decoding the documents.
+type ViewFinder interface {
+	// FindUserViews returns the views of the users FindUsers(ctx, f)
+	// returns, in the same order, and the same total.
+	FindUserViews(ctx context.Context, f UserFilter) ([]UserView, int, error)
+}
+
+// GroupCommitter is an optional capability of a store that commits
+// concurrent writes together, one transaction for many (group commit).
+type GroupCommitter interface {
+	// GroupCommitStats returns how many write transactions the store has
+	// committed and how many writes they held.
+	GroupCommitStats() (commits, writes int64)
+}
+
+// LinkedCreator is an optional capability of a store: CreateUser that also
+// returns the new user's link as the create left it, so showing the user
+// needs no second read.
+type LinkedCreator interface {
+	// CreateUserLinked is CreateUser; the SyncInfo is what GetSync of the
+	// new user returns once the create is committed.
+	CreateUserLinked(ctx context.Context, u User) (User, SyncInfo, error)
+}
+
+// AuditQueuer is an optional capability of a store: AppendAudit without
+// waiting for the write, for callers whose own write is already stored and
+// whose answer should not wait for a second commit.
+type AuditQueuer interface {
+	// QueueAudit appends entries as AppendAudit does, in one of the
+	// store's next write transactions, and returns at once. then is told
+	// the outcome once it is known, from a goroutine of the store: it must
+	// be quick and must not call the store. Entries without a Time get
+	// the time of this call. Entries queued before Close are written
+	// before Close returns.
+	QueueAudit(entries []AuditEntry, then func(error))
 }

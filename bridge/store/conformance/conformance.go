@@ -69,6 +69,8 @@ func RunTests(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"ExtendLease", testExtendLease},
 		{"ClaimJob", testClaimJob},
 		{"TwoGroupsConflictConcurrent", testTwoGroupsConflict},
+		{"ConcurrentWritesFailAlone", testConcurrentWritesFailAlone},
+		{"WriteFunctionPanics", testWriteFunctionPanics},
 	}
 	tests = append(tests, schedulingTests()...)
 	for _, tc := range tests {

@@ -11,3 +11,7 @@ func TestAuditConformance(t *testing.T) {
 	testDSN(t)
 	conformance.RunAuditTests(t, func(t *testing.T) store.Store { return open(t, freshSchema(t)) })
 }
+
+func TestAuditQueuerConformance(t *testing.T) {
+	conformance.RunAuditQueuerTests(t, func(t *testing.T) store.Store { return open(t, freshSchema(t)) })
+}

@@ -11,3 +11,10 @@ func TestFinderConformance(t *testing.T) {
 	testDSN(t)
 	conformance.RunFinderTests(t, func(t *testing.T) store.Store { return open(t, freshSchema(t)) })
 }
+func TestViewFinderConformance(t *testing.T) {
+	conformance.RunViewFinderTests(t, func(t *testing.T) store.Store { return open(t, freshSchema(t)) })
+}
+
+func TestLinkedCreatorConformance(t *testing.T) {
+	conformance.RunLinkedCreatorTests(t, func(t *testing.T) store.Store { return open(t, freshSchema(t)) })
+}

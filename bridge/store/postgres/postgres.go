@@ -87,8 +87,11 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 		cfg.RuntimeParams["statement_timeout"] = strconv.FormatInt(opts.StatementTimeout.Milliseconds(), 10)
 	}
 	db := stdlib.OpenDB(*cfg)
-	db.SetMaxOpenConns(opts.MaxConns)
-	db.SetMaxIdleConns(opts.MaxConns)
+	lanes := writeLanes(opts.MaxConns)
+	// The lanes keep their connections; reads need at least one more.
+	conns := max(opts.MaxConns, lanes+1)
+	db.SetMaxOpenConns(conns)
+	db.SetMaxIdleConns(conns)
 	db.SetConnMaxIdleTime(5 * time.Minute)
 	if err := db.PingContext(ctx); err != nil {
 		_ = db.Close()
@@ -99,17 +102,28 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
 	inner, err := sqlstore.New(sqlstore.Config{
-		Reader:  db,
-		Writer:  db,
-		Dialect: dialect(),
-		Now:     opts.Now,
-		Logger:  log,
+		Reader:      db,
+		Writer:      db,
+		Dialect:     dialect(),
+		Now:         opts.Now,
+		Logger:      log,
+		GroupCommit: sqlstore.GroupCommit{Lanes: lanes},
 	})
 	if err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
 	return &Store{Store: inner, db: db, held: map[int64]func(){}}, nil
+}
+
+// writeLanes is how many batches of writes are committed at once (see
+// sqlstore.GroupCommit) from a pool of maxConns connections: a third of
+// them, between 1 and 4. Each lane keeps one connection; writers on
+// PostgreSQL wait only for the rows they share, so several lanes commit
+// side by side, and batches of many writes each keep the round trips and
+// commits per request few.
+func writeLanes(maxConns int) int {
+	return min(max(maxConns/3, 1), 4)
 }
 
 // lockKey maps a lock name to an advisory lock key. Names are prefixed so
@@ -127,11 +141,20 @@ var migrationLock = lockKey("schema-migrations")
 // change, and concurrent claimers skip each other's rows.
 func dialect() sqlstore.Dialect {
 	return sqlstore.Dialect{
-		LockRow:     " FOR UPDATE",
-		SkipLocked:  " FOR UPDATE SKIP LOCKED",
-		IsUnique:    isUnique,
-		IsRetryable: isRetryable,
-		JSONText:    jsonText,
+		LockRow: " FOR UPDATE",
+		// Lanes commit side by side: a write waiting for a row another
+		// lane's batch holds gives up after this and runs alone, so two
+		// batches that wait for each other resolve at once rather than
+		// after PostgreSQL's deadlock_timeout.
+		BatchLockTimeout: "SET LOCAL lock_timeout = '50ms'",
+		SkipLocked:       " FOR UPDATE SKIP LOCKED",
+		IsUnique:         isUnique,
+		IsRetryable:      isRetryable,
+		JSONText:         jsonText,
+		GroupRefsJSON: func(user string) string {
+			return `(SELECT COALESCE(json_agg(json_build_array(g.id, g.display_name, g.external_id) ORDER BY g.seq), '[]')::text
+FROM group_members m JOIN scim_groups g ON g.id = m.group_id WHERE m.user_id = ` + user + `)`
+		},
 	}
 }
 
@@ -164,11 +187,11 @@ func isUnique(err error) bool {
 	return errors.As(err, &e) && e.Code == "23505"
 }
 
-// isRetryable: serialization failures and deadlocks mean "run the
-// transaction again".
+// isRetryable: serialization failures, deadlocks and a lock wait past
+// lock_timeout mean "run the transaction again".
 func isRetryable(err error) bool {
 	var e *pgconn.PgError
-	return errors.As(err, &e) && (e.Code == "40001" || e.Code == "40P01")
+	return errors.As(err, &e) && (e.Code == "40001" || e.Code == "40P01" || e.Code == "55P03")
 }
 
 // TryLock takes the named session advisory lock if no session holds it and

@@ -40,6 +40,9 @@ func TestConformance(t *testing.T) {
 	testDSN(t)
 	conformance.RunTests(t, func(t *testing.T) store.Store { return open(t, freshSchema(t)) })
 }
+func TestGroupCommitConformance(t *testing.T) {
+	conformance.RunGroupCommitTests(t, func(t *testing.T) store.Store { return open(t, freshSchema(t)) })
+}
 
 func TestOpenConcurrentMigrations(t *testing.T) {
 	dsn := freshSchema(t)

@@ -10,3 +10,7 @@ import (
 func TestAuditConformance(t *testing.T) {
 	conformance.RunAuditTests(t, func(t *testing.T) store.Store { return newStore(t) })
 }
+
+func TestAuditQueuerConformance(t *testing.T) {
+	conformance.RunAuditQueuerTests(t, func(t *testing.T) store.Store { return newStore(t) })
+}

@@ -31,3 +31,18 @@ var findPlans = map[string]struct {
 	"dirty stats":       {index: "dirty_since", ordered: true},
 	"count sync states": {index: "sync_info_tombstone_state", ordered: true},
 }
+
+// viewPlans are the expected plans of the user views of
+// sqlstore.FindPlannedQueries: the users of the page through index (a
+// scan of the table in creation order, stopped by LIMIT, only for the
+// first page of all users), then each user's link and groups by index. A
+// deep page skips the users before it in an index, not the table.
+var viewPlans = map[string]struct {
+	index     string
+	scanUsers bool
+}{
+	"user views by userName":                    {index: "sqlite_autoindex_users_2"},
+	"user views of a page":                      {index: "sqlite_autoindex_sync_info_2", scanUsers: true},
+	"user views of a deep page":                 {index: "users_seq"},
+	"user views of a deep page of active users": {index: "users_active"},
+}

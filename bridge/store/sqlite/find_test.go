@@ -10,3 +10,10 @@ import (
 func TestFinderConformance(t *testing.T) {
 	conformance.RunFinderTests(t, func(t *testing.T) store.Store { return newStore(t) })
 }
+func TestViewFinderConformance(t *testing.T) {
+	conformance.RunViewFinderTests(t, func(t *testing.T) store.Store { return newStore(t) })
+}
+
+func TestLinkedCreatorConformance(t *testing.T) {
+	conformance.RunLinkedCreatorTests(t, func(t *testing.T) store.Store { return newStore(t) })
+}

@@ -35,3 +35,30 @@ func TestMigrateLinks(t *testing.T) {
 	defer s.Close()
 	migratetest.CheckLinks(t, s)
 }
+
+// TestMigrateUsersV8 opens a database of schema version 8 and checks the
+// columns and indexes version 8 changed: display names, users by manager,
+// tombstones by userName.
+func TestMigrateUsersV8(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "old.db")
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatalf("open: %v", err)
+	}
+	if err := migratetest.ApplyUpTo(ctx, db, migrationFiles, "migrations", 8); err != nil {
+		t.Fatalf("apply old migrations: %v", err)
+	}
+	if err := migratetest.SeedUsersV8(ctx, db); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, err := Open(ctx, path, Options{Logger: zaptest.NewLogger(t)})
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	defer s.Close()
+	migratetest.CheckUsersV8(t, s)
+}

@@ -37,6 +37,9 @@ func newStore(t *testing.T) *sqlite.Store {
 func TestConformance(t *testing.T) {
 	conformance.RunTests(t, func(t *testing.T) store.Store { return newStore(t) })
 }
+func TestGroupCommitConformance(t *testing.T) {
+	conformance.RunGroupCommitTests(t, func(t *testing.T) store.Store { return newStore(t) })
+}
 
 func TestReopen(t *testing.T) {
 	ctx := t.Context()

@@ -87,3 +87,62 @@ func CheckLinks(t *testing.T, s store.Store) {
 		t.Fatalf("re-created user's link = %+v, %v; want link u-ok", got, err)
 	}
 }
+
+// SeedUsersV8 writes, in the version 8 schema (members' display names read
+// from the documents), three users — one with a displayName, one with an
+// empty one, one with none — a group holding them, a tombstone and a user
+// with a manager.
+func SeedUsersV8(ctx context.Context, db *sql.DB) error {
+	const user = `INSERT INTO users (id, user_name, user_name_lower, external_id, emails, manager_id, active, source, doc, version, created, modified)
+VALUES ($1, $2, $3, '', '[]', $4, TRUE, 'scim', $5, 1, 1, 1)`
+	for _, row := range [][]any{
+		{"u-ann", "ann@example.com", store.Fold("ann@example.com"), "", `{"displayName":"Ann Lee","userName":"ann@example.com"}`},
+		{"u-bob", "bob@example.com", store.Fold("bob@example.com"), "u-ann", `{"displayName":"","userName":"bob@example.com"}`},
+		{"u-cid", "cid@example.com", store.Fold("cid@example.com"), "u-ann", `{"displayName":7,"userName":"cid@example.com"}`},
+	} {
+		if _, err := db.ExecContext(ctx, user, row...); err != nil {
+			return fmt.Errorf("migratetest: seed users: %w", err)
+		}
+	}
+	for _, q := range []string{
+		`INSERT INTO scim_groups (id, display_name, display_name_lower, external_id, source, doc, version, created, modified)
+VALUES ('g-1', 'Sales', 'sales', '', 'scim', '{}', 1, 1, 1)`,
+		`INSERT INTO group_members (group_id, user_id) VALUES ('g-1', 'u-ann'), ('g-1', 'u-bob'), ('g-1', 'u-cid')`,
+	} {
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("migratetest: seed users: %w", err)
+		}
+	}
+	if _, err := db.ExecContext(ctx, `INSERT INTO sync_info (link_id, user_id, user_name, user_name_lower, gsid, record, active, unknown, state, last_error, tombstone, version, updated)
+VALUES ('l-gone', 'u-gone', 'Gone@example.com', $1, 'GS-GONE', 'null', FALSE, FALSE, 'synced', '', TRUE, 1, 1)`, store.Fold("gone@example.com")); err != nil {
+		return fmt.Errorf("migratetest: seed users: %w", err)
+	}
+	return nil
+}
+
+// CheckUsersV8 checks what SeedUsersV8 wrote after the current schema's
+// migrations: the group's members by their display names (the userName
+// where the document has no string displayName), the users of a manager,
+// and a re-create taking the tombstone's link over.
+func CheckUsersV8(t *testing.T, s store.Store) {
+	t.Helper()
+	ctx := t.Context()
+	g, err := s.GetGroup(ctx, "g-1")
+	if err != nil {
+		t.Fatalf("GetGroup: %v", err)
+	}
+	want := map[string]string{"u-ann": "Ann Lee", "u-bob": "bob@example.com", "u-cid": "cid@example.com"}
+	if fmt.Sprint(g.MemberNames) != fmt.Sprint(want) {
+		t.Errorf("member names after the migration = %v, want %v", g.MemberNames, want)
+	}
+	if ids, err := s.UsersByManager(ctx, "u-ann"); err != nil || fmt.Sprint(ids) != "[u-bob u-cid]" {
+		t.Errorf("UsersByManager = %v, %v; want [u-bob u-cid]", ids, err)
+	}
+	u, err := s.CreateUser(ctx, store.User{UserName: "gone@example.com"})
+	if err != nil {
+		t.Fatalf("CreateUser: %v", err)
+	}
+	if got, err := s.GetSync(ctx, u.ID); err != nil || got.LinkID != "l-gone" || got.GSID != "GS-GONE" {
+		t.Errorf("re-created user's link = %+v, %v; want the tombstone's", got, err)
+	}
+}

@@ -34,32 +34,78 @@ func (s *Store) AppendAudit(ctx context.Context, entries []store.AuditEntry) err
 			return fmt.Errorf("store: append audit: %w", invalid("the user id or userName"))
 		}
 	}
-	now := s.now()
-	err := s.write(ctx, func(tx *sql.Tx) error {
-		for _, e := range entries {
-			at := e.Time
-			if at.IsZero() {
-				at = now
-			}
-			changes := e.Changes
-			if changes == nil {
-				changes = []store.AuditChange{}
-			}
-			b, err := json.Marshal(changes)
-			if err != nil {
-				return fmt.Errorf("encode changes: %w", err)
-			}
-			if _, err := tx.ExecContext(ctx, `INSERT INTO audit (at, user_id, user_name, user_name_lower, op, source, actor, replica, request_id, gsid, result, error, detail, changes)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
-				ts(at), e.UserID, e.UserName, store.Fold(e.UserName), string(e.Op), e.Source, e.Actor, e.Replica,
-				e.RequestID, e.GSID, e.Result, e.Error, e.Detail, string(b)); err != nil {
-				return fmt.Errorf("insert: %w", err)
-			}
-		}
-		return nil
-	})
+	rows, err := s.auditRows(entries)
+	if err != nil {
+		return fmt.Errorf("store: append audit: %w", err)
+	}
+	err = s.write(ctx, func(ctx context.Context, tx *wtx) error { return insertAudit(ctx, tx, rows) })
 	if err != nil {
 		return fmt.Errorf("store: append %d audit entries: %w", len(entries), err)
+	}
+	return nil
+}
+
+var _ store.AuditQueuer = (*Store)(nil)
+
+// QueueAudit implements store.AuditQueuer.
+func (s *Store) QueueAudit(entries []store.AuditEntry, then func(error)) {
+	if then == nil {
+		then = func(error) {}
+	}
+	if len(entries) == 0 {
+		then(nil)
+		return
+	}
+	for _, e := range entries {
+		if unstorable(e.UserID, e.UserName) {
+			then(fmt.Errorf("store: queue audit: %w", invalid("the user id or userName")))
+			return
+		}
+	}
+	rows, err := s.auditRows(entries)
+	if err != nil {
+		then(fmt.Errorf("store: queue audit: %w", err))
+		return
+	}
+	s.c.submitLater(func(ctx context.Context, tx *wtx) error { return insertAudit(ctx, tx, rows) }, func(err error) {
+		if err != nil {
+			err = fmt.Errorf("store: append %d audit entries: %w", len(entries), err)
+		}
+		then(err)
+	})
+}
+
+// auditRows are the statement arguments of entries. They are built before
+// the write: its transaction is shared by a batch of writes (group
+// commit), whose time it should not spend encoding.
+func (s *Store) auditRows(entries []store.AuditEntry) ([][]any, error) {
+	now := s.now()
+	rows := make([][]any, len(entries))
+	for i, e := range entries {
+		at := e.Time
+		if at.IsZero() {
+			at = now
+		}
+		changes := e.Changes
+		if changes == nil {
+			changes = []store.AuditChange{}
+		}
+		b, err := json.Marshal(changes)
+		if err != nil {
+			return nil, fmt.Errorf("encode changes: %w", err)
+		}
+		rows[i] = []any{ts(at), e.UserID, e.UserName, store.Fold(e.UserName), string(e.Op), e.Source, e.Actor, e.Replica,
+			e.RequestID, e.GSID, e.Result, e.Error, e.Detail, string(b)}
+	}
+	return rows, nil
+}
+
+func insertAudit(ctx context.Context, tx *wtx, rows [][]any) error {
+	for _, row := range rows {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO audit (at, user_id, user_name, user_name_lower, op, source, actor, replica, request_id, gsid, result, error, detail, changes)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`, row...); err != nil {
+			return fmt.Errorf("insert: %w", err)
+		}
 	}
 	return nil
 }
@@ -141,7 +187,7 @@ func (s *Store) PruneAudit(ctx context.Context, before time.Time, keep, limit in
 		return 0, nil
 	}
 	removed := 0
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *wtx) error {
 		removed = 0
 		// The newest entry that is not kept by count: it and everything
 		// older go.

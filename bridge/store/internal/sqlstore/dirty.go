@@ -19,7 +19,7 @@ func (s *Store) MarkDirtyAs(ctx context.Context, p store.Priority, userIDs ...st
 	if len(uniq(userIDs)) == 0 {
 		return nil
 	}
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *wtx) error {
 		return s.markDirty(ctx, tx, s.now(), p, userIDs...)
 	})
 	if err != nil {
@@ -40,7 +40,7 @@ func (s *Store) ClaimDirtyMin(ctx context.Context, owner string, min store.Prior
 		return nil, nil
 	}
 	var out []store.Dirty
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *wtx) error {
 		out = out[:0]
 		rows, err := tx.QueryContext(ctx, sqlClaimDirty+s.d.SkipLocked, ts(now), limit, int(min))
 		if err != nil {
@@ -89,7 +89,7 @@ func (s *Store) ExtendLease(ctx context.Context, owner string, userIDs []string,
 		return nil, nil
 	}
 	held := map[string]bool{}
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *wtx) error {
 		clear(held)
 		for _, c := range chunks(ids) {
 			args := append([]any{owner, ts(until)}, anys(c)...)
@@ -118,7 +118,7 @@ func (s *Store) ExtendLease(ctx context.Context, owner string, userIDs []string,
 
 // CompleteDirty implements store.Store.
 func (s *Store) CompleteDirty(ctx context.Context, owner, userID string, gen int64) error {
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *wtx) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM dirty WHERE user_id = $1 AND generation = $2 AND lease_owner = $3`, userID, gen, owner)
 		if err != nil {
 			return err
@@ -142,7 +142,7 @@ WHERE user_id = $1 AND lease_owner = $2`, userID, owner, ts(s.now()))
 
 // RetryDirty implements store.Store.
 func (s *Store) RetryDirty(ctx context.Context, owner, userID string, gen int64, attempts int, notBefore time.Time) error {
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *wtx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE dirty SET lease_owner = '', lease_until = 0, due = $3, attempts = $4
 WHERE user_id = $1 AND generation = $2 AND lease_owner = $5`, userID, gen, ts(notBefore), attempts, owner)
 		if err != nil {
@@ -192,7 +192,7 @@ func (s *Store) DirtyStats(ctx context.Context) (int, time.Time, error) {
 // ClaimJob implements store.Store.
 func (s *Store) ClaimJob(ctx context.Context, name string, every time.Duration, now time.Time) (bool, error) {
 	var ok bool
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *wtx) error {
 		res, err := tx.ExecContext(ctx, `INSERT INTO jobs (name, last_run) VALUES ($1, $2)
 ON CONFLICT (name) DO UPDATE SET last_run = $2 WHERE jobs.last_run <= $3`, name, ts(now), ts(now.Add(-every)))
 		if err != nil {

@@ -248,6 +248,19 @@ func FindPlannedQueries(d Dialect) []PlannedQuery {
 		out = append(out, PlannedQuery{Name: "count users " + q.name, SQL: count, Args: c.args},
 			PlannedQuery{Name: "users " + q.name, SQL: list, Args: listArgs})
 	}
+	for _, q := range []struct {
+		name string
+		f    store.UserFilter
+	}{
+		{"views by userName", store.UserFilter{Query: store.Query{Field: "userName", Value: "user-1@example.com", Limit: 100}}},
+		{"views of a page", store.UserFilter{Query: store.Query{Limit: 100}}},
+		{"views of a deep page", store.UserFilter{Query: store.Query{Offset: 1500, Limit: 100}}},
+		{"views of a deep page of active users", store.UserFilter{Query: store.Query{Offset: 1500, Limit: 100}, Active: &active}},
+	} {
+		c, _ := userConds(q.f)
+		sql, args := viewSQL(d, c.where(), q.f.Query, c.args)
+		out = append(out, PlannedQuery{Name: "user " + q.name, SQL: sql, Args: args})
+	}
 	c, _ := groupConds(store.GroupFilter{Member: "u-1"})
 	count, list, listArgs := listSQL("scim_groups", groupCols, c.where(), store.Query{Limit: 100}, c.args)
 	out = append(out, PlannedQuery{Name: "count groups with member", SQL: count, Args: c.args},

@@ -10,8 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/store"
 )
 
@@ -182,7 +180,7 @@ func (s *Store) groupsOf(ctx context.Context, q queryer, users []string, except 
 // groups whose profiles conflict can never both gain the user. At READ
 // COMMITTED the group row's lock alone would let both read the user's
 // memberships before either commits.
-func (s *Store) lockUsers(ctx context.Context, tx *sql.Tx, users []string) error {
+func (s *Store) lockUsers(ctx context.Context, tx *wtx, users []string) error {
 	if s.d.LockRow == "" {
 		return nil
 	}
@@ -216,7 +214,7 @@ func (s *Store) affected(ctx context.Context, q queryer, users []string, groupID
 	return out, nil
 }
 
-func (s *Store) addMembers(ctx context.Context, tx *sql.Tx, groupID string, users []string) error {
+func (s *Store) addMembers(ctx context.Context, tx *wtx, groupID string, users []string) error {
 	for _, u := range uniq(users) {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO group_members (group_id, user_id) VALUES ($1, $2)`, groupID, u); err != nil {
 			return fmt.Errorf("add member %s: %w", u, err)
@@ -225,7 +223,7 @@ func (s *Store) addMembers(ctx context.Context, tx *sql.Tx, groupID string, user
 	return nil
 }
 
-func (s *Store) removeMembers(ctx context.Context, tx *sql.Tx, groupID string, users []string) error {
+func (s *Store) removeMembers(ctx context.Context, tx *wtx, groupID string, users []string) error {
 	for _, u := range uniq(users) {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM group_members WHERE group_id = $1 AND user_id = $2`, groupID, u); err != nil {
 			return fmt.Errorf("remove member %s: %w", u, err)
@@ -236,7 +234,7 @@ func (s *Store) removeMembers(ctx context.Context, tx *sql.Tx, groupID string, u
 
 // touchUsers marks users dirty, each with its priority in prio, and
 // pending.
-func (s *Store) touchUsers(ctx context.Context, tx *sql.Tx, now time.Time, prio map[string]store.Priority, users []string) error {
+func (s *Store) touchUsers(ctx context.Context, tx *wtx, now time.Time, prio map[string]store.Priority, users []string) error {
 	if err := s.setPending(ctx, tx, now, users...); err != nil {
 		return err
 	}
@@ -253,7 +251,7 @@ func (s *Store) CreateGroup(ctx context.Context, g store.Group, check store.Grou
 		return store.Group{}, errors.New("store: create group: empty displayName")
 	}
 	if g.ID == "" {
-		g.ID = uuid.NewString()
+		g.ID = newID()
 	}
 	if g.Source == "" {
 		g.Source = store.SourceSCIM
@@ -269,7 +267,7 @@ func (s *Store) CreateGroup(ctx context.Context, g store.Group, check store.Grou
 		return store.Group{}, fmt.Errorf("store: create group: encode doc: %w", err)
 	}
 	var checkErr error
-	err = s.write(ctx, func(tx *sql.Tx) error {
+	err = s.write(ctx, func(ctx context.Context, tx *wtx) error {
 		missing, err := s.missingUsers(ctx, tx, g.Members)
 		if err != nil {
 			return err
@@ -345,7 +343,7 @@ func (s *Store) UpdateGroup(ctx context.Context, id string, fn func(store.Group)
 		out          store.Group
 		fnErr, chErr error
 	)
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *wtx) error {
 		cur, err := s.getGroup(ctx, tx, id, s.d.LockRow, false)
 		if err != nil {
 			return err
@@ -440,7 +438,7 @@ version = $6, modified = $7 WHERE id = $8 AND version = $9`,
 // DeleteGroup implements store.Store.
 func (s *Store) DeleteGroup(ctx context.Context, id string, check store.GroupCheck) error {
 	var chErr error
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *wtx) error {
 		cur, err := s.getGroup(ctx, tx, id, s.d.LockRow, false)
 		if err != nil {
 			return err

@@ -10,13 +10,30 @@ import (
 // step. Each must be answered through an index: PlannedQueries hands them
 // to the backends' plan tests.
 const (
-	sqlUserByID       = `SELECT ` + userCols + ` FROM users WHERE id = $1`
-	sqlUsersByManager = `SELECT id FROM users WHERE manager_id = $1 ORDER BY seq`
+	sqlUserByID   = `SELECT ` + userCols + ` FROM users WHERE id = $1`
+	sqlInsertUser = `INSERT INTO users (id, user_name, user_name_lower, external_id, emails, manager_id, active, source, doc, version, created, modified, display_name)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`
+	sqlUpdateUser = `UPDATE users SET user_name = $1, user_name_lower = $2, external_id = $3, emails = $4, manager_id = $5,
+active = $6, source = $7, doc = $8, version = $9, modified = $10, display_name = $13 WHERE id = $11 AND version = $12`
+	// sqlUsersByManager repeats the partial index's predicate so the
+	// planner can use it.
+	sqlUsersByManager = `SELECT id FROM users WHERE manager_id = $1 AND manager_id <> '' ORDER BY seq`
 	sqlGroupByID      = `SELECT ` + groupCols + ` FROM scim_groups WHERE id = $1`
 	// sqlTombstoneByName finds the tombstone a re-created userName
 	// re-attaches to.
 	sqlTombstoneByName = `SELECT link_id FROM sync_info WHERE user_name_lower = $1 AND tombstone = TRUE
 ORDER BY updated DESC, user_id LIMIT 1`
+	// sqlAttachFresh gives a new user a fresh pending link, unless a
+	// tombstone of its userName ($4) exists, whose link it takes over
+	// instead (no row is written or returned then).
+	sqlAttachFresh = `INSERT INTO sync_info (link_id, user_id, user_name, user_name_lower, gsid, record, active, unknown, state, last_error, tombstone, version, updated)
+SELECT $1, $2, $3, $4, '', 'null', FALSE, FALSE, $5, '', FALSE, 1, $6
+WHERE NOT EXISTS (SELECT 1 FROM sync_info WHERE user_name_lower = $4 AND tombstone = TRUE)
+ON CONFLICT (user_id) DO UPDATE SET user_name = $3, user_name_lower = $4, state = $5, tombstone = FALSE,
+version = sync_info.version + 1, updated = $6 RETURNING ` + syncCols
+	// sqlTakeOverLink gives a tombstone's link ($6) to a new user.
+	sqlTakeOverLink = `UPDATE sync_info SET user_id = $1, user_name = $2, user_name_lower = $3, state = $4, tombstone = FALSE,
+version = version + 1, updated = $5 WHERE link_id = $6 RETURNING ` + syncCols
 	// sqlTouchGroupsOfUser bumps the version of every group a deleted
 	// user leaves.
 	sqlTouchGroupsOfUser = `UPDATE scim_groups SET version = version + 1, modified = $2
@@ -89,7 +106,7 @@ func membersSQL(n int) string {
 // membersWithNamesSQL selects the members of n groups with their display
 // names: displayName, else userName.
 func membersWithNamesSQL(d Dialect, n int) string {
-	return `SELECT m.group_id, m.user_id, COALESCE(NULLIF(` + d.JSONText("u.doc", "displayName") + `, ''), u.user_name, '')
+	return `SELECT m.group_id, m.user_id, COALESCE(NULLIF(u.display_name, ''), u.user_name, '')
 FROM group_members m LEFT JOIN users u ON u.id = m.user_id
 WHERE m.group_id IN (` + placeholders(1, n) + `) ORDER BY m.group_id, m.user_id`
 }
@@ -158,6 +175,7 @@ func PlannedQueries(d Dialect) []PlannedQuery {
 	add("groups of users", groupsOfSQL(2), "g-1", "u-1", "u-2")
 	add("groups of a deleted user", sqlTouchGroupsOfUser, "u-1", int64(1))
 	add("tombstone by userName", sqlTombstoneByName+d.LockRow, "user-1@example.com")
+	add("attach a fresh link", sqlAttachFresh, "l-new", "u-new", "user-1@example.com", "user-1@example.com", store.StatePending, int64(1))
 	add("sync info by user", sqlSyncByUser, "u-1")
 	add("sync info by link", sqlSyncByLink+d.LockRow, "l-1")
 	add("links after", sqlLinksAfter, "l-100", 100)

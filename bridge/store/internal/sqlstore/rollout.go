@@ -12,7 +12,7 @@ import (
 )
 
 // Shadow mode's plans and the mass-deactivation guard (store.Rollout), in
-// tables of their own (migration 0008).
+// tables of their own (migration 0008_rollout).
 
 const planCols = `user_id, user_name, priority, planned, doc`
 
@@ -70,7 +70,7 @@ func (s *Store) withKinds(ctx context.Context, plans []store.PlannedUser) error 
 }
 
 // dropPlans removes the plans of ids, kinds first.
-func dropPlans(ctx context.Context, tx *sql.Tx, ids []string) error {
+func dropPlans(ctx context.Context, tx *wtx, ids []string) error {
 	for _, c := range chunks(ids) {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM plan_kinds WHERE user_id IN (`+placeholders(1, len(c))+`)`, anys(c)...); err != nil {
 			return fmt.Errorf("drop kinds: %w", err)
@@ -93,7 +93,7 @@ func (s *Store) RecordPlans(ctx context.Context, save []store.PlannedUser, drop 
 		return nil
 	}
 	now := s.now()
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *wtx) error {
 		ids := append([]string(nil), drop...)
 		for _, p := range save {
 			ids = append(ids, p.UserID)
@@ -209,7 +209,7 @@ func (s *Store) ReleasePlans(ctx context.Context, limit int) (int, error) {
 		return 0, nil
 	}
 	n := 0
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *wtx) error {
 		n = 0
 		rows, err := tx.QueryContext(ctx, `SELECT user_id, priority FROM plans ORDER BY user_name_lower, user_id LIMIT $1`+s.d.SkipLocked, limit)
 		if err != nil {
@@ -303,7 +303,7 @@ func (s *Store) ReserveDeactivations(ctx context.Context, policy store.GuardPoli
 		ids = append(ids, d.UserID)
 	}
 	var res store.GuardResult
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *wtx) error {
 		res = store.GuardResult{}
 		var one int
 		if err := tx.QueryRowContext(ctx, `SELECT id FROM guard_lock WHERE id = 1`+s.d.LockRow).Scan(&one); err != nil {
@@ -416,7 +416,7 @@ func (s *Store) DecideHolds(ctx context.Context, d store.HoldDecision) ([]store.
 	}
 	update := `UPDATE guard_holds SET ` + set + ` WHERE ` + cond
 	var out []store.Hold
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *wtx) error {
 		out = out[:0]
 		run := func(where string, args ...any) error {
 			rows, err := tx.QueryContext(ctx, update+where+` RETURNING `+holdCols, append([]any{d.By, ts(at)}, args...)...)
@@ -467,7 +467,7 @@ func (s *Store) ReleaseHolds(ctx context.Context, ids ...string) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *wtx) error {
 		for _, c := range chunks(ids) {
 			if _, err := tx.ExecContext(ctx, `DELETE FROM guard_holds WHERE user_id IN (`+placeholders(1, len(c))+`)`, anys(c)...); err != nil {
 				return err

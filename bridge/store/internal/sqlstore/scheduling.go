@@ -136,7 +136,7 @@ func (s *Store) ReplaceSnapshot(ctx context.Context, snap store.Snapshot) error 
 			keys = append(keys, k)
 		}
 	}
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *wtx) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM snapshot_keys`); err != nil {
 			return fmt.Errorf("clear keys: %w", err)
 		}

@@ -8,9 +8,11 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/google/uuid"
 	"go.uber.org/zap"
 
 	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/store"
@@ -35,6 +37,30 @@ type Dialect struct {
 	// IsRetryable reports whether the transaction that failed with err may
 	// simply be run again (serialization failure, deadlock, busy).
 	IsRetryable func(error) bool
+	// Begin starts a write transaction ("BEGIN" when empty). SQLite's is
+	// BEGIN IMMEDIATE: the write lock is taken at once, so a transaction
+	// never fails half-way for want of it.
+	Begin string
+	// GroupRefsJSON returns the expression of the groups of the user
+	// whose id is the column user: a JSON array of [id, displayName,
+	// externalId] triples in the groups' creation order, "[]" for none.
+	GroupRefsJSON func(user string) string
+	// BatchLockTimeout, when set, is run at the start of a transaction of
+	// several writes to bound how long one of them waits for a row lock
+	// (PostgreSQL's SET LOCAL lock_timeout); the wait then fails with an
+	// error IsRetryable accepts, and the write runs again alone.
+	BatchLockTimeout string
+	// PrepareSavepoints keeps the savepoint statements of group commit
+	// prepared (SQLite, where parsing them is most of their cost);
+	// otherwise they are sent as plain text.
+	PrepareSavepoints bool
+}
+
+func (d Dialect) begin() string {
+	if d.Begin == "" {
+		return "BEGIN"
+	}
+	return d.Begin
 }
 
 // Config wires a Store.
@@ -46,14 +72,23 @@ type Config struct {
 	Dialect Dialect
 	Now     func() time.Time
 	Logger  *zap.Logger
+	// GroupCommit batches the write transactions (commit.go). Every write
+	// goes through it.
+	GroupCommit GroupCommit
 }
 
 // Store implements store.Store over database/sql.
 type Store struct {
-	r, w *sql.DB
-	d    Dialect
-	now  func() time.Time
-	log  *zap.Logger
+	// r serves reads outside transactions; w's connections are the
+	// committer's lanes'.
+	r   *reader
+	w   *sql.DB
+	c   *committer
+	d   Dialect
+	now func() time.Time
+	log *zap.Logger
+	// viewSQLs keeps the text of user view queries by shape (views.go).
+	viewSQLs sync.Map
 	// prioritizer decides the priority of the marks writes make (nil: the
 	// store's defaults).
 	prioritizer atomic.Pointer[store.Prioritizer]
@@ -75,7 +110,9 @@ func New(c Config) (*Store, error) {
 	if c.Logger == nil {
 		c.Logger = zap.NewNop()
 	}
-	return &Store{r: c.Reader, w: c.Writer, d: c.Dialect, now: c.Now, log: c.Logger}, nil
+	s := &Store{r: &reader{db: c.Reader, stmts: &stmtCache{db: c.Reader}}, w: c.Writer, d: c.Dialect, now: c.Now, log: c.Logger}
+	s.c = newCommitter(s, c.GroupCommit)
+	return s, nil
 }
 
 // maxAttempts bounds how often a write transaction is re-run after a
@@ -93,36 +130,18 @@ type queryer interface {
 }
 
 // write runs fn in a write transaction, re-running it after retryable
-// failures.
-func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	var err error
-	for attempt := 1; ; attempt++ {
-		err = s.writeOnce(ctx, fn)
-		if err == nil {
-			return nil
-		}
-		retry := errors.Is(err, errCASLost) || s.d.IsRetryable(err)
-		if !retry || attempt >= maxAttempts || ctx.Err() != nil {
-			return err
-		}
-		s.log.Debug("retrying store transaction", zap.Int("attempt", attempt), zap.Error(err))
-	}
+// failures. fn runs in a batch with other writes (commit.go): it must use
+// the ctx it is given for its statements, and may be called more than
+// once, so it must set what it returns from scratch on each call.
+func (s *Store) write(ctx context.Context, fn func(ctx context.Context, tx *wtx) error) error {
+	return s.c.submit(ctx, fn)
 }
 
-func (s *Store) writeOnce(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	tx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("begin: %w", err)
-	}
-	if err := fn(tx); err != nil {
-		_ = tx.Rollback()
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
-	}
-	return nil
-}
+// newID mints the id of a user, group or link: a UUID of version 7, whose
+// leading bits are its creation time, so the rows and index entries of
+// new resources are appended in order instead of landing on random pages
+// of every index keyed by id (fewer pages written per commit).
+func newID() string { return uuid.Must(uuid.NewV7()).String() }
 
 // Time is stored as Unix nanoseconds (BIGINT) on every backend: portable,
 // exact, and free of time-zone conversions.
@@ -247,11 +266,17 @@ func (s *Store) setPending(ctx context.Context, q queryer, now time.Time, ids ..
 
 // Ping implements store.Store.
 func (s *Store) Ping(ctx context.Context) error {
-	if err := s.r.PingContext(ctx); err != nil {
+	if err := s.r.db.PingContext(ctx); err != nil {
 		return fmt.Errorf("store: ping: %w", err)
 	}
-	if s.w != s.r {
-		if err := s.w.PingContext(ctx); err != nil {
+	if s.w != s.r.db {
+		// The writer's connections are the lanes': a write that does
+		// nothing shows that they work.
+		err := s.write(ctx, func(ctx context.Context, tx *wtx) error {
+			_, err := tx.ExecContext(ctx, `SELECT 1`)
+			return err
+		})
+		if err != nil {
 			return fmt.Errorf("store: ping writer: %w", err)
 		}
 	}
@@ -260,8 +285,10 @@ func (s *Store) Ping(ctx context.Context) error {
 
 // Close implements store.Store.
 func (s *Store) Close() error {
-	err := s.r.Close()
-	if s.w != s.r {
+	s.c.close()
+	s.r.stmts.close()
+	err := s.r.db.Close()
+	if s.w != s.r.db {
 		err = errors.Join(err, s.w.Close())
 	}
 	if err != nil {
@@ -280,7 +307,7 @@ func (s *Store) Take(ctx context.Context, window string, start time.Time, limit 
 		return true, nil
 	}
 	var ok bool
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *wtx) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM budget WHERE window_name = $1 AND window_start < $2`, window, ts(start)); err != nil {
 			return fmt.Errorf("expire windows: %w", err)
 		}

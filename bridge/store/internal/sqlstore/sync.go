@@ -73,7 +73,7 @@ func (s *Store) UpdateSync(ctx context.Context, linkID string, fn func(store.Syn
 		out   store.SyncInfo
 		fnErr error
 	)
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *wtx) error {
 		cur, err := scanSync(tx.QueryRowContext(ctx, sqlSyncByLink+s.d.LockRow, linkID))
 		if errors.Is(err, sql.ErrNoRows) {
 			return store.ErrNotFound
@@ -159,7 +159,7 @@ func (s *Store) ListLinks(ctx context.Context, after string, limit int) ([]store
 // PurgeTombstones implements store.Store.
 func (s *Store) PurgeTombstones(ctx context.Context, before time.Time) (int, error) {
 	var n int64
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *wtx) error {
 		res, err := tx.ExecContext(ctx, sqlPurgeTombstones, ts(before))
 		if err != nil {
 			return err

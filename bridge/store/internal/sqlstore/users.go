@@ -6,9 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
-
-	"github.com/google/uuid"
 
 	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/store"
 )
@@ -92,9 +91,21 @@ func marshalUser(u store.User) (emails, doc string, err error) {
 	return string(e), string(d), nil
 }
 
-func (s *Store) writeEmails(ctx context.Context, tx *sql.Tx, u store.User) error {
-	if _, err := tx.ExecContext(ctx, `DELETE FROM user_emails WHERE user_id = $1`, u.ID); err != nil {
-		return fmt.Errorf("clear emails: %w", err)
+// displayName is what a group shows for a member: the document's
+// displayName when it is a string (NUL characters left out, which
+// PostgreSQL text cannot hold).
+func displayName(doc map[string]any) string {
+	s, _ := doc["displayName"].(string)
+	return strings.ReplaceAll(s, "\x00", "")
+}
+
+// writeEmails indexes the emails of u; with fresh, u is a new user, which
+// has none indexed yet.
+func (s *Store) writeEmails(ctx context.Context, tx *wtx, u store.User, fresh bool) error {
+	if !fresh {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM user_emails WHERE user_id = $1`, u.ID); err != nil {
+			return fmt.Errorf("clear emails: %w", err)
+		}
 	}
 	for _, e := range emailKeys(u.Emails) {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO user_emails (user_id, email_lower) VALUES ($1, $2)`, u.ID, e); err != nil {
@@ -113,11 +124,19 @@ func (s *Store) uniqueErr(err error, what string) error {
 
 // CreateUser implements store.Store.
 func (s *Store) CreateUser(ctx context.Context, u store.User) (store.User, error) {
+	u, _, err := s.CreateUserLinked(ctx, u)
+	return u, err
+}
+
+var _ store.LinkedCreator = (*Store)(nil)
+
+// CreateUserLinked implements store.LinkedCreator.
+func (s *Store) CreateUserLinked(ctx context.Context, u store.User) (store.User, store.SyncInfo, error) {
 	if u.UserName == "" {
-		return store.User{}, errors.New("store: create user: empty userName")
+		return store.User{}, store.SyncInfo{}, errors.New("store: create user: empty userName")
 	}
 	if u.ID == "" {
-		u.ID = uuid.NewString()
+		u.ID = newID()
 	}
 	if u.Source == "" {
 		u.Source = store.SourceSCIM
@@ -126,19 +145,21 @@ func (s *Store) CreateUser(ctx context.Context, u store.User) (store.User, error
 	u.Version, u.Created, u.Modified = 1, now, now
 	emails, doc, err := marshalUser(u)
 	if err != nil {
-		return store.User{}, fmt.Errorf("store: create user: %w", err)
+		return store.User{}, store.SyncInfo{}, fmt.Errorf("store: create user: %w", err)
 	}
-	err = s.write(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO users (id, user_name, user_name_lower, external_id, emails, manager_id, active, source, doc, version, created, modified)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
-			u.ID, u.UserName, store.Fold(u.UserName), u.ExternalID, emails, u.ManagerID, u.Active, u.Source, doc, u.Version, ts(u.Created), ts(u.Modified))
+	var link store.SyncInfo
+	err = s.write(ctx, func(ctx context.Context, tx *wtx) error {
+		_, err := tx.ExecContext(ctx, sqlInsertUser,
+			u.ID, u.UserName, store.Fold(u.UserName), u.ExternalID, emails, u.ManagerID, u.Active, u.Source, doc, u.Version, ts(u.Created), ts(u.Modified),
+			displayName(u.Doc))
 		if err != nil {
 			return s.uniqueErr(err, fmt.Sprintf("userName %q", u.UserName))
 		}
-		if err := s.writeEmails(ctx, tx, u); err != nil {
+		if err := s.writeEmails(ctx, tx, u, true); err != nil {
 			return err
 		}
-		tookOver, err := s.attachSync(ctx, tx, u, now)
+		var tookOver bool
+		link, tookOver, err = s.attachSync(ctx, tx, u, now)
 		if err != nil {
 			return err
 		}
@@ -151,39 +172,41 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
 		return s.markDirty(ctx, tx, now, prio, u.ID)
 	})
 	if err != nil {
-		return store.User{}, fmt.Errorf("store: create user: %w", err)
+		return store.User{}, store.SyncInfo{}, fmt.Errorf("store: create user: %w", err)
 	}
-	return u, nil
+	return u, link, nil
 }
 
 // attachSync gives a new user its pending link, taking over the most
 // recent tombstone of the same userName so the user keeps its Gainsight
-// user: the link keeps its id and GSID and changes its user id. It reports
-// whether it took a tombstone's link over.
-func (s *Store) attachSync(ctx context.Context, tx *sql.Tx, u store.User, now time.Time) (bool, error) {
+// user: the link keeps its id and GSID and changes its user id. It returns
+// the link as written and whether it took a tombstone's link over.
+func (s *Store) attachSync(ctx context.Context, tx *wtx, u store.User, now time.Time) (store.SyncInfo, bool, error) {
 	lower := store.Fold(u.UserName)
-	var old string
-	err := tx.QueryRowContext(ctx, sqlTombstoneByName+s.d.LockRow, lower).Scan(&old)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		_, err = tx.ExecContext(ctx, `INSERT INTO sync_info (link_id, user_id, user_name, user_name_lower, gsid, record, active, unknown, state, last_error, tombstone, version, updated)
-VALUES ($1, $2, $3, $4, '', 'null', FALSE, FALSE, $5, '', FALSE, 1, $6)
-ON CONFLICT (user_id) DO UPDATE SET user_name = $3, user_name_lower = $4, state = $5, tombstone = FALSE,
-version = sync_info.version + 1, updated = $6`,
-			uuid.NewString(), u.ID, u.UserName, lower, store.StatePending, ts(now))
-		if err != nil {
-			return false, fmt.Errorf("create sync info: %w", err)
+	for {
+		// Most users are new: a fresh link, unless a tombstone of the
+		// userName exists, in one statement.
+		link, err := scanSync(tx.QueryRowContext(ctx, sqlAttachFresh, newID(), u.ID, u.UserName, lower, store.StatePending, ts(now)))
+		if err == nil {
+			return link, false, nil
 		}
-		return false, nil
-	case err != nil:
-		return false, fmt.Errorf("find tombstone: %w", err)
+		if !errors.Is(err, sql.ErrNoRows) {
+			return store.SyncInfo{}, false, fmt.Errorf("create sync info: %w", err)
+		}
+		var old string
+		err = tx.QueryRowContext(ctx, sqlTombstoneByName+s.d.LockRow, lower).Scan(&old)
+		if errors.Is(err, sql.ErrNoRows) {
+			continue // purged meanwhile: the link is fresh after all
+		}
+		if err != nil {
+			return store.SyncInfo{}, false, fmt.Errorf("find tombstone: %w", err)
+		}
+		link, err = scanSync(tx.QueryRowContext(ctx, sqlTakeOverLink, u.ID, u.UserName, lower, store.StatePending, ts(now), old))
+		if err != nil {
+			return store.SyncInfo{}, false, fmt.Errorf("take over the link of a tombstone: %w", err)
+		}
+		return link, true, nil
 	}
-	_, err = tx.ExecContext(ctx, `UPDATE sync_info SET user_id = $1, user_name = $2, user_name_lower = $3, state = $4, tombstone = FALSE,
-version = version + 1, updated = $5 WHERE link_id = $6`, u.ID, u.UserName, lower, store.StatePending, ts(now), old)
-	if err != nil {
-		return false, fmt.Errorf("take over the link of a tombstone: %w", err)
-	}
-	return true, nil
 }
 
 // GetUser implements store.Store.
@@ -195,13 +218,41 @@ func (s *Store) GetUser(ctx context.Context, id string) (store.User, error) {
 	return u, nil
 }
 
-// UpdateUser implements store.Store.
+// errStale means the user changed between the optimistic read of
+// UpdateUser and its write.
+var errStale = errors.New("sqlstore: user changed since it was read")
+
+// UpdateUser implements store.Store. The user is first read and fn run
+// outside the write's transaction, which is shared by a batch of writes
+// (group commit) that fn's work — a PATCH applied and validated — would
+// otherwise hold up; the result is written only if the user is still the
+// version read. When it is not, fn runs again inside the transaction, on
+// the user as it is then.
 func (s *Store) UpdateUser(ctx context.Context, id string, fn func(store.User) (store.User, error)) (store.User, error) {
+	if cur, err := s.getUser(ctx, s.r, id, ""); err == nil {
+		next, err := fn(cur)
+		if err != nil {
+			return store.User{}, err
+		}
+		emails, doc, err := s.nextUser(cur, &next)
+		if err != nil {
+			return store.User{}, fmt.Errorf("store: update user %s: %w", id, err)
+		}
+		err = s.write(ctx, func(ctx context.Context, tx *wtx) error {
+			return s.writeUpdate(ctx, tx, cur, next, emails, doc, errStale)
+		})
+		if err == nil {
+			return next, nil
+		}
+		if !errors.Is(err, errStale) {
+			return store.User{}, fmt.Errorf("store: update user %s: %w", id, err)
+		}
+	}
 	var (
 		out   store.User
 		fnErr error
 	)
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *wtx) error {
 		cur, err := s.getUser(ctx, tx, id, s.d.LockRow)
 		if err != nil {
 			return err
@@ -211,43 +262,11 @@ func (s *Store) UpdateUser(ctx context.Context, id string, fn func(store.User) (
 			fnErr = err
 			return err
 		}
-		if next.UserName == "" {
-			return errors.New("empty userName")
-		}
-		now := tm(ts(s.now()))
-		next.ID, next.Created, next.Version, next.Modified = cur.ID, cur.Created, cur.Version+1, now
-		if next.Source == "" {
-			next.Source = cur.Source
-		}
-		emails, doc, err := marshalUser(next)
+		emails, doc, err := s.nextUser(cur, &next)
 		if err != nil {
 			return err
 		}
-		res, err := tx.ExecContext(ctx, `UPDATE users SET user_name = $1, user_name_lower = $2, external_id = $3, emails = $4, manager_id = $5,
-active = $6, source = $7, doc = $8, version = $9, modified = $10 WHERE id = $11 AND version = $12`,
-			next.UserName, store.Fold(next.UserName), next.ExternalID, emails, next.ManagerID,
-			next.Active, next.Source, doc, next.Version, ts(now), id, cur.Version)
-		if err != nil {
-			return s.uniqueErr(err, fmt.Sprintf("userName %q", next.UserName))
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return err
-		} else if n != 1 {
-			return errCASLost
-		}
-		if err := s.writeEmails(ctx, tx, next); err != nil {
-			return err
-		}
-		_, err = tx.ExecContext(ctx, `UPDATE sync_info SET user_name = $2, user_name_lower = $3, state = $4, updated = $5,
-version = version + 1 WHERE user_id = $1 AND tombstone = FALSE`, id, next.UserName, store.Fold(next.UserName), store.StatePending, ts(now))
-		if err != nil {
-			return fmt.Errorf("set pending: %w", err)
-		}
-		prio, err := s.userPriority(ctx, tx, cur, next)
-		if err != nil {
-			return err
-		}
-		if err := s.markDirty(ctx, tx, now, prio, id); err != nil {
+		if err := s.writeUpdate(ctx, tx, cur, next, emails, doc, errCASLost); err != nil {
 			return err
 		}
 		out = next
@@ -262,9 +281,53 @@ version = version + 1 WHERE user_id = $1 AND tombstone = FALSE`, id, next.UserNa
 	return out, nil
 }
 
+// nextUser completes next, fn's result for cur, into the user to store
+// and encodes its emails and document.
+func (s *Store) nextUser(cur store.User, next *store.User) (emails, doc string, err error) {
+	if next.UserName == "" {
+		return "", "", errors.New("empty userName")
+	}
+	now := tm(ts(s.now()))
+	next.ID, next.Created, next.Version, next.Modified = cur.ID, cur.Created, cur.Version+1, now
+	if next.Source == "" {
+		next.Source = cur.Source
+	}
+	return marshalUser(*next)
+}
+
+// writeUpdate writes next over cur, if cur is still the stored version;
+// otherwise it returns stale.
+func (s *Store) writeUpdate(ctx context.Context, tx *wtx, cur, next store.User, emails, doc string, stale error) error {
+	id := cur.ID
+	res, err := tx.ExecContext(ctx, sqlUpdateUser,
+		next.UserName, store.Fold(next.UserName), next.ExternalID, emails, next.ManagerID,
+		next.Active, next.Source, doc, next.Version, ts(next.Modified), id, cur.Version, displayName(next.Doc))
+	if err != nil {
+		return s.uniqueErr(err, fmt.Sprintf("userName %q", next.UserName))
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return err
+	} else if n != 1 {
+		return stale
+	}
+	if err := s.writeEmails(ctx, tx, next, false); err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `UPDATE sync_info SET user_name = $2, user_name_lower = $3, state = $4, updated = $5,
+version = version + 1 WHERE user_id = $1 AND tombstone = FALSE`, id, next.UserName, store.Fold(next.UserName), store.StatePending, ts(next.Modified))
+	if err != nil {
+		return fmt.Errorf("set pending: %w", err)
+	}
+	prio, err := s.userPriority(ctx, tx, cur, next)
+	if err != nil {
+		return err
+	}
+	return s.markDirty(ctx, tx, next.Modified, prio, id)
+}
+
 // DeleteUser implements store.Store.
 func (s *Store) DeleteUser(ctx context.Context, id string) error {
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *wtx) error {
 		u, err := s.getUser(ctx, tx, id, s.d.LockRow)
 		if err != nil {
 			return err
@@ -287,7 +350,7 @@ func (s *Store) DeleteUser(ctx context.Context, id string) error {
 VALUES ($1, $2, $3, $4, '', 'null', FALSE, FALSE, $5, '', TRUE, 1, $6)
 ON CONFLICT (user_id) DO UPDATE SET user_name = $3, user_name_lower = $4, state = $5, tombstone = TRUE,
 version = sync_info.version + 1, updated = $6`,
-			uuid.NewString(), id, u.UserName, store.Fold(u.UserName), store.StatePending, ts(now))
+			newID(), id, u.UserName, store.Fold(u.UserName), store.StatePending, ts(now))
 		if err != nil {
 			return fmt.Errorf("tombstone: %w", err)
 		}

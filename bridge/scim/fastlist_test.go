@@ -1,0 +1,214 @@
+package scim
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+
+	scimerrors "github.com/elimity-com/scim/errors"
+
+	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/store"
+	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/config"
+)
+
+func TestParseEq(t *testing.T) {
+	for _, tc := range []struct {
+		filter       string
+		field, value string
+		ok           bool
+	}{
+		{`userName eq "ann@example.com"`, "userName", "ann@example.com", true},
+		{`USERNAME EQ "Ann@Example.com"`, "userName", "Ann@Example.com", true},
+		{`urn:ietf:params:scim:schemas:core:2.0:User:userName eq "a"`, "userName", "a", true},
+		{`externalId eq "00u1"`, "externalId", "00u1", true},
+		{`emails.value eq "a@b.c"`, "emails", "a@b.c", true},
+		{`emails eq "a@b.c"`, "emails", "a@b.c", true},
+		{`id eq "x"`, "id", "x", true},
+		{`userName eq ""`, "userName", "", true},
+		// Left to the library: other forms, attributes, operators,
+		// escapes and spacing.
+		{`userName  eq "a"`, "", "", false},
+		{`userName eq "a" `, "", "", false},
+		{`userName eq "a\"b"`, "", "", false},
+		{`userName eq "a\\b"`, "", "", false},
+		{`userName ne "a"`, "", "", false},
+		{`userName sw "a"`, "", "", false},
+		{`userName eq a`, "", "", false},
+		{`userName eq "a" and active eq true`, "", "", false},
+		{`(userName eq "a")`, "", "", false},
+		{`displayName eq "a"`, "", "", false},
+		{`active eq "true"`, "", "", false},
+		{`emails[value eq "a"]`, "", "", false},
+		{`urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber eq "1"`, "", "", false},
+		{`userName`, "", "", false},
+	} {
+		field, value, ok := parseEq(tc.filter)
+		if ok != tc.ok || field != tc.field || value != tc.value {
+			t.Errorf("parseEq(%q) = %q, %q, %v; want %q, %q, %v", tc.filter, field, value, ok, tc.field, tc.value, tc.ok)
+		}
+	}
+}
+
+func TestTopLevel(t *testing.T) {
+	doc := []byte(` {"a":1, "b\u0022c" : {"x":[1,"]",{"y":"}"}]},"d":"e\"f","g":null,"h":true,"i":-1.5e3} `)
+	ms, err := topLevel(doc, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []struct{ key, val string }{{"a", "1"}, {`b"c`, `{"x":[1,"]",{"y":"}"}]}`}, {"d", `"e\"f"`}, {"g", "null"}, {"h", "true"}, {"i", "-1.5e3"}}
+	if len(ms) != len(want) {
+		t.Fatalf("%d members, want %d: %+v", len(ms), len(want), ms)
+	}
+	for i, w := range want {
+		if ms[i].key != w.key || string(ms[i].val) != w.val {
+			t.Errorf("member %d = %q: %s, want %q: %s", i, ms[i].key, ms[i].val, w.key, w.val)
+		}
+	}
+	for _, bad := range []string{``, `[]`, `{"a"}`, `{"a":`, `{"a":"x`, `{"a":1`, `{"a":1,}`, `{"a":{"b":1}`} {
+		if _, err := topLevel([]byte(bad), nil); err == nil {
+			t.Errorf("topLevel(%q) read a member", bad)
+		}
+	}
+}
+
+func TestAppendJSONStringMatchesEncodingJSON(t *testing.T) {
+	for _, s := range []string{"", "plain", `q"b\s`, "<a href='x'>&amp;</a>", "\b\f\n\r\t\x00\x1f\x7f", "é ü 日本 🙂",
+		"line\u2028para\u2029", "bad\xffutf8\xc3", "\u00e9\u0301"} {
+		want, _ := json.Marshal(s)
+		if got := appendJSONString(nil, s); string(got) != string(want) {
+			t.Errorf("appendJSONString(%q) = %s, want %s", s, got, want)
+		}
+	}
+}
+
+// TestFastListMatchesLibrary checks that look-ups and pages answered
+// without the library are what the library answers: the same bytes.
+func TestFastListMatchesLibrary(t *testing.T) {
+	f := newFixture(t, nil)
+	ann := f.createUser("ann@example.com", `,"externalId":"00u-ann","name":{"givenName":"Ann","familyName":"<Lee> & co"},`+
+		`"emails":[{"value":"ann@example.com","type":"work","primary":true}],"displayName":"Ann \u2028 Lee",`+
+		`"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User":{"department":"R&D","employeeNumber":"7"},"title":"Boss 🙂"`)
+	bob := f.createUser("bob@example.com", `,"emails":[{"value":"bob@example.com"}],"nickName":"b\"ob"`)
+	cid := f.createUser("cid@example.com", `,"externalId":"00u-cid"`)
+	f.mustDo(http.StatusOK, http.MethodPatch, "/scim/v2/Users/"+cid, `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","value":{"active":false}}]}`)
+	f.createGroup("Sales", ann, bob)
+	f.createGroup("Admins & <Ops>", ann)
+	if _, err := f.sqlite.UpdateSync(context.Background(), linkOf(t, f, bob), func(i store.SyncInfo) (store.SyncInfo, error) {
+		i.State, i.GSID, i.LastError = store.StateSynced, "GS-BOB", "was <refused> once"
+		return i, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+
+	for _, tc := range []struct{ fast, library string }{
+		{`filter=` + urlq(`userName eq "ANN@example.com"`), `filter=` + urlq(`userName eq "ANN@example.com" and userName eq "ann@example.com"`)},
+		{`filter=` + urlq(`userName eq "bob@example.com"`) + `&startIndex=1&count=100`, `filter=` + urlq(`userName eq "bob@example.com" and userName eq "bob@example.com"`) + `&startIndex=1&count=100`},
+		{`filter=` + urlq(`externalId eq "00u-cid"`), `filter=` + urlq(`externalId eq "00u-cid" and externalId eq "00u-cid"`)},
+		{`filter=` + urlq(`emails.value eq "ann@example.com"`), `filter=` + urlq(`emails.value eq "ann@example.com" and emails.value eq "ann@example.com"`)},
+		{`filter=` + urlq(`id eq "`+bob+`"`), `filter=` + urlq(`id eq "`+bob+`" and id eq "`+bob+`"`)},
+		{`filter=` + urlq(`userName eq "nobody@example.com"`), `filter=` + urlq(`userName eq "nobody@example.com" and userName eq "nobody@example.com"`)},
+		{``, `excludedAttributes=nickNameX`},
+		{`startIndex=2&count=1`, `startIndex=2&count=1&excludedAttributes=nickNameX`},
+		{`startIndex=3&count=5`, `startIndex=3&count=5&excludedAttributes=nickNameX`},
+		{`startIndex=9`, `startIndex=9&excludedAttributes=nickNameX`},
+		{`count=0`, `count=0&excludedAttributes=nickNameX`},
+		{`count=-3&startIndex=-1`, `count=-3&startIndex=-1&excludedAttributes=nickNameX`},
+		{`count=5000`, `count=5000&excludedAttributes=nickNameX`},
+	} {
+		fast := f.mustDo(http.StatusOK, http.MethodGet, "/scim/v2/Users?"+tc.fast, "")
+		lib := f.mustDo(http.StatusOK, http.MethodGet, "/scim/v2/Users?"+tc.library, "")
+		if fast.raw != lib.raw {
+			t.Errorf("GET /Users?%s:\n%s\nthe library answers:\n%s", tc.fast, fast.raw, lib.raw)
+		}
+		if ct := fast.header.Get("Content-Type"); ct != "application/scim+json" {
+			t.Errorf("GET /Users?%s: Content-Type %q", tc.fast, ct)
+		}
+	}
+	// A malformed count or another filter is the library's to answer.
+	if r := f.do(http.MethodGet, "/scim/v2/Users?count=x", ""); r.status != http.StatusBadRequest {
+		t.Errorf("count=x: %d %s", r.status, r.raw)
+	}
+	if r := f.do(http.MethodGet, "/scim/v2/Users?filter="+urlq(`userName eq`), ""); r.status != http.StatusBadRequest || !strings.Contains(r.raw, "invalidFilter") {
+		t.Errorf("a broken filter: %d %s", r.status, r.raw)
+	}
+}
+
+// linkOf returns the link id of user id.
+func linkOf(t *testing.T, f *fixture, id string) string {
+	t.Helper()
+	info, err := f.sqlite.GetSync(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return info.LinkID
+}
+
+func TestLocatorMatchesResourceLocation(t *testing.T) {
+	for _, base := range []string{"http://bridge.test/scim/v2", "https://h:8443/a b/scim", "", "http://h"} {
+		l := newLocator("/Users", base)
+		for _, id := range []string{"0196f8a2-7c1e-7d3a-9b1e-3f0c2a4d5e6f", "a b", "ü", "x/y", ".", "..", "", "a%20b", "A-Z_a~z.0"} {
+			if got, want := l.of(id), resourceLocation("/Users", id, base); got != want {
+				t.Errorf("base %q, id %q: %q, want %q", base, id, got, want)
+			}
+		}
+	}
+}
+
+// TestPrecheckMatchesDecodedCount compares the walk of a POST or PUT body
+// in place with counting its values after json.Unmarshal into raw messages
+// (countRaw), on bodies of every shape the limits care about.
+func TestPrecheckMatchesDecodedCount(t *testing.T) {
+	const max = 3
+	lim := withDefaults(config.SCIMLimits{MaxValuesPerAttribute: max})
+	ext := "urn:ietf:params:scim:schemas:extension:gainsight:2.0:User"
+	for _, rs := range []resourceSchema{userResourceSchema(SchemaConfig{}), groupResourceSchema()} {
+		for _, body := range []string{
+			`{"userName":"a","emails":[1,2,3]}`,
+			`{"userName":"a","emails":[1,2,3,4]}`,
+			`{"userName":"a","emails":[1,2,3,4],"addresses":[1,2,3,4,5]}`,
+			`{"zz":[1,2,3,4,5],"aa":[1,2,3,4]}`,
+			` { "emails" : [ {"a":[1,2,3,4,5]} , "x,y" , [1,2] , 4 ] } `,
+			`{"emails":[],"roles":[[],[],[],[]]}`,
+			`{"` + ext + `":{"Region__gc":["a","b","c","d"]}}`,
+			`{"` + strings.ToUpper(ext) + `":{"Region__gc":["a","b","c","d"]}}`,
+			`{"` + ext + `":{"Region__gc":["a","b"]},"` + ext + `":{"Region__gc":["a","b","c","d"]}}`,
+			`{"emails":[1,2,3,4,5],"emails":[1]}`,
+			`{"members":[1,2,3,4,5],"displayName":"g"}`,
+			`{"userName":"\u0022[1,2,3,4,5]\u0022","k\"ey":[1,2,3,4]}`,
+			`{"emails":[1,2,3,4,5]`,
+			`[1,2,3,4,5]`,
+			`"text"`,
+			``,
+			`{}`,
+		} {
+			var want *scimerrors.ScimError
+			var doc map[string]json.RawMessage
+			if json.Unmarshal([]byte(body), &doc) == nil {
+				want = rs.countRaw("", doc, max)
+			}
+			got := rs.precheck(http.MethodPost, []byte(body), lim)
+			if fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Errorf("%s body %s: precheck %v, decoded count %v", rs.core.ID, body, got, want)
+			}
+		}
+	}
+}
+
+// TestMemberListMatchesDescribedMembers: the members written directly are
+// the maps describeMembers builds, as encoding/json writes them.
+func TestMemberListMatchesDescribedMembers(t *testing.T) {
+	ids := []string{"0196f8a2-7c1e-7d3a-9b1e-3f0c2a4d5e6f", "a b", "x<y>&z", "no-name"}
+	names := map[string]string{ids[0]: "Ann Lee", ids[1]: "B \"quoted\"", ids[2]: "<b>"}
+	for _, base := range []string{"http://bridge.test/scim/v2", ""} {
+		doc := groupDoc(store.Group{DisplayName: "g", Members: ids})
+		describeMembers(doc, names, base)
+		want, _ := json.Marshal(doc["members"])
+		got, err := memberList{ids: ids, names: names, base: base}.MarshalJSON()
+		if err != nil || string(got) != string(want) {
+			t.Errorf("base %q: %s, %v\nwant %s", base, got, err, want)
+		}
+	}
+}
