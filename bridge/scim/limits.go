@@ -285,8 +285,7 @@ func (rs resourceSchema) countMember(name string, raw []byte, max int) *scimerro
 	if len(raw) == 0 {
 		return nil
 	}
-	lower := strings.ToLower(name)
-	if rs.core.ID == URNGroup && (lower == "members" || strings.HasPrefix(lower, "members[") || strings.HasPrefix(lower, "members.")) {
+	if rs.isGroupMembers(name) {
 		return nil
 	}
 	switch raw[0] {
@@ -354,6 +353,14 @@ func (rs resourceSchema) countRaw(parent string, doc map[string]json.RawMessage,
 	return nil
 }
 
+// isGroupMembers reports whether the attribute path name is a group's
+// members (or a sub-attribute or value filter of them), which the limit
+// on values per attribute does not count.
+func (rs resourceSchema) isGroupMembers(name string) bool {
+	lower := strings.ToLower(name)
+	return rs.core.ID == URNGroup && (lower == "members" || strings.HasPrefix(lower, "members[") || strings.HasPrefix(lower, "members."))
+}
+
 // countRawValue counts the values of raw, given for the attribute path
 // name: a list's elements, or for an object its attributes' values.
 func (rs resourceSchema) countRawValue(name string, raw json.RawMessage, max int) *scimerrors.ScimError {
@@ -361,8 +368,7 @@ func (rs resourceSchema) countRawValue(name string, raw json.RawMessage, max int
 	if len(raw) == 0 {
 		return nil
 	}
-	lower := strings.ToLower(name)
-	if rs.core.ID == URNGroup && (lower == "members" || strings.HasPrefix(lower, "members[") || strings.HasPrefix(lower, "members.")) {
+	if rs.isGroupMembers(name) {
 		return nil
 	}
 	switch raw[0] {
