@@ -35,7 +35,7 @@ func TestMigrateLinks(t *testing.T) {
 }
 
 // TestMigrateUsersV8 opens a database of schema version 8 and checks the
-// columns and indexes version 8 changed: display names, users by manager,
+// columns and indexes migration 0009 changed: display names, users by manager,
 // tombstones by userName.
 func TestMigrateUsersV8(t *testing.T) {
 	ctx := t.Context()

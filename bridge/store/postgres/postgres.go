@@ -151,11 +151,27 @@ func dialect() sqlstore.Dialect {
 		IsUnique:         isUnique,
 		IsRetryable:      isRetryable,
 		JSONText:         jsonText,
+		TxFailed:         txFailed,
 		GroupRefsJSON: func(user string) string {
 			return `(SELECT COALESCE(json_agg(json_build_array(g.id, g.display_name, g.external_id) ORDER BY g.seq), '[]')::text
 FROM group_members m JOIN scim_groups g ON g.id = m.group_id WHERE m.user_id = ` + user + `)`
 		},
 	}
+}
+
+// txFailed reports whether conn is inside a transaction PostgreSQL has
+// aborted (an error was raised and not rolled back to a savepoint).
+func txFailed(conn *sql.Conn) (bool, error) {
+	var failed bool
+	err := conn.Raw(func(dc any) error {
+		c, ok := dc.(*stdlib.Conn)
+		if !ok {
+			return fmt.Errorf("postgres: driver connection is %T, not pgx's", dc)
+		}
+		failed = c.Conn().PgConn().TxStatus() == 'E'
+		return nil
+	})
+	return failed, err
 }
 
 // jsonText reads a top-level key of a JSON document stored as text.

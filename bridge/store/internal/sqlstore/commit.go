@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -39,9 +40,26 @@ type GroupCommit struct {
 	// Writes arriving while a batch commits wait for the next one either
 	// way, so under load batches form without it.
 	Linger time.Duration
+	// TxTimeout bounds one transaction of a lane, from connecting to
+	// COMMIT (default 1m): a connection that hangs (a half-open TCP
+	// connection, a database that stopped answering) fails the batch,
+	// whose writes run again on a new connection, instead of holding up
+	// every write queued behind it.
+	TxTimeout time.Duration
 }
 
-const defaultMaxBatch = 128
+const (
+	defaultMaxBatch  = 128
+	defaultTxTimeout = time.Minute
+)
+
+// A job's state: queued until a lane starts it, or cancelled by its
+// caller before that. A started job is answered with its outcome.
+const (
+	jobQueued int32 = iota
+	jobStarted
+	jobCancelled
+)
 
 // job is one write transaction's function, waiting for its batch.
 type job struct {
@@ -49,9 +67,22 @@ type job struct {
 	fn       func(ctx context.Context, tx *wtx) error
 	err      error
 	attempts int
+	state    atomic.Int32
 	done     chan struct{}
 	// then, for a write no caller waits for, is told its outcome.
 	then func(error)
+}
+
+// start marks j started unless its caller has given up on it (or its ctx
+// has ended), and reports whether it may run. A job that runs again after
+// a rollback stays started: nothing of it was stored, so it too stops
+// here when its ctx has ended.
+func (j *job) start() bool {
+	if j.ctx.Err() != nil {
+		j.state.CompareAndSwap(jobQueued, jobCancelled)
+		return false
+	}
+	return j.state.CompareAndSwap(jobQueued, jobStarted) || j.state.Load() == jobStarted
 }
 
 func (j *job) finish(err error) {
@@ -76,13 +107,14 @@ var errStoreClosed = errors.New("sqlstore: store closed")
 
 // committer batches the store's write transactions.
 type committer struct {
-	s        *Store
-	queue    chan *job
-	maxBatch int
-	linger   time.Duration
-	// ctx is the context of the lanes' statements: a write's own context
-	// only decides whether it starts, never interrupts a statement of a
-	// transaction that others share.
+	s         *Store
+	queue     chan *job
+	maxBatch  int
+	linger    time.Duration
+	txTimeout time.Duration
+	// ctx is the context of the lanes' transactions (each bounded by
+	// txTimeout): a write's own context only decides whether it starts,
+	// never interrupts a statement of a transaction that others share.
 	ctx    context.Context
 	cancel context.CancelFunc
 
@@ -101,22 +133,26 @@ func newCommitter(s *Store, c GroupCommit) *committer {
 	if c.MaxBatch <= 0 {
 		c.MaxBatch = defaultMaxBatch
 	}
+	if c.TxTimeout <= 0 {
+		c.TxTimeout = defaultTxTimeout
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cm := &committer{
 		s: s, queue: make(chan *job, c.Lanes*c.MaxBatch), maxBatch: c.MaxBatch, linger: c.Linger,
-		ctx: ctx, cancel: cancel,
+		txTimeout: c.TxTimeout, ctx: ctx, cancel: cancel,
 	}
 	for range c.Lanes {
 		cm.lanes.Add(1)
-		l := &lane{c: cm}
+		l := &lane{c: cm, ctx: ctx}
 		go l.loop()
 	}
 	return cm
 }
 
 // submit runs fn in a batch and returns its outcome once the batch has
-// committed. A write whose ctx ends while it waits to start is not run;
-// once started, it is answered with its outcome, whatever ctx does.
+// committed. A write whose ctx ends while it waits to start is not run,
+// and submit returns at once; once started, it is answered with its
+// outcome, whatever ctx does.
 func (c *committer) submit(ctx context.Context, fn func(context.Context, *wtx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -134,7 +170,14 @@ func (c *committer) submit(ctx context.Context, fn func(context.Context, *wtx) e
 		return ctx.Err()
 	}
 	c.mu.RUnlock()
-	<-j.done
+	select {
+	case <-j.done:
+	case <-ctx.Done():
+		if j.state.CompareAndSwap(jobQueued, jobCancelled) {
+			return ctx.Err()
+		}
+		<-j.done // started: its outcome is on its way
+	}
 	var p *panicked
 	if errors.As(j.err, &p) {
 		panic(fmt.Sprintf("%v\n\npanicked in a store write:\n%s", p.value, p.stack))
@@ -183,6 +226,9 @@ type lane struct {
 	c     *committer
 	conn  *sql.Conn
 	stmts map[string]*sql.Stmt
+	// ctx is the context of the transaction being run (c.ctx between
+	// transactions).
+	ctx context.Context
 }
 
 // loop takes the waiting writes, runs them as one transaction, and again.
@@ -255,7 +301,7 @@ func (l *lane) connect() error {
 	if l.conn != nil {
 		return nil
 	}
-	conn, err := l.c.s.w.Conn(l.c.ctx)
+	conn, err := l.c.s.w.Conn(l.ctx)
 	if err != nil {
 		return err
 	}
@@ -281,8 +327,11 @@ func (l *lane) drop(broken bool) {
 }
 
 // stmt returns query prepared on the lane's connection, or nil when it is
-// not kept (see stmtCache).
+// not kept (see stmtCache and Dialect.PrepareWrites).
 func (l *lane) stmt(ctx context.Context, query string) *sql.Stmt {
+	if !l.c.s.d.PrepareWrites {
+		return nil
+	}
 	if st, ok := l.stmts[query]; ok {
 		return st
 	}
@@ -299,17 +348,15 @@ func (l *lane) stmt(ctx context.Context, query string) *sql.Stmt {
 
 // control runs a transaction control statement.
 func (l *lane) control(stmt string) error {
-	_, err := l.conn.ExecContext(l.c.ctx, stmt)
+	_, err := l.conn.ExecContext(l.ctx, stmt)
 	return err
 }
 
 // savepoint runs a savepoint statement, prepared where the dialect says.
 func (l *lane) savepoint(stmt string) error {
-	if l.c.s.d.PrepareSavepoints {
-		if st := l.stmt(l.c.ctx, stmt); st != nil {
-			_, err := st.ExecContext(l.c.ctx)
-			return err
-		}
+	if st := l.stmt(l.ctx, stmt); st != nil {
+		_, err := st.ExecContext(l.ctx)
+		return err
 	}
 	return l.control(stmt)
 }
@@ -337,21 +384,23 @@ func (l *lane) call(j *job) (err error) {
 			err = &panicked{value: p, stack: debug.Stack()}
 		}
 	}()
-	return j.fn(l.c.ctx, &wtx{l: l})
+	return j.fn(l.ctx, &wtx{l: l})
 }
 
 // run runs batch as one transaction and answers each write, or returns it
 // in retry when it must run again. The writes run first without
 // savepoints: most batches hold no failing write, and a savepoint copies
 // every page a write changes. When one fails, the transaction is rolled
-// back, the failing write is answered with its error, and the others run
-// again, each inside a savepoint, so that any further failure is undone
-// alone.
+// back and all of them run again, each inside a savepoint, so that a
+// failure is undone alone. A failing write's error may come from the
+// writes before it in the batch (a userName another write of the batch
+// took), so it is answered only once the batch has committed; if the
+// batch does not commit, it runs again.
 func (l *lane) run(batch []*job, retry []*job) []*job {
 	live := batch[:0]
 	for _, j := range batch {
-		if err := j.ctx.Err(); err != nil {
-			j.finish(err) // not started: nothing of it is written
+		if !j.start() {
+			j.finish(j.ctx.Err()) // nothing of it is written
 			continue
 		}
 		live = append(live, j)
@@ -368,9 +417,16 @@ func (l *lane) run(batch []*job, retry []*job) []*job {
 
 // exec runs live in one transaction, with a savepoint around each write
 // or without. Without, a failing write rolls everything back and the
-// writes other than it are returned in rerun.
+// writes are returned in rerun (all of them, in their order, unless the
+// failure was one that runs again alone).
 func (l *lane) exec(live []*job, savepoints bool, retry []*job) (rerun, _ []*job) {
 	c := l.c
+	ctx, cancel := context.WithTimeout(c.ctx, c.txTimeout)
+	l.ctx = ctx
+	defer func() {
+		cancel()
+		l.ctx = c.ctx
+	}()
 	if err := l.connect(); err != nil {
 		return nil, l.abandon(fmt.Errorf("connect: %w", err), nil, live, retry)
 	}
@@ -391,64 +447,110 @@ func (l *lane) exec(live []*job, savepoints bool, retry []*job) (rerun, _ []*job
 			return nil, l.abandon(fmt.Errorf("lock timeout: %w", err), nil, live, retry)
 		}
 	}
-	ok := make([]*job, 0, len(live))
+	// ran holds the writes that ran in the transaction: those that
+	// succeeded (ok) and, after them, those that failed, whose errors are
+	// in failed, in the same order.
+	ran := make([]*job, 0, len(live))
+	ok := 0
+	var failed []error
 	for i, j := range live {
 		if savepoints {
 			if err := l.savepoint(`SAVEPOINT gc`); err != nil {
-				return nil, l.abandon(fmt.Errorf("savepoint: %w", err), ok, live[i:], retry)
+				return nil, l.abandon(fmt.Errorf("savepoint: %w", err), ran, live[i:], retry)
 			}
 		}
 		err := l.call(j)
+		if err != nil && ctx.Err() != nil {
+			// The transaction outlived TxTimeout: its connection is in
+			// doubt, and the write failed for it, not for itself.
+			return nil, l.abandon(fmt.Errorf("transaction: %w", ctx.Err()), ran, live[i:], retry)
+		}
 		if err == nil {
 			if savepoints {
 				if err := l.savepoint(`RELEASE SAVEPOINT gc`); err != nil {
-					return nil, l.abandon(fmt.Errorf("release savepoint: %w", err), ok, live[i:], retry)
+					return nil, l.abandon(fmt.Errorf("release savepoint: %w", err), ran, live[i:], retry)
 				}
 			}
-			ok = append(ok, j)
+			ran = slices.Insert(ran, ok, j)
+			ok++
 			continue
 		}
 		if !savepoints {
 			if rbErr := l.control(`ROLLBACK`); rbErr != nil {
 				l.drop(true)
 			}
-			retry = l.again(j, err, retry)
-			return append(ok, live[i+1:]...), retry
+			if c.retryable(err) {
+				retry = l.again(j, err, retry)
+				return append(ran, live[i+1:]...), retry
+			}
+			if i == 0 {
+				// Nothing ran before it: its error came from the stored
+				// state alone.
+				j.finish(err)
+				return live[1:], retry
+			}
+			return live, retry
 		}
 		rbErr := l.savepoint(`ROLLBACK TO SAVEPOINT gc`)
 		if rbErr == nil {
 			rbErr = l.savepoint(`RELEASE SAVEPOINT gc`)
 		}
-		retry = l.again(j, err, retry)
+		if c.retryable(err) {
+			retry = l.again(j, err, retry)
+		} else {
+			ran = append(ran, j)
+			failed = append(failed, err)
+		}
 		if rbErr != nil {
 			// The database rolled the whole transaction back (SQLite does
 			// on I/O errors and a full disk), or the connection broke:
 			// what ran before is not stored either, and runs again.
-			return nil, l.abandon(fmt.Errorf("roll back to savepoint: %w", rbErr), ok, live[i+1:], retry)
+			return nil, l.abandon(fmt.Errorf("roll back to savepoint: %w", rbErr), ran, live[i+1:], retry)
 		}
 	}
-	if len(ok) == 0 {
+	if ok == 0 {
+		// Nothing to commit: each failure came from the stored state
+		// alone.
 		if err := l.control(`ROLLBACK`); err != nil {
 			l.drop(true)
 		}
+		for k, j := range ran {
+			j.finish(failed[k])
+		}
 		return nil, retry
+	}
+	if c.s.d.TxFailed != nil {
+		aborted, err := c.s.d.TxFailed(l.conn)
+		if err == nil && aborted {
+			err = errors.New("the database aborted the transaction")
+		}
+		if err != nil {
+			return nil, l.abandon(fmt.Errorf("before commit: %w", err), ran, nil, retry)
+		}
 	}
 	if err := l.control(`COMMIT`); err != nil {
 		// Whether a failed COMMIT stored anything is not known unless the
 		// database says it may be retried: only then do the writes run
-		// again.
+		// again. The writes that failed stored nothing and run again:
+		// their errors may have come from the others.
 		_ = l.control(`ROLLBACK`)
 		l.drop(true)
 		err = fmt.Errorf("commit: %w", err)
-		for _, j := range ok {
+		for _, j := range ran[:ok] {
 			retry = l.again(j, err, retry)
+		}
+		for _, j := range ran[ok:] {
+			retry = l.again(j, &brokenBatch{err}, retry)
 		}
 		return nil, retry
 	}
 	c.batches.Add(1)
-	c.writes.Add(int64(len(ok)))
-	for _, j := range ok {
+	c.writes.Add(int64(ok))
+	for _, j := range ran[:ok] {
 		j.finish(nil)
+	}
+	for k, j := range ran[ok:] {
+		j.finish(failed[k])
 	}
 	return nil, retry
 }

@@ -268,6 +268,7 @@ func (s *Store) CreateGroup(ctx context.Context, g store.Group, check store.Grou
 	}
 	var checkErr error
 	err = s.write(ctx, func(ctx context.Context, tx *wtx) error {
+		checkErr = nil // a run after a rollback starts afresh
 		missing, err := s.missingUsers(ctx, tx, g.Members)
 		if err != nil {
 			return err
@@ -344,6 +345,7 @@ func (s *Store) UpdateGroup(ctx context.Context, id string, fn func(store.Group)
 		fnErr, chErr error
 	)
 	err := s.write(ctx, func(ctx context.Context, tx *wtx) error {
+		fnErr, chErr = nil, nil // a run after a rollback starts afresh
 		cur, err := s.getGroup(ctx, tx, id, s.d.LockRow, false)
 		if err != nil {
 			return err
@@ -439,6 +441,7 @@ version = $6, modified = $7 WHERE id = $8 AND version = $9`,
 func (s *Store) DeleteGroup(ctx context.Context, id string, check store.GroupCheck) error {
 	var chErr error
 	err := s.write(ctx, func(ctx context.Context, tx *wtx) error {
+		chErr = nil // a run after a rollback starts afresh
 		cur, err := s.getGroup(ctx, tx, id, s.d.LockRow, false)
 		if err != nil {
 			return err

@@ -50,10 +50,17 @@ type Dialect struct {
 	// (PostgreSQL's SET LOCAL lock_timeout); the wait then fails with an
 	// error IsRetryable accepts, and the write runs again alone.
 	BatchLockTimeout string
-	// PrepareSavepoints keeps the savepoint statements of group commit
-	// prepared (SQLite, where parsing them is most of their cost);
-	// otherwise they are sent as plain text.
-	PrepareSavepoints bool
+	// PrepareWrites keeps the statements of write transactions, savepoints
+	// included, prepared on each lane's connection (SQLite, where parsing
+	// them is most of their cost). Otherwise they are sent as they are:
+	// PostgreSQL's driver keeps its own prepared statements, and a prepare
+	// that failed inside a transaction would abort it.
+	PrepareWrites bool
+	// TxFailed, when set, reports whether the lane's connection is inside
+	// a transaction the database has aborted. It is asked before COMMIT:
+	// PostgreSQL answers COMMIT of an aborted transaction by rolling it
+	// back without an error, so the batch would be acknowledged and lost.
+	TxFailed func(conn *sql.Conn) (bool, error)
 }
 
 func (d Dialect) begin() string {

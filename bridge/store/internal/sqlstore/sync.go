@@ -74,6 +74,7 @@ func (s *Store) UpdateSync(ctx context.Context, linkID string, fn func(store.Syn
 		fnErr error
 	)
 	err := s.write(ctx, func(ctx context.Context, tx *wtx) error {
+		fnErr = nil // a run after a rollback starts afresh
 		cur, err := scanSync(tx.QueryRowContext(ctx, sqlSyncByLink+s.d.LockRow, linkID))
 		if errors.Is(err, sql.ErrNoRows) {
 			return store.ErrNotFound

@@ -253,6 +253,7 @@ func (s *Store) UpdateUser(ctx context.Context, id string, fn func(store.User) (
 		fnErr error
 	)
 	err := s.write(ctx, func(ctx context.Context, tx *wtx) error {
+		fnErr = nil // a run after a rollback starts afresh
 		cur, err := s.getUser(ctx, tx, id, s.d.LockRow)
 		if err != nil {
 			return err

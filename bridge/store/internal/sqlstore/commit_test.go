@@ -1,0 +1,210 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	_ "modernc.org/sqlite"
+)
+
+// openCommitTest opens a SQLite database with one table, t (k unique), and
+// a Store over it whose writes are group-committed as configured.
+func openCommitTest(t *testing.T, gc GroupCommit) *Store {
+	return openCommitTestDialect(t, gc, nil)
+}
+
+func openCommitTestDialect(t *testing.T, gc GroupCommit, txFailed func(*sql.Conn) (bool, error)) *Store {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "commit.db")
+	w, err := sql.Open("sqlite", path+"?_pragma=journal_mode(WAL)&_pragma=busy_timeout(5000)&_txlock=immediate")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.SetMaxOpenConns(1)
+	if _, err := w.Exec(`CREATE TABLE t (k INTEGER PRIMARY KEY)`); err != nil {
+		t.Fatal(err)
+	}
+	r, err := sql.Open("sqlite", path+"?_pragma=query_only(1)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := New(Config{Reader: r, Writer: w, GroupCommit: gc, Dialect: Dialect{
+		Begin:         "BEGIN IMMEDIATE",
+		PrepareWrites: true,
+		IsUnique:      func(err error) bool { return strings.Contains(err.Error(), "UNIQUE") },
+		IsRetryable:   func(error) bool { return false },
+		TxFailed:      txFailed,
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		s.c.close()
+		_ = r.Close()
+		_ = w.Close()
+	})
+	return s
+}
+
+func insertK(k int) func(context.Context, *wtx) error {
+	return func(ctx context.Context, tx *wtx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO t (k) VALUES ($1)`, k)
+		return err
+	}
+}
+
+func stored(t *testing.T, s *Store, k int) bool {
+	t.Helper()
+	var n int
+	if err := s.r.db.QueryRow(`SELECT COUNT(*) FROM t WHERE k = $1`, k).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n == 1
+}
+
+// holdLane submits a write that keeps the only lane busy until release is
+// closed, and returns once it runs.
+func holdLane(t *testing.T, s *Store) (release func(), done <-chan error) {
+	t.Helper()
+	running, rel, out := make(chan struct{}), make(chan struct{}), make(chan error, 1)
+	go func() {
+		out <- s.write(context.Background(), func(ctx context.Context, tx *wtx) error {
+			close(running)
+			<-rel
+			return nil
+		})
+	}()
+	<-running
+	return func() { close(rel) }, out
+}
+
+// TestFailureAnsweredAfterItsBatchCommits: a write that fails because of
+// another write of its batch (a key the other took) is answered only once
+// that write is committed, so what it was told is already true.
+func TestFailureAnsweredAfterItsBatchCommits(t *testing.T) {
+	s := openCommitTest(t, GroupCommit{Lanes: 1})
+	release, held := holdLane(t, s)
+	first, second := make(chan error, 1), make(chan error, 1)
+	runs := 0
+	go func() {
+		first <- s.write(t.Context(), func(ctx context.Context, tx *wtx) error {
+			if runs++; runs > 1 {
+				// Run again beside the failing write: slowly, so an answer
+				// given before the commit would be seen.
+				time.Sleep(300 * time.Millisecond)
+			}
+			return insertK(1)(ctx, tx)
+		})
+	}()
+	for len(s.c.queue) < 1 {
+		time.Sleep(time.Millisecond)
+	}
+	go func() { second <- s.write(t.Context(), insertK(1)) }()
+	for len(s.c.queue) < 2 {
+		time.Sleep(time.Millisecond)
+	}
+	release()
+	if err := <-held; err != nil {
+		t.Fatal(err)
+	}
+	if err := <-second; err == nil || !strings.Contains(err.Error(), "UNIQUE") {
+		t.Fatalf("second insert of k=1: %v; want a unique violation", err)
+	}
+	if !stored(t, s, 1) {
+		t.Fatal("the second write was refused before the first, which took its key, was committed")
+	}
+	if err := <-first; err != nil {
+		t.Fatalf("first insert: %v", err)
+	}
+}
+
+// TestQueuedWriteGivesUp: a caller whose context ends while its write
+// waits behind a long transaction gets its error at once, and its write
+// is never made.
+func TestQueuedWriteGivesUp(t *testing.T) {
+	s := openCommitTest(t, GroupCommit{Lanes: 1})
+	release, held := holdLane(t, s)
+	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
+	defer cancel()
+	// Released in any case, so a store that ignores the caller fails
+	// below rather than hanging.
+	late := time.AfterFunc(3*time.Second, release)
+	started := time.Now()
+	err := s.write(ctx, insertK(7))
+	waited := time.Since(started)
+	if late.Stop() {
+		release()
+	}
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("queued write: %v; want context.DeadlineExceeded", err)
+	}
+	if waited > 2*time.Second {
+		t.Errorf("the queued write returned after %v, when the lane was released", waited)
+	}
+	if err := <-held; err != nil {
+		t.Fatal(err)
+	}
+	if err := s.write(t.Context(), insertK(8)); err != nil {
+		t.Fatal(err)
+	}
+	if stored(t, s, 7) || !stored(t, s, 8) {
+		t.Error("the write given up on is stored, or the next one is not")
+	}
+}
+
+// TestHungTransactionTimesOut: a transaction that outlives TxTimeout (a
+// statement that never returns) fails its batch instead of holding the
+// lane for ever; the writes behind it are made.
+func TestHungTransactionTimesOut(t *testing.T) {
+	s := openCommitTest(t, GroupCommit{Lanes: 1, TxTimeout: 50 * time.Millisecond})
+	hung := make(chan error, 1)
+	go func() {
+		hung <- s.write(context.Background(), func(ctx context.Context, tx *wtx) error {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO t (k) VALUES (99)`); err != nil {
+				return err
+			}
+			<-ctx.Done() // a statement that waits until its context ends
+			return ctx.Err()
+		})
+	}()
+	select {
+	case err := <-hung:
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("hung write: %v; want its transaction's deadline", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the hung transaction still holds the lane")
+	}
+	if err := s.write(t.Context(), insertK(1)); err != nil {
+		t.Fatalf("write after the hung one: %v", err)
+	}
+	if stored(t, s, 99) || !stored(t, s, 1) {
+		t.Error("the hung write is stored, or the next one is not")
+	}
+}
+
+// TestAbortedTransactionIsNotAcknowledged: when the database says the
+// transaction was aborted (PostgreSQL, which would answer COMMIT with a
+// silent rollback), its writes are not told they are stored.
+func TestAbortedTransactionIsNotAcknowledged(t *testing.T) {
+	var aborted atomic.Bool
+	aborted.Store(true)
+	s := openCommitTestDialect(t, GroupCommit{Lanes: 1}, func(*sql.Conn) (bool, error) { return aborted.Load(), nil })
+	err := s.write(t.Context(), insertK(5))
+	if err == nil || !strings.Contains(err.Error(), "aborted") {
+		t.Fatalf("write in an aborted transaction: %v; want an error saying so", err)
+	}
+	aborted.Store(false)
+	if err := s.write(t.Context(), insertK(6)); err != nil {
+		t.Fatal(err)
+	}
+	if stored(t, s, 5) || !stored(t, s, 6) {
+		t.Error("the aborted write is stored, or the next one is not")
+	}
+}

@@ -1,0 +1,44 @@
+package postgres
+
+import (
+	"database/sql"
+	"testing"
+
+	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/store/postgres/pgtest"
+)
+
+// TestTxFailed tells a transaction PostgreSQL has aborted, whose COMMIT
+// would roll it back without an error, from one that may commit.
+func TestTxFailed(t *testing.T) {
+	ctx := t.Context()
+	db, err := sql.Open("pgx", pgtest.DSN(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	check := func(when string, want bool) {
+		t.Helper()
+		got, err := txFailed(conn)
+		if err != nil || got != want {
+			t.Fatalf("%s: txFailed = %v, %v; want %v", when, got, err, want)
+		}
+	}
+	check("outside a transaction", false)
+	if _, err := conn.ExecContext(ctx, `BEGIN`); err != nil {
+		t.Fatal(err)
+	}
+	check("in a transaction", false)
+	if _, err := conn.ExecContext(ctx, `SELECT 1/0`); err == nil {
+		t.Fatal("division by zero succeeded")
+	}
+	check("after an error", true)
+	if _, err := conn.ExecContext(ctx, `ROLLBACK`); err != nil {
+		t.Fatal(err)
+	}
+	check("after ROLLBACK", false)
+}
