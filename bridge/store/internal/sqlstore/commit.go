@@ -22,9 +22,11 @@ import (
 // commit once for all of them. On SQLite that is one fsync for many
 // requests instead of one each. A write that fails is rolled back to its
 // savepoint and fails alone, with its own error; the others commit. Each
-// caller is answered only once its write is committed (or has failed), so
-// what a caller was told is stored survives a crash, and what it was told
-// failed is not stored.
+// caller is answered only once its batch has committed, whether its write
+// succeeded or failed (a failure may rest on another write of the batch,
+// and runs again when the batch does not commit), so what a caller was
+// told is stored survives a crash, and what it was told failed is not
+// stored.
 
 // GroupCommit configures how writes are batched.
 type GroupCommit struct {
