@@ -21,12 +21,12 @@ import (
 // the other in one database transaction, each inside a savepoint, and
 // commit once for all of them. On SQLite that is one fsync for many
 // requests instead of one each. A write that fails is rolled back to its
-// savepoint and fails alone, with its own error; the others commit. Each
-// caller is answered only once its batch has committed, whether its write
-// succeeded or failed (a failure may rest on another write of the batch,
-// and runs again when the batch does not commit), so what a caller was
-// told is stored survives a crash, and what it was told failed is not
-// stored.
+// savepoint and fails alone, with its own error; the others commit. A
+// caller whose write succeeded is answered once the batch has committed;
+// one whose write failed after others of its batch ran, once they have
+// committed (its failure may rest on them; it runs again when they do
+// not). What a caller was told is stored survives a crash, and what it
+// was told failed is not stored.
 
 // GroupCommit configures how writes are batched.
 type GroupCommit struct {
