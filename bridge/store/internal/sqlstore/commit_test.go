@@ -19,6 +19,7 @@ func openCommitTest(t *testing.T, gc GroupCommit) *Store {
 	return openCommitTestDialect(t, gc, nil)
 }
 
+// openCommitTestDialect is openCommitTest with the dialect's TxFailed.
 func openCommitTestDialect(t *testing.T, gc GroupCommit, txFailed func(*sql.Conn) (bool, error)) *Store {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "commit.db")
@@ -52,6 +53,7 @@ func openCommitTestDialect(t *testing.T, gc GroupCommit, txFailed func(*sql.Conn
 	return s
 }
 
+// insertK is a write that inserts k.
 func insertK(k int) func(context.Context, *wtx) error {
 	return func(ctx context.Context, tx *wtx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO t (k) VALUES ($1)`, k)
@@ -59,6 +61,7 @@ func insertK(k int) func(context.Context, *wtx) error {
 	}
 }
 
+// stored reports whether k is committed, as a reader sees it.
 func stored(t *testing.T, s *Store, k int) bool {
 	t.Helper()
 	var n int
