@@ -554,6 +554,7 @@ func (s *Store) listGroups(ctx context.Context, where string, args []any, q stor
 	return out, total, nil
 }
 
+// GroupsOfUser implements store.Store.
 func (s *Store) GroupsOfUser(ctx context.Context, id string) ([]store.GroupRef, error) {
 	if unstorable(id) {
 		return nil, nil
