@@ -57,7 +57,9 @@ func parseEq(raw string) (field, value string, ok bool) {
 			return "", "", false
 		}
 	}
-	if len(attr) > len(URNUser)+1 && strings.EqualFold(attr[:len(URNUser)+1], URNUser+":") {
+	// The schema URN is matched as the library matches it, exactly; the
+	// attribute name after it in any case.
+	if len(attr) > len(URNUser)+1 && strings.HasPrefix(attr, URNUser+":") {
 		attr = attr[len(URNUser)+1:]
 	}
 	if field, ok = eqAttributes[strings.ToLower(attr)]; !ok {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 
@@ -23,6 +24,10 @@ func TestParseEq(t *testing.T) {
 		{`userName eq "ann@example.com"`, "userName", "ann@example.com", true},
 		{`USERNAME EQ "Ann@Example.com"`, "userName", "Ann@Example.com", true},
 		{`urn:ietf:params:scim:schemas:core:2.0:User:userName eq "a"`, "userName", "a", true},
+		{`urn:ietf:params:scim:schemas:core:2.0:User:USERNAME eq "a"`, "userName", "a", true},
+		// The URN in another case is the library's to refuse.
+		{`urn:ietf:params:scim:schemas:core:2.0:user:userName eq "a"`, "", "", false},
+		{`URN:IETF:PARAMS:SCIM:SCHEMAS:CORE:2.0:USER:userName eq "a"`, "", "", false},
 		{`externalId eq "00u1"`, "externalId", "00u1", true},
 		{`emails.value eq "a@b.c"`, "emails", "a@b.c", true},
 		{`emails eq "a@b.c"`, "emails", "a@b.c", true},
@@ -133,6 +138,73 @@ func TestFastListMatchesLibrary(t *testing.T) {
 	}
 	if r := f.do(http.MethodGet, "/scim/v2/Users?filter="+urlq(`userName eq`), ""); r.status != http.StatusBadRequest || !strings.Contains(r.raw, "invalidFilter") {
 		t.Errorf("a broken filter: %d %s", r.status, r.raw)
+	}
+	// A URN the library does not know in that case is refused, whatever
+	// else the request asks.
+	for _, q := range []string{"", "&count=0", "&attributes=userName"} {
+		r := f.do(http.MethodGet, "/scim/v2/Users?filter="+urlq(`urn:ietf:params:scim:schemas:core:2.0:user:userName eq "ann@example.com"`)+q, "")
+		if r.status != http.StatusBadRequest || !strings.Contains(r.raw, "invalidFilter") {
+			t.Errorf("a URN in lower case%s: %d %s", q, r.status, r.raw)
+		}
+	}
+}
+
+// TestFilterStringEscapes: a filter's strings are JSON strings, so their
+// escapes are decoded before they are compared, in list filters, in the
+// root search and in PATCH value filters.
+func TestFilterStringEscapes(t *testing.T) {
+	f := newFixture(t, nil)
+	ann := f.createUser("ann@example.com", "")
+	quoted := f.createUser(`o\"neil\\x@example.com`, "")
+	for _, tc := range []struct{ filter, want string }{
+		{`userName eq "\u0061nn@example.com"`, ann},
+		{`userName eq "o\"neil\\x@example.com"`, quoted},
+		{`userName eq "o\"neil\\x@example.com" or userName eq "\u0041NN@example.com"`, ann + "," + quoted},
+		{`emails[value eq "\u0061nn@example.com"] or userName eq "\u0061nn@example.com"`, ann},
+	} {
+		for _, path := range []string{"/scim/v2/Users?filter=", "/scim/v2/?filter="} {
+			r := f.mustDo(http.StatusOK, http.MethodGet, path+urlq(tc.filter), "")
+			var got []string
+			for _, res := range r.body["Resources"].([]any) {
+				got = append(got, res.(map[string]any)["id"].(string))
+			}
+			slices.Sort(got)
+			want := strings.Split(tc.want, ",")
+			slices.Sort(want)
+			if !slices.Equal(got, want) {
+				t.Errorf("GET %s%s: ids %v, want %v", path, tc.filter, got, want)
+			}
+		}
+	}
+	g := f.createGroup("Escaped", ann, quoted)
+	f.mustDo(http.StatusOK, http.MethodPatch, "/scim/v2/Groups/"+g, `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[`+
+		`{"op":"remove","path":"members[value eq \"\\u00`+fmt.Sprintf("%x", ann[0])+ann[1:]+`\"]"}]}`)
+	r := f.mustDo(http.StatusOK, http.MethodGet, "/scim/v2/Groups/"+g, "")
+	if members := r.body["members"].([]any); len(members) != 1 || members[0].(map[string]any)["value"] != quoted {
+		t.Errorf("members after removing %s through an escaped value filter: %v", ann, members)
+	}
+}
+
+// TestTrailingDataRefused: a body holding more than its JSON object is
+// refused whole (400 invalidSyntax) and creates nothing.
+func TestTrailingDataRefused(t *testing.T) {
+	f := newFixture(t, nil)
+	for _, body := range []string{
+		`{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"t1@example.com"}{"garbage`,
+		`{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"t1@example.com"}}`,
+		`{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"t1@example.com"} 7`,
+	} {
+		r := f.do(http.MethodPost, "/scim/v2/Users", body)
+		if r.status != http.StatusBadRequest || !strings.Contains(r.raw, "invalidSyntax") {
+			t.Errorf("POST %s: %d %s; want 400 invalidSyntax", body, r.status, r.raw)
+		}
+	}
+	if r := f.mustDo(http.StatusOK, http.MethodGet, "/scim/v2/Users?filter="+urlq(`userName eq "t1@example.com"`), ""); r.body["totalResults"] != jsonNum(0) {
+		t.Errorf("a refused body created a user: %s", r.raw)
+	}
+	ok := f.do(http.MethodPost, "/scim/v2/Users", `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"t2@example.com"}`+" \n\t ")
+	if ok.status != http.StatusCreated {
+		t.Errorf("a body with trailing white space: %d %s", ok.status, ok.raw)
 	}
 }
 

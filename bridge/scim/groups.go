@@ -260,6 +260,7 @@ func (g *groupHandler) Replace(r *http.Request, id string, attrs elscim.Resource
 }
 
 func (g *groupHandler) Patch(r *http.Request, id string, ops []elscim.PatchOperation) (elscim.Resource, error) {
+	unescapePaths(ops)
 	res, err := g.update(r, id, func(old store.Group) (store.Group, error) {
 		doc := groupDoc(old)
 		if err := g.h.schemasOf(r).group.applyPatch(doc, ops); err != nil {

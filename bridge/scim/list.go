@@ -1,8 +1,10 @@
 package scim
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	elscim "github.com/elimity-com/scim"
@@ -116,7 +118,31 @@ func filterOf(params elscim.ListRequestParams) filter.Expression {
 	if params.FilterValidator == nil {
 		return nil
 	}
-	return params.FilterValidator.GetFilter()
+	e := params.FilterValidator.GetFilter()
+	unescapeFilter(e)
+	return e
+}
+
+// unescapeFilter decodes, in place, the escapes of e's string values: a
+// filter's strings are JSON strings (RFC 7644 §3.4.2.2), which the parser
+// keeps as written between their quotes. Call it once per parsed filter.
+func unescapeFilter(e filter.Expression) {
+	switch x := e.(type) {
+	case *filter.AttributeExpression:
+		if s, ok := x.CompareValue.(string); ok && strings.IndexByte(s, '\\') >= 0 {
+			var v string
+			if json.Unmarshal([]byte(`"`+s+`"`), &v) == nil {
+				x.CompareValue = v
+			}
+		}
+	case *filter.LogicalExpression:
+		unescapeFilter(x.Left)
+		unescapeFilter(x.Right)
+	case *filter.NotExpression:
+		unescapeFilter(x.Expression)
+	case *filter.ValuePath:
+		unescapeFilter(x.ValueFilter)
+	}
 }
 
 // Large list pages are built a few at a time. A page of the largest users

@@ -3,6 +3,8 @@ package scim
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -21,13 +23,14 @@ func decodeJSON(data []byte, v any) error {
 	if err := d.Decode(v); err != nil {
 		return err
 	}
-	if d.More() {
+	if _, err := d.Token(); !errors.Is(err, io.EOF) {
 		return errTrailingData
 	}
 	return nil
 }
 
-var errTrailingData = scimerrors.ScimErrorInvalidSyntax
+// errTrailingData: the data holds more than one JSON value.
+var errTrailingData = errors.New("data after the JSON value")
 
 // getKey returns the value under key k compared case-insensitively.
 func getKey(m map[string]any, k string) (string, any, bool) {
@@ -56,6 +59,11 @@ func (rs resourceSchema) normalizeBody(method string, body []byte, lim config.SC
 	}
 	var m map[string]any
 	if err := decodeJSON(body, &m); err != nil || m == nil {
+		if errors.Is(err, errTrailingData) {
+			// The library would read the first value and ignore the rest.
+			e := scimError(http.StatusBadRequest, scimerrors.ScimTypeInvalidSyntax, "The request body holds data after its JSON object.")
+			return nil, &e
+		}
 		return body, nil
 	}
 	changed := true

@@ -15,6 +15,18 @@ import (
 	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/store"
 )
 
+// unescapePaths decodes the escapes of the value filters' strings in the
+// paths of ops, which the library parsed for this request (see
+// unescapeFilter); once per request, before the operations are applied
+// (perhaps more than once).
+func unescapePaths(ops []elscim.PatchOperation) {
+	for _, op := range ops {
+		if op.Path != nil {
+			unescapeFilter(op.Path.ValueExpression)
+		}
+	}
+}
+
 // applyPatch applies parsed PATCH operations (RFC 7644 §3.5.2) to doc in
 // order. The library has validated paths and values against the schema;
 // what is left to decide here is semantics: add merges and appends

@@ -74,6 +74,9 @@ func (c *pathCache) parse(s string) (filter.Path, error) {
 		return r.p, r.err
 	}
 	p, err := filter.ParsePath([]byte(s))
+	if err == nil {
+		unescapeFilter(p.ValueExpression)
+	}
 	if len(s) <= maxCachedPathLen && c.n.Load() < maxCachedPaths {
 		if _, loaded := c.m.LoadOrStore(s, parsedPath{p, err}); !loaded {
 			c.n.Add(1)

@@ -149,6 +149,7 @@ func (rt rootHandler) GetAll(r *http.Request, params elscim.ListRequestParams) (
 		if err != nil {
 			return elscim.Page{}, scimerrors.ScimErrorInvalidFilter
 		}
+		unescapeFilter(e)
 		expr = e
 	}
 	base := rt.h.baseURL(r)

@@ -230,6 +230,7 @@ func (u *userHandler) Replace(r *http.Request, id string, attrs elscim.ResourceA
 }
 
 func (u *userHandler) Patch(r *http.Request, id string, ops []elscim.PatchOperation) (elscim.Resource, error) {
+	unescapePaths(ops)
 	res, err := u.update(r, id, func(old store.User) (store.User, error) {
 		doc := copyDoc(old.Doc)
 		if err := u.h.schemasOf(r).user.applyPatch(doc, ops); err != nil {
