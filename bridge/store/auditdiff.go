@@ -61,12 +61,12 @@ func MembershipAudit(group string, old, next []string) []AuditEntry {
 	add := func(id, detail string) {
 		out = append(out, AuditEntry{UserID: id, Op: AuditMembership, Result: AuditOK, Detail: detail})
 	}
-	for _, id := range uniqSorted(next) {
+	for _, id := range DistinctIDs(next) {
 		if !before[id] {
 			add(id, "added to group "+group)
 		}
 	}
-	for _, id := range uniqSorted(old) {
+	for _, id := range DistinctIDs(old) {
 		if !after[id] {
 			add(id, "removed from group "+group)
 		}
@@ -80,19 +80,6 @@ func AuditFrom(entries []AuditEntry, source, actor, requestID string) []AuditEnt
 		entries[i].Source, entries[i].Actor, entries[i].RequestID = source, actor, requestID
 	}
 	return entries
-}
-
-func uniqSorted(ids []string) []string {
-	out := append([]string(nil), ids...)
-	sort.Strings(out)
-	n := 0
-	for i, id := range out {
-		if i == 0 || id != out[i-1] {
-			out[n] = id
-			n++
-		}
-	}
-	return out[:n]
 }
 
 // docChanges lists the attributes that differ between two SCIM documents,

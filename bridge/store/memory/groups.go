@@ -62,7 +62,7 @@ func (s *Store) ref(id string) store.GroupRef {
 // missing returns those of ids that are not users.
 func (s *Store) missing(ids []string) []string {
 	var out []string
-	for _, id := range uniq(ids) {
+	for _, id := range store.DistinctIDs(ids) {
 		if _, ok := s.users[id]; !ok {
 			out = append(out, id)
 		}
@@ -85,7 +85,7 @@ func (s *Store) affected(users []string, groupID string, after store.Group) map[
 		in[m] = true
 	}
 	out := make(map[string][]store.GroupRef, len(users))
-	for _, u := range uniq(users) {
+	for _, u := range store.DistinctIDs(users) {
 		var others []string
 		for g := range s.memberOf[u] {
 			if g != groupID {
@@ -132,7 +132,7 @@ func (s *Store) CreateGroup(_ context.Context, g store.Group, check store.GroupC
 	if g.Source == "" {
 		g.Source = store.SourceSCIM
 	}
-	g.Members = uniq(g.Members)
+	g.Members = store.DistinctIDs(g.Members)
 	if err := checkGroup(g); err != nil {
 		return store.Group{}, fmt.Errorf("store: create group: %w", err)
 	}
@@ -188,20 +188,6 @@ func (s *Store) GetGroup(_ context.Context, id string) (store.Group, error) {
 	return s.group(r, true, true), nil
 }
 
-func diff(a, b []string) []string {
-	in := make(map[string]bool, len(b))
-	for _, x := range b {
-		in[x] = true
-	}
-	var out []string
-	for _, x := range a {
-		if !in[x] {
-			out = append(out, x)
-		}
-	}
-	return out
-}
-
 // UpdateGroup implements store.Store. A change of displayName or externalId
 // can change how every member resolves, so then every member counts as
 // affected and is marked dirty.
@@ -227,11 +213,11 @@ func (s *Store) UpdateGroup(_ context.Context, id string, fn func(store.Group) (
 	if next.Source == "" {
 		next.Source = cur.Source
 	}
-	next.Members = uniq(next.Members)
+	next.Members = store.DistinctIDs(next.Members)
 	if err := checkGroup(next); err != nil {
 		return store.Group{}, fmt.Errorf("store: update group %s: %w", id, err)
 	}
-	added, removed := diff(next.Members, cur.Members), diff(cur.Members, next.Members)
+	added, removed := store.Without(next.Members, cur.Members), store.Without(cur.Members, next.Members)
 	if missing := s.missing(added); len(missing) > 0 {
 		return store.Group{}, fmt.Errorf("store: update group %s: %w", id, missingErr(missing))
 	}

@@ -178,21 +178,6 @@ func invalid(attr string) error {
 	return fmt.Errorf("%s holds a NUL character or is longer than %d bytes: %w", attr, store.MaxIndexedBytes, store.ErrInvalid)
 }
 
-// uniq returns the distinct non-empty values of ids, sorted.
-func uniq(ids []string) []string {
-	seen := make(map[string]bool, len(ids))
-	out := make([]string, 0, len(ids))
-	for _, id := range ids {
-		if id == "" || seen[id] {
-			continue
-		}
-		seen[id] = true
-		out = append(out, id)
-	}
-	sort.Strings(out)
-	return out
-}
-
 func matchesNothing(q store.Query) bool {
 	return q.Field != "" && (q.Value == "" || store.Unindexable(q.Value))
 }
@@ -219,7 +204,7 @@ func page[T any](all []T, q store.Query) []T {
 // priority is raised to p, never lowered.
 func (s *Store) markDirty(now time.Time, p store.Priority, ids ...string) {
 	p = p.Clamp()
-	for _, id := range uniq(ids) {
+	for _, id := range store.DistinctIDs(ids) {
 		d := s.dirty[id]
 		if d == nil {
 			s.dirty[id] = &dirtyRow{generation: 1, since: now, due: now, priority: p, next: p, raised: now}
@@ -237,7 +222,7 @@ func (s *Store) markDirty(now time.Time, p store.Priority, ids ...string) {
 
 // setPending makes the live links of ids pending.
 func (s *Store) setPending(now time.Time, ids ...string) {
-	for _, id := range uniq(ids) {
+	for _, id := range store.DistinctIDs(ids) {
 		l := s.links[s.linkOfUser[id]]
 		if l == nil || l.info.Tombstone {
 			continue
@@ -315,7 +300,7 @@ func (s *Store) ExtendLease(_ context.Context, owner string, userIDs []string, u
 	}
 	defer s.mu.Unlock()
 	var lost []string
-	for _, id := range uniq(userIDs) {
+	for _, id := range store.DistinctIDs(userIDs) {
 		d := s.dirty[id]
 		if d == nil || d.owner != owner {
 			lost = append(lost, id)

@@ -87,7 +87,7 @@ func keys(m map[string]bool) []string {
 
 // markEach marks every user of prio with its own priority.
 func (s *Store) markEach(now time.Time, prio map[string]store.Priority, users []string) {
-	for _, u := range uniq(users) {
+	for _, u := range store.DistinctIDs(users) {
 		p, ok := prio[u]
 		if !ok {
 			p = store.PriorityNormal
@@ -183,7 +183,7 @@ func (s *Store) SnapshotKeys(_ context.Context, hashes []string) ([]store.Snapsh
 		return nil, nil
 	}
 	var out []store.SnapshotKey
-	for _, h := range uniq(hashes) {
+	for _, h := range store.DistinctIDs(hashes) {
 		out = append(out, s.snapshot.keys[h]...)
 	}
 	return out, nil

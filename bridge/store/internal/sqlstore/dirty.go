@@ -16,7 +16,7 @@ func (s *Store) MarkDirty(ctx context.Context, userIDs ...string) error {
 
 // MarkDirtyAs implements store.Store.
 func (s *Store) MarkDirtyAs(ctx context.Context, p store.Priority, userIDs ...string) error {
-	if len(uniq(userIDs)) == 0 {
+	if len(store.DistinctIDs(userIDs)) == 0 {
 		return nil
 	}
 	err := s.write(ctx, func(ctx context.Context, tx *wtx) error {
@@ -84,7 +84,7 @@ func (s *Store) ClaimDirtyMin(ctx context.Context, owner string, min store.Prior
 
 // ExtendLease implements store.Store.
 func (s *Store) ExtendLease(ctx context.Context, owner string, userIDs []string, until time.Time) ([]string, error) {
-	ids := uniq(userIDs)
+	ids := store.DistinctIDs(userIDs)
 	if len(ids) == 0 {
 		return nil, nil
 	}

@@ -189,7 +189,7 @@ func (s *Store) SyncOfUsers(ctx context.Context, ids []string) (map[string]store
 		}
 	}
 	out := make(map[string]store.SyncInfo, len(keep))
-	for _, c := range chunks(uniq(keep)) {
+	for _, c := range chunks(store.DistinctIDs(keep)) {
 		if err := s.syncOf(ctx, c, out); err != nil {
 			return nil, fmt.Errorf("store: sync info of users: %w", err)
 		}

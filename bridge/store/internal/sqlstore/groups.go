@@ -63,7 +63,7 @@ func (s *Store) members(ctx context.Context, q queryer, names bool, groupIDs ...
 	if names {
 		nameOf = map[string]string{}
 	}
-	for _, c := range chunks(uniq(groupIDs)) {
+	for _, c := range chunks(store.DistinctIDs(groupIDs)) {
 		query := membersSQL(len(c))
 		if names {
 			query = membersWithNamesSQL(s.d, len(c))
@@ -105,7 +105,7 @@ func (s *Store) missingUsers(ctx context.Context, q queryer, ids []string) ([]st
 			storable = append(storable, id)
 		}
 	}
-	for _, c := range chunks(uniq(storable)) {
+	for _, c := range chunks(store.DistinctIDs(storable)) {
 		got, err := s.strings(ctx, q, `SELECT id FROM users WHERE id IN (`+placeholders(1, len(c))+`)`, anys(c)...)
 		if err != nil {
 			return nil, fmt.Errorf("check members: %w", err)
@@ -115,7 +115,7 @@ func (s *Store) missingUsers(ctx context.Context, q queryer, ids []string) ([]st
 		}
 	}
 	var missing []string
-	for _, id := range uniq(ids) {
+	for _, id := range store.DistinctIDs(ids) {
 		if !found[id] {
 			missing = append(missing, id)
 		}
@@ -149,7 +149,7 @@ func checkGroup(g store.Group) error {
 // except.
 func (s *Store) groupsOf(ctx context.Context, q queryer, users []string, except string) (map[string][]store.GroupRef, error) {
 	out := make(map[string][]store.GroupRef, len(users))
-	for _, c := range chunks(uniq(users)) {
+	for _, c := range chunks(store.DistinctIDs(users)) {
 		rows, err := q.QueryContext(ctx, groupsOfSQL(len(c)), append([]any{except}, anys(c)...)...)
 		if err != nil {
 			return nil, fmt.Errorf("load groups of users: %w", err)
@@ -184,7 +184,7 @@ func (s *Store) lockUsers(ctx context.Context, tx *wtx, users []string) error {
 	if s.d.LockRow == "" {
 		return nil
 	}
-	for _, c := range chunks(uniq(users)) {
+	for _, c := range chunks(store.DistinctIDs(users)) {
 		if _, err := s.strings(ctx, tx, lockUsersSQL(len(c))+s.d.LockRow, anys(c)...); err != nil {
 			return fmt.Errorf("lock users: %w", err)
 		}
@@ -204,7 +204,7 @@ func (s *Store) affected(ctx context.Context, q queryer, users []string, groupID
 		in[m] = true
 	}
 	out := make(map[string][]store.GroupRef, len(users))
-	for _, u := range uniq(users) {
+	for _, u := range store.DistinctIDs(users) {
 		refs := append([]store.GroupRef{}, others[u]...)
 		if in[u] {
 			refs = append(refs, store.GroupRef{ID: after.ID, DisplayName: after.DisplayName, ExternalID: after.ExternalID})
@@ -215,7 +215,7 @@ func (s *Store) affected(ctx context.Context, q queryer, users []string, groupID
 }
 
 func (s *Store) addMembers(ctx context.Context, tx *wtx, groupID string, users []string) error {
-	for _, u := range uniq(users) {
+	for _, u := range store.DistinctIDs(users) {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO group_members (group_id, user_id) VALUES ($1, $2)`, groupID, u); err != nil {
 			return fmt.Errorf("add member %s: %w", u, err)
 		}
@@ -224,7 +224,7 @@ func (s *Store) addMembers(ctx context.Context, tx *wtx, groupID string, users [
 }
 
 func (s *Store) removeMembers(ctx context.Context, tx *wtx, groupID string, users []string) error {
-	for _, u := range uniq(users) {
+	for _, u := range store.DistinctIDs(users) {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM group_members WHERE group_id = $1 AND user_id = $2`, groupID, u); err != nil {
 			return fmt.Errorf("remove member %s: %w", u, err)
 		}
@@ -258,7 +258,7 @@ func (s *Store) CreateGroup(ctx context.Context, g store.Group, check store.Grou
 	}
 	now := tm(ts(s.now()))
 	g.Version, g.Created, g.Modified = 1, now, now
-	g.Members = uniq(g.Members)
+	g.Members = store.DistinctIDs(g.Members)
 	if err := checkGroup(g); err != nil {
 		return store.Group{}, fmt.Errorf("store: create group: %w", err)
 	}
@@ -322,20 +322,6 @@ func (s *Store) GetGroup(ctx context.Context, id string) (store.Group, error) {
 	return g, nil
 }
 
-func diff(a, b []string) []string {
-	in := make(map[string]bool, len(b))
-	for _, x := range b {
-		in[x] = true
-	}
-	var out []string
-	for _, x := range a {
-		if !in[x] {
-			out = append(out, x)
-		}
-	}
-	return out
-}
-
 // UpdateGroup implements store.Store. A change of displayName or externalId
 // can change how every member resolves, so then every member counts as
 // affected and is marked dirty, not only added and removed ones.
@@ -365,11 +351,11 @@ func (s *Store) UpdateGroup(ctx context.Context, id string, fn func(store.Group)
 		if next.Source == "" {
 			next.Source = cur.Source
 		}
-		next.Members = uniq(next.Members)
+		next.Members = store.DistinctIDs(next.Members)
 		if err := checkGroup(next); err != nil {
 			return err
 		}
-		added, removed := diff(next.Members, cur.Members), diff(cur.Members, next.Members)
+		added, removed := store.Without(next.Members, cur.Members), store.Without(cur.Members, next.Members)
 		missing, err := s.missingUsers(ctx, tx, added)
 		if err != nil {
 			return err

@@ -98,7 +98,7 @@ func (s *Store) RecordPlans(ctx context.Context, save []store.PlannedUser, drop 
 		for _, p := range save {
 			ids = append(ids, p.UserID)
 		}
-		if err := dropPlans(ctx, tx, uniq(ids)); err != nil {
+		if err := dropPlans(ctx, tx, store.DistinctIDs(ids)); err != nil {
 			return err
 		}
 		for _, p := range save {
@@ -110,7 +110,7 @@ func (s *Store) RecordPlans(ctx context.Context, save []store.PlannedUser, drop 
 VALUES ($1, $2, $3, $4, $5, $6)`, p.UserID, p.UserName, store.Fold(p.UserName), int(p.Priority.Clamp()), ts(planned), string(p.Change)); err != nil {
 				return fmt.Errorf("write plan of %s: %w", p.UserID, err)
 			}
-			for _, k := range uniq(p.Kinds) {
+			for _, k := range store.DistinctIDs(p.Kinds) {
 				if _, err := tx.ExecContext(ctx, `INSERT INTO plan_kinds (user_id, kind) VALUES ($1, $2)`, p.UserID, k); err != nil {
 					return fmt.Errorf("write kinds of %s: %w", p.UserID, err)
 				}
@@ -275,7 +275,7 @@ func scanHolds(rows *sql.Rows) ([]store.Hold, error) {
 // holdsIn reads the holds of ids through q.
 func (s *Store) holdsIn(ctx context.Context, q queryer, ids []string) (map[string]store.Hold, error) {
 	out := map[string]store.Hold{}
-	for _, c := range chunks(uniq(ids)) {
+	for _, c := range chunks(store.DistinctIDs(ids)) {
 		rows, err := q.QueryContext(ctx, `SELECT `+holdCols+` FROM guard_holds WHERE user_id IN (`+placeholders(1, len(c))+`)`, anys(c)...)
 		if err != nil {
 			return nil, err
@@ -324,7 +324,7 @@ func (s *Store) ReserveDeactivations(ctx context.Context, policy store.GuardPoli
 			return fmt.Errorf("read holds: %w", err)
 		}
 		counted := map[string]bool{}
-		for _, c := range chunks(uniq(ids)) {
+		for _, c := range chunks(store.DistinctIDs(ids)) {
 			got, err := s.strings(ctx, tx, `SELECT user_id FROM guard_counted WHERE user_id IN (`+placeholders(1, len(c))+`)`, anys(c)...)
 			if err != nil {
 				return fmt.Errorf("read counts: %w", err)
@@ -432,7 +432,7 @@ func (s *Store) DecideHolds(ctx context.Context, d store.HoldDecision) ([]store.
 				return err
 			}
 		} else {
-			for _, c := range chunks(uniq(d.UserIDs)) {
+			for _, c := range chunks(store.DistinctIDs(d.UserIDs)) {
 				if err := run(` AND user_id IN (`+placeholders(3, len(c))+`)`, anys(c)...); err != nil {
 					return err
 				}
@@ -463,7 +463,7 @@ func sortHolds(hs []store.Hold) {
 
 // ReleaseHolds implements store.Rollout.
 func (s *Store) ReleaseHolds(ctx context.Context, ids ...string) error {
-	ids = uniq(ids)
+	ids = store.DistinctIDs(ids)
 	if len(ids) == 0 {
 		return nil
 	}

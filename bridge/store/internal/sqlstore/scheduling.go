@@ -195,7 +195,7 @@ func (s *Store) SnapshotKeys(ctx context.Context, hashes []string) ([]store.Snap
 		}
 	}
 	var out []store.SnapshotKey
-	for _, c := range chunks(uniq(storable)) {
+	for _, c := range chunks(store.DistinctIDs(storable)) {
 		rows, err := s.r.QueryContext(ctx, fmt.Sprintf(sqlSnapshotKeys, placeholders(1, len(c))), anys(c)...)
 		if err != nil {
 			return nil, fmt.Errorf("store: snapshot keys: %w", err)

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -179,22 +178,6 @@ func placeholders(from, n int) string {
 	return b.String()
 }
 
-// uniq returns the distinct non-empty values of ids, sorted. Sorting makes
-// every transaction touch rows in the same order, which avoids deadlocks.
-func uniq(ids []string) []string {
-	seen := make(map[string]bool, len(ids))
-	out := make([]string, 0, len(ids))
-	for _, id := range ids {
-		if id == "" || seen[id] {
-			continue
-		}
-		seen[id] = true
-		out = append(out, id)
-	}
-	sort.Strings(out)
-	return out
-}
-
 // unstorable reports whether any of ss cannot be an indexed value
 // (store.Unindexable). PostgreSQL text cannot hold NUL (and fails the whole
 // statement on one), and its btree indexes refuse entries of a few
@@ -236,7 +219,7 @@ func anys(ids []string) []any {
 // priority is raised to p, never lowered; next_priority collects the marks
 // made since the entry was claimed.
 func (s *Store) markDirty(ctx context.Context, q queryer, now time.Time, p store.Priority, ids ...string) error {
-	for _, id := range uniq(ids) {
+	for _, id := range store.DistinctIDs(ids) {
 		if _, err := q.ExecContext(ctx, sqlMarkDirty, id, ts(now), int(p.Clamp())); err != nil {
 			return fmt.Errorf("mark %s dirty: %w", id, err)
 		}
@@ -247,7 +230,7 @@ func (s *Store) markDirty(ctx context.Context, q queryer, now time.Time, p store
 // markEach marks each of ids with its priority in prio (PriorityNormal
 // when absent).
 func (s *Store) markEach(ctx context.Context, q queryer, now time.Time, prio map[string]store.Priority, ids []string) error {
-	for _, id := range uniq(ids) {
+	for _, id := range store.DistinctIDs(ids) {
 		p, ok := prio[id]
 		if !ok {
 			p = store.PriorityNormal
@@ -261,7 +244,7 @@ func (s *Store) markEach(ctx context.Context, q queryer, now time.Time, prio map
 
 // setPending marks the (live) sync state of ids pending.
 func (s *Store) setPending(ctx context.Context, q queryer, now time.Time, ids ...string) error {
-	for _, id := range uniq(ids) {
+	for _, id := range store.DistinctIDs(ids) {
 		_, err := q.ExecContext(ctx, `UPDATE sync_info SET state = $2, updated = $3, version = version + 1 WHERE user_id = $1 AND tombstone = FALSE`,
 			id, store.StatePending, ts(now))
 		if err != nil {

@@ -53,7 +53,7 @@ func emailKeys(emails []string) []string {
 	for _, e := range emails {
 		lower = append(lower, store.Fold(e))
 	}
-	return uniq(lower)
+	return store.DistinctIDs(lower)
 }
 
 // checkUser refuses a user whose indexed strings cannot be stored.
