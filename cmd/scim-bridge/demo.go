@@ -18,34 +18,26 @@ import (
 
 	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/gainsight/gainsighttest"
 	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/config"
+	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/internal/demo"
 )
 
 // demoTenant is the small Gainsight tenant the demo simulates: two users
 // already exist, so adoption (linking instead of duplicating) shows on the
 // first push of either.
 func demoTenant(accessKey string) gainsighttest.Tenant {
-	return gainsighttest.Tenant{
-		AccessKey:         accessKey,
-		PermissionBundles: []string{"Admin", "Manager", "User"},
-		CustomFields: map[string]string{
-			"Region__gc":     "multiPicklist",
-			"Department__gc": "string",
-		},
-		PerHour: 100,
-		PerDay:  1000,
-		Users: []map[string]any{
-			{"FirstName": "Ada", "LastName": "Lovelace", "Name": "Ada Lovelace", "Email": "ada@example.com",
-				"SFDCUserName": "ada@example.com", "LicenseType": "Full", "SystemType": "Internal", "IsActiveUser": true},
-			{"FirstName": "Grace", "LastName": "Hopper", "Name": "Grace Hopper", "Email": "grace@example.com",
-				"SFDCUserName": "grace@example.com", "LicenseType": "Viewer", "SystemType": "Internal", "IsActiveUser": true},
-		},
+	t := demo.Tenant(accessKey)
+	t.Users = []map[string]any{
+		{"FirstName": "Ada", "LastName": "Lovelace", "Name": "Ada Lovelace", "Email": "ada@example.com",
+			"SFDCUserName": "ada@example.com", "LicenseType": "Full", "SystemType": "Internal", "IsActiveUser": true},
+		{"FirstName": "Grace", "LastName": "Hopper", "Name": "Grace Hopper", "Email": "grace@example.com",
+			"SFDCUserName": "grace@example.com", "LicenseType": "Viewer", "SystemType": "Internal", "IsActiveUser": true},
 	}
+	return t
 }
 
 // demoConfigYAML is the configuration the demo runs with: the defaults,
-// the simulator as Gainsight, a temporary SQLite file and four group
-// profiles. A string field must agree across a user's groups: putting one
-// user in both department groups shows a refused group change.
+// the simulator as Gainsight, a temporary SQLite file and the demo's
+// group profiles (demo.ProfilesYAML).
 const demoConfigYAML = `# The demo's configuration. The bridge reloads it when it changes: for
 # instance sync.mode, shadow or live. It is removed when the demo stops.
 listen: {admin: "127.0.0.1:0"}
@@ -61,16 +53,7 @@ sync:
   batchWindow: 1s
   minBackoff: 5s
   mode: %[5]s
-roles: [Admin, Manager, User]
-customFields:
-  - {name: Region__gc, type: multiPicklist, values: [US, EU, APAC]}
-  - {name: Department__gc, type: string}
-groups:
-  - {name: admins, displayName: Gainsight Admins, superAdmin: true, roles: [Admin]}
-  - {name: sales-us, displayName: Sales US, licenseType: Viewer, fields: {Region__gc: [US]}}
-  - {name: dept-sales, displayName: Dept Sales, fields: {Department__gc: Sales}}
-  - {name: dept-support, displayName: Dept Support, fields: {Department__gc: Support}}
-`
+` + demo.ProfilesYAML
 
 // demoConfig writes the demo's configuration file into dir and loads it;
 // the bridge watches the file, so an edit (going live from shadow mode)

@@ -24,6 +24,7 @@ import (
 	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/gainsight/gainsighttest"
+	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/internal/demo"
 )
 
 // bridgeProc is a bridge process this command started.
@@ -47,21 +48,9 @@ type startOptions struct {
 	pprof bool
 }
 
-// demoTenant is the demo's Gainsight tenant: its custom fields, its
-// permission bundles and Gainsight's documented rate limits.
-func demoTenant(accessKey string) gainsighttest.Tenant {
-	return gainsighttest.Tenant{
-		AccessKey:         accessKey,
-		PermissionBundles: []string{"Admin", "Manager", "User"},
-		CustomFields:      map[string]string{"Region__gc": "multiPicklist", "Department__gc": "string"},
-		PerHour:           100,
-		PerDay:            1000,
-	}
-}
-
 // configYAML is the demo's configuration (cmd/scim-bridge/demo.go) as a
-// file: the defaults, group profiles, custom fields and roles, the
-// simulator as Gainsight.
+// file: the defaults, the demo's group profiles, custom fields and roles
+// (demo.ProfilesYAML), the simulator as Gainsight.
 const configYAML = `listen:
   scim: %q
   admin: %q
@@ -76,23 +65,14 @@ store:
 sync:
   batchWindow: 1s
   minBackoff: 5s
-roles: [Admin, Manager, User]
-customFields:
-  - {name: Region__gc, type: multiPicklist, values: [US, EU, APAC]}
-  - {name: Department__gc, type: string}
-groups:
-  - {name: admins, displayName: Gainsight Admins, superAdmin: true, roles: [Admin]}
-  - {name: sales-us, displayName: Sales US, licenseType: Viewer, fields: {Region__gc: [US]}}
-  - {name: dept-sales, displayName: Dept Sales, fields: {Department__gc: Sales}}
-  - {name: dept-support, displayName: Dept Support, fields: {Department__gc: Support}}
-`
+` + demo.ProfilesYAML
 
 // startBridge starts `scim-bridge serve` with the demo's configuration on
 // a fresh store, beside a simulator served from this process, and waits
 // until it is ready.
 func startBridge(ctx context.Context, o startOptions) (*bridgeProc, error) {
 	token, accessKey := randomHex(16), randomHex(16)
-	sim := gainsighttest.New(demoTenant(accessKey))
+	sim := gainsighttest.New(demo.Tenant(accessKey))
 	simLn, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, fmt.Errorf("simulator listener: %w", err)
