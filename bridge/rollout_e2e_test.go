@@ -497,6 +497,32 @@ func TestGuardOnMassUnassignment(t *testing.T) {
 	if got := len(h.holds()); got != len(wave) {
 		t.Fatalf("%d of the second wave held, want all %d", got, len(wave))
 	}
+	// Decisions take an admin token; reading the plan takes a token.
+	req, err := http.NewRequest(http.MethodPost, h.adminURL+"/admin/guard/reject", strings.NewReader(`{"all":true}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+testToken)
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("reject with a SCIM token: %v %v, want 401", resp, err)
+	} else {
+		resp.Body.Close()
+	}
+	if s, _ := h.get(h.adminURL + "/admin/plan"); s != http.StatusUnauthorized {
+		t.Errorf("plan without a token: %d, want 401", s)
+	}
+	// Rejected, they stay held until the IdP takes them back.
+	var rejected struct {
+		Rejected int    `json:"rejected"`
+		By       string `json:"by"`
+	}
+	if s := h.admin(http.MethodPost, "/admin/guard/reject", map[string]any{"all": true}, &rejected); s != http.StatusOK ||
+		rejected.Rejected != len(wave) || rejected.By != "ops" {
+		t.Fatalf("reject: %d %+v", s, rejected)
+	}
+	if got := len(h.holds()); got != len(wave) {
+		t.Fatalf("%d of the rejected wave held, want all %d", got, len(wave))
+	}
 	h.setActive(wave, true)
 	h.waitSynced(time.Minute)
 	h.checkConverged()
