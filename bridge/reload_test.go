@@ -1,6 +1,7 @@
 package bridge_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"os"
@@ -9,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/store"
 	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/config"
 )
 
@@ -58,7 +60,7 @@ func TestConfigFileReload(t *testing.T) {
 	waitFor(t, func() bool { return success() >= 1 })
 
 	member := h.createUser(userDoc("member@example.com", nil))
-	h.createUser(userDoc("outsider@example.com", nil))
+	outsider := h.createUser(userDoc("outsider@example.com", nil))
 	h.createGroup("Gainsight Viewers", "", member)
 	h.waitSynced(30 * time.Second)
 	if u := h.simUserByEmail("member@example.com"); u["LicenseType"] != "Viewer" {
@@ -86,6 +88,28 @@ func TestConfigFileReload(t *testing.T) {
 	after := h.sim.Stats()
 	if d := after.Records["update"] - before.Records["update"]; d != 1 {
 		t.Errorf("reload updated %d records, want exactly the one member", d)
+	}
+	// The audit trail says why the member changed, and only of it.
+	reloads := func(id string) []store.AuditEntry {
+		t.Helper()
+		entries, err := h.store.ListAudit(context.Background(), store.AuditQuery{UserID: id})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []store.AuditEntry
+		for _, e := range entries {
+			if e.Op == store.AuditProfileReload {
+				out = append(out, e)
+			}
+		}
+		return out
+	}
+	if got := reloads(member); len(got) != 1 || got[0].Source != store.AuditSourceConfig ||
+		!strings.Contains(got[0].Detail, "Gainsight Viewers") {
+		t.Errorf("profile-reload entries of the member: %+v", got)
+	}
+	if got := reloads(outsider); len(got) != 0 {
+		t.Errorf("profile-reload entries of a user in no changed group: %+v", got)
 	}
 }
 
