@@ -80,6 +80,12 @@ func TestQueryPlans(t *testing.T) {
 		"claim dirty":                  {index: "dirty_claim", ordered: true},
 		"claim urgent dirty":           {index: "dirty_claim", ordered: true},
 		"snapshot keys":                {index: "snapshot_keys_pkey"},
+		// A user's few entries are fetched through the index and sorted;
+		// its newest page is the same index's order once there are many.
+		"history of a user":      {index: "audit_user_at"},
+		"history of a userName":  {index: "audit_user_name_at"},
+		"history since":          {index: "audit_at", ordered: true},
+		"next page of a history": {index: "audit_user_at"},
 	}
 	checkPlans(ctx, t, db, sqlstore.PlannedQueries(dialect()), want)
 	// As autovacuum keeps them: the visibility map lets counts read an

@@ -73,6 +73,10 @@ func TestQueryPlans(t *testing.T) {
 		"claim dirty":                  {index: "dirty_claim", ordered: true},
 		"claim urgent dirty":           {index: "dirty_claim", ordered: true},
 		"snapshot keys":                {index: "sqlite_autoindex_snapshot_keys_1"},
+		"history of a user":            {index: "audit_user_at", ordered: true},
+		"history of a userName":        {index: "audit_user_name_at", ordered: true},
+		"history since":                {index: "audit_at", ordered: true},
+		"next page of a history":       {index: "audit_user_at", ordered: true},
 	}
 	checkPlans(ctx, t, db, sqlstore.PlannedQueries(dialect()), want)
 	var find, views []sqlstore.PlannedQuery

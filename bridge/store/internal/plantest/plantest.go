@@ -8,7 +8,8 @@ import (
 
 // Users is how many users Seed writes; a tenth manage another user, a third
 // have no externalId, each is in one of 1000 groups, every fiftieth is a
-// tombstone, every fifth is dirty (of every priority), and each has a snapshot key.
+// tombstone, every fifth is dirty (of every priority), and each has a snapshot key
+// and two audit entries.
 const Users = 5000
 
 // Seed writes the rows and refreshes the planner's statistics. The
@@ -30,6 +31,10 @@ SELECT 'l-' || seq, id, user_name, user_name_lower, 'gs-' || seq, 'null', TRUE, 
 		`INSERT INTO dirty (user_id, generation, attempts, since, due, lease_owner, lease_until, priority, next_priority, raised)
 SELECT id, 1, 0, seq, seq, '', 0, seq % 4 + 1, 0, seq FROM users WHERE seq % 5 = 0`,
 		`INSERT INTO snapshot_keys (key_hash, gsid, active) SELECT 'h-' || seq, 'gs-' || seq, TRUE FROM users`,
+		// Two audit entries per user, a day apart.
+		`INSERT INTO audit (at, user_id, user_name, user_name_lower, op, source, actor, replica, request_id, gsid, result, error, detail, changes)
+SELECT seq + k * 86400000000000, id, user_name, user_name_lower, 'update', 'sync', '', '', '', '', 'ok', '', '', '[]'
+FROM users, (SELECT 0 AS k UNION ALL SELECT 1) ks`,
 		`ANALYZE`,
 	}
 	for _, s := range stmts {

@@ -110,22 +110,23 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`, row...); 
 	return nil
 }
 
-// ListAudit implements store.AuditLog.
-func (s *Store) ListAudit(ctx context.Context, q store.AuditQuery) ([]store.AuditEntry, error) {
+// auditListSQL is the query of ListAudit; ok is false when q matches
+// nothing the store can hold.
+func auditListSQL(q store.AuditQuery) (query string, args []any, ok bool) {
 	var (
 		where []string
-		args  params
+		ps    params
 	)
-	arg := args.add
+	arg := ps.add
 	switch {
 	case q.UserID != "":
 		if unstorable(q.UserID) {
-			return nil, nil
+			return "", nil, false
 		}
 		where = append(where, "user_id = "+arg(q.UserID))
 	case q.UserName != "":
 		if unstorable(q.UserName) {
-			return nil, nil
+			return "", nil, false
 		}
 		where = append(where, "user_name_lower = "+arg(store.Fold(q.UserName)))
 	}
@@ -143,11 +144,20 @@ func (s *Store) ListAudit(ctx context.Context, q store.AuditQuery) ([]store.Audi
 	if limit <= 0 {
 		limit = store.DefaultAuditLimit
 	}
-	query := `SELECT ` + auditCols + ` FROM audit`
+	query = `SELECT ` + auditCols + ` FROM audit`
 	if len(where) > 0 {
 		query += ` WHERE ` + strings.Join(where, " AND ")
 	}
 	query += ` ORDER BY at DESC, id DESC LIMIT ` + arg(limit)
+	return query, ps, true
+}
+
+// ListAudit implements store.AuditLog.
+func (s *Store) ListAudit(ctx context.Context, q store.AuditQuery) ([]store.AuditEntry, error) {
+	query, args, ok := auditListSQL(q)
+	if !ok {
+		return nil, nil
+	}
 	rows, err := s.r.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: list audit: %w", err)

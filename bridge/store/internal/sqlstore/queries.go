@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/store"
 )
@@ -186,5 +187,14 @@ func PlannedQueries(d Dialect) []PlannedQuery {
 	add("claim dirty", sqlClaimDirty+d.SkipLocked, int64(1)<<40, 10, 1)
 	add("claim urgent dirty", sqlClaimDirty+d.SkipLocked, int64(1)<<40, 10, 4)
 	add("snapshot keys", fmt.Sprintf(sqlSnapshotKeys, placeholders(1, 2)), "h-1", "h-2")
+	for name, q := range map[string]store.AuditQuery{
+		"history of a user":      {UserID: "u-1", Limit: 50},
+		"history of a userName":  {UserName: "user-1@example.com", Limit: 50},
+		"history since":          {Since: time.Unix(1, 0), Limit: 50},
+		"next page of a history": {UserID: "u-1", BeforeTime: time.Unix(2, 0), BeforeID: 7, Limit: 50},
+	} {
+		query, args, _ := auditListSQL(q)
+		add(name, query, args...)
+	}
 	return out
 }
