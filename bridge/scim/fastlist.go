@@ -159,6 +159,51 @@ func (h *handler) serveUserList(w http.ResponseWriter, r *http.Request) bool {
 	return true
 }
 
+// serveUser answers GET /Users/{id} from the same one query, and reports
+// whether it did: the library reads the user, its link and its groups in
+// three and builds the response from maps. A request with attributes or
+// excludedAttributes, and an id the store does not know (404), go to the
+// library. The ETag header and a conditional GET's 304 are as the
+// library's path answers them (serveLibrary).
+func (h *handler) serveUser(w http.ResponseWriter, r *http.Request, id string) bool {
+	vf, ok := h.opts.Store.(store.ViewFinder)
+	if !ok || id == "" {
+		return false
+	}
+	q := r.URL.Query()
+	if q.Get("attributes") != "" || q.Get("excludedAttributes") != "" {
+		return false
+	}
+	views, _, err := vf.FindUserViews(r.Context(), store.UserFilter{Query: store.Query{Field: "id", Value: id, Limit: 1}})
+	if err != nil {
+		h.log.Error("get user", zap.Error(err))
+		writeError(w, errInternal("get user"))
+		return true
+	}
+	if len(views) != 1 || views[0].ID != id {
+		return false
+	}
+	v := views[0]
+	base := h.baseURL(r)
+	buf, err := h.users.appendView(make([]byte, 0, 512+2*len(v.Doc)), v, h.schemasOf(r), base, newLocator("/Users", base))
+	if err != nil {
+		h.log.Error("render user", zap.String("id", v.ID), zap.Error(err))
+		writeError(w, errInternal("render user"))
+		return true
+	}
+	tag := etag(v.Version)
+	w.Header().Set("Etag", tag)
+	// RFC 7644 §3.14, RFC 9110 §13.1.2: a GET whose If-None-Match names
+	// the current version is 304 without a body.
+	if inm := r.Header.Get("If-None-Match"); inm != "" && etagListed(inm, tag) {
+		w.WriteHeader(http.StatusNotModified)
+		return true
+	}
+	w.Header().Set("Content-Type", "application/scim+json")
+	_, _ = w.Write(buf)
+	return true
+}
+
 // appendView appends the user of v as the library shows it in a list with
 // the default attributes.
 func (u *userHandler) appendView(dst []byte, v store.UserView, set *schemaSet, base string, loc locator) ([]byte, error) {

@@ -149,6 +149,66 @@ func TestFastListMatchesLibrary(t *testing.T) {
 	}
 }
 
+// TestFastGetMatchesLibrary: GET /Users/{id} answered from one query is
+// the library's answer byte for byte (excluding an attribute no user has
+// sends the same request down the library's path), its ETag and its 304
+// too; an unknown id is the library's 404.
+func TestFastGetMatchesLibrary(t *testing.T) {
+	f := newFixture(t, nil)
+	ann := f.createUser("ann@example.com", `,"externalId":"00u-ann","name":{"givenName":"Ann","familyName":"<Lee> & co"},`+
+		`"emails":[{"value":"ann@example.com","type":"work","primary":true}],"displayName":"Ann \u2028 Lee",`+
+		`"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User":{"department":"R&D","employeeNumber":"7"},"title":"Boss 🙂"`)
+	bob := f.createUser("bob@example.com", `,"emails":[{"value":"bob@example.com"}],"nickName":"b\"ob"`)
+	cid := f.createUser("cid@example.com", `,"externalId":"00u-cid"`)
+	f.mustDo(http.StatusOK, http.MethodPatch, "/scim/v2/Users/"+cid, `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","value":{"active":false}}]}`)
+	f.createGroup("Sales", ann, bob)
+	if _, err := f.sqlite.UpdateSync(context.Background(), linkOf(t, f, bob), func(i store.SyncInfo) (store.SyncInfo, error) {
+		i.State, i.GSID = store.StateSynced, "GS-BOB"
+		return i, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+
+	for _, id := range []string{ann, bob, cid} {
+		fast := f.mustDo(http.StatusOK, http.MethodGet, "/scim/v2/Users/"+id, "")
+		lib := f.mustDo(http.StatusOK, http.MethodGet, "/scim/v2/Users/"+id+"?excludedAttributes=nickNameX", "")
+		if fast.raw != lib.raw {
+			t.Errorf("GET /Users/%s:\n%s\nthe library answers:\n%s", id, fast.raw, lib.raw)
+		}
+		for _, h := range []string{"Content-Type", "Etag"} {
+			if got, want := fast.header.Get(h), lib.header.Get(h); got != want || got == "" {
+				t.Errorf("GET /Users/%s: %s %q, the library's %q", id, h, got, want)
+			}
+		}
+		// HEAD is the GET without its body: same headers.
+		if head := f.mustDo(http.StatusOK, http.MethodHead, "/scim/v2/Users/"+id, ""); head.header.Get("Etag") != fast.header.Get("Etag") {
+			t.Errorf("HEAD /Users/%s: Etag %q", id, head.header.Get("Etag"))
+		}
+		tag := fast.header.Get("Etag")
+		for _, q := range []string{"", "?excludedAttributes=nickNameX"} {
+			if r := f.do(http.MethodGet, "/scim/v2/Users/"+id+q, "", "If-None-Match", `"x", `+tag); r.status != http.StatusNotModified || r.raw != "" || r.header.Get("Content-Type") != "" {
+				t.Errorf("GET /Users/%s%s If-None-Match its version: %d %q %q", id, q, r.status, r.header.Get("Content-Type"), r.raw)
+			}
+			if r := f.do(http.MethodGet, "/scim/v2/Users/"+id+q, "", "If-None-Match", `W/"999"`); r.status != http.StatusOK || r.raw != fast.raw {
+				t.Errorf("GET /Users/%s%s If-None-Match another version: %d %s", id, q, r.status, r.raw)
+			}
+		}
+	}
+	// An unknown id, or the id in another case, is the library's 404.
+	for _, id := range []string{"no-such-user", strings.ToUpper(ann)} {
+		fast := f.do(http.MethodGet, "/scim/v2/Users/"+id, "")
+		lib := f.do(http.MethodGet, "/scim/v2/Users/"+id+"?excludedAttributes=nickNameX", "")
+		if fast.status != http.StatusNotFound || fast.raw != lib.raw {
+			t.Errorf("GET /Users/%s: %d %s; the library: %d %s", id, fast.status, fast.raw, lib.status, lib.raw)
+		}
+	}
+	// After a write the next GET shows it.
+	f.mustDo(http.StatusOK, http.MethodPatch, "/scim/v2/Users/"+ann, `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","path":"title","value":"Chief"}]}`)
+	if r := f.mustDo(http.StatusOK, http.MethodGet, "/scim/v2/Users/"+ann, ""); r.body["title"] != "Chief" {
+		t.Errorf("GET after PATCH: title %v", r.body["title"])
+	}
+}
+
 // TestFilterStringEscapes: a filter's strings are JSON strings, so their
 // escapes are decoded before they are compared, in list filters, in the
 // root search and in PATCH value filters.

@@ -409,6 +409,9 @@ func (h *handler) serveLibrary(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == h.opts.BasePath+"/Users" && h.serveUserList(w, r) {
 			return
 		}
+		if id, ok := strings.CutPrefix(r.URL.Path, h.opts.BasePath+"/Users/"); ok && h.serveUser(w, r, id) {
+			return
+		}
 	}
 	s, err := h.server(h.schemasOf(r), h.baseURL(r))
 	if err != nil {

@@ -245,6 +245,17 @@ func scenarios() []scenario {
 			}
 			return nil
 		}},
+		{name: "get by id", unit: "req", op: func(ctx context.Context, w *worker) error {
+			id := w.s.ids[w.rnd.IntN(len(w.s.ids))]
+			status, resp, err := w.t.do(ctx, http.MethodGet, "/Users/"+id, nil)
+			if err != nil {
+				return err
+			}
+			if status != http.StatusOK {
+				return fmt.Errorf("%w: get %s: %d %.200s", errUnexpected, id, status, resp)
+			}
+			return nil
+		}},
 		{name: "list page @90%", unit: "req", op: listDeep},
 		{name: "list page @90% latency", unit: "req", c: 1, op: listDeep},
 	}
