@@ -194,8 +194,12 @@ func TestFastGetMatchesLibrary(t *testing.T) {
 			}
 		}
 	}
-	// An unknown id, or the id in another case, is the library's 404.
-	for _, id := range []string{"no-such-user", strings.ToUpper(ann)} {
+	// An unknown id, the id in another case, or a deleted user's id is the
+	// library's 404.
+	gone := f.createUser("gone@example.com", "")
+	f.mustDo(http.StatusOK, http.MethodGet, "/scim/v2/Users/"+gone, "")
+	f.mustDo(http.StatusNoContent, http.MethodDelete, "/scim/v2/Users/"+gone, "")
+	for _, id := range []string{"no-such-user", strings.ToUpper(ann), gone} {
 		fast := f.do(http.MethodGet, "/scim/v2/Users/"+id, "")
 		lib := f.do(http.MethodGet, "/scim/v2/Users/"+id+"?excludedAttributes=nickNameX", "")
 		if fast.status != http.StatusNotFound || fast.raw != lib.raw {
