@@ -1592,6 +1592,19 @@ func testClaimConcurrent(t *testing.T, s store.Store) {
 		t.Fatalf("MarkDirty: %v", err)
 	}
 	now := time.Now().Add(time.Second)
+	ClaimConcurrently(t, users, workers, func(_ int, owner string) ([]store.Dirty, error) {
+		return s.ClaimDirty(ctx, owner, 4, time.Hour, now)
+	}, nil)
+}
+
+// ClaimConcurrently runs workers that each claim with claim until a claim
+// comes back empty (claim may use a store of its own per worker, as
+// replicas on one database do), and fails the test when an error is returned, when
+// check (if not nil) refuses a claim, when a user is claimed twice, or when
+// the workers did not claim users distinct users between them.
+func ClaimConcurrently(t *testing.T, users, workers int, claim func(w int, owner string) ([]store.Dirty, error),
+	check func(w int, owner string, ds []store.Dirty) error) {
+	t.Helper()
 	var (
 		mu   sync.Mutex
 		seen = map[string]string{}
@@ -1604,13 +1617,19 @@ func testClaimConcurrent(t *testing.T, s store.Store) {
 			defer wg.Done()
 			owner := fmt.Sprintf("worker-%d", w)
 			for {
-				ds, err := s.ClaimDirty(ctx, owner, 4, time.Hour, now)
+				ds, err := claim(w, owner)
 				if err != nil {
 					errs <- err
 					return
 				}
 				if len(ds) == 0 {
 					return
+				}
+				if check != nil {
+					if err := check(w, owner, ds); err != nil {
+						errs <- err
+						return
+					}
 				}
 				mu.Lock()
 				for _, d := range ds {

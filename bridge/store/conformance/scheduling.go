@@ -222,56 +222,23 @@ func testClaimPriorityConcurrent(t *testing.T, s store.Store) {
 		}
 	}
 	now := time.Now().Add(time.Second)
-	var (
-		mu   sync.Mutex
-		seen = map[string]string{}
-		wg   sync.WaitGroup
-		errs = make(chan error, workers)
-	)
-	for w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			owner := fmt.Sprintf("worker-%d", w)
-			min := store.PriorityLow
-			if w%2 == 0 {
-				min = store.PriorityUrgent // some workers only take urgent work
+	// Some workers only take urgent work.
+	minOf := func(w int) store.Priority {
+		if w%2 == 0 {
+			return store.PriorityUrgent
+		}
+		return store.PriorityLow
+	}
+	ClaimConcurrently(t, users, workers, func(w int, owner string) ([]store.Dirty, error) {
+		return s.ClaimDirtyMin(ctx, owner, minOf(w), 3, time.Hour, now)
+	}, func(w int, owner string, ds []store.Dirty) error {
+		for i, d := range ds {
+			if d.Priority < minOf(w) || i > 0 && d.Priority > ds[i-1].Priority {
+				return fmt.Errorf("claim of %s (min %s) out of priority order: %+v", owner, minOf(w), ds)
 			}
-			for {
-				ds, err := s.ClaimDirtyMin(ctx, owner, min, 3, time.Hour, now)
-				if err != nil {
-					errs <- err
-					return
-				}
-				if len(ds) == 0 {
-					return
-				}
-				mu.Lock()
-				for i, d := range ds {
-					if prev, dup := seen[d.UserID]; dup {
-						mu.Unlock()
-						errs <- fmt.Errorf("%s claimed by %s and %s", d.UserID, prev, owner)
-						return
-					}
-					if d.Priority < min || i > 0 && d.Priority > ds[i-1].Priority {
-						mu.Unlock()
-						errs <- fmt.Errorf("claim of %s (min %s) out of priority order: %+v", owner, min, ds)
-						return
-					}
-					seen[d.UserID] = owner
-				}
-				mu.Unlock()
-			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Fatal(err)
-	}
-	if len(seen) != users {
-		t.Fatalf("claimed %d distinct users; want %d", len(seen), users)
-	}
+		}
+		return nil
+	})
 }
 
 func testCountUnlinkedDirty(t *testing.T, s store.Store) {

@@ -118,43 +118,10 @@ func TestReplicasClaimDisjoint(t *testing.T) {
 		t.Fatalf("MarkDirty: %v", err)
 	}
 	now := time.Now().Add(time.Second)
-	var (
-		mu   sync.Mutex
-		seen = map[string]int{}
-		wg   sync.WaitGroup
-	)
-	for r, s := range replicas {
-		for w := range 3 {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for {
-					ds, err := s.ClaimDirty(ctx, fmt.Sprintf("r%d-w%d", r, w), 7, time.Hour, now)
-					if err != nil {
-						t.Errorf("ClaimDirty: %v", err)
-						return
-					}
-					if len(ds) == 0 {
-						return
-					}
-					mu.Lock()
-					for _, d := range ds {
-						seen[d.UserID]++
-					}
-					mu.Unlock()
-				}
-			}()
-		}
-	}
-	wg.Wait()
-	if len(seen) != users {
-		t.Fatalf("claimed %d users; want %d", len(seen), users)
-	}
-	for id, n := range seen {
-		if n != 1 {
-			t.Fatalf("%s claimed %d times", id, n)
-		}
-	}
+	// Three workers a replica.
+	conformance.ClaimConcurrently(t, users, 3*len(replicas), func(w int, owner string) ([]store.Dirty, error) {
+		return replicas[w/3].ClaimDirty(ctx, owner, 7, time.Hour, now)
+	}, nil)
 }
 
 func TestTake(t *testing.T) {

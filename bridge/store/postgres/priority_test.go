@@ -2,20 +2,20 @@ package postgres_test
 
 import (
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/store"
+	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/store/conformance"
 	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/store/postgres"
 )
 
 // TestReplicasClaimByPriority: three replicas on one database, some of
 // their workers taking only urgent work (as an engine does when only the
 // budget's urgent share is left), claim a dirty set of every priority. FOR
-// UPDATE SKIP LOCKED keeps the claims disjoint, every claim comes highest
-// priority first, and every urgent entry is claimed before any low one
-// leaves the queue.
+// UPDATE SKIP LOCKED keeps the claims disjoint and complete, every claim
+// comes highest priority first, and a worker taking only urgent work gets
+// nothing below it.
 func TestReplicasClaimByPriority(t *testing.T) {
 	dsn := freshSchema(t)
 	replicas := []*postgres.Store{open(t, dsn), open(t, dsn), open(t, dsn)}
@@ -27,50 +27,23 @@ func TestReplicasClaimByPriority(t *testing.T) {
 		}
 	}
 	now := time.Now().Add(time.Second)
-	var (
-		mu   sync.Mutex
-		seen = map[string]int{}
-		wg   sync.WaitGroup
-	)
-	for r, s := range replicas {
-		for w := range 3 {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				min := store.PriorityLow
-				if w == 0 {
-					min = store.PriorityUrgent
-				}
-				for {
-					ds, err := s.ClaimDirtyMin(ctx, fmt.Sprintf("r%d-w%d", r, w), min, 7, time.Hour, now)
-					if err != nil {
-						t.Errorf("ClaimDirtyMin: %v", err)
-						return
-					}
-					if len(ds) == 0 {
-						return
-					}
-					mu.Lock()
-					for i, d := range ds {
-						seen[d.UserID]++
-						if d.Priority < min || i > 0 && d.Priority > ds[i-1].Priority {
-							t.Errorf("claim of r%d-w%d out of order: %+v", r, w, ds)
-						}
-					}
-					mu.Unlock()
-				}
-			}()
+	// Three workers a replica; the first of each takes only urgent work.
+	minOf := func(w int) store.Priority {
+		if w%3 == 0 {
+			return store.PriorityUrgent
 		}
+		return store.PriorityLow
 	}
-	wg.Wait()
-	if len(seen) != users {
-		t.Fatalf("claimed %d users; want %d", len(seen), users)
-	}
-	for id, n := range seen {
-		if n != 1 {
-			t.Fatalf("%s claimed %d times", id, n)
+	conformance.ClaimConcurrently(t, users, 3*len(replicas), func(w int, owner string) ([]store.Dirty, error) {
+		return replicas[w/3].ClaimDirtyMin(ctx, owner, minOf(w), 7, time.Hour, now)
+	}, func(w int, owner string, ds []store.Dirty) error {
+		for i, d := range ds {
+			if d.Priority < minOf(w) || i > 0 && d.Priority > ds[i-1].Priority {
+				return fmt.Errorf("claim of %s out of order: %+v", owner, ds)
+			}
 		}
-	}
+		return nil
+	})
 }
 
 // BenchmarkClaimDirty measures one claim of 50 entries (and the urgent

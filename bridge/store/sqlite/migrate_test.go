@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"context"
 	"database/sql"
 	"path/filepath"
 	"testing"
@@ -13,43 +14,31 @@ import (
 // TestMigrateLinks opens a database an earlier release wrote (schema
 // version 2) and checks its links after the migrations to the current one.
 func TestMigrateLinks(t *testing.T) {
-	ctx := t.Context()
-	path := filepath.Join(t.TempDir(), "old.db")
-	db, err := sql.Open("sqlite", path)
-	if err != nil {
-		t.Fatalf("open: %v", err)
-	}
-	if err := migratetest.ApplyUpTo(ctx, db, migrationFiles, "migrations", 2); err != nil {
-		t.Fatalf("apply old migrations: %v", err)
-	}
-	if err := migratetest.SeedLinksV2(ctx, db); err != nil {
-		t.Fatal(err)
-	}
-	if err := db.Close(); err != nil {
-		t.Fatal(err)
-	}
-	s, err := Open(ctx, path, Options{Logger: zaptest.NewLogger(t)})
-	if err != nil {
-		t.Fatalf("Open: %v", err)
-	}
-	defer s.Close()
-	migratetest.CheckLinks(t, s)
+	migratetest.CheckLinks(t, openMigrated(t, 2, migratetest.SeedLinksV2))
 }
 
 // TestMigrateUsersV8 opens a database of schema version 8 and checks the
 // columns and indexes migration 0009 changed: display names, users by manager,
 // tombstones by userName.
 func TestMigrateUsersV8(t *testing.T) {
+	migratetest.CheckUsersV8(t, openMigrated(t, 8, migratetest.SeedUsersV8))
+}
+
+// openMigrated writes a database at schema version, seeds it as a release
+// of that version would have, and opens it, which migrates it to the
+// current version. The store is closed when the test ends.
+func openMigrated(t *testing.T, version int, seed func(context.Context, *sql.DB) error) *Store {
+	t.Helper()
 	ctx := t.Context()
 	path := filepath.Join(t.TempDir(), "old.db")
 	db, err := sql.Open("sqlite", path)
 	if err != nil {
 		t.Fatalf("open: %v", err)
 	}
-	if err := migratetest.ApplyUpTo(ctx, db, migrationFiles, "migrations", 8); err != nil {
+	if err := migratetest.ApplyUpTo(ctx, db, migrationFiles, "migrations", version); err != nil {
 		t.Fatalf("apply old migrations: %v", err)
 	}
-	if err := migratetest.SeedUsersV8(ctx, db); err != nil {
+	if err := seed(ctx, db); err != nil {
 		t.Fatal(err)
 	}
 	if err := db.Close(); err != nil {
@@ -59,6 +48,6 @@ func TestMigrateUsersV8(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
-	defer s.Close()
-	migratetest.CheckUsersV8(t, s)
+	t.Cleanup(func() { _ = s.Close() })
+	return s
 }
