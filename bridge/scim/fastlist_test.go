@@ -89,15 +89,18 @@ func TestAppendJSONStringMatchesEncodingJSON(t *testing.T) {
 	}
 }
 
-// TestFastListMatchesLibrary checks that look-ups and pages answered
-// without the library are what the library answers: the same bytes.
-func TestFastListMatchesLibrary(t *testing.T) {
-	f := newFixture(t, nil)
-	ann := f.createUser("ann@example.com", `,"externalId":"00u-ann","name":{"givenName":"Ann","familyName":"<Lee> & co"},`+
+// fastFixture stores three users whose documents the fast paths must
+// write out as the library does: ann with escapes, markup and an extension
+// in two groups (one named with markup), bob synced with a last error,
+// cid inactive.
+func fastFixture(t *testing.T) (f *fixture, ann, bob, cid string) {
+	t.Helper()
+	f = newFixture(t, nil)
+	ann = f.createUser("ann@example.com", `,"externalId":"00u-ann","name":{"givenName":"Ann","familyName":"<Lee> & co"},`+
 		`"emails":[{"value":"ann@example.com","type":"work","primary":true}],"displayName":"Ann \u2028 Lee",`+
 		`"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User":{"department":"R&D","employeeNumber":"7"},"title":"Boss 🙂"`)
-	bob := f.createUser("bob@example.com", `,"emails":[{"value":"bob@example.com"}],"nickName":"b\"ob"`)
-	cid := f.createUser("cid@example.com", `,"externalId":"00u-cid"`)
+	bob = f.createUser("bob@example.com", `,"emails":[{"value":"bob@example.com"}],"nickName":"b\"ob"`)
+	cid = f.createUser("cid@example.com", `,"externalId":"00u-cid"`)
 	f.mustDo(http.StatusOK, http.MethodPatch, "/scim/v2/Users/"+cid, `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","value":{"active":false}}]}`)
 	f.createGroup("Sales", ann, bob)
 	f.createGroup("Admins & <Ops>", ann)
@@ -107,6 +110,13 @@ func TestFastListMatchesLibrary(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
+	return f, ann, bob, cid
+}
+
+// TestFastListMatchesLibrary checks that look-ups and pages answered
+// without the library are what the library answers: the same bytes.
+func TestFastListMatchesLibrary(t *testing.T) {
+	f, _, bob, _ := fastFixture(t)
 
 	for _, tc := range []struct{ fast, library string }{
 		{`filter=` + urlq(`userName eq "ANN@example.com"`), `filter=` + urlq(`userName eq "ANN@example.com" and userName eq "ann@example.com"`)},
@@ -154,20 +164,7 @@ func TestFastListMatchesLibrary(t *testing.T) {
 // sends the same request down the library's path), its ETag and its 304
 // too; an unknown id is the library's 404.
 func TestFastGetMatchesLibrary(t *testing.T) {
-	f := newFixture(t, nil)
-	ann := f.createUser("ann@example.com", `,"externalId":"00u-ann","name":{"givenName":"Ann","familyName":"<Lee> & co"},`+
-		`"emails":[{"value":"ann@example.com","type":"work","primary":true}],"displayName":"Ann \u2028 Lee",`+
-		`"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User":{"department":"R&D","employeeNumber":"7"},"title":"Boss 🙂"`)
-	bob := f.createUser("bob@example.com", `,"emails":[{"value":"bob@example.com"}],"nickName":"b\"ob"`)
-	cid := f.createUser("cid@example.com", `,"externalId":"00u-cid"`)
-	f.mustDo(http.StatusOK, http.MethodPatch, "/scim/v2/Users/"+cid, `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","value":{"active":false}}]}`)
-	f.createGroup("Sales", ann, bob)
-	if _, err := f.sqlite.UpdateSync(context.Background(), linkOf(t, f, bob), func(i store.SyncInfo) (store.SyncInfo, error) {
-		i.State, i.GSID = store.StateSynced, "GS-BOB"
-		return i, nil
-	}); err != nil {
-		t.Fatal(err)
-	}
+	f, ann, bob, cid := fastFixture(t)
 
 	for _, id := range []string{ann, bob, cid} {
 		fast := f.mustDo(http.StatusOK, http.MethodGet, "/scim/v2/Users/"+id, "")
