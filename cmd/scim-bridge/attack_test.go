@@ -8,11 +8,9 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"runtime"
 	"slices"
 	"strconv"
@@ -22,8 +20,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"go.uber.org/zap/zaptest"
 
 	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/gainsight/gainsighttest"
 	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/config"
@@ -52,26 +48,11 @@ func TestAttacks(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Skip("reads the bridge's resident memory from /proc")
 	}
-	sim := gainsighttest.New(gainsighttest.Tenant{AccessKey: "attack-key"}, gainsighttest.WithLogger(zaptest.NewLogger(t)))
-	srv := httptest.NewServer(sim)
-	defer srv.Close()
-	dir := t.TempDir()
-	port := freePort(t)
-	cfgPath := filepath.Join(dir, "config.yaml")
-	cfgYAML := fmt.Sprintf(`
-listen: {scim: "127.0.0.1:%d", admin: "127.0.0.1:0"}
-scim:
-  tokens: [{name: test, sha256: %q}]
-gainsight: {baseURL: %q, accessKey: attack-key}
-store:
-  sqlite: {path: %q}
+	p := newProcessSetup(t, gainsighttest.Tenant{AccessKey: "attack-key"}, "127.0.0.1:0", "", `
 sync: {batchWindow: 50ms}
 log: {level: warn}
-`, port, config.HashToken("tok"), srv.URL, filepath.Join(dir, "bridge.db"))
-	if err := os.WriteFile(cfgPath, []byte(cfgYAML), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	base := fmt.Sprintf("http://127.0.0.1:%d/scim/v2", port)
+`)
+	port, cfgPath, base := p.port, p.cfgPath, p.base
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	cmd := exec.Command(os.Args[0], "serve", "--config", cfgPath)
 	cmd.Env = append(os.Environ(), "SCIM_BRIDGE_TEST_AS_MAIN=1")

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,10 +17,7 @@ import (
 	"testing"
 	"time"
 
-	"go.uber.org/zap/zaptest"
-
 	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/gainsight/gainsighttest"
-	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/config"
 )
 
 // createOutcome is what one create request was answered.
@@ -39,28 +35,10 @@ type createOutcome struct {
 // duplicates refused with 409 nor the invalid users refused with 400.
 // Creates that got no answer may be either.
 func TestKilledUnderCreateLoadKeepsEveryAcknowledgedUser(t *testing.T) {
-	sim := gainsighttest.New(gainsighttest.Tenant{AccessKey: "kill-key"}, gainsighttest.WithLogger(zaptest.NewLogger(t)))
-	srv := httptest.NewServer(sim)
-	defer srv.Close()
-
-	dir := t.TempDir()
-	port := freePort(t)
-	cfgPath := filepath.Join(dir, "config.yaml")
-	cfgYAML := fmt.Sprintf(`
-listen: {scim: "127.0.0.1:%d", admin: "127.0.0.1:0"}
-scim:
-  tokens: [{name: test, sha256: %q}]
-gainsight:
-  baseURL: %q
-  accessKey: kill-key
-store:
-  sqlite: {path: %q}
+	p := newProcessSetup(t, gainsighttest.Tenant{AccessKey: "kill-key"}, "127.0.0.1:0", "", `
 log: {level: warn}
-`, port, config.HashToken("tok"), srv.URL, filepath.Join(dir, "bridge.db"))
-	if err := os.WriteFile(cfgPath, []byte(cfgYAML), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	base := fmt.Sprintf("http://127.0.0.1:%d/scim/v2", port)
+`)
+	dir, cfgPath, base := p.dir, p.cfgPath, p.base
 	start := func(name string) *exec.Cmd {
 		cmd := exec.Command(os.Args[0], "serve", "--config", cfgPath)
 		cmd.Env = append(os.Environ(), "SCIM_BRIDGE_TEST_AS_MAIN=1")

@@ -448,36 +448,16 @@ func TestDemoFixedTokenAndAdminAcrossRestarts(t *testing.T) {
 // are still waiting for Gainsight, starts it again on the same SQLite file
 // and checks that everything converges with no user lost or duplicated.
 func TestCrashRecovery(t *testing.T) {
-	tenant := gainsighttest.Tenant{AccessKey: "crash-key"}
-	sim := gainsighttest.New(tenant, gainsighttest.WithLogger(zaptest.NewLogger(t)))
-	srv := httptest.NewServer(sim)
-	defer srv.Close()
-	// Slow Gainsight: the bridge is certain to be killed mid-way.
-	sim.SetFaults(gainsighttest.Faults{Latency: 300 * time.Millisecond})
-
-	dir := t.TempDir()
-	port := freePort(t)
-	cfgPath := filepath.Join(dir, "config.yaml")
-	cfgYAML := fmt.Sprintf(`
-listen: {scim: "127.0.0.1:%d", admin: "127.0.0.1:0"}
-scim:
-  tokens: [{name: test, sha256: %q}]
-gainsight:
-  baseURL: %q
-  accessKey: crash-key
-  batchSize: 10
-store:
-  sqlite: {path: %q}
+	p := newProcessSetup(t, gainsighttest.Tenant{AccessKey: "crash-key"}, "127.0.0.1:0", "batchSize: 10", `
 sync:
   batchWindow: 50ms
   minBackoff: 50ms
   maxBackoff: 200ms
   lease: 1s
-`, port, config.HashToken("tok"), srv.URL, filepath.Join(dir, "bridge.db"))
-	if err := os.WriteFile(cfgPath, []byte(cfgYAML), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	base := fmt.Sprintf("http://127.0.0.1:%d/scim/v2", port)
+`)
+	sim, cfgPath, base := p.sim, p.cfgPath, p.base
+	// Slow Gainsight: the bridge is certain to be killed mid-way.
+	sim.SetFaults(gainsighttest.Faults{Latency: 300 * time.Millisecond})
 
 	start := func() *exec.Cmd { return startProcess(t, cfgPath, base) }
 	cmd := start()
@@ -536,6 +516,48 @@ sync:
 		t.Errorf("gainsight holds %d users, want %d", len(seen), n)
 	}
 	t.Logf("killed with %d/%d users in gainsight; converged after restart", killedAt, n)
+}
+
+// processSetup is what a test of the real bridge process starts from: a
+// simulator as Gainsight, and a config file in a temporary directory with
+// the SQLite store beside it.
+type processSetup struct {
+	sim     *gainsighttest.Server
+	dir     string
+	cfgPath string
+	port    int    // the SCIM listener's
+	base    string // the SCIM base URL
+}
+
+// newProcessSetup serves a simulator of tenant (closed when the test ends)
+// and writes a config: the SCIM listener on a free port with the token
+// "tok", the admin listener at admin, the simulator as Gainsight with the
+// tenant's access key and gainsightKeys (more keys of gainsight in flow
+// style, e.g. "batchSize: 10"), a SQLite store, and rest as more top-level
+// YAML.
+func newProcessSetup(t *testing.T, tenant gainsighttest.Tenant, admin, gainsightKeys, rest string) processSetup {
+	t.Helper()
+	sim := gainsighttest.New(tenant, gainsighttest.WithLogger(zaptest.NewLogger(t)))
+	srv := httptest.NewServer(sim)
+	t.Cleanup(srv.Close)
+	if gainsightKeys != "" {
+		gainsightKeys = ", " + gainsightKeys
+	}
+	p := processSetup{sim: sim, dir: t.TempDir(), port: freePort(t)}
+	p.cfgPath = filepath.Join(p.dir, "config.yaml")
+	p.base = fmt.Sprintf("http://127.0.0.1:%d/scim/v2", p.port)
+	cfg := fmt.Sprintf(`
+listen: {scim: "127.0.0.1:%d", admin: %q}
+scim:
+  tokens: [{name: test, sha256: %q}]
+gainsight: {baseURL: %q, accessKey: %q%s}
+store:
+  sqlite: {path: %q}
+`, p.port, admin, config.HashToken("tok"), srv.URL, tenant.AccessKey, gainsightKeys, filepath.Join(p.dir, "bridge.db")) + rest
+	if err := os.WriteFile(p.cfgPath, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 // startProcess starts this test binary as `scim-bridge serve --config
@@ -607,21 +629,8 @@ func syncedInSCIM(t *testing.T, base, userName string) bool {
 // TestSIGHUPReloads sends SIGHUP to a running bridge process: it reloads
 // its config file and says so.
 func TestSIGHUPReloads(t *testing.T) {
-	sim := gainsighttest.New(gainsighttest.Tenant{AccessKey: "hup-key"}, gainsighttest.WithLogger(zaptest.NewLogger(t)))
-	srv := httptest.NewServer(sim)
-	defer srv.Close()
-	dir := t.TempDir()
-	port := freePort(t)
-	cfgPath := filepath.Join(dir, "config.yaml")
-	cfgYAML := fmt.Sprintf(`
-listen: {scim: "127.0.0.1:%d", admin: "127.0.0.1:0"}
-scim: {tokens: [{name: test, sha256: %q}]}
-gainsight: {baseURL: %q, accessKey: hup-key}
-store: {sqlite: {path: %q}}
-`, port, config.HashToken("tok"), srv.URL, filepath.Join(dir, "bridge.db"))
-	if err := os.WriteFile(cfgPath, []byte(cfgYAML), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	p := newProcessSetup(t, gainsighttest.Tenant{AccessKey: "hup-key"}, "127.0.0.1:0", "", "")
+	port, cfgPath := p.port, p.cfgPath
 	logs := &lockedBuffer{}
 	cmd := exec.Command(os.Args[0], "serve", "--config", cfgPath)
 	cmd.Env = append(os.Environ(), "SCIM_BRIDGE_TEST_AS_MAIN=1")
@@ -700,31 +709,16 @@ func metricOf(t *testing.T, adminURL, series string) float64 {
 // again after a rejection, with nothing sent — until an approval with the
 // guard command deactivates them.
 func TestHeldUsersSurviveKill(t *testing.T) {
-	tenant := gainsighttest.Tenant{AccessKey: "guard-key"}
-	sim := gainsighttest.New(tenant, gainsighttest.WithLogger(zaptest.NewLogger(t)))
-	srv := httptest.NewServer(sim)
-	defer srv.Close()
-	dir := t.TempDir()
-	port, adminPort := freePort(t), freePort(t)
-	cfgPath := filepath.Join(dir, "config.yaml")
-	cfgYAML := fmt.Sprintf(`
-listen: {scim: "127.0.0.1:%d", admin: "127.0.0.1:%d"}
-scim:
-  tokens: [{name: test, sha256: %q}]
-gainsight: {baseURL: %q, accessKey: guard-key}
-store:
-  sqlite: {path: %q}
+	adminPort := freePort(t)
+	p := newProcessSetup(t, gainsighttest.Tenant{AccessKey: "guard-key"}, fmt.Sprintf("127.0.0.1:%d", adminPort), "", `
 sync:
   batchWindow: 50ms
   minBackoff: 50ms
   maxBackoff: 200ms
   lease: 1s
   guard: {maxUsers: 3, maxPercent: 0, window: 1h}
-`, port, adminPort, config.HashToken("tok"), srv.URL, filepath.Join(dir, "bridge.db"))
-	if err := os.WriteFile(cfgPath, []byte(cfgYAML), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	base := fmt.Sprintf("http://127.0.0.1:%d/scim/v2", port)
+`)
+	sim, cfgPath, base := p.sim, p.cfgPath, p.base
 	adminURL := fmt.Sprintf("http://127.0.0.1:%d", adminPort)
 	start := func() *exec.Cmd { return startProcess(t, cfgPath, base) }
 	waitUntil := func(what string, cond func() bool) {
