@@ -52,8 +52,7 @@ func (h *handler) checkDocument(kind string, doc map[string]any) error {
 	l := h.opts.Limits
 	size, attr, n := measure(doc, "", l.MaxValuesPerAttribute)
 	if attr != "" {
-		return errInvalidValue("%s has %d values; at most %d are accepted per attribute (scim.limits.maxValuesPerAttribute).",
-			attr, n, l.MaxValuesPerAttribute)
+		return *tooManyValues(attr, n, l.MaxValuesPerAttribute)
 	}
 	if size > l.MaxDocumentBytes {
 		return scimError(http.StatusRequestEntityTooLarge, "",
@@ -291,11 +290,7 @@ func (rs resourceSchema) countMember(name string, raw []byte, max int) *scimerro
 	switch raw[0] {
 	case '[':
 		if n := countElements(raw); n > max {
-			if name == "" {
-				name = "A value"
-			}
-			e := errInvalidValue("%s has %d values; at most %d are accepted per attribute (scim.limits.maxValuesPerAttribute).", name, n, max)
-			return &e
+			return tooManyValues(name, n, max)
 		}
 	case '{':
 		if _, isExt := rs.extension(name); isExt {
@@ -307,6 +302,16 @@ func (rs resourceSchema) countMember(name string, raw []byte, max int) *scimerro
 		}
 	}
 	return nil
+}
+
+// tooManyValues is the error for n values of the attribute path name
+// (empty: a path-less value) where at most max are accepted.
+func tooManyValues(name string, n, max int) *scimerrors.ScimError {
+	if name == "" {
+		name = "A value"
+	}
+	e := errInvalidValue("%s has %d values; at most %d are accepted per attribute (scim.limits.maxValuesPerAttribute).", name, n, max)
+	return &e
 }
 
 // countElements returns the number of elements of a JSON array (of a
@@ -375,11 +380,7 @@ func (rs resourceSchema) countRawValue(name string, raw json.RawMessage, max int
 	case '[':
 		var els []json.RawMessage
 		if json.Unmarshal(raw, &els) == nil && len(els) > max {
-			if name == "" {
-				name = "A value"
-			}
-			e := errInvalidValue("%s has %d values; at most %d are accepted per attribute (scim.limits.maxValuesPerAttribute).", name, len(els), max)
-			return &e
+			return tooManyValues(name, len(els), max)
 		}
 	case '{':
 		var obj map[string]json.RawMessage
