@@ -7,9 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -38,23 +35,8 @@ func TestKilledUnderCreateLoadKeepsEveryAcknowledgedUser(t *testing.T) {
 	p := newProcessSetup(t, gainsighttest.Tenant{AccessKey: "kill-key"}, "127.0.0.1:0", "", `
 log: {level: warn}
 `)
-	dir, cfgPath, base := p.dir, p.cfgPath, p.base
-	start := func(name string) *exec.Cmd {
-		cmd := exec.Command(os.Args[0], "serve", "--config", cfgPath)
-		cmd.Env = append(os.Environ(), "SCIM_BRIDGE_TEST_AS_MAIN=1")
-		logs, err := os.Create(filepath.Join(dir, name+".log"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer logs.Close()
-		cmd.Stdout, cmd.Stderr = logs, logs
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		waitUp(t, base)
-		return cmd
-	}
-	cmd := start("before")
+	cfgPath, base := p.cfgPath, p.base
+	cmd := startProcess(t, cfgPath, base)
 
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}, Timeout: 30 * time.Second}
 	create := func(userName, email string) createOutcome {
@@ -139,7 +121,7 @@ log: {level: warn}
 	wg.Wait()
 	client.CloseIdleConnections()
 
-	cmd = start("after")
+	cmd = startProcess(t, cfgPath, base)
 	defer func() {
 		_ = cmd.Process.Signal(syscall.SIGTERM)
 		_ = cmd.Wait()

@@ -580,6 +580,19 @@ func startProcess(t *testing.T, cfgPath, base string) *exec.Cmd {
 	return cmd
 }
 
+// waitUntil polls cond every 50 ms and fails the test, naming what it
+// waited for, when cond is not true within 30 seconds.
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not after 30s", what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 func freePort(t *testing.T) int {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -721,16 +734,6 @@ sync:
 	sim, cfgPath, base := p.sim, p.cfgPath, p.base
 	adminURL := fmt.Sprintf("http://127.0.0.1:%d", adminPort)
 	start := func() *exec.Cmd { return startProcess(t, cfgPath, base) }
-	waitUntil := func(what string, cond func() bool) {
-		t.Helper()
-		deadline := time.Now().Add(30 * time.Second)
-		for !cond() {
-			if time.Now().After(deadline) {
-				t.Fatalf("%s: not after 30s", what)
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
-	}
 	name := func(i int) string { return fmt.Sprintf("held-%d@example.com", i) }
 	inactive := func() int {
 		n := 0
@@ -758,7 +761,7 @@ sync:
 		resp.Body.Close()
 		ids[i], _ = created["id"].(string)
 	}
-	waitUntil("users synced", func() bool { return len(sim.Users()) == n && syncedInSCIM(t, base, name(n-1)) })
+	waitUntil(t, "users synced", func() bool { return len(sim.Users()) == n && syncedInSCIM(t, base, name(n-1)) })
 	for i := range leaving {
 		if s := scimDo(t, http.MethodPatch, base+"/Users/"+ids[i], `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","path":"active","value":false}]}`); s != http.StatusOK {
 			t.Fatalf("disable %d: %d", i, s)
@@ -773,7 +776,7 @@ sync:
 		}
 		return h
 	}
-	waitUntil("deactivations held", func() bool { return inactive() == limit && held() == leaving-limit })
+	waitUntil(t, "deactivations held", func() bool { return inactive() == limit && held() == leaving-limit })
 	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
@@ -794,7 +797,7 @@ sync:
 	if err := dispatch(t.Context(), []string{"guard", "reject", "--config", cfgPath, "--all"}, testEnv(&out, &errOut)); err != nil {
 		t.Fatalf("guard reject: %v\n%s", err, errOut.String())
 	}
-	waitUntil("rejected users planned again", func() bool {
+	waitUntil(t, "rejected users planned again", func() bool {
 		return metricOf(t, adminURL, `scim_bridge_sync_outcomes_total{outcome="deferred",reason="held"}`) >= leaving-limit
 	})
 	if got := held(); got != leaving-limit || inactive() != limit || sim.Stats().Calls[gainsighttest.OpStatus] != status {
@@ -807,7 +810,7 @@ sync:
 	if !strings.Contains(out.String(), fmt.Sprintf("approved %d held deactivations as it-oncall", leaving-limit)) {
 		t.Errorf("guard approve printed %q", out.String())
 	}
-	waitUntil("approved users deactivated", func() bool { return inactive() == leaving && held() == 0 })
+	waitUntil(t, "approved users deactivated", func() bool { return inactive() == leaving && held() == 0 })
 	for i := leaving; i < n; i++ {
 		if !syncedInSCIM(t, base, name(i)) {
 			t.Errorf("%s is not synced", name(i))
@@ -862,22 +865,12 @@ func TestDemoShadow(t *testing.T) {
 		b, _ := io.ReadAll(resp.Body)
 		return string(b)
 	}
-	waitUntil := func(what string, cond func() bool) {
-		t.Helper()
-		deadline := time.Now().Add(30 * time.Second)
-		for !cond() {
-			if time.Now().After(deadline) {
-				t.Fatalf("%s: not after 30s", what)
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
-	}
-	waitUntil("planned", func() bool { return strings.Contains(run(planCmd[1]), `"create": 1`) })
+	waitUntil(t, "planned", func() bool { return strings.Contains(run(planCmd[1]), `"create": 1`) })
 	if strings.Contains(simUsers(), "alan@example.com") {
 		t.Fatal("shadow mode sent the user to gainsight")
 	}
 	run(liveCmd[1])
-	waitUntil("live", func() bool { return strings.Contains(simUsers(), "alan@example.com") })
+	waitUntil(t, "live", func() bool { return strings.Contains(simUsers(), "alan@example.com") })
 	if plan := run(planCmd[1]); !strings.Contains(plan, `"mode": "live"`) || !strings.Contains(plan, `"planned": 0`) {
 		t.Errorf("plan after going live:\n%s", plan)
 	}
