@@ -348,16 +348,26 @@ func (l *lane) stmt(ctx context.Context, query string) *sql.Stmt {
 	return st
 }
 
+// stmtCtx is the context a statement of the lane's transaction runs
+// with: ctx, without its cancellation where the dialect says
+// (Dialect.Uninterruptible).
+func (l *lane) stmtCtx(ctx context.Context) context.Context {
+	if l.c.s.d.Uninterruptible {
+		return context.WithoutCancel(ctx)
+	}
+	return ctx
+}
+
 // control runs a transaction control statement.
 func (l *lane) control(stmt string) error {
-	_, err := l.conn.ExecContext(l.ctx, stmt)
+	_, err := l.conn.ExecContext(l.stmtCtx(l.ctx), stmt)
 	return err
 }
 
 // savepoint runs a savepoint statement, prepared where the dialect says.
 func (l *lane) savepoint(stmt string) error {
 	if st := l.stmt(l.ctx, stmt); st != nil {
-		_, err := st.ExecContext(l.ctx)
+		_, err := st.ExecContext(l.stmtCtx(l.ctx))
 		return err
 	}
 	return l.control(stmt)
@@ -595,6 +605,7 @@ type wtx struct {
 }
 
 func (t *wtx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	ctx = t.l.stmtCtx(ctx)
 	if st := t.l.stmt(ctx, query); st != nil {
 		return st.ExecContext(ctx, args...)
 	}
@@ -602,6 +613,7 @@ func (t *wtx) ExecContext(ctx context.Context, query string, args ...any) (sql.R
 }
 
 func (t *wtx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	ctx = t.l.stmtCtx(ctx)
 	if st := t.l.stmt(ctx, query); st != nil {
 		return st.QueryContext(ctx, args...)
 	}
@@ -609,6 +621,7 @@ func (t *wtx) QueryContext(ctx context.Context, query string, args ...any) (*sql
 }
 
 func (t *wtx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	ctx = t.l.stmtCtx(ctx)
 	if st := t.l.stmt(ctx, query); st != nil {
 		return st.QueryRowContext(ctx, args...)
 	}

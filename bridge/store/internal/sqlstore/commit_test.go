@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -16,11 +17,12 @@ import (
 // openCommitTest opens a SQLite database with one table, t (k unique), and
 // a Store over it whose writes are group-committed as configured.
 func openCommitTest(t *testing.T, gc GroupCommit) *Store {
-	return openCommitTestDialect(t, gc, nil)
+	return openCommitTestDialect(t, gc, func(*Dialect) {})
 }
 
-// openCommitTestDialect is openCommitTest with the dialect's TxFailed.
-func openCommitTestDialect(t *testing.T, gc GroupCommit, txFailed func(*sql.Conn) (bool, error)) *Store {
+// openCommitTestDialect is openCommitTest with the dialect as set changes
+// it.
+func openCommitTestDialect(t *testing.T, gc GroupCommit, set func(*Dialect)) *Store {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "commit.db")
 	w, err := sql.Open("sqlite", path+"?_pragma=journal_mode(WAL)&_pragma=busy_timeout(5000)&_txlock=immediate")
@@ -35,13 +37,14 @@ func openCommitTestDialect(t *testing.T, gc GroupCommit, txFailed func(*sql.Conn
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := New(Config{Reader: r, Writer: w, GroupCommit: gc, Dialect: Dialect{
+	d := Dialect{
 		Begin:         "BEGIN IMMEDIATE",
 		PrepareWrites: true,
 		IsUnique:      func(err error) bool { return strings.Contains(err.Error(), "UNIQUE") },
 		IsRetryable:   func(error) bool { return false },
-		TxFailed:      txFailed,
-	}})
+	}
+	set(&d)
+	s, err := New(Config{Reader: r, Writer: w, GroupCommit: gc, Dialect: d})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,7 +168,15 @@ func TestQueuedWriteGivesUp(t *testing.T) {
 // statement that never returns) fails its batch instead of holding the
 // lane for ever; the writes behind it are made.
 func TestHungTransactionTimesOut(t *testing.T) {
-	s := openCommitTest(t, GroupCommit{Lanes: 1, TxTimeout: 50 * time.Millisecond})
+	for _, uninterruptible := range []bool{false, true} {
+		t.Run(fmt.Sprintf("uninterruptible=%v", uninterruptible), func(t *testing.T) {
+			testHungTransactionTimesOut(t, uninterruptible)
+		})
+	}
+}
+
+func testHungTransactionTimesOut(t *testing.T, uninterruptible bool) {
+	s := openCommitTestDialect(t, GroupCommit{Lanes: 1, TxTimeout: 50 * time.Millisecond}, func(d *Dialect) { d.Uninterruptible = uninterruptible })
 	hung := make(chan error, 1)
 	go func() {
 		hung <- s.write(context.Background(), func(ctx context.Context, tx *wtx) error {
@@ -192,13 +203,37 @@ func TestHungTransactionTimesOut(t *testing.T) {
 	}
 }
 
+// TestUninterruptibleStatements: where the dialect says so, the statements
+// of a write run without their context's cancellation, which SQLite's
+// driver would watch with a goroutine per statement; elsewhere a
+// cancelled context ends the statement.
+func TestUninterruptibleStatements(t *testing.T) {
+	for k, uninterruptible := range []bool{false, true} {
+		s := openCommitTestDialect(t, GroupCommit{Lanes: 1}, func(d *Dialect) { d.Uninterruptible = uninterruptible })
+		cancelled, cancel := context.WithCancel(context.Background())
+		cancel()
+		err := s.write(t.Context(), func(_ context.Context, tx *wtx) error {
+			_, err := tx.ExecContext(cancelled, `INSERT INTO t (k) VALUES ($1)`, k)
+			return err
+		})
+		if uninterruptible && (err != nil || !stored(t, s, k)) {
+			t.Errorf("uninterruptible: %v, stored %v; want the statement run", err, stored(t, s, k))
+		}
+		if !uninterruptible && !errors.Is(err, context.Canceled) {
+			t.Errorf("interruptible: %v; want the statement cancelled", err)
+		}
+	}
+}
+
 // TestAbortedTransactionIsNotAcknowledged: when the database says the
 // transaction was aborted (PostgreSQL, which would answer COMMIT with a
 // silent rollback), its writes are not told they are stored.
 func TestAbortedTransactionIsNotAcknowledged(t *testing.T) {
 	var aborted atomic.Bool
 	aborted.Store(true)
-	s := openCommitTestDialect(t, GroupCommit{Lanes: 1}, func(*sql.Conn) (bool, error) { return aborted.Load(), nil })
+	s := openCommitTestDialect(t, GroupCommit{Lanes: 1}, func(d *Dialect) {
+		d.TxFailed = func(*sql.Conn) (bool, error) { return aborted.Load(), nil }
+	})
 	err := s.write(t.Context(), insertK(5))
 	if err == nil || !strings.Contains(err.Error(), "aborted") {
 		t.Fatalf("write in an aborted transaction: %v; want an error saying so", err)

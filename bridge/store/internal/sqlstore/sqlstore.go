@@ -60,6 +60,13 @@ type Dialect struct {
 	// PostgreSQL answers COMMIT of an aborted transaction by rolling it
 	// back without an error, so the batch would be acknowledged and lost.
 	TxFailed func(conn *sql.Conn) (bool, error)
+	// Uninterruptible runs the statements of write transactions without
+	// their context's cancellation (SQLite: a local file with one writer,
+	// whose waits for another process busy_timeout bounds). SQLite's
+	// driver watches a cancellable context with a goroutine per statement,
+	// a tenth of what a create allocates. The transaction's deadline
+	// (GroupCommit.TxTimeout) still ends a write between its statements.
+	Uninterruptible bool
 }
 
 func (d Dialect) begin() string {
