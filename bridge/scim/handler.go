@@ -16,6 +16,7 @@ import (
 
 	elscim "github.com/elimity-com/scim"
 	scimerrors "github.com/elimity-com/scim/errors"
+	"github.com/elimity-com/scim/schema"
 	"github.com/gorilla/mux"
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
@@ -211,6 +212,14 @@ type handler struct {
 // NewHandler returns the SCIM API as an http.Handler serving everything
 // under opts.BasePath; other paths answer 404.
 func NewHandler(opts Options) (http.Handler, error) {
+	h, err := newHandler(opts)
+	if err != nil {
+		return nil, err
+	}
+	return h.router(), nil
+}
+
+func newHandler(opts Options) (*handler, error) {
 	if err := opts.validate(); err != nil {
 		return nil, err
 	}
@@ -241,7 +250,7 @@ func NewHandler(opts Options) (http.Handler, error) {
 	if _, err := h.server(h.currentSchemas(), ""); err != nil {
 		return nil, err
 	}
-	return h.router(), nil
+	return h, nil
 }
 
 // schemaSet is the user and group schemas and resource types built from
@@ -252,6 +261,9 @@ type schemaSet struct {
 	resourceTypes []elscim.ResourceType // User, then Group
 	// userSchemasJSON is the schemas attribute of every user, encoded.
 	userSchemasJSON []byte
+	// userCreate is the schema a created user is validated against
+	// (fastcreate.go).
+	userCreate schema.Schema
 }
 
 // currentSchemas returns the schemas of the configuration in effect,
@@ -274,6 +286,7 @@ func (h *handler) currentSchemas() *schemaSet {
 		ids = append(ids, e.Schema.ID)
 	}
 	set.userSchemasJSON, _ = json.Marshal(ids)
+	set.userCreate = withCommonAttributes(set.resourceTypes[0].Schema)
 	h.schemas.Store(set)
 	return set
 }

@@ -66,6 +66,7 @@ func (testValidator) CheckGroups(groups []store.GroupRef) error {
 type fixture struct {
 	t        testing.TB
 	h        http.Handler
+	handler  *handler // h is its router
 	store    Store
 	sqlite   *sqlite.Store
 	reg      *prometheus.Registry
@@ -108,11 +109,11 @@ func newFixture(t testing.TB, st Store, opts ...fixtureOption) *fixture {
 	for _, fn := range opts {
 		fn(&o)
 	}
-	h, err := NewHandler(o)
+	h, err := newHandler(o)
 	if err != nil {
 		t.Fatalf("NewHandler: %v", err)
 	}
-	f.h = h
+	f.handler, f.h = h, h.router()
 	return f
 }
 

@@ -195,13 +195,16 @@ func (h *handler) resourceBody(kind string) func(http.Handler) http.Handler {
 			if kind == "Groups" {
 				rs = h.schemasOf(r).group
 			}
-			body, serr := rs.normalizeBody(r.Method, body, h.opts.Limits)
+			body, doc, serr := rs.normalizeBody(r.Method, body, h.opts.Limits)
 			if serr != nil {
 				writeError(w, *serr)
 				return
 			}
 			r.Body = io.NopCloser(bytes.NewReader(body))
 			r.ContentLength = int64(len(body))
+			if kind == "Users" && r.Method == http.MethodPost && doc != nil && h.serveCreate(w, r, doc) {
+				return
+			}
 			next.ServeHTTP(w, r)
 		})
 	}

@@ -52,41 +52,45 @@ func getKey(m map[string]any, k string) (string, any, bool) {
 // more operations than allowed is refused (400 tooMany) before any is
 // looked at, and a user attribute given more values than allowed (400
 // invalidValue). Bodies that are not JSON objects are passed through for
-// the library to reject.
-func (rs resourceSchema) normalizeBody(method string, body []byte, lim config.SCIMLimits) ([]byte, *scimerrors.ScimError) {
+// the library to reject. doc is the body as normalised, decoded as the
+// library decodes it (json.Number for numbers), or nil when the body is
+// passed through.
+func (rs resourceSchema) normalizeBody(method string, body []byte, lim config.SCIMLimits) (_ []byte, doc map[string]any, _ *scimerrors.ScimError) {
 	if e := rs.precheck(method, body, lim); e != nil {
-		return nil, e
+		return nil, nil, e
 	}
 	var m map[string]any
 	if err := decodeJSON(body, &m); err != nil || m == nil {
 		if errors.Is(err, errTrailingData) {
 			// The library would read the first value and ignore the rest.
 			e := scimError(http.StatusBadRequest, scimerrors.ScimTypeInvalidSyntax, "The request body holds data after its JSON object.")
-			return nil, &e
+			return nil, nil, &e
 		}
-		return body, nil
+		return body, nil, nil
 	}
 	changed := true
 	if method == http.MethodPatch {
 		if e := rs.normalizePatch(m); e != nil {
-			return nil, e
+			return nil, nil, e
 		}
 	} else {
 		var e *scimerrors.ScimError
 		if changed, e = rs.normalizeResource(m); e != nil {
-			return nil, e
+			return nil, nil, e
 		}
 	}
 	if !changed {
 		// Already in shape, as identity providers send it: the library
 		// reads the body as sent.
-		return body, nil
+		return body, m, nil
 	}
 	out, err := json.Marshal(m)
 	if err != nil {
-		return body, nil
+		return body, nil, nil
 	}
-	return out, nil
+	// Decoding out gives m again: its numbers are json.Number, which
+	// encode as the digits they were read from.
+	return out, m, nil
 }
 
 // normalizeResource normalises a POST or PUT body in place, and reports

@@ -157,10 +157,20 @@ func (h *handler) checkUser(doc map[string]any) (store.User, error) {
 }
 
 func (u *userHandler) Create(r *http.Request, attrs elscim.ResourceAttributes) (elscim.Resource, error) {
+	created, link, err := u.create(r, attrs)
+	if err != nil {
+		return elscim.Resource{}, err
+	}
+	return u.created(r, created, link, projectionFrom(r))
+}
+
+// create stores the user attrs describe, as validated by the library, and
+// returns it with its link (nil when the store does not return it).
+func (u *userHandler) create(r *http.Request, attrs elscim.ResourceAttributes) (store.User, *store.SyncInfo, error) {
 	ctx := r.Context()
 	usr, err := u.h.checkUser(copyDoc(attrs))
 	if err != nil {
-		return elscim.Resource{}, err
+		return store.User{}, nil, err
 	}
 	usr.ID = u.h.opts.NewID()
 	usr.Source = store.SourceSCIM
@@ -178,14 +188,14 @@ func (u *userHandler) Create(r *http.Request, attrs elscim.ResourceAttributes) (
 	if err != nil {
 		if errors.Is(err, store.ErrConflict) {
 			if owner, ok := u.h.userNameOwner(ctx, usr.UserName); ok {
-				return elscim.Resource{}, errNameOwnedBy("User", "userName", usr.UserName, owner.ID, owner.Source)
+				return store.User{}, nil, errNameOwnedBy("User", "userName", usr.UserName, owner.ID, owner.Source)
 			}
 		}
-		return elscim.Resource{}, storeError(err, "User", usr.ID)
+		return store.User{}, nil, storeError(err, "User", usr.ID)
 	}
 	u.h.audit(r, store.UserAudit(store.User{}, created))
 	u.h.opts.Notify()
-	return u.created(r, created, link, projectionFrom(r))
+	return created, link, nil
 }
 
 // created renders a user just created: it is in no group (its id is
