@@ -286,3 +286,65 @@ func randomHex(n int) string {
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
 }
+
+// settleLimit bounds how long settle waits.
+const settleLimit = 2 * time.Minute
+
+// settle waits until the bridge's store has committed nothing for a second
+// (scim_bridge_store_committed_writes_total on the admin listener), at
+// most settleLimit, and returns how long it waited and whether the store
+// went quiet. After the seed the sync engine spends its hourly Gainsight
+// budget on the new users at once: a few seconds of its writes, which a
+// scenario measured meanwhile would count as its own, in whichever
+// scenario came first.
+func settle(ctx context.Context, admin string) (time.Duration, bool, error) {
+	start := time.Now()
+	last, err := committedWrites(ctx, admin)
+	if err != nil {
+		return 0, false, err
+	}
+	for time.Since(start) < settleLimit {
+		select {
+		case <-ctx.Done():
+			return time.Since(start), false, ctx.Err()
+		case <-time.After(time.Second):
+		}
+		n, err := committedWrites(ctx, admin)
+		if err != nil {
+			return time.Since(start), false, err
+		}
+		if n == last {
+			return time.Since(start), true, nil
+		}
+		last = n
+	}
+	return time.Since(start), false, nil
+}
+
+// committedWrites reads the writes the bridge's store has committed from
+// its metrics.
+func committedWrites(ctx context.Context, admin string) (float64, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, admin+"/metrics", nil)
+	if err != nil {
+		return 0, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return 0, fmt.Errorf("GET %s/metrics: %s", admin, resp.Status)
+	}
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "scim_bridge_store_committed_writes_total "); ok {
+			return strconv.ParseFloat(strings.TrimSpace(v), 64)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return 0, err
+	}
+	return 0, errors.New("the bridge's metrics hold no scim_bridge_store_committed_writes_total")
+}

@@ -257,6 +257,17 @@ func runOne(ctx context.Context, o options, st string, n int, log io.Writer) ([]
 	}
 	sl := seedLine{store: st, users: n, elapsed: took, c: o.seedC}
 	fmt.Fprintf(log, "%s: seeded %d users in %.1fs (%.0f/s)\n", st, n, took.Seconds(), float64(n)/took.Seconds())
+	if admin != "" {
+		waited, quiet, err := settle(ctx, admin)
+		switch {
+		case err != nil:
+			return nil, sl, fmt.Errorf("wait for the sync engine: %w", err)
+		case quiet:
+			fmt.Fprintf(log, "%s: the store was quiet after %.1fs (the sync engine spent its budget on the new users)\n", st, waited.Seconds())
+		default:
+			fmt.Fprintf(log, "%s: the store still commits after %.0fs; measuring anyway\n", st, waited.Seconds())
+		}
+	}
 	want := map[string]bool{}
 	for _, name := range o.scenarios {
 		want[name] = true

@@ -3,9 +3,12 @@ package main
 import (
 	"bytes"
 	"crypto/sha256"
+	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -98,5 +101,32 @@ func TestProcFiles(t *testing.T) {
 	}
 	if got := thousands(1234567); got != "1,234,567" {
 		t.Errorf("thousands = %s", got)
+	}
+}
+
+// TestSettleWaitsForAQuietStore: settle returns once the bridge's store
+// commits nothing for a second, and fails on metrics without the counter.
+func TestSettleWaitsForAQuietStore(t *testing.T) {
+	var polls atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/metrics" {
+			http.NotFound(w, r)
+			return
+		}
+		n := min(polls.Add(1), 3) // writes until the third poll
+		fmt.Fprintf(w, "# TYPE scim_bridge_store_committed_writes_total counter\nscim_bridge_store_committed_writes_total %d\n", n*100)
+	}))
+	defer srv.Close()
+	waited, quiet, err := settle(t.Context(), srv.URL)
+	if err != nil || !quiet {
+		t.Fatalf("settle: quiet %v, %v", quiet, err)
+	}
+	if p := polls.Load(); p != 4 || waited < 3*time.Second {
+		t.Errorf("settled after %d polls and %v; want 4 polls, 3s", p, waited)
+	}
+	empty := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer empty.Close()
+	if _, _, err := settle(t.Context(), empty.URL); err == nil {
+		t.Error("settle on metrics without the counter: no error")
 	}
 }
