@@ -207,6 +207,25 @@ func TestE2EFiveHundredUsers(t *testing.T) {
 	}
 }
 
+// TestBatchRecordsShareCommits: the users of a batch are recorded (their
+// links, their dirty entries) concurrently, so their writes share the
+// store's commits instead of taking a commit, and a disk flush, each.
+func TestBatchRecordsShareCommits(t *testing.T) {
+	const n = 100
+	x := newE2E(t, gainsighttest.Tenant{}, 0, nil)
+	x.createUsers(n, "user", nil)
+	commits0, writes0 := x.st.GroupCommitStats()
+	x.converge()
+	commits1, writes1 := x.st.GroupCommitStats()
+	commits, writes := commits1-commits0, writes1-writes0
+	x.checkExactlyOnce(ids("user", n))
+	// Two writes a user at least (its link, its dirty entry); one by one,
+	// each would be a commit of its own.
+	if writes < 2*n || 2*commits > writes {
+		t.Errorf("%d writes in %d commits; want ≥ %d writes, ≥ 2 a commit", writes, commits, 2*n)
+	}
+}
+
 func TestE2EFaults(t *testing.T) {
 	tests := []struct {
 		name   string
