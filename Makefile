@@ -33,6 +33,7 @@ chart: $(REPORT)
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzPatch$$' -fuzztime $(FUZZTIME) ./bridge/scim
 	$(GO) test -run '^$$' -fuzz '^FuzzFilter$$' -fuzztime $(FUZZTIME) ./bridge/scim
+	$(GO) test -run '^$$' -fuzz '^FuzzFastPatchOps$$' -fuzztime $(FUZZTIME) ./bridge/scim
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w -X main.version=$$(git describe --tags --always 2>/dev/null || echo dev)" -o bin/scim-bridge ./cmd/scim-bridge

@@ -262,8 +262,12 @@ type schemaSet struct {
 	// userSchemasJSON is the schemas attribute of every user, encoded.
 	userSchemasJSON []byte
 	// userCreate is the schema a created user is validated against
-	// (fastcreate.go).
-	userCreate schema.Schema
+	// (fastcreate.go), and a user PATCH's operations (fastpatch.go), with
+	// userExtensions.
+	userCreate     schema.Schema
+	userExtensions []schema.Schema
+	// userPatchPaths are the user PATCH paths validated (fastpatch.go).
+	userPatchPaths *patchPaths
 }
 
 // currentSchemas returns the schemas of the configuration in effect,
@@ -287,6 +291,10 @@ func (h *handler) currentSchemas() *schemaSet {
 	}
 	set.userSchemasJSON, _ = json.Marshal(ids)
 	set.userCreate = withCommonAttributes(set.resourceTypes[0].Schema)
+	for _, e := range set.resourceTypes[0].SchemaExtensions {
+		set.userExtensions = append(set.userExtensions, e.Schema)
+	}
+	set.userPatchPaths = &patchPaths{}
 	h.schemas.Store(set)
 	return set
 }
