@@ -15,7 +15,8 @@ import (
 
 // DrainOnce processes every dirty entry that is due now, highest priority
 // first, until none is left, and returns how many entries it processed.
-// Entries put back for a later retry are not due again in the same pass.
+// Entries put back for a later retry are not due again in the same pass,
+// and a claim that finds fewer entries than it could take ends the pass.
 // Store errors end the pass; Gainsight errors only affect the users
 // concerned. While the rate budget has no call slot within half a lease,
 // or Gainsight is failing as a whole, it claims nothing; while only the
@@ -41,6 +42,7 @@ func (e *Engine) DrainOnce(ctx context.Context) (int, error) {
 		}
 	}
 	e.prepareSnapshot(ctx)
+	e.requeued.Store(false)
 	for ctx.Err() == nil {
 		if until := e.paused(); e.opts.Now().Before(until) {
 			e.log.Debug("gainsight is failing; draining paused", zap.Time("until", until))
@@ -71,6 +73,15 @@ func (e *Engine) DrainOnce(ctx context.Context) (int, error) {
 		// The planner is taken per batch: a config reload swaps it before
 		// it marks the users it affects, so they are planned anew.
 		e.runBatch(ctx, claimed, len(claimed) == limit, e.opts.Planner())
+		if len(claimed) < limit && !e.requeued.Swap(false) {
+			// Everything due when the claim ran is taken. Users marked
+			// dirty since by the identity source come with a kick and
+			// wait for the batch window (Run): an import that starts
+			// during a pass is sent in full calls, not chased in
+			// part-empty ones. Users the pass marked itself (requeue)
+			// are passed at once.
+			break
+		}
 	}
 	if err := e.refreshGauges(context.WithoutCancel(ctx)); err != nil && passErr == nil {
 		passErr = err

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	stdsync "sync"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -117,6 +118,8 @@ type Engine struct {
 	// fresh); listing is the listing under way that will replace it.
 	snap    *snapshotView
 	listing *listing
+	// requeued is set when a pass marks users dirty itself (requeue).
+	requeued atomic.Bool
 }
 
 // New validates opts, applies defaults and registers the engine's metrics.

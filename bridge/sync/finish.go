@@ -221,7 +221,7 @@ func (e *Engine) saveLink(ctx context.Context, r *run, state, lastErr string, ke
 		return fmt.Errorf("record the link: %w", err)
 	}
 	if movedTo != "" {
-		if err := e.opts.Store.MarkDirty(ctx, movedTo); err != nil {
+		if err := e.requeue(ctx, store.PriorityNormal, movedTo); err != nil {
 			return fmt.Errorf("mark user %s, who took the link over, dirty: %w", movedTo, err)
 		}
 	}
@@ -245,7 +245,7 @@ func (e *Engine) lostLease(ctx context.Context, r *run, log *zap.Logger) {
 			log.Warn("cannot flag the link's state unknown", zap.Error(err))
 		}
 	}
-	if err := e.opts.Store.MarkDirtyAs(ctx, r.c.sub.Dirty.Priority.Clamp(), r.c.UserID); err != nil {
+	if err := e.requeue(ctx, r.c.sub.Dirty.Priority.Clamp(), r.c.UserID); err != nil {
 		log.Warn("cannot mark the user dirty after a lost lease", zap.Error(err))
 	}
 }
@@ -260,8 +260,19 @@ func (e *Engine) markReports(ctx context.Context, id string, log *zap.Logger) {
 	}
 	if len(reports) > 0 {
 		// Their Manager field changes: profile work.
-		if err := e.opts.Store.MarkDirtyAs(ctx, store.PriorityLow, reports...); err != nil {
+		if err := e.requeue(ctx, store.PriorityLow, reports...); err != nil {
 			log.Warn("cannot mark reports of a newly linked user dirty", zap.Error(err))
 		}
 	}
+}
+
+// requeue marks users dirty from within a pass (the reports of a newly
+// linked manager, the new owner of a link, a user whose lease was lost),
+// so that the pass goes on to them rather than ending (DrainOnce).
+func (e *Engine) requeue(ctx context.Context, prio store.Priority, ids ...string) error {
+	if err := e.opts.Store.MarkDirtyAs(ctx, prio, ids...); err != nil {
+		return err
+	}
+	e.requeued.Store(true)
+	return nil
 }

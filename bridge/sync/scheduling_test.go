@@ -264,3 +264,31 @@ func TestCreatedInactiveIsNotUrgent(t *testing.T) {
 		t.Fatalf("calls %v; want one urgent deactivation", log)
 	}
 }
+
+// TestImportDuringAPassWaitsForTheWindow: users the identity source marks
+// dirty while a pass runs are not chased by it: a claim that finds fewer
+// users than it could take ends the pass, and they wait for the kick's
+// batch window, to go out in full calls. Users the pass marks itself (the
+// reports of a newly linked manager) are passed at once
+// (TestManagerDeferral).
+func TestImportDuringAPassWaitsForTheWindow(t *testing.T) {
+	h := newHarness(t, nil)
+	h.create("u-0", "first", nil)
+	arrived := false
+	h.up.before = func(op string) {
+		if op == "create" && !arrived {
+			arrived = true
+			for i := 1; i <= 60; i++ {
+				h.create(fmt.Sprintf("u-%d", i), fmt.Sprintf("user%d", i), nil)
+			}
+		}
+	}
+	h.drain()
+	if got := h.up.count("create"); got != 1 || h.dirty() != 60 {
+		t.Fatalf("after the pass: %d create calls, %d users dirty; want 1 call, the 60 that arrived during it waiting", got, h.dirty())
+	}
+	h.drain()
+	if got := h.up.count("create"); got != 3 || h.dirty() != 0 {
+		t.Errorf("after the next pass: %d create calls, %d users dirty; want 3 calls (1, 50, 10), none dirty", got, h.dirty())
+	}
+}
