@@ -46,6 +46,14 @@
 // store, and whatever else a filter says is tested on the candidates they
 // select a chunk at a time (list.go).
 //
+// The requests identity providers send most skip the library's slow parts
+// and get its answers byte for byte: look-ups, plain pages and GET
+// /Users/{id} come from one store query (fastlist.go), POST /Users is
+// validated against a schema built once (fastcreate.go), and a user
+// PATCH's operations are validated with each path parsed once
+// (fastpatch.go). Anything else, and anything the library would refuse,
+// goes to the library.
+//
 // Every request is bounded (limits.go, Options.Limits): values per
 // attribute, stored document size, PATCH operations, filter length, depth
 // and candidates, checked on the raw JSON or text before the library
