@@ -167,7 +167,8 @@ func (h *handler) serveUserList(w http.ResponseWriter, r *http.Request) bool {
 // library's path answers them (serveLibrary).
 func (h *handler) serveUser(w http.ResponseWriter, r *http.Request, id string) bool {
 	vf, ok := h.opts.Store.(store.ViewFinder)
-	if !ok || id == "" {
+	// The library unescapes the id once more: one holding % is its.
+	if !ok || id == "" || strings.Contains(id, "%") {
 		return false
 	}
 	q := r.URL.Query()

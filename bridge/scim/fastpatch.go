@@ -290,7 +290,8 @@ func subAttribute(attr *schema.CoreAttribute, name string) (*schema.CoreAttribut
 // writes it, a 413 as keptWriter does.
 func (h *handler) servePatch(w http.ResponseWriter, r *http.Request, body []byte) bool {
 	id, ok := strings.CutPrefix(r.URL.Path, h.opts.BasePath+"/Users/")
-	if !ok || id == "" || strings.Contains(id, "/") || !projectionFrom(r).isDefault() {
+	// The library unescapes the id once more: one holding % is its.
+	if !ok || id == "" || strings.ContainsAny(id, "/%") || !projectionFrom(r).isDefault() {
 		return false
 	}
 	set := h.schemasOf(r)

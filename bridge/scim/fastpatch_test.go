@@ -219,3 +219,24 @@ func TestServePatchAnswersValidBodies(t *testing.T) {
 		}
 	}
 }
+
+// TestPercentIDsAreTheLibrarys: the library unescapes a resource id once
+// more than the router does, so /Users/u%2541 names the user "uA" there;
+// the fast GET and PATCH leave an id holding % to it.
+func TestPercentIDsAreTheLibrarys(t *testing.T) {
+	ids := []string{"u%41", "uA"}
+	f := newFixture(t, nil, func(o *Options) {
+		o.NewID = func() string { id := ids[0]; ids = ids[1:]; return id }
+	})
+	f.createUser("percent@example.com", "")
+	f.createUser("plain@example.com", "")
+	fast := f.do(http.MethodGet, "/scim/v2/Users/u%2541", "")
+	lib := f.do(http.MethodGet, "/scim/v2/Users/u%2541?excludedAttributes=nickNameX", "")
+	if fast.status != lib.status || fast.raw != lib.raw {
+		t.Errorf("GET: %d %s\nthe library answers: %d %s", fast.status, fast.raw, lib.status, lib.raw)
+	}
+	r := f.do(http.MethodPatch, "/scim/v2/Users/u%2541", fastPatchBodies[2])
+	if r.status != http.StatusOK || r.body["id"] != "uA" {
+		t.Errorf("PATCH /Users/u%%2541: %d %s; want the library's reading, user uA", r.status, r.raw)
+	}
+}

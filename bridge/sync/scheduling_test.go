@@ -267,10 +267,10 @@ func TestCreatedInactiveIsNotUrgent(t *testing.T) {
 
 // TestImportDuringAPassWaitsForTheWindow: users the identity source marks
 // dirty while a pass runs are not chased by it: a claim that finds fewer
-// users than it could take ends the pass, and they wait for the kick's
-// batch window, to go out in full calls. Users the pass marks itself (the
-// reports of a newly linked manager) are passed at once
-// (TestManagerDeferral).
+// users than it could take ends the pass, and the next pass (which Run
+// starts after the kick's batch window) sends them in full calls. Users
+// the pass marks itself (the reports of a newly linked manager) are passed
+// at once (TestManagerDeferral); TestProvision500 runs the whole flow.
 func TestImportDuringAPassWaitsForTheWindow(t *testing.T) {
 	h := newHarness(t, nil)
 	h.create("u-0", "first", nil)

@@ -287,22 +287,28 @@ func randomHex(n int) string {
 	return hex.EncodeToString(b)
 }
 
-// settleLimit bounds how long settle waits.
-const settleLimit = 2 * time.Minute
+// settleLimit bounds how long settle waits; settleQuiet is how long the
+// store must commit nothing, longer than the started bridge's batch window
+// (1s), so the pass the seed's last write starts is not missed.
+const (
+	settleLimit = 2 * time.Minute
+	settleQuiet = 3 * time.Second
+)
 
-// settle waits until the bridge's store has committed nothing for a second
-// (scim_bridge_store_committed_writes_total on the admin listener), at
-// most settleLimit, and returns how long it waited and whether the store
-// went quiet. After the seed the sync engine spends its hourly Gainsight
-// budget on the new users at once: a few seconds of its writes, which a
-// scenario measured meanwhile would count as its own, in whichever
-// scenario came first.
+// settle waits until the bridge's store has committed nothing for
+// settleQuiet (scim_bridge_store_committed_writes_total on the admin
+// listener, read every second), at most settleLimit, and returns how long
+// it waited and whether the store went quiet. After the seed the sync
+// engine spends its hourly Gainsight budget on the new users at once: a
+// few seconds of its writes, which a scenario measured meanwhile would
+// count as its own, in whichever scenario came first.
 func settle(ctx context.Context, admin string) (time.Duration, bool, error) {
 	start := time.Now()
 	last, err := committedWrites(ctx, admin)
 	if err != nil {
 		return 0, false, err
 	}
+	quietSince := time.Now()
 	for time.Since(start) < settleLimit {
 		select {
 		case <-ctx.Done():
@@ -313,10 +319,13 @@ func settle(ctx context.Context, admin string) (time.Duration, bool, error) {
 		if err != nil {
 			return time.Since(start), false, err
 		}
-		if n == last {
+		if n != last {
+			last, quietSince = n, time.Now()
+			continue
+		}
+		if time.Since(quietSince) >= settleQuiet {
 			return time.Since(start), true, nil
 		}
-		last = n
 	}
 	return time.Since(start), false, nil
 }
