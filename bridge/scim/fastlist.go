@@ -91,13 +91,12 @@ func listParams(q url.Values, maxResults int) (count, startIndex int, ok bool) {
 }
 
 // serveUserList answers GET /Users when it is a look-up or page the store
-// answers alone, and reports whether it did.
-func (h *handler) serveUserList(w http.ResponseWriter, r *http.Request) bool {
+// answers alone, and reports whether it did; q is r's query.
+func (h *handler) serveUserList(w http.ResponseWriter, r *http.Request, q url.Values) bool {
 	vf, ok := h.opts.Store.(store.ViewFinder)
 	if !ok {
 		return false
 	}
-	q := r.URL.Query()
 	if q.Get("attributes") != "" || q.Get("excludedAttributes") != "" {
 		return false
 	}
@@ -164,14 +163,13 @@ func (h *handler) serveUserList(w http.ResponseWriter, r *http.Request) bool {
 // three and builds the response from maps. A request with attributes or
 // excludedAttributes, and an id the store does not know (404), go to the
 // library. The ETag header and a conditional GET's 304 are as the
-// library's path answers them (serveLibrary).
-func (h *handler) serveUser(w http.ResponseWriter, r *http.Request, id string) bool {
+// library's path answers them (serveLibrary). q is r's query.
+func (h *handler) serveUser(w http.ResponseWriter, r *http.Request, id string, q url.Values) bool {
 	vf, ok := h.opts.Store.(store.ViewFinder)
 	// The library unescapes the id once more: one holding % is its.
 	if !ok || id == "" || strings.Contains(id, "%") {
 		return false
 	}
-	q := r.URL.Query()
 	if q.Get("attributes") != "" || q.Get("excludedAttributes") != "" {
 		return false
 	}

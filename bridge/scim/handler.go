@@ -422,15 +422,16 @@ func allow(next http.Handler, methods ...string) http.Handler {
 // path.
 func (h *handler) serveLibrary(w http.ResponseWriter, r *http.Request) {
 	if r.Method == http.MethodGet {
+		q := r.URL.Query()
 		// Before the library parses it.
-		if serr := h.checkFilter(r.URL.Query().Get("filter")); serr != nil {
+		if serr := h.checkFilter(q.Get("filter")); serr != nil {
 			writeError(w, *serr)
 			return
 		}
-		if r.URL.Path == h.opts.BasePath+"/Users" && h.serveUserList(w, r) {
+		if r.URL.Path == h.opts.BasePath+"/Users" && h.serveUserList(w, r, q) {
 			return
 		}
-		if id, ok := strings.CutPrefix(r.URL.Path, h.opts.BasePath+"/Users/"); ok && h.serveUser(w, r, id) {
+		if id, ok := strings.CutPrefix(r.URL.Path, h.opts.BasePath+"/Users/"); ok && h.serveUser(w, r, id, q) {
 			return
 		}
 	}

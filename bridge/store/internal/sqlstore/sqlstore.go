@@ -60,14 +60,15 @@ type Dialect struct {
 	// PostgreSQL answers COMMIT of an aborted transaction by rolling it
 	// back without an error, so the batch would be acknowledged and lost.
 	TxFailed func(conn *sql.Conn) (bool, error)
-	// Uninterruptible runs the statements of write transactions without
-	// their context's cancellation and deadline (SQLite, whose driver
-	// watches a cancellable context with a goroutine per statement, a
-	// tenth of what a create allocates). GroupCommit.TxTimeout then does
-	// not stop a statement under way: SQLite's statements are work on a
-	// local file, and its waits for another process's lock end at
-	// busy_timeout. A write's function still gets the transaction's
-	// context, deadline included.
+	// Uninterruptible runs the statements of write transactions, and the
+	// look-ups of FindUserViews by an indexed field, without their
+	// context's cancellation and deadline (SQLite, whose driver watches a
+	// cancellable context with a goroutine per statement, a tenth of what
+	// a create allocates). GroupCommit.TxTimeout then does not stop a
+	// statement under way: SQLite's statements are work on a local file,
+	// and its waits for another process's lock end at busy_timeout. A
+	// write's function still gets the transaction's context, deadline
+	// included.
 	Uninterruptible bool
 }
 
