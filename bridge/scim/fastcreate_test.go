@@ -104,3 +104,94 @@ func TestServeCreateAnswersValidBodies(t *testing.T) {
 		t.Error("a create with attributes= was answered without the library")
 	}
 }
+
+// putBodies are PUT /Users/{id} bodies, as Okta sends its profile updates,
+// and some the bridge or the library refuses.
+var putBodies = []struct {
+	name, body string
+	status     int
+}{
+	{"okta profile update", `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"id":"ignored","userName":"ann@example.com","name":{"givenName":"Ann","familyName":"Lee-Smith"},` +
+		`"emails":[{"primary":true,"value":"ann@example.com","type":"work"}],"displayName":"Ann Lee-Smith","externalId":"00u1","active":true}`, http.StatusOK},
+	{"the same again (unchanged)", `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"ann@example.com","name":{"givenName":"Ann","familyName":"Lee-Smith"},` +
+		`"emails":[{"primary":true,"value":"ann@example.com","type":"work"}],"displayName":"Ann Lee-Smith","externalId":"00u1","active":true}`, http.StatusOK},
+	{"deactivation with string boolean and extension", `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User","urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"],` +
+		`"userName":"ann@example.com","active":"False","urn:ietf:params:scim:schemas:extension:enterprise:2.0:User":{"department":"R&D"}}`, http.StatusOK},
+	{"userName of another user", `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"BOB@example.com"}`, http.StatusConflict},
+	{"not an email", `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"ann@example.com","emails":[{"value":"Ann <ann@example.com>"}]}`, http.StatusBadRequest},
+	{"active not a boolean", `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"ann@example.com","active":"maybe"}`, http.StatusBadRequest},
+	{"over the document limit", `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"ann@example.com","title":"` + strings.Repeat("x", 40<<10) + `"}`, http.StatusRequestEntityTooLarge},
+}
+
+// TestFastPutMatchesLibrary: a PUT answered without the library's handler
+// is what the library answers, and stores the same user; If-Match, an
+// unknown id and a projection included.
+func TestFastPutMatchesLibrary(t *testing.T) {
+	fast := newFixture(t, nil, countedIDs)
+	lib := newFixture(t, nil, countedIDs)
+	var id string
+	for _, f := range []*fixture{fast, lib} {
+		id = f.createUser("ann@example.com", `,"externalId":"00u1"`)
+		f.createUser("bob@example.com", "")
+	}
+	type put struct{ name, path, body, ifMatch string }
+	var puts []put
+	for _, tc := range putBodies {
+		puts = append(puts, put{tc.name, "/scim/v2/Users/" + id, tc.body, ""})
+	}
+	puts = append(puts,
+		put{"stale If-Match", "/scim/v2/Users/" + id, putBodies[0].body, `W/"1"`},
+		put{"unknown id", "/scim/v2/Users/no-such-user", putBodies[0].body, ""})
+	for i, p := range puts {
+		var headers []string
+		if p.ifMatch != "" {
+			headers = []string{"If-Match", p.ifMatch}
+		}
+		a := fast.do(http.MethodPut, p.path, p.body, headers...)
+		b := lib.do(http.MethodPut, p.path+"?excludedAttributes=nickNameX", p.body, headers...)
+		if a.status != b.status || a.raw != b.raw {
+			t.Errorf("%s: %d %s\nthe library answers: %d %s", p.name, a.status, a.raw, b.status, b.raw)
+		}
+		if i < len(putBodies) && a.status != putBodies[i].status {
+			t.Errorf("%s: status %d, want %d", p.name, a.status, putBodies[i].status)
+		}
+		for _, h := range []string{"Content-Type", "Etag"} {
+			if got, want := a.header.Get(h), b.header.Get(h); got != want {
+				t.Errorf("%s: %s %q, the library's %q", p.name, h, got, want)
+			}
+		}
+	}
+	if a, b := fast.mustDo(http.StatusOK, http.MethodGet, "/scim/v2/Users", ""), lib.mustDo(http.StatusOK, http.MethodGet, "/scim/v2/Users", ""); a.raw != b.raw {
+		t.Errorf("stored users:\n%s\nthrough the library:\n%s", a.raw, b.raw)
+	}
+}
+
+// TestServePutAnswersValidBodies: servePut answers a PUT whose body the
+// library's validation accepts, and leaves the others to the library
+// untouched.
+func TestServePutAnswersValidBodies(t *testing.T) {
+	f := newFixture(t, nil)
+	id := f.createUser("ann@example.com", "")
+	for _, tc := range []struct {
+		path, body string
+		answered   bool
+	}{
+		{"/scim/v2/Users/" + id, putBodies[0].body, true},
+		{"/scim/v2/Users/" + id, putBodies[5].body, false},
+		{"/scim/v2/Users/" + id + "?attributes=userName", putBodies[0].body, false},
+		{"/scim/v2/Users/u%2541", putBodies[0].body, false},
+	} {
+		req := httptest.NewRequest(http.MethodPut, "http://bridge.test"+tc.path, strings.NewReader(tc.body))
+		_, doc, serr := f.handler.schemasOf(req).user.normalizeBody(http.MethodPut, []byte(tc.body), f.handler.opts.Limits)
+		if serr != nil {
+			t.Fatalf("%s: %v", tc.body, serr)
+		}
+		rec := httptest.NewRecorder()
+		if got := f.handler.servePut(rec, req, doc); got != tc.answered {
+			t.Errorf("PUT %s %.60s: answered %v", tc.path, tc.body, got)
+		}
+		if !tc.answered && (rec.Body.Len() > 0 || len(rec.Header()) > 0) {
+			t.Errorf("PUT %s: not answered, but wrote %v %s", tc.path, rec.Header(), rec.Body)
+		}
+	}
+}

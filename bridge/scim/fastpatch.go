@@ -287,11 +287,10 @@ func subAttribute(attr *schema.CoreAttribute, name string) (*schema.CoreAttribut
 // servePatch answers PATCH /Users/{id} whose normalised body is body, and
 // reports whether it did: the operations validated here (fastpatch.go),
 // applied by the user handler, and the answer written as the library
-// writes it, a 413 as keptWriter does.
+// writes it (answerUpdate).
 func (h *handler) servePatch(w http.ResponseWriter, r *http.Request, body []byte) bool {
-	id, ok := strings.CutPrefix(r.URL.Path, h.opts.BasePath+"/Users/")
-	// The library unescapes the id once more: one holding % is its.
-	if !ok || id == "" || strings.ContainsAny(id, "/%") || !projectionFrom(r).isDefault() {
+	id, ok := h.fastUserID(r)
+	if !ok {
 		return false
 	}
 	set := h.schemasOf(r)
@@ -299,31 +298,49 @@ func (h *handler) servePatch(w http.ResponseWriter, r *http.Request, body []byte
 	if !ok {
 		return false
 	}
-	w.Header().Set("Content-Type", "application/scim+json")
 	res, err := h.users.Patch(r, id, ops)
+	h.answerUpdate(w, r, set, id, res, err, http.MethodPatch)
+	return true
+}
+
+// fastUserID is the id of a request to /Users/{id} that a fast path may
+// answer: none holding % (the library unescapes the id once more than the
+// router, so that one is its) and no attributes or excludedAttributes.
+func (h *handler) fastUserID(r *http.Request) (string, bool) {
+	id, ok := strings.CutPrefix(r.URL.Path, h.opts.BasePath+"/Users/")
+	if !ok || id == "" || strings.ContainsAny(id, "/%") || !projectionFrom(r).isDefault() {
+		return "", false
+	}
+	return id, true
+}
+
+// answerUpdate answers a PUT or PATCH (method) of user id with what the
+// user handler returned, as the library's handlers write it, and a 413 as
+// keptWriter does (the library allows 413 on POST only).
+func (h *handler) answerUpdate(w http.ResponseWriter, r *http.Request, set *schemaSet, id string, res elscim.Resource, err error, method string) {
+	w.Header().Set("Content-Type", "application/scim+json")
 	if err != nil {
 		var se scimerrors.ScimError
 		if errors.As(err, &se) && se.Status == http.StatusRequestEntityTooLarge {
 			writeError(w, se)
-			return true
+			return
 		}
-		writeError(w, scimerrors.CheckScimError(err, http.MethodPatch))
-		return true
+		writeError(w, scimerrors.CheckScimError(err, method))
+		return
 	}
-	if len(res.Attributes) == 0 {
+	if method == http.MethodPatch && len(res.Attributes) == 0 {
 		w.WriteHeader(http.StatusNoContent)
-		return true
+		return
 	}
 	raw, err := json.Marshal(libResponse(res, set.resourceTypes[0], h.baseURL(r)))
 	if err != nil {
 		h.log.Error("render user", zap.String("id", id), zap.Error(err))
 		writeError(w, errInternal("render user"))
-		return true
+		return
 	}
 	if res.Meta.Version != "" {
 		w.Header().Set("Etag", res.Meta.Version)
 	}
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(raw)
-	return true
 }

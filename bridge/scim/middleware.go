@@ -205,6 +205,9 @@ func (h *handler) resourceBody(kind string) func(http.Handler) http.Handler {
 			if kind == "Users" && r.Method == http.MethodPost && doc != nil && h.serveCreate(w, r, doc) {
 				return
 			}
+			if kind == "Users" && r.Method == http.MethodPut && doc != nil && h.servePut(w, r, doc) {
+				return
+			}
 			if kind == "Users" && r.Method == http.MethodPatch && h.servePatch(w, r, body) {
 				return
 			}

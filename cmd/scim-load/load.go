@@ -232,6 +232,23 @@ func scenarios() []scenario {
 			}
 			return nil
 		}},
+		{name: "put", unit: "req", op: func(ctx context.Context, w *worker) error {
+			// Okta's profile update: the whole user again, its title
+			// changed.
+			i := w.rnd.IntN(len(w.s.ids))
+			id := w.s.ids[i]
+			n := strconv.FormatInt(w.next.Add(1), 10)
+			body := bytes.Replace(userBody(w.t.userName("seed", int64(i)), int64(i)),
+				[]byte(`"title":"Engineer"`), []byte(`"title":"Engineer `+n+`"`), 1)
+			status, resp, err := w.t.do(ctx, http.MethodPut, "/Users/"+id, body)
+			if err != nil {
+				return err
+			}
+			if status != http.StatusOK {
+				return fmt.Errorf("%w: put %s: %d %.200s", errUnexpected, id, status, resp)
+			}
+			return nil
+		}},
 		{name: "group add member", unit: "req", op: func(ctx context.Context, w *worker) error {
 			g := w.s.groups[w.rnd.IntN(len(w.s.groups))]
 			id := w.s.ids[w.rnd.IntN(len(w.s.ids))]
