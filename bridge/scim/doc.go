@@ -48,8 +48,9 @@
 //
 // The requests identity providers send most skip the library's slow parts
 // and get its answers byte for byte: look-ups, plain pages and GET
-// /Users/{id} come from one store query (fastlist.go), POST /Users is
-// validated against a schema built once (fastcreate.go), and a user
+// /Users/{id} come from one store query (fastlist.go), POST /Users and
+// PUT /Users/{id} are validated against a schema built once
+// (fastcreate.go), and a user
 // PATCH's operations are validated with each path parsed once
 // (fastpatch.go). Anything else, and anything the library would refuse,
 // goes to the library.
