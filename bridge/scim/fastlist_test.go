@@ -330,16 +330,17 @@ func TestPrecheckMatchesDecodedCount(t *testing.T) {
 	}
 }
 
-// TestMemberListMatchesDescribedMembers: the members written directly are
-// the maps describeMembers builds, as encoding/json writes them.
-func TestMemberListMatchesDescribedMembers(t *testing.T) {
+// TestMemberEntriesMatchDescribedMembers: the members encoded from
+// memberEntries are the maps describeMembers builds, as encoding/json
+// writes them.
+func TestMemberEntriesMatchDescribedMembers(t *testing.T) {
 	ids := []string{"0196f8a2-7c1e-7d3a-9b1e-3f0c2a4d5e6f", "a b", "x<y>&z", "no-name"}
 	names := map[string]string{ids[0]: "Ann Lee", ids[1]: "B \"quoted\"", ids[2]: "<b>"}
 	for _, base := range []string{"http://bridge.test/scim/v2", ""} {
 		doc := groupDoc(store.Group{DisplayName: "g", Members: ids})
 		describeMembers(doc, names, base)
 		want, _ := json.Marshal(doc["members"])
-		got, err := memberList{ids: ids, names: names, base: base}.MarshalJSON()
+		got, err := json.Marshal(memberEntries(ids, names, base))
 		if err != nil || string(got) != string(want) {
 			t.Errorf("base %q: %s, %v\nwant %s", base, got, err, want)
 		}

@@ -469,7 +469,7 @@ func (g *groupHandler) resource(r *http.Request, grp store.Group, proj projectio
 		members := grp.Members
 		grp.Members = nil
 		attrs := groupDoc(grp)
-		attrs["members"] = memberList{ids: members, names: grp.MemberNames, base: g.h.baseURL(r)}
+		attrs["members"] = memberEntries(members, grp.MemberNames, g.h.baseURL(r))
 		return libResource(grp.ID, attrs, proj, "displayName", grp.DisplayName, grp.Created, grp.Modified, grp.Version)
 	}
 	attrs := groupDoc(grp)
@@ -479,40 +479,28 @@ func (g *groupHandler) resource(r *http.Request, grp store.Group, proj projectio
 	return libResource(grp.ID, attrs, proj, "displayName", grp.DisplayName, grp.Created, grp.Modified, grp.Version)
 }
 
-// memberList is a group's members attribute as describeMembers builds it,
-// encoded without building it.
-type memberList struct {
-	ids   []string
-	names map[string]string
-	base  string
+// memberEntry is one member of a group as describeMembers builds it, its
+// fields in the order encoding/json writes a map's keys. A slice of them
+// is encoded by encoding/json straight into its output: a custom
+// MarshalJSON's result would be scanned and copied again (encoding/json
+// compacts what a Marshaler returns), which costs more than writing it.
+type memberEntry struct {
+	Ref     string `json:"$ref,omitempty"`
+	Display string `json:"display,omitempty"`
+	Type    string `json:"type,omitempty"`
+	Value   string `json:"value"`
 }
 
-// MarshalJSON writes what encoding/json writes for the maps
-// describeMembers builds.
-func (l memberList) MarshalJSON() ([]byte, error) {
-	b := make([]byte, 0, len(l.ids)*(len(l.base)+120))
-	b = append(b, '[')
-	for i, id := range l.ids {
-		if i > 0 {
-			b = append(b, ',')
+// memberEntries is a group's members attribute as describeMembers builds
+// it, for the members ids with their names, base the SCIM base URL.
+func memberEntries(ids []string, names map[string]string, base string) []memberEntry {
+	out := make([]memberEntry, len(ids))
+	for i, id := range ids {
+		e := memberEntry{Display: names[id], Value: id}
+		if base != "" {
+			e.Ref, e.Type = base+"/Users/"+url.PathEscape(id), "User"
 		}
-		b = append(b, '{')
-		if l.base != "" {
-			b = append(b, `"$ref":`...)
-			b = appendJSONString(b, l.base+"/Users/"+url.PathEscape(id))
-			b = append(b, ',')
-		}
-		if name := l.names[id]; name != "" {
-			b = append(b, `"display":`...)
-			b = appendJSONString(b, name)
-			b = append(b, ',')
-		}
-		if l.base != "" {
-			b = append(b, `"type":"User",`...)
-		}
-		b = append(b, `"value":`...)
-		b = appendJSONString(b, id)
-		b = append(b, '}')
+		out[i] = e
 	}
-	return append(b, ']'), nil
+	return out
 }
