@@ -56,6 +56,19 @@ func (t *target) userName(kind string, i int64) string {
 	return kind + "-" + t.runID + "-" + strconv.FormatInt(i, 10) + "@example.com"
 }
 
+// expect sends one request and fails, naming it what, unless it is
+// answered with one of the statuses want.
+func (t *target) expect(ctx context.Context, method, path string, body []byte, what string, want ...int) error {
+	status, resp, err := t.do(ctx, method, path, body)
+	if err != nil {
+		return err
+	}
+	if !slices.Contains(want, status) {
+		return fmt.Errorf("%w: %s: %d %.200s", errUnexpected, what, status, resp)
+	}
+	return nil
+}
+
 // userBody is a create as Okta sends it: the core attributes, one work
 // email, an externalId and the enterprise extension.
 func userBody(userName string, i int64) []byte {
@@ -223,14 +236,7 @@ func scenarios() []scenario {
 			body := []byte(`{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[` +
 				`{"op":"Replace","path":"title","value":"Engineer ` + n + `"},` +
 				`{"op":"Replace","path":"name.givenName","value":"Load ` + n + `"}]}`)
-			status, resp, err := w.t.do(ctx, http.MethodPatch, "/Users/"+id, body)
-			if err != nil {
-				return err
-			}
-			if status != http.StatusOK && status != http.StatusNoContent {
-				return fmt.Errorf("%w: patch %s: %d %.200s", errUnexpected, id, status, resp)
-			}
-			return nil
+			return w.t.expect(ctx, http.MethodPatch, "/Users/"+id, body, "patch "+id, http.StatusOK, http.StatusNoContent)
 		}},
 		{name: "put", unit: "req", op: func(ctx context.Context, w *worker) error {
 			// Okta's profile update: the whole user again, its title
@@ -240,38 +246,17 @@ func scenarios() []scenario {
 			n := strconv.FormatInt(w.next.Add(1), 10)
 			body := bytes.Replace(userBody(w.t.userName("seed", int64(i)), int64(i)),
 				[]byte(`"title":"Engineer"`), []byte(`"title":"Engineer `+n+`"`), 1)
-			status, resp, err := w.t.do(ctx, http.MethodPut, "/Users/"+id, body)
-			if err != nil {
-				return err
-			}
-			if status != http.StatusOK {
-				return fmt.Errorf("%w: put %s: %d %.200s", errUnexpected, id, status, resp)
-			}
-			return nil
+			return w.t.expect(ctx, http.MethodPut, "/Users/"+id, body, "put "+id, http.StatusOK)
 		}},
 		{name: "group add member", unit: "req", op: func(ctx context.Context, w *worker) error {
 			g := w.s.groups[w.rnd.IntN(len(w.s.groups))]
 			id := w.s.ids[w.rnd.IntN(len(w.s.ids))]
 			body := []byte(`{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"add","path":"members","value":[{"value":"` + id + `"}]}]}`)
-			status, resp, err := w.t.do(ctx, http.MethodPatch, "/Groups/"+g, body)
-			if err != nil {
-				return err
-			}
-			if status != http.StatusOK && status != http.StatusNoContent {
-				return fmt.Errorf("%w: add %s to group %s: %d %.200s", errUnexpected, id, g, status, resp)
-			}
-			return nil
+			return w.t.expect(ctx, http.MethodPatch, "/Groups/"+g, body, "add "+id+" to group "+g, http.StatusOK, http.StatusNoContent)
 		}},
 		{name: "get by id", unit: "req", op: func(ctx context.Context, w *worker) error {
 			id := w.s.ids[w.rnd.IntN(len(w.s.ids))]
-			status, resp, err := w.t.do(ctx, http.MethodGet, "/Users/"+id, nil)
-			if err != nil {
-				return err
-			}
-			if status != http.StatusOK {
-				return fmt.Errorf("%w: get %s: %d %.200s", errUnexpected, id, status, resp)
-			}
-			return nil
+			return w.t.expect(ctx, http.MethodGet, "/Users/"+id, nil, "get "+id, http.StatusOK)
 		}},
 		{name: "list page @90%", unit: "req", op: listDeep},
 		{name: "list page @90% latency", unit: "req", c: 1, op: listDeep},
