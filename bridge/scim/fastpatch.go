@@ -69,17 +69,11 @@ func (set *schemaSet) patchOps(body []byte) ([]elscim.PatchOperation, bool) {
 		Schemas    []string
 		Operations []json.RawMessage
 	}
-	d := json.NewDecoder(bytes.NewReader(body))
-	d.UseNumber()
-	if d.Decode(&req) != nil {
+	if libDecode(body, &req) != nil {
 		return nil, false
 	}
 	if len(req.Schemas) != 1 || req.Schemas[0] != "urn:ietf:params:scim:api:messages:2.0:PatchOp" || len(req.Operations) < 1 {
 		return nil, false
-	}
-	schemas := map[string]schema.Schema{set.userCreate.ID: set.userCreate}
-	for _, e := range set.userExtensions {
-		schemas[e.ID] = e
 	}
 	ops := make([]elscim.PatchOperation, 0, len(req.Operations))
 	for _, raw := range req.Operations {
@@ -88,12 +82,10 @@ func (set *schemaSet) patchOps(body []byte) ([]elscim.PatchOperation, bool) {
 			Path  string
 			Value any
 		}
-		d := json.NewDecoder(bytes.NewReader(raw))
-		d.UseNumber()
-		if d.Decode(&op) != nil {
+		if libDecode(raw, &op) != nil {
 			return nil, false
 		}
-		v := opValidator{op: strings.ToLower(op.Op), value: op.Value, schema: set.userCreate, schemas: schemas, set: set}
+		v := opValidator{op: strings.ToLower(op.Op), value: op.Value, schema: set.userCreate, set: set}
 		if m, ok := op.Value.(map[string]any); ok {
 			// The library drops the value's id, whatever its case (the
 			// empty key when it has none), and refuses two of them.
@@ -124,15 +116,23 @@ func (set *schemaSet) patchOps(body []byte) ([]elscim.PatchOperation, bool) {
 	return ops, true
 }
 
+// libDecode decodes data as the library does (its unmarshal): numbers as
+// json.Number, and whatever follows the first value ignored.
+func libDecode(data []byte, v any) error {
+	d := json.NewDecoder(bytes.NewReader(data))
+	d.UseNumber()
+	return d.Decode(v)
+}
+
 // opValidator is the library's patch.OperationValidator for one
-// operation: ok false wherever the library's returns an error.
+// operation: ok false wherever the library's returns an error. Its
+// schemas by URN are set.userSchemas.
 type opValidator struct {
-	op      string
-	path    *filter.Path
-	value   any
-	schema  schema.Schema
-	schemas map[string]schema.Schema
-	set     *schemaSet
+	op     string
+	path   *filter.Path
+	value  any
+	schema schema.Schema
+	set    *schemaSet
 }
 
 func (v opValidator) validate() (any, bool) {
@@ -221,12 +221,12 @@ func (v opValidator) validateEmptyPath() (any, bool) {
 	}
 	root := map[string]any{}
 	for k, val := range attrs {
-		if ext, ok := v.schemas[k]; ok {
+		if ext, ok := v.set.userSchemas[k]; ok {
 			inner, ok := val.(map[string]any)
 			if !ok {
 				return nil, false
 			}
-			ev, ok := opValidator{op: v.op, value: inner, schema: ext, schemas: v.schemas, set: v.set}.validateEmptyPath()
+			ev, ok := opValidator{op: v.op, value: inner, schema: ext, set: v.set}.validateEmptyPath()
 			if !ok {
 				return nil, false
 			}
@@ -237,7 +237,7 @@ func (v opValidator) validateEmptyPath() (any, bool) {
 		if err != nil {
 			return nil, false
 		}
-		kv, ok := opValidator{op: v.op, path: &p, value: val, schema: v.schema, schemas: v.schemas, set: v.set}.validate()
+		kv, ok := opValidator{op: v.op, path: &p, value: val, schema: v.schema, set: v.set}.validate()
 		if !ok {
 			return nil, false
 		}
@@ -252,7 +252,7 @@ func (v opValidator) attribute(p filter.AttributePath) (*schema.CoreAttribute, b
 	ref := v.schema
 	if uri := p.URI(); uri != "" {
 		var ok bool
-		if ref, ok = v.schemas[uri]; !ok {
+		if ref, ok = v.set.userSchemas[uri]; !ok {
 			return nil, false
 		}
 	}

@@ -266,6 +266,8 @@ type schemaSet struct {
 	// userExtensions.
 	userCreate     schema.Schema
 	userExtensions []schema.Schema
+	// userSchemas are userCreate and userExtensions by URN.
+	userSchemas map[string]schema.Schema
 	// userPatchPaths are the user PATCH paths validated (fastpatch.go).
 	userPatchPaths *patchPaths
 }
@@ -291,8 +293,10 @@ func (h *handler) currentSchemas() *schemaSet {
 	}
 	set.userSchemasJSON, _ = json.Marshal(ids)
 	set.userCreate = withCommonAttributes(set.resourceTypes[0].Schema)
+	set.userSchemas = map[string]schema.Schema{set.userCreate.ID: set.userCreate}
 	for _, e := range set.resourceTypes[0].SchemaExtensions {
 		set.userExtensions = append(set.userExtensions, e.Schema)
+		set.userSchemas[e.Schema.ID] = e.Schema
 	}
 	set.userPatchPaths = &patchPaths{}
 	h.schemas.Store(set)
