@@ -214,8 +214,8 @@ func TestServePatchAnswersValidBodies(t *testing.T) {
 		if got := f.handler.servePatch(rec, req, []byte(tc.body)); got != tc.answered {
 			t.Errorf("PATCH %s %s: answered %v", tc.path, tc.body, got)
 		}
-		if !tc.answered && (rec.Body.Len() > 0 || len(rec.Header()) > 0) {
-			t.Errorf("PATCH %s: not answered, but wrote %v %s", tc.path, rec.Header(), rec.Body)
+		if !tc.answered {
+			checkUntouched(t, rec, "PATCH "+tc.path)
 		}
 	}
 }

@@ -358,14 +358,7 @@ func TestDemoBannerCommands(t *testing.T) {
 	if len(cmds) != 4 {
 		t.Fatalf("banner commands = %d, want create, sim users, group, explain:\n%s", len(cmds), strings.Join(cmds, "\n---\n"))
 	}
-	run := func(script string) string {
-		t.Helper()
-		out, err := exec.Command("sh", "-ec", script).CombinedOutput()
-		if err != nil {
-			t.Fatalf("%v\n%s\n--- output\n%s", err, script, out)
-		}
-		return string(out)
-	}
+	run := func(script string) string { return runScript(t, script) }
 	// Create and group in one shell: the group command uses $USER_ID.
 	out := run(cmds[0] + "\n" + cmds[2])
 	id := regexp.MustCompile(`user ([0-9a-f-]{36})`).FindStringSubmatch(out)
@@ -837,14 +830,7 @@ func TestDemoShadow(t *testing.T) {
 	if planCmd == nil || liveCmd == nil {
 		t.Fatalf("the banner lacks the plan and go-live commands:\n%s", banner)
 	}
-	run := func(script string) string {
-		t.Helper()
-		out, err := exec.Command("sh", "-ec", script).CombinedOutput()
-		if err != nil {
-			t.Fatalf("%v\n%s\n--- output\n%s", err, script, out)
-		}
-		return string(out)
-	}
+	run := func(script string) string { return runScript(t, script) }
 	body := `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"alan@example.com","name":{"givenName":"Alan","familyName":"Turing"},"emails":[{"value":"alan@example.com","type":"work","primary":true}]}`
 	req, _ := http.NewRequest(http.MethodPost, d.base+"/Users", strings.NewReader(body))
 	req.Header.Set("Authorization", "Bearer "+token)
@@ -874,4 +860,15 @@ func TestDemoShadow(t *testing.T) {
 	if plan := run(planCmd[1]); !strings.Contains(plan, `"mode": "live"`) || !strings.Contains(plan, `"planned": 0`) {
 		t.Errorf("plan after going live:\n%s", plan)
 	}
+}
+
+// runScript runs script with sh -e, as a user pastes the demo's commands,
+// and returns its output; a failing command fails t.
+func runScript(t *testing.T, script string) string {
+	t.Helper()
+	out, err := exec.Command("sh", "-ec", script).CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v\n%s\n--- output\n%s", err, script, out)
+	}
+	return string(out)
 }
