@@ -24,6 +24,13 @@ active = $6, source = $7, doc = $8, version = $9, modified = $10, display_name =
 	// re-attaches to.
 	sqlTombstoneByName = `SELECT link_id FROM sync_info WHERE user_name_lower = $1 AND tombstone = TRUE
 ORDER BY updated DESC, user_id LIMIT 1`
+	// sqlAttachNew gives a new user a fresh pending link when no link of
+	// its id ($2) and no tombstone of its userName ($4) exist: then the
+	// link is the values given, and nothing needs reading back.
+	sqlAttachNew = `INSERT INTO sync_info (link_id, user_id, user_name, user_name_lower, gsid, record, active, unknown, state, last_error, tombstone, version, updated)
+SELECT $1, $2, $3, $4, '', 'null', FALSE, FALSE, $5, '', FALSE, 1, $6
+WHERE NOT EXISTS (SELECT 1 FROM sync_info WHERE user_name_lower = $4 AND tombstone = TRUE)
+ON CONFLICT (user_id) DO NOTHING`
 	// sqlAttachFresh gives a new user a fresh pending link, unless a
 	// tombstone of its userName ($4) exists, whose link it takes over
 	// instead (no row is written or returned then).
