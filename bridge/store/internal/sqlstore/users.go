@@ -183,19 +183,21 @@ func (s *Store) CreateUserLinked(ctx context.Context, u store.User) (store.User,
 // the link as written and whether it took a tombstone's link over.
 func (s *Store) attachSync(ctx context.Context, tx *wtx, u store.User, now time.Time) (store.SyncInfo, bool, error) {
 	lower := store.Fold(u.UserName)
-	link := store.SyncInfo{LinkID: newID(), UserID: u.ID, UserName: u.UserName, State: store.StatePending, Version: 1, Updated: now}
-	res, err := tx.ExecContext(ctx, sqlAttachNew, link.LinkID, u.ID, u.UserName, lower, link.State, ts(now))
+	// Most users are new: a fresh link, written as given.
+	fresh := store.SyncInfo{LinkID: newID(), UserID: u.ID, UserName: u.UserName, State: store.StatePending, Version: 1, Updated: now}
+	res, err := tx.ExecContext(ctx, sqlAttachNew, fresh.LinkID, u.ID, u.UserName, lower, fresh.State, ts(now))
 	if err != nil {
 		return store.SyncInfo{}, false, fmt.Errorf("create sync info: %w", err)
 	}
 	if n, err := res.RowsAffected(); err != nil {
 		return store.SyncInfo{}, false, fmt.Errorf("create sync info: %w", err)
 	} else if n == 1 {
-		return link, false, nil
+		return fresh, false, nil
 	}
 	for {
-		// Most users are new: a fresh link, unless a tombstone of the
-		// userName exists, in one statement.
+		// A link of the id (revived) or a tombstone of the userName
+		// exists: the link as written is read back, unless it is the
+		// tombstone's to take over.
 		link, err := scanSync(tx.QueryRowContext(ctx, sqlAttachFresh, newID(), u.ID, u.UserName, lower, store.StatePending, ts(now)))
 		if err == nil {
 			return link, false, nil
