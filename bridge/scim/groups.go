@@ -293,7 +293,7 @@ func (g *groupHandler) update(r *http.Request, id string, next func(old store.Gr
 		if err != nil {
 			return store.Group{}, err
 		}
-		added, before = addedMembers(old.Members, n.Members), old.Members
+		added, before = store.Without(n.Members, old.Members), old.Members
 		if sameGroup(old, n) {
 			return store.Group{}, unchangedGroup{old}
 		}
@@ -325,25 +325,10 @@ func sameGroup(old, next store.Group) bool {
 	if old.DisplayName != next.DisplayName || old.ExternalID != next.ExternalID || len(old.Members) != len(next.Members) {
 		return false
 	}
-	if len(addedMembers(old.Members, next.Members)) > 0 {
+	if len(store.Without(next.Members, old.Members)) > 0 {
 		return false
 	}
 	return sameDoc(old.Doc, next.Doc)
-}
-
-// addedMembers lists the ids of next that are not in old.
-func addedMembers(old, next []string) []string {
-	in := make(map[string]bool, len(old))
-	for _, id := range old {
-		in[id] = true
-	}
-	var out []string
-	for _, id := range next {
-		if !in[id] {
-			out = append(out, id)
-		}
-	}
-	return out
 }
 
 // displayNameOwner returns the group holding displayName when another

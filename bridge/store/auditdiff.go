@@ -49,28 +49,14 @@ func UserAudit(old, next User) []AuditEntry {
 // from) the group named group: old and next are its member ids before and
 // after the write.
 func MembershipAudit(group string, old, next []string) []AuditEntry {
-	before := make(map[string]bool, len(old))
-	for _, id := range old {
-		before[id] = true
-	}
-	after := make(map[string]bool, len(next))
-	for _, id := range next {
-		after[id] = true
-	}
 	var out []AuditEntry
-	add := func(id, detail string) {
-		out = append(out, AuditEntry{UserID: id, Op: AuditMembership, Result: AuditOK, Detail: detail})
-	}
-	for _, id := range DistinctIDs(next) {
-		if !before[id] {
-			add(id, "added to group "+group)
+	add := func(ids []string, detail string) {
+		for _, id := range ids {
+			out = append(out, AuditEntry{UserID: id, Op: AuditMembership, Result: AuditOK, Detail: detail + group})
 		}
 	}
-	for _, id := range DistinctIDs(old) {
-		if !after[id] {
-			add(id, "removed from group "+group)
-		}
-	}
+	add(Without(DistinctIDs(next), old), "added to group ")
+	add(Without(DistinctIDs(old), next), "removed from group ")
 	return out
 }
 
