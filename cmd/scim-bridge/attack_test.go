@@ -42,7 +42,8 @@ const (
 // unauthenticated connections sending 900 kB of headers slowly, 50
 // unauthenticated bodies trickled, and whole pages of the largest users
 // the limits allow. Every attack is answered 4xx, the process's resident
-// memory stays within attackRSSBound of idle, and ordinary requests made
+// memory stays within attackRSSBound of idle (not checked under the race
+// detector, whose own memory grows with the program's), and ordinary requests made
 // meanwhile keep their p99 under attackP99Bound.
 func TestAttacks(t *testing.T) {
 	if runtime.GOOS != "linux" {
@@ -274,7 +275,10 @@ log: {level: warn}
 	}
 	for round := 1; ; round++ {
 		rise, p99 := attackRound(round)
-		if rise > attackRSSBound {
+		switch {
+		case raceDetector:
+			t.Logf("resident memory rose by %d MiB; the race detector's own memory makes the %d MiB bound meaningless", rise>>20, attackRSSBound>>20)
+		case rise > attackRSSBound:
 			t.Errorf("resident memory rose by %d MiB during the attacks; the bound is %d MiB", rise>>20, attackRSSBound>>20)
 		}
 		if p99 <= attackP99Bound || t.Failed() {
