@@ -43,8 +43,8 @@ const (
 // unauthenticated bodies trickled, and whole pages of the largest users
 // the limits allow. Every attack is answered 4xx, the process's resident
 // memory stays within attackRSSBound of idle (not checked under the race
-// detector, whose own memory grows with the program's), and ordinary requests made
-// meanwhile keep their p99 under attackP99Bound.
+// detector, whose own memory grows with the program's), and ordinary
+// requests made meanwhile keep their p99 under attackP99Bound.
 func TestAttacks(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Skip("reads the bridge's resident memory from /proc")
