@@ -40,7 +40,11 @@
 // POST …/.search is answered as the GET of the same endpoint (search.go);
 // the server root lists users and groups together through the library's
 // root query hook. Every route names its methods; any other method is 405
-// with an Allow header. List filters are validated by the library; the
+// with an Allow header. List filters are validated by the library's
+// rules one attribute expression at a time, each in its own schema
+// (resolveFilter in list.go: the library validates the whole filter
+// against one schema, refusing a filter that names attributes of the core
+// schema and an extension), and handed to the list beside the request; the
 // "eq" comparisons the store answers through its indexes (narrowUsers,
 // narrowGroups in filter.go) become store.Finder queries paged by the
 // store, and whatever else a filter says is tested on the candidates they

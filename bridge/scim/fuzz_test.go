@@ -57,6 +57,8 @@ func FuzzFilter(f *testing.F) {
 		`urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value eq "m"`,
 		`userName eq "a" and (name.givenName sw "F" or name.familyName ew "x")`, `active eq "true"`,
 		`userName gt 5`, `id eq null`, `(((`, `userName eq`, `emails[`, `not()`,
+		`urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department eq "d" and active eq true`,
+		`department pr or not (manager[value eq "m"] and userName pr)`,
 	}
 	for _, s := range seeds {
 		f.Add(s)

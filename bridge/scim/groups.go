@@ -362,7 +362,7 @@ func (g *groupHandler) Delete(r *http.Request, id string) error {
 }
 
 func (g *groupHandler) GetAll(r *http.Request, params elscim.ListRequestParams) (elscim.Page, error) {
-	return notePage(r)(g.list(r, filterOf(params), params.StartIndex, params.Count))
+	return notePage(r)(g.list(r, filterOf(r, params), params.StartIndex, params.Count))
 }
 
 // list answers one page of groups matching expr (nil for all), projected

@@ -439,7 +439,8 @@ func (h *handler) serveLibrary(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	s, err := h.server(h.schemasOf(r), h.baseURL(r))
+	set := h.schemasOf(r)
+	s, err := h.server(set, h.baseURL(r))
 	if err != nil {
 		h.log.Error("build server", zap.Error(err))
 		writeError(w, errInternal("server configuration"))
@@ -471,6 +472,22 @@ func (h *handler) serveLibrary(w http.ResponseWriter, r *http.Request) {
 		hold := &pageHold{}
 		defer h.releasePage(hold)
 		ctx := context.WithValue(context.WithValue(r2.Context(), pageSizeKey{}, &pw.page), pageHoldKey{}, hold)
+		if r2.URL.Path != "/" {
+			// A filter listFilter finds valid is handed to the list
+			// beside the request, without the query parameter the
+			// library would refuse it from; an invalid one stays there
+			// for the library to answer.
+			rt := set.resourceTypes[0]
+			if r2.URL.Path == "/Groups" {
+				rt = set.resourceTypes[1]
+			}
+			q := r2.URL.Query()
+			if e, ok := listFilter(q.Get("filter"), rt); ok {
+				q.Del("filter")
+				r2.URL.RawQuery = q.Encode()
+				ctx = context.WithValue(ctx, listFilterKey{}, e)
+			}
+		}
 		s.ServeHTTP(pw, r2.WithContext(ctx))
 		return
 	}

@@ -4,10 +4,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
 	elscim "github.com/elimity-com/scim"
+	libfilter "github.com/elimity-com/scim/filter"
+	"github.com/elimity-com/scim/schema"
 	"github.com/scim2/filter-parser/v2"
 )
 
@@ -112,15 +115,96 @@ func metaView(resourceType string, created, modified time.Time, version int64) m
 	}
 }
 
-// filterOf returns the filter the library parsed and validated for a list
-// request, or nil.
-func filterOf(params elscim.ListRequestParams) filter.Expression {
-	if params.FilterValidator == nil {
+// filterOf returns the filter of a list request r, or nil: the one
+// serveLibrary validated (listFilter) and carried past the library, or
+// else the one the library parsed and validated.
+func filterOf(r *http.Request, params elscim.ListRequestParams) filter.Expression {
+	var e filter.Expression
+	if f, ok := r.Context().Value(listFilterKey{}).(filter.Expression); ok {
+		e = f
+	} else if params.FilterValidator != nil {
+		e = params.FilterValidator.GetFilter()
+	} else {
 		return nil
 	}
-	e := params.FilterValidator.GetFilter()
 	unescapeFilter(e)
 	return e
+}
+
+type listFilterKey struct{}
+
+// listFilter parses raw, the filter of a list of resource type rt, and
+// resolves it (resolveFilter); ok reports whether it is valid.
+func listFilter(raw string, rt elscim.ResourceType) (e filter.Expression, ok bool) {
+	raw = strings.TrimSpace(raw) // as the library reads it
+	if raw == "" {
+		return nil, false
+	}
+	e, err := filter.ParseFilter([]byte(raw))
+	if err != nil {
+		return nil, false
+	}
+	return e, resolveFilter(e, rt)
+}
+
+// resolveFilter reports whether e is a valid filter for resource type rt,
+// and names the schema of each attribute of an extension that e names
+// without it (RFC 7644 §3.10 lets clients omit only the core schema's URN,
+// but the library accepts a short name it finds in an extension), so it is
+// looked up there, as validated.
+//
+// The library validates a filter against one schema at a time, the core
+// schema and then each extension, the whole filter each time, so it
+// refuses a filter comparing attributes of two schemas
+// (`urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department
+// eq "Sales" and active eq true`, RFC 7644 §3.4.2.2): none holds them all.
+// Here each attribute expression must pass the library's own validation
+// alone, which finds it the schema its URN names, or the first that has
+// the attribute. Every filter the library accepts passes (each of its
+// attribute expressions passes in the schema the whole did), so only such
+// filters are answered differently.
+func resolveFilter(e filter.Expression, rt elscim.ResourceType) bool {
+	// The schemas the library validates a list filter against.
+	core := rt.Schema
+	core.Attributes = append(slices.Clip(rt.Schema.Attributes), schema.CommonAttributes()...)
+	exts := make([]schema.Schema, len(rt.SchemaExtensions))
+	for i, x := range rt.SchemaExtensions {
+		exts[i] = x.Schema
+	}
+	qualify := func(p *filter.AttributePath) {
+		if p.URIPrefix != nil {
+			return
+		}
+		if _, ok := core.Attributes.ContainsAttribute(p.AttributeName); ok {
+			return
+		}
+		for _, x := range exts {
+			if _, ok := x.Attributes.ContainsAttribute(p.AttributeName); ok {
+				p.URIPrefix = &x.ID
+				return
+			}
+		}
+	}
+	var valid func(e filter.Expression) bool
+	valid = func(e filter.Expression) bool {
+		switch x := e.(type) {
+		case *filter.LogicalExpression:
+			return valid(x.Left) && valid(x.Right)
+		case *filter.NotExpression:
+			return valid(x.Expression)
+		}
+		if libfilter.NewFilterValidator(e, core, exts...).Validate() != nil {
+			return false
+		}
+		switch x := e.(type) {
+		case *filter.AttributeExpression:
+			qualify(&x.AttributePath)
+		case *filter.ValuePath:
+			qualify(&x.AttributePath)
+		}
+		return true
+	}
+	return valid(e)
 }
 
 // unescapeFilter decodes, in place, the escapes of e's string values: a

@@ -1,6 +1,7 @@
 package scim
 
 import (
+	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
@@ -262,5 +263,90 @@ func TestTokenRotation(t *testing.T) {
 	hashes = [][]byte{hashOf("new")}
 	if try("old") != 401 || try("new") != 200 {
 		t.Fatal("after rotation")
+	}
+}
+
+// TestFiltersAcrossSchemas: a filter may compare attributes of the core
+// schema and of an extension together (RFC 7644 §3.4.2.2); the library
+// validates the whole filter against one schema at a time and refused
+// them. Each attribute must still be valid in its own schema, and the
+// answer is the library's list response. The same filters are answered
+// by POST /Users/.search and at the server root.
+func TestFiltersAcrossSchemas(t *testing.T) {
+	f := newFixture(t, nil)
+	const ent = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:"
+	f.createUser("ann@example.com", `,"title":"Engineer","urn:ietf:params:scim:schemas:extension:enterprise:2.0:User":{"department":"Sales","employeeNumber":"7"}`)
+	f.createUser("ben@example.com", `,"active":false,"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User":{"department":"Sales"}`)
+	f.createUser("cat@example.com", `,"title":"Manager"`)
+	f.createGroup("Sales")
+	cases := []struct {
+		filter string
+		want   []string
+	}{
+		{ent + `department eq "Sales" and active eq true`, []string{"ann@example.com"}},
+		{`active eq true and ` + ent + `department eq "Sales"`, []string{"ann@example.com"}},
+		{`active eq false or ` + ent + `employeeNumber eq "7"`, []string{"ann@example.com", "ben@example.com"}},
+		{`title pr and not (` + ent + `department pr)`, []string{"cat@example.com"}},
+		{ent + `department eq "Sales" and urn:ietf:params:scim:schemas:core:2.0:User:userName sw "b"`, []string{"ben@example.com"}},
+		{`(userName ew "example.com" and ` + ent + `department pr) and title eq "Engineer"`, []string{"ann@example.com"}},
+		// An extension's attribute without its URN is looked up in the
+		// extension that has it, alone (which the library accepted, and
+		// which matched nothing) or beside the core's.
+		{`employeeNumber eq "7"`, []string{"ann@example.com"}},
+		{`department eq "Sales" and active eq false`, []string{"ben@example.com"}},
+	}
+	for _, c := range cases {
+		t.Run(c.filter, func(t *testing.T) {
+			get := f.mustDo(http.StatusOK, http.MethodGet, "/scim/v2/Users?filter="+urlq(c.filter), "")
+			var got []string
+			res, _ := get.body["Resources"].([]any)
+			for _, x := range res {
+				got = append(got, at(x, "userName").(string))
+			}
+			if strings.Join(got, ",") != strings.Join(c.want, ",") || at(get.body, "totalResults") != jsonNum(len(c.want)) {
+				t.Errorf("got %v (total %v), want %v", got, at(get.body, "totalResults"), c.want)
+			}
+			body, _ := json.Marshal(map[string]any{"filter": c.filter})
+			if post := f.mustDo(http.StatusOK, http.MethodPost, "/scim/v2/Users/.search", string(body)); post.raw != get.raw {
+				t.Errorf("search answered\n%s\nGET answered\n%s", post.raw, get.raw)
+			}
+			// At the server root the users are found the same way; the
+			// group has none of the attributes.
+			root := f.mustDo(http.StatusOK, http.MethodGet, "/scim/v2/?filter="+urlq(c.filter), "")
+			if at(root.body, "totalResults") != jsonNum(len(c.want)) {
+				t.Errorf("root: %s", root.raw)
+			}
+		})
+	}
+	// The answer is the library's, as for a filter of one schema that
+	// selects the same user, with a projection and paging.
+	q := "&attributes=userName," + urlq(ent+"department") + "&startIndex=1&count=5"
+	mixed := f.mustDo(http.StatusOK, http.MethodGet, "/scim/v2/Users?filter="+urlq(ent+`employeeNumber eq "7" and active eq true`)+q, "")
+	single := f.mustDo(http.StatusOK, http.MethodGet, "/scim/v2/Users?filter="+urlq(ent+`employeeNumber eq "7"`)+q, "")
+	if mixed.raw != single.raw {
+		t.Errorf("across schemas:\n%s\none schema:\n%s", mixed.raw, single.raw)
+	}
+	if at(mixed.body, "Resources", "0", "title") != nil || at(mixed.body, "Resources", "0", "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User", "department") != "Sales" {
+		t.Errorf("projection not applied: %s", mixed.raw)
+	}
+	// Each attribute is still validated in its own schema.
+	for _, bad := range []string{
+		ent + `department eq "Sales" and shoeSize eq "42"`,
+		`urn:ietf:params:scim:schemas:extension:nosuch:2.0:User:department eq "Sales" and active eq true`,
+		ent + `department eq "Sales" and active gt true`,
+		ent + `manager.nosuch eq "x" and active eq true`,
+		`not (` + ent + `nosuch pr) or active eq true`,
+	} {
+		for _, path := range []string{"/scim/v2/Users?filter=", "/scim/v2/?filter="} {
+			r := f.do(http.MethodGet, path+urlq(bad), "")
+			if r.status != http.StatusBadRequest || at(r.body, "scimType") != "invalidFilter" {
+				t.Errorf("%s%s: %d %s", path, bad, r.status, r.raw)
+			}
+		}
+	}
+	// Groups have no extension: a user's extension attribute is not theirs.
+	r := f.do(http.MethodGet, "/scim/v2/Groups?filter="+urlq(`displayName eq "Sales" and `+ent+`department eq "Sales"`), "")
+	if r.status != http.StatusBadRequest || at(r.body, "scimType") != "invalidFilter" {
+		t.Errorf("groups: %d %s", r.status, r.raw)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -142,11 +143,8 @@ func (rt rootHandler) GetAll(r *http.Request, params elscim.ListRequestParams) (
 	types := rt.h.schemasOf(r).resourceTypes
 	var expr filter.Expression
 	if raw := strings.TrimSpace(r.URL.Query().Get("filter")); raw != "" {
-		if len(elscim.ValidateFilterForResourceTypes(raw, types)) == 0 {
-			return elscim.Page{}, scimerrors.ScimErrorInvalidFilter
-		}
 		e, err := filter.ParseFilter([]byte(raw))
-		if err != nil {
+		if err != nil || !slices.ContainsFunc(types, func(t elscim.ResourceType) bool { return resolveFilter(e, t) }) {
 			return elscim.Page{}, scimerrors.ScimErrorInvalidFilter
 		}
 		unescapeFilter(e)

@@ -303,7 +303,7 @@ func (u *userHandler) Delete(r *http.Request, id string) error {
 }
 
 func (u *userHandler) GetAll(r *http.Request, params elscim.ListRequestParams) (elscim.Page, error) {
-	return notePage(r)(u.list(r, filterOf(params), params.StartIndex, params.Count))
+	return notePage(r)(u.list(r, filterOf(r, params), params.StartIndex, params.Count))
 }
 
 // list answers one page of users matching expr (nil for all), projected by
