@@ -56,6 +56,11 @@ func (t *target) userName(kind string, i int64) string {
 	return kind + "-" + t.runID + "-" + strconv.FormatInt(i, 10) + "@example.com"
 }
 
+// groupName is the displayName of the g-th seeded group.
+func (t *target) groupName(g int) string {
+	return "Load " + t.runID + " " + strconv.Itoa(g)
+}
+
 // expect sends one request and fails, naming it what, unless it is
 // answered with one of the statuses want.
 func (t *target) expect(ctx context.Context, method, path string, body []byte, what string, want ...int) error {
@@ -174,7 +179,7 @@ func seed(ctx context.Context, t *target, n, c int) (*seeded, time.Duration, err
 	}
 	took := time.Since(start)
 	for g := range seedGroups {
-		body := `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"],"displayName":"Load ` + t.runID + ` ` + strconv.Itoa(g) + `","members":[]}`
+		body := `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"],"displayName":"` + t.groupName(g) + `","members":[]}`
 		status, resp, err := t.do(ctx, http.MethodPost, "/Groups", []byte(body))
 		if err != nil {
 			return nil, 0, fmt.Errorf("seed groups: %w", err)
@@ -253,6 +258,13 @@ func scenarios() []scenario {
 			id := w.s.ids[w.rnd.IntN(len(w.s.ids))]
 			body := []byte(`{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"add","path":"members","value":[{"value":"` + id + `"}]}]}`)
 			return w.t.expect(ctx, http.MethodPatch, "/Groups/"+g, body, "add "+id+" to group "+g, http.StatusOK, http.StatusNoContent)
+		}},
+		{name: "group unchanged", unit: "req", op: func(ctx context.Context, w *worker) error {
+			// Okta's group push sends the group's name again, unchanged.
+			g := w.rnd.IntN(len(w.s.groups))
+			body := []byte(`{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","value":{"id":"` +
+				w.s.groups[g] + `","displayName":"` + w.t.groupName(g) + `"}}]}`)
+			return w.t.expect(ctx, http.MethodPatch, "/Groups/"+w.s.groups[g], body, "push group "+w.s.groups[g], http.StatusOK, http.StatusNoContent)
 		}},
 		{name: "get by id", unit: "req", op: func(ctx context.Context, w *worker) error {
 			id := w.s.ids[w.rnd.IntN(len(w.s.ids))]

@@ -26,7 +26,9 @@ import (
 // one whose write failed after others of its batch ran, once they have
 // committed (its failure may rest on them; it runs again when they do
 // not). What a caller was told is stored survives a crash, and what it
-// was told failed is not stored.
+// was told failed is not stored. A batch runs without savepoints until a
+// write fails; a write that refuses before changing anything (unwritten)
+// is not a failure that rolls it back.
 
 // GroupCommit configures how writes are batched.
 type GroupCommit struct {
@@ -472,6 +474,11 @@ func (l *lane) exec(live []*job, savepoints bool, retry []*job) (rerun, _ []*job
 			}
 		}
 		err := l.call(j)
+		var uw *unwritten
+		clean := errors.As(err, &uw)
+		if clean {
+			err = uw.err
+		}
 		if err != nil && ctx.Err() != nil {
 			// The transaction outlived TxTimeout: its connection is in
 			// doubt, and the write failed for it, not for itself.
@@ -488,6 +495,13 @@ func (l *lane) exec(live []*job, savepoints bool, retry []*job) (rerun, _ []*job
 			continue
 		}
 		if !savepoints {
+			if clean {
+				// The transaction is as it was before the write: the
+				// others go on, and it is answered once they commit.
+				ran = append(ran, j)
+				failed = append(failed, err)
+				continue
+			}
 			if rbErr := l.control(`ROLLBACK`); rbErr != nil {
 				l.drop(true)
 			}
@@ -584,6 +598,18 @@ func (l *lane) abandon(err error, done, rest []*job, retry []*job) []*job {
 	}
 	return retry
 }
+
+// unwritten is the error of a write that failed before it changed
+// anything, every statement it ran having succeeded (it read, then its
+// caller's function refused: a PATCH that changes nothing, a member that
+// does not exist). Its batch's transaction is as it was before the write
+// ran, so the writes before it are not rolled back and run again, as they
+// are after any other failure in a batch without savepoints. Like any
+// failure it is answered once they commit, with the error it wraps.
+type unwritten struct{ err error }
+
+func (u *unwritten) Error() string { return u.err.Error() }
+func (u *unwritten) Unwrap() error { return u.err }
 
 // brokenBatch is the error of a write whose batch was rolled back through
 // no fault of its own: it may run again.

@@ -130,6 +130,67 @@ func TestFailureAnsweredAfterItsBatchCommits(t *testing.T) {
 	}
 }
 
+// TestUnwrittenFailureKeepsItsBatch: a write that refuses after reading
+// only (unwritten: a group PATCH that changes nothing) fails alone without
+// the writes of its batch being rolled back and run again; it gets its
+// own error, and they commit.
+func TestUnwrittenFailureKeepsItsBatch(t *testing.T) {
+	s := openCommitTest(t, GroupCommit{Lanes: 1})
+	release, held := holdLane(t, s)
+	errNothing := errors.New("nothing to change")
+	var runs [2]atomic.Int32
+	counted := func(i, k int) func(context.Context, *wtx) error {
+		return func(ctx context.Context, tx *wtx) error {
+			runs[i].Add(1)
+			return insertK(k)(ctx, tx)
+		}
+	}
+	out := make([]chan error, 3)
+	fns := []func(context.Context, *wtx) error{
+		counted(0, 1),
+		func(ctx context.Context, tx *wtx) error {
+			var n int
+			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM t`).Scan(&n); err != nil {
+				return err
+			}
+			return &unwritten{fmt.Errorf("%d rows: %w", n, errNothing)}
+		},
+		counted(1, 2),
+	}
+	for i, fn := range fns {
+		out[i] = make(chan error, 1)
+		go func() { out[i] <- s.write(t.Context(), fn) }()
+		for len(s.c.queue) < i+1 {
+			time.Sleep(time.Millisecond)
+		}
+	}
+	commits, _ := s.GroupCommitStats()
+	release()
+	if err := <-held; err != nil {
+		t.Fatal(err)
+	}
+	err := <-out[1]
+	var uw *unwritten
+	if !errors.Is(err, errNothing) || errors.As(err, &uw) {
+		t.Errorf("refusing write: %v (%T); want its own error", err, err)
+	}
+	for i, k := range []int{0, 2} {
+		if err := <-out[k]; err != nil {
+			t.Errorf("write %d: %v", k, err)
+		}
+		if !stored(t, s, i+1) {
+			t.Errorf("k=%d not stored", i+1)
+		}
+		if n := runs[i].Load(); n != 1 {
+			t.Errorf("write %d ran %d times; want once, its batch not rolled back", k, n)
+		}
+	}
+	// The held write's commit, then the batch's.
+	if after, _ := s.GroupCommitStats(); after-commits != 2 {
+		t.Errorf("%d commits for the held write and the batch; want 2", after-commits)
+	}
+}
+
 // TestQueuedWriteGivesUp: a caller whose context ends while its write
 // waits behind a long transaction gets its error at once, and its write
 // is never made.

@@ -274,7 +274,7 @@ func (s *Store) CreateGroup(ctx context.Context, g store.Group, check store.Grou
 			return err
 		}
 		if len(missing) > 0 {
-			return missingErr(missing)
+			return &unwritten{missingErr(missing)}
 		}
 		_, err = tx.ExecContext(ctx, `INSERT INTO scim_groups (id, display_name, display_name_lower, external_id, source, doc, version, created, modified)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
@@ -341,7 +341,7 @@ func (s *Store) UpdateGroup(ctx context.Context, id string, fn func(store.Group)
 		next, err := fn(arg)
 		if err != nil {
 			fnErr = err
-			return err
+			return &unwritten{err}
 		}
 		if next.DisplayName == "" {
 			return errors.New("empty displayName")
@@ -361,7 +361,7 @@ func (s *Store) UpdateGroup(ctx context.Context, id string, fn func(store.Group)
 			return err
 		}
 		if len(missing) > 0 {
-			return missingErr(missing)
+			return &unwritten{missingErr(missing)}
 		}
 		doc, err := json.Marshal(next.Doc)
 		if err != nil {

@@ -87,7 +87,7 @@ func (s *Store) UpdateSync(ctx context.Context, linkID string, fn func(store.Syn
 		next, err := fn(arg)
 		if err != nil {
 			fnErr = err
-			return err
+			return &unwritten{err}
 		}
 		next.LinkID, next.UserID, next.UserName, next.Tombstone = cur.LinkID, cur.UserID, cur.UserName, cur.Tombstone
 		next.Version = cur.Version + 1

@@ -273,7 +273,7 @@ func (s *Store) UpdateUser(ctx context.Context, id string, fn func(store.User) (
 		next, err := fn(cur)
 		if err != nil {
 			fnErr = err
-			return err
+			return &unwritten{err}
 		}
 		emails, doc, err := s.nextUser(cur, &next)
 		if err != nil {
