@@ -117,7 +117,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 // dialect is SQLite's: one writer, so no row locks.
 func dialect() sqlstore.Dialect {
 	return sqlstore.Dialect{IsUnique: isUnique, IsRetryable: isRetryable, JSONText: jsonText, Begin: "BEGIN IMMEDIATE",
-		PrepareWrites: true, Uninterruptible: true, GroupRefsJSON: groupRefsJSON}
+		PrepareWrites: true, Uninterruptible: true, GroupRefsJSON: groupRefsJSON, ConstraintKeepsTx: true}
 }
 
 // groupRefsJSON aggregates a user's groups with JSON1's json_group_array,

@@ -495,7 +495,7 @@ func (l *lane) exec(live []*job, savepoints bool, retry []*job) (rerun, _ []*job
 			continue
 		}
 		if !savepoints {
-			if clean {
+			if clean && !c.retryable(err) {
 				// The transaction is as it was before the write: the
 				// others go on, and it is answered once they commit.
 				ran = append(ran, j)
@@ -600,12 +600,15 @@ func (l *lane) abandon(err error, done, rest []*job, retry []*job) []*job {
 }
 
 // unwritten is the error of a write that failed before it changed
-// anything, every statement it ran having succeeded (it read, then its
-// caller's function refused: a PATCH that changes nothing, a member that
-// does not exist). Its batch's transaction is as it was before the write
-// ran, so the writes before it are not rolled back and run again, as they
-// are after any other failure in a batch without savepoints. Like any
-// failure it is answered once they commit, with the error it wraps.
+// anything, leaving its transaction as it was: every statement it ran
+// succeeded (it read, then its caller's function refused: a PATCH that
+// changes nothing, a member that does not exist; or its update found the
+// row at another version), or its one changing statement was refused by
+// a constraint where the dialect undoes only that statement
+// (ConstraintKeepsTx). The writes before it in its batch are not rolled
+// back and run again, as they are after any other failure in a batch
+// without savepoints. Like any failure it is answered once they commit,
+// with the error it wraps.
 type unwritten struct{ err error }
 
 func (u *unwritten) Error() string { return u.err.Error() }

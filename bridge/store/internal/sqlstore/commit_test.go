@@ -12,6 +12,8 @@ import (
 	"time"
 
 	_ "modernc.org/sqlite"
+
+	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/store"
 )
 
 // openCommitTest opens a SQLite database with one table, t (k unique), and
@@ -131,63 +133,92 @@ func TestFailureAnsweredAfterItsBatchCommits(t *testing.T) {
 }
 
 // TestUnwrittenFailureKeepsItsBatch: a write that refuses after reading
-// only (unwritten: a group PATCH that changes nothing) fails alone without
-// the writes of its batch being rolled back and run again; it gets its
-// own error, and they commit.
+// only (unwritten: a group PATCH that changes nothing), or whose first
+// changing statement a unique constraint refuses where that undoes the
+// statement alone (SQLite), fails alone without the writes of its batch
+// being rolled back and run again; it gets its own error, and they
+// commit. Where a refused statement aborts the transaction (PostgreSQL),
+// they run again.
 func TestUnwrittenFailureKeepsItsBatch(t *testing.T) {
-	s := openCommitTest(t, GroupCommit{Lanes: 1})
-	release, held := holdLane(t, s)
 	errNothing := errors.New("nothing to change")
-	var runs [2]atomic.Int32
-	counted := func(i, k int) func(context.Context, *wtx) error {
-		return func(ctx context.Context, tx *wtx) error {
-			runs[i].Add(1)
-			return insertK(k)(ctx, tx)
+	refuse := func(ctx context.Context, tx *wtx) error {
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM t`).Scan(&n); err != nil {
+			return err
 		}
+		return &unwritten{fmt.Errorf("%d rows: %w", n, errNothing)}
 	}
-	out := make([]chan error, 3)
-	fns := []func(context.Context, *wtx) error{
-		counted(0, 1),
-		func(ctx context.Context, tx *wtx) error {
-			var n int
-			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM t`).Scan(&n); err != nil {
-				return err
+	cases := []struct {
+		name      string
+		keepsTx   bool
+		refusing  func(s *Store) func(context.Context, *wtx) error
+		want      error
+		wantRuns0 int32
+	}{
+		{"refused after reads", false, func(*Store) func(context.Context, *wtx) error { return refuse }, errNothing, 1},
+		{"unique violation, statement undone alone", true, duplicate, store.ErrConflict, 1},
+		{"unique violation, transaction aborted", false, duplicate, store.ErrConflict, 2},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			s := openCommitTestDialect(t, GroupCommit{Lanes: 1}, func(d *Dialect) { d.ConstraintKeepsTx = c.keepsTx })
+			if err := s.write(t.Context(), insertK(9)); err != nil {
+				t.Fatal(err)
 			}
-			return &unwritten{fmt.Errorf("%d rows: %w", n, errNothing)}
-		},
-		counted(1, 2),
+			release, held := holdLane(t, s)
+			var runs [2]atomic.Int32
+			counted := func(i, k int) func(context.Context, *wtx) error {
+				return func(ctx context.Context, tx *wtx) error {
+					runs[i].Add(1)
+					return insertK(k)(ctx, tx)
+				}
+			}
+			fns := []func(context.Context, *wtx) error{counted(0, 1), c.refusing(s), counted(1, 2)}
+			out := make([]chan error, len(fns))
+			for i, fn := range fns {
+				out[i] = make(chan error, 1)
+				go func() { out[i] <- s.write(t.Context(), fn) }()
+				for len(s.c.queue) < i+1 {
+					time.Sleep(time.Millisecond)
+				}
+			}
+			commits, _ := s.GroupCommitStats()
+			release()
+			if err := <-held; err != nil {
+				t.Fatal(err)
+			}
+			err := <-out[1]
+			var uw *unwritten
+			if !errors.Is(err, c.want) || errors.As(err, &uw) {
+				t.Errorf("refused write: %v (%T); want its own error", err, err)
+			}
+			for i, k := range []int{0, 2} {
+				if err := <-out[k]; err != nil {
+					t.Errorf("write %d: %v", k, err)
+				}
+				if !stored(t, s, i+1) {
+					t.Errorf("k=%d not stored", i+1)
+				}
+			}
+			if n := runs[0].Load(); n != c.wantRuns0 {
+				t.Errorf("the write before the refused one ran %d times; want %d", n, c.wantRuns0)
+			}
+			// The held write's commit, then the batch's.
+			if after, _ := s.GroupCommitStats(); after-commits != 2 {
+				t.Errorf("%d commits for the held write and the batch; want 2", after-commits)
+			}
+		})
 	}
-	for i, fn := range fns {
-		out[i] = make(chan error, 1)
-		go func() { out[i] <- s.write(t.Context(), fn) }()
-		for len(s.c.queue) < i+1 {
-			time.Sleep(time.Millisecond)
+}
+
+// duplicate is a write whose one statement inserts a key already stored
+// (9), answered as the store answers a duplicate userName.
+func duplicate(s *Store) func(context.Context, *wtx) error {
+	return func(ctx context.Context, tx *wtx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO t (k) VALUES (9)`); err != nil {
+			return s.uniqueErr(err, "k 9")
 		}
-	}
-	commits, _ := s.GroupCommitStats()
-	release()
-	if err := <-held; err != nil {
-		t.Fatal(err)
-	}
-	err := <-out[1]
-	var uw *unwritten
-	if !errors.Is(err, errNothing) || errors.As(err, &uw) {
-		t.Errorf("refusing write: %v (%T); want its own error", err, err)
-	}
-	for i, k := range []int{0, 2} {
-		if err := <-out[k]; err != nil {
-			t.Errorf("write %d: %v", k, err)
-		}
-		if !stored(t, s, i+1) {
-			t.Errorf("k=%d not stored", i+1)
-		}
-		if n := runs[i].Load(); n != 1 {
-			t.Errorf("write %d ran %d times; want once, its batch not rolled back", k, n)
-		}
-	}
-	// The held write's commit, then the batch's.
-	if after, _ := s.GroupCommitStats(); after-commits != 2 {
-		t.Errorf("%d commits for the held write and the batch; want 2", after-commits)
+		return nil
 	}
 }
 

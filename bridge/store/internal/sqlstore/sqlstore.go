@@ -55,6 +55,13 @@ type Dialect struct {
 	// PostgreSQL's driver keeps its own prepared statements, and a prepare
 	// that failed inside a transaction would abort it.
 	PrepareWrites bool
+	// ConstraintKeepsTx says that a statement refused by a constraint is
+	// undone alone and its transaction goes on (SQLite: its default
+	// conflict resolution, ABORT, backs out the statement only), so a
+	// write whose first changing statement is refused leaves its batch
+	// as it was. Not so on PostgreSQL, where any error aborts the
+	// transaction.
+	ConstraintKeepsTx bool
 	// TxFailed, when set, reports whether the lane's connection is inside
 	// a transaction the database has aborted. It is asked before COMMIT:
 	// PostgreSQL answers COMMIT of an aborted transaction by rolling it

@@ -115,11 +115,19 @@ func (s *Store) writeEmails(ctx context.Context, tx *wtx, u store.User, fresh bo
 	return nil
 }
 
+// uniqueErr is the error of a write whose first changing statement failed
+// with err: a conflict on what when a unique constraint refused it, which
+// leaves the write unwritten where the dialect keeps the transaction. Its
+// callers are each a write's first changing statement.
 func (s *Store) uniqueErr(err error, what string) error {
-	if s.d.IsUnique(err) {
-		return fmt.Errorf("%s: %w", what, store.ErrConflict)
+	if !s.d.IsUnique(err) {
+		return err
 	}
-	return err
+	conflict := fmt.Errorf("%s: %w", what, store.ErrConflict)
+	if s.d.ConstraintKeepsTx {
+		return &unwritten{conflict}
+	}
+	return conflict
 }
 
 // CreateUser implements store.Store.
@@ -321,7 +329,7 @@ func (s *Store) writeUpdate(ctx context.Context, tx *wtx, cur, next store.User, 
 	if n, err := res.RowsAffected(); err != nil {
 		return err
 	} else if n != 1 {
-		return stale
+		return &unwritten{stale}
 	}
 	if err := s.writeEmails(ctx, tx, next, false); err != nil {
 		return err

@@ -1,0 +1,50 @@
+package sqlite
+
+import (
+	"database/sql"
+	"path/filepath"
+	"testing"
+)
+
+// TestConstraintKeepsTransaction: the dialect says that a statement a
+// unique constraint refuses is undone alone and its transaction goes on
+// (ConstraintKeepsTx), which lets group commit answer a duplicate userName
+// without rolling back and re-running the writes batched with it. SQLite,
+// through this driver, does so.
+func TestConstraintKeepsTransaction(t *testing.T) {
+	if !dialect().ConstraintKeepsTx {
+		t.Fatal("the SQLite dialect does not keep transactions after a constraint error")
+	}
+	db, err := sql.Open("sqlite", filepath.Join(t.TempDir(), "c.db")+"?_txlock=immediate")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec(`CREATE TABLE t (k TEXT PRIMARY KEY, v TEXT UNIQUE)`); err != nil {
+		t.Fatal(err)
+	}
+	tx, err := db.BeginTx(t.Context(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(`INSERT INTO t (k, v) VALUES ('a', 'x')`); err != nil {
+		t.Fatal(err)
+	}
+	// Refused by a unique constraint: neither row of it is written.
+	if _, err := tx.Exec(`INSERT INTO t (k, v) VALUES ('b', 'y'), ('c', 'x')`); !isUnique(err) {
+		t.Fatalf("duplicate: %v; want a unique violation", err)
+	}
+	if _, err := tx.Exec(`INSERT INTO t (k, v) VALUES ('d', 'z')`); err != nil {
+		t.Fatalf("after the refused statement: %v", err)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatalf("commit: %v", err)
+	}
+	var keys string
+	if err := db.QueryRow(`SELECT group_concat(k, '') FROM (SELECT k FROM t ORDER BY k)`).Scan(&keys); err != nil {
+		t.Fatal(err)
+	}
+	if keys != "ad" {
+		t.Errorf("stored %q; want the statements before and after the refused one (ad)", keys)
+	}
+}
