@@ -152,11 +152,30 @@ func dialect() sqlstore.Dialect {
 		IsRetryable:      isRetryable,
 		JSONText:         jsonText,
 		TxFailed:         txFailed,
+		TxID:             `SELECT txid_current()`,
+		TxCommitted:      txCommitted,
 		GroupRefsJSON: func(user string) string {
 			return `(SELECT COALESCE(json_agg(json_build_array(g.id, g.display_name, g.external_id) ORDER BY g.seq), '[]')::text
 FROM group_members m JOIN scim_groups g ON g.id = m.group_id WHERE m.user_id = ` + user + `)`
 		},
 	}
+}
+
+// txCommitted asks PostgreSQL what became of the transaction of id
+// (txid_current()): known is false while it is in progress (the session
+// whose connection broke may still be finishing it) or too old to tell.
+func txCommitted(ctx context.Context, conn *sql.Conn, id int64) (committed, known bool, err error) {
+	var status sql.NullString
+	if err := conn.QueryRowContext(ctx, `SELECT txid_status($1)`, id).Scan(&status); err != nil {
+		return false, false, fmt.Errorf("postgres: transaction status: %w", err)
+	}
+	switch status.String {
+	case "committed":
+		return true, true, nil
+	case "aborted":
+		return false, true, nil
+	}
+	return false, false, nil
 }
 
 // txFailed reports whether conn is inside a transaction PostgreSQL has

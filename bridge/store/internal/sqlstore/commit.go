@@ -454,6 +454,12 @@ func (l *lane) exec(live []*job, savepoints bool, retry []*job) (rerun, _ []*job
 		}
 		return nil, l.abandon(fmt.Errorf("begin: %w", err), nil, live, retry)
 	}
+	txid := int64(-1)
+	if c.s.d.TxID != "" {
+		if err := l.conn.QueryRowContext(l.stmtCtx(ctx), c.s.d.TxID).Scan(&txid); err != nil {
+			return nil, l.abandon(fmt.Errorf("transaction id: %w", err), nil, live, retry)
+		}
+	}
 	if len(live) > 1 && c.s.d.BatchLockTimeout != "" {
 		// A write of a batch that waits for a row lock holds up the others;
 		// past this wait it runs again, alone.
@@ -556,12 +562,22 @@ func (l *lane) exec(live []*job, savepoints bool, retry []*job) (rerun, _ []*job
 	}
 	if err := l.control(`COMMIT`); err != nil {
 		// Whether a failed COMMIT stored anything is not known unless the
-		// database says it may be retried: only then do the writes run
-		// again. The writes that failed stored nothing and run again:
-		// their errors may have come from the others.
+		// database says it may be retried, or, once the connection broke
+		// without an answer, says what became of the transaction
+		// (commitOutcome). Writes that may be stored are answered with
+		// the error; the others run again, the refused writes too: their
+		// errors may have come from the others.
 		_ = l.control(`ROLLBACK`)
 		l.drop(true)
 		err = fmt.Errorf("commit: %w", err)
+		if !c.retryable(err) && txid >= 0 && c.s.d.TxCommitted != nil {
+			if committed, known := l.commitOutcome(txid, err); known && committed {
+				l.acknowledge(ran, ok, failed)
+				return nil, retry
+			} else if known {
+				err = &brokenBatch{err}
+			}
+		}
 		for _, j := range ran[:ok] {
 			retry = l.again(j, err, retry)
 		}
@@ -570,15 +586,51 @@ func (l *lane) exec(live []*job, savepoints bool, retry []*job) (rerun, _ []*job
 		}
 		return nil, retry
 	}
-	c.batches.Add(1)
-	c.writes.Add(int64(ok))
+	l.acknowledge(ran, ok, failed)
+	return nil, retry
+}
+
+// acknowledge answers the writes of a committed batch: ran[:ok] stored,
+// the others with their errors, failed.
+func (l *lane) acknowledge(ran []*job, ok int, failed []error) {
+	l.c.batches.Add(1)
+	l.c.writes.Add(int64(ok))
 	for _, j := range ran[:ok] {
 		j.finish(nil)
 	}
 	for k, j := range ran[ok:] {
 		j.finish(failed[k])
 	}
-	return nil, retry
+}
+
+// commitOutcome asks the database, on a connection of its own, whether the
+// transaction of id, whose COMMIT failed with cause, committed. While it
+// cannot tell (the session of the broken connection may still be
+// finishing it) it asks again, for at most the lane's TxTimeout. known is
+// false when the answer did not come.
+func (l *lane) commitOutcome(id int64, cause error) (committed, known bool) {
+	c := l.c
+	ctx, cancel := context.WithTimeout(c.ctx, c.txTimeout)
+	defer cancel()
+	for wait := 10 * time.Millisecond; ; wait = min(2*wait, time.Second) {
+		conn, err := c.s.w.Conn(ctx)
+		if err == nil {
+			committed, known, err = c.s.d.TxCommitted(ctx, conn, id)
+			_ = conn.Close()
+		}
+		if err == nil && known {
+			c.s.log.Warn("a COMMIT got no answer; the database says what became of it",
+				zap.Bool("committed", committed), zap.NamedError("commit_error", cause))
+			return committed, true
+		}
+		select {
+		case <-ctx.Done():
+			c.s.log.Error("a COMMIT got no answer, and the database did not say what became of it",
+				zap.NamedError("commit_error", cause), zap.Error(err))
+			return false, false
+		case <-time.After(wait):
+		}
+	}
 }
 
 // abandon rolls a batch's transaction back after it broke, and drops the

@@ -55,6 +55,15 @@ type Dialect struct {
 	// PostgreSQL's driver keeps its own prepared statements, and a prepare
 	// that failed inside a transaction would abort it.
 	PrepareWrites bool
+	// TxID, when set, is a query returning the id of the transaction it
+	// runs in (PostgreSQL: SELECT txid_current()), run after BEGIN, so
+	// that a batch whose COMMIT got no answer (its connection broke) can
+	// be told committed or not through TxCommitted.
+	TxID string
+	// TxCommitted reports, on conn (not the transaction's), whether the
+	// transaction of id committed; known is false while the database
+	// cannot tell (PostgreSQL: still in progress, or too old).
+	TxCommitted func(ctx context.Context, conn *sql.Conn, id int64) (committed, known bool, err error)
 	// ConstraintKeepsTx says that a statement refused by a constraint is
 	// undone alone and its transaction goes on (SQLite: its default
 	// conflict resolution, ABORT, backs out the statement only), so a
