@@ -123,9 +123,11 @@ const DefaultAuditLimit = 100
 // so a user's history and a time range never scan the trail.
 type AuditLog interface {
 	// AppendAudit appends entries in one transaction, assigning IDs in
-	// order (and Time when zero). Not idempotent: a retried append may
-	// record an entry twice. ErrInvalid when a user id or userName cannot be
-	// indexed.
+	// order (and Time when zero). An entry with a user id and no userName
+	// (a group's membership change) is recorded under the userName of the
+	// user of that id, when there is one. Not idempotent: a retried append
+	// may record an entry twice. ErrInvalid when a user id or userName
+	// cannot be indexed.
 	AppendAudit(ctx context.Context, entries []AuditEntry) error
 	// ListAudit returns the entries q selects, newest first (by Time, then
 	// ID).

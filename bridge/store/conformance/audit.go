@@ -21,6 +21,7 @@ func RunAuditTests(t *testing.T, newStore func(t *testing.T) store.Store) {
 	}{
 		{"AppendAndList", testAuditAppendList},
 		{"ByUserName", testAuditByUserName},
+		{"NamesUsersGivenByID", testAuditNamesUsersGivenByID},
 		{"TimeRangeAndPaging", testAuditPaging},
 		{"StoreClock", testAuditClock},
 		{"Invalid", testAuditInvalid},
@@ -138,6 +139,26 @@ func testAuditByUserName(t *testing.T, s store.Store) {
 	got = details(listAudit(t, s, store.AuditQuery{UserID: "u3", UserName: "ärger@example.com"}))
 	if !reflect.DeepEqual(got, []string{"c"}) {
 		t.Errorf("ListAudit by id and userName = %v, want [c]", got)
+	}
+}
+
+// testAuditNamesUsersGivenByID: an entry naming its user by id alone (a
+// group's membership change) is recorded under the user's userName, and
+// found by it; one whose id is no user's keeps no userName.
+func testAuditNamesUsersGivenByID(t *testing.T, s store.Store) {
+	u, err := s.CreateUser(t.Context(), store.User{UserName: "Member@Example.com", Active: true,
+		Doc: map[string]any{"userName": "Member@Example.com", "active": true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	appendAudit(t, s, store.MembershipAudit("Sales", nil, []string{u.ID, "no-such-user"})...)
+	got := listAudit(t, s, store.AuditQuery{UserName: "member@example.com"})
+	if len(got) != 1 || got[0].UserID != u.ID || got[0].UserName != "Member@Example.com" || got[0].Detail != "added to group Sales" {
+		t.Errorf("by userName: %+v; want the membership entry, under the user's userName", got)
+	}
+	got = listAudit(t, s, store.AuditQuery{UserID: "no-such-user"})
+	if len(got) != 1 || got[0].UserName != "" {
+		t.Errorf("an unknown user's entry: %+v; want it without a userName", got)
 	}
 }
 

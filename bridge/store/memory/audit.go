@@ -48,6 +48,10 @@ func (s *Store) AppendAudit(_ context.Context, entries []store.AuditEntry) error
 	defer s.mu.Unlock()
 	now := s.clock()
 	for _, r := range rows {
+		if u, ok := s.users[r.e.UserID]; ok && r.e.UserName == "" {
+			// Recorded under the userName, as a membership change is.
+			r.e.UserName, r.lower = u.u.UserName, store.Fold(u.u.UserName)
+		}
 		s.audit.seq++
 		r.e.ID = s.audit.seq
 		if r.e.Time.IsZero() {

@@ -100,10 +100,14 @@ func (s *Store) auditRows(entries []store.AuditEntry) ([][]any, error) {
 	return rows, nil
 }
 
+// insertAudit writes rows (auditRows). An entry naming its user by id
+// alone (a group's membership change) is recorded under the user's
+// userName, so a search by userName finds it.
 func insertAudit(ctx context.Context, tx *wtx, rows [][]any) error {
 	for _, row := range rows {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO audit (at, user_id, user_name, user_name_lower, op, source, actor, replica, request_id, gsid, result, error, detail, changes)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`, row...); err != nil {
+VALUES ($1, $2, COALESCE(NULLIF($3, ''), (SELECT user_name FROM users WHERE id = $2), ''),
+COALESCE(NULLIF($4, ''), (SELECT user_name_lower FROM users WHERE id = $2), ''), $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`, row...); err != nil {
 			return fmt.Errorf("insert: %w", err)
 		}
 	}
