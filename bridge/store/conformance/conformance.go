@@ -1283,6 +1283,32 @@ func testMemberNames(t *testing.T, s store.Store) {
 	if got, _ := s.GetGroup(t.Context(), other.ID); got.MemberNames[bobID] != "Bob B." {
 		t.Errorf("after a rename: %v", got.MemberNames)
 	}
+	// A new userName shows where there is no displayName; a displayName
+	// removed leaves the userName; a member added later has its name.
+	rename := func(id string, fn func(u *store.User)) {
+		t.Helper()
+		if _, err := s.UpdateUser(t.Context(), id, func(u store.User) (store.User, error) {
+			fn(&u)
+			return u, nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rename(cidID, func(u *store.User) { u.UserName, u.Doc["userName"] = "cid.new@example.com", "cid.new@example.com" })
+	rename(annID, func(u *store.User) { delete(u.Doc, "displayName") })
+	dee := newUser("dee@example.com")
+	dee.Doc["displayName"] = "Dee"
+	deeID := createUser(t, s, dee).ID
+	if _, err := s.UpdateGroup(t.Context(), g.ID, func(g store.Group) (store.Group, error) {
+		g.Members = append(g.Members, deeID)
+		return g, nil
+	}, nil); err != nil {
+		t.Fatal(err)
+	}
+	want = map[string]string{annID: "ann@example.com", bobID: "Bob B.", cidID: "cid.new@example.com", deeID: "Dee"}
+	if got, _ := s.GetGroup(t.Context(), g.ID); !reflect.DeepEqual(got.MemberNames, want) {
+		t.Errorf("after renames and an added member: %v, want %v", got.MemberNames, want)
+	}
 }
 
 func testGroupsOfUser(t *testing.T, s store.Store) {

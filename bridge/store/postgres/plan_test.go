@@ -66,6 +66,8 @@ func TestQueryPlans(t *testing.T) {
 		"users by manager":             {index: "users_manager_id"},
 		"members of groups":            {index: "group_members_pkey"},
 		"members of groups with names": {index: "group_members_pkey"},
+		"add a member":                 {index: "users_id_key"},
+		"rename a member":              {index: "group_members_user"},
 		"groups of users":              {index: "group_members_user"},
 		"groups of a deleted user":     {index: "group_members_user"},
 		"tombstone by userName":        {index: "sync_info_tombstone_name"},

@@ -24,6 +24,12 @@ func TestMigrateUsersV8(t *testing.T) {
 	migratetest.CheckUsersV8(t, openMigrated(t, 8, migratetest.SeedUsersV8))
 }
 
+// TestMigrateMembersV9 opens a database of schema version 9 and checks
+// what migration 0010 changed: memberships hold their members' names.
+func TestMigrateMembersV9(t *testing.T) {
+	migratetest.CheckMembersV9(t, openMigrated(t, 9, migratetest.SeedMembersV9))
+}
+
 // openMigrated writes a database at schema version, seeds it as a release
 // of that version would have, and opens it, which migrates it to the
 // current version. The store is closed when the test ends.

@@ -146,3 +146,49 @@ func CheckUsersV8(t *testing.T, s store.Store) {
 		t.Errorf("re-created user's link = %+v, %v; want the tombstone's", got, err)
 	}
 }
+
+// SeedMembersV9 writes, in the version 9 schema (members' names read from
+// the users' display_name column), two users, one with a display name and
+// one without, and a group holding both.
+func SeedMembersV9(ctx context.Context, db *sql.DB) error {
+	for _, q := range []string{
+		`INSERT INTO users (id, user_name, user_name_lower, external_id, emails, manager_id, active, source, doc, version, created, modified, display_name)
+VALUES ('u-ann', 'ann@example.com', 'ann@example.com', '', '[]', '', TRUE, 'scim', '{"userName":"ann@example.com","displayName":"Ann Lee"}', 1, 1, 1, 'Ann Lee'),
+('u-bob', 'bob@example.com', 'bob@example.com', '', '[]', '', TRUE, 'scim', '{"userName":"bob@example.com"}', 1, 1, 1, '')`,
+		`INSERT INTO scim_groups (id, display_name, display_name_lower, external_id, source, doc, version, created, modified)
+VALUES ('g-1', 'Sales', 'sales', '', 'scim', '{}', 1, 1, 1)`,
+		`INSERT INTO group_members (group_id, user_id) VALUES ('g-1', 'u-ann'), ('g-1', 'u-bob')`,
+	} {
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("migratetest: seed members: %w", err)
+		}
+	}
+	return nil
+}
+
+// CheckMembersV9 checks what SeedMembersV9 wrote after the current
+// schema's migrations: the memberships hold their members' names, and
+// follow a rename.
+func CheckMembersV9(t *testing.T, s store.Store) {
+	t.Helper()
+	ctx := t.Context()
+	names := func() string {
+		g, err := s.GetGroup(ctx, "g-1")
+		if err != nil {
+			t.Fatalf("GetGroup: %v", err)
+		}
+		return fmt.Sprint(g.MemberNames)
+	}
+	if got, want := names(), fmt.Sprint(map[string]string{"u-ann": "Ann Lee", "u-bob": "bob@example.com"}); got != want {
+		t.Errorf("member names after the migration = %s, want %s", got, want)
+	}
+	if _, err := s.UpdateUser(ctx, "u-bob", func(u store.User) (store.User, error) {
+		u.Doc["displayName"] = "Bob Ray"
+		return u, nil
+	}); err != nil {
+		t.Fatalf("UpdateUser: %v", err)
+	}
+	if got, want := names(), fmt.Sprint(map[string]string{"u-ann": "Ann Lee", "u-bob": "Bob Ray"}); got != want {
+		t.Errorf("member names after a rename = %s, want %s", got, want)
+	}
+}

@@ -66,7 +66,7 @@ func (s *Store) members(ctx context.Context, q queryer, names bool, groupIDs ...
 	for _, c := range chunks(store.DistinctIDs(groupIDs)) {
 		query := membersSQL(len(c))
 		if names {
-			query = membersWithNamesSQL(s.d, len(c))
+			query = membersWithNamesSQL(len(c))
 		}
 		rows, err := q.QueryContext(ctx, query, anys(c)...)
 		if err != nil {
@@ -214,9 +214,11 @@ func (s *Store) affected(ctx context.Context, q queryer, users []string, groupID
 	return out, nil
 }
 
+// addMembers adds users, which exist, to the group, each with its name
+// (memberName), as the group's answer shows it.
 func (s *Store) addMembers(ctx context.Context, tx *wtx, groupID string, users []string) error {
 	for _, u := range store.DistinctIDs(users) {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO group_members (group_id, user_id) VALUES ($1, $2)`, groupID, u); err != nil {
+		if _, err := tx.ExecContext(ctx, sqlAddMember, groupID, u); err != nil {
 			return fmt.Errorf("add member %s: %w", u, err)
 		}
 	}

@@ -14,7 +14,13 @@ const (
 	sqlUserByID   = `SELECT ` + userCols + ` FROM users WHERE id = $1`
 	sqlInsertUser = `INSERT INTO users (id, user_name, user_name_lower, external_id, emails, manager_id, active, source, doc, version, created, modified, display_name)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`
-	sqlUpdateUser = `UPDATE users SET user_name = $1, user_name_lower = $2, external_id = $3, emails = $4, manager_id = $5,
+	// sqlAddMember adds user $2, which exists, to group $1 with its name
+	// (memberName).
+	sqlAddMember = `INSERT INTO group_members (group_id, user_id, name)
+SELECT $1, id, COALESCE(NULLIF(display_name, ''), user_name, '') FROM users WHERE id = $2`
+	// sqlRenameMember sets the name user $1's memberships hold to $2.
+	sqlRenameMember = `UPDATE group_members SET name = $2 WHERE user_id = $1`
+	sqlUpdateUser   = `UPDATE users SET user_name = $1, user_name_lower = $2, external_id = $3, emails = $4, manager_id = $5,
 active = $6, source = $7, doc = $8, version = $9, modified = $10, display_name = $13 WHERE id = $11 AND version = $12`
 	// sqlUsersByManager repeats the partial index's predicate so the
 	// planner can use it.
@@ -111,12 +117,10 @@ func membersSQL(n int) string {
 	return `SELECT group_id, user_id FROM group_members WHERE group_id IN (` + placeholders(1, n) + `) ORDER BY group_id, user_id`
 }
 
-// membersWithNamesSQL selects the members of n groups with their display
-// names: displayName, else userName.
-func membersWithNamesSQL(d Dialect, n int) string {
-	return `SELECT m.group_id, m.user_id, COALESCE(NULLIF(u.display_name, ''), u.user_name, '')
-FROM group_members m LEFT JOIN users u ON u.id = m.user_id
-WHERE m.group_id IN (` + placeholders(1, n) + `) ORDER BY m.group_id, m.user_id`
+// membersWithNamesSQL selects the members of n groups with their names
+// (memberName), which each membership holds.
+func membersWithNamesSQL(n int) string {
+	return `SELECT group_id, user_id, name FROM group_members WHERE group_id IN (` + placeholders(1, n) + `) ORDER BY group_id, user_id`
 }
 
 // groupsOfSQL selects the groups of n users ($2…), leaving out group $1.
@@ -179,7 +183,9 @@ func PlannedQueries(d Dialect) []PlannedQuery {
 	add("group by id for update", sqlGroupByID+d.LockRow, "g-1")
 	add("users by manager", sqlUsersByManager, "u-1")
 	add("members of groups", membersSQL(2), "g-1", "g-2")
-	add("members of groups with names", membersWithNamesSQL(d, 2), "g-1", "g-2")
+	add("members of groups with names", membersWithNamesSQL(2), "g-1", "g-2")
+	add("add a member", sqlAddMember, "g-1", "u-1")
+	add("rename a member", sqlRenameMember, "u-1", "Ann Lee")
 	add("groups of users", groupsOfSQL(2), "g-1", "u-1", "u-2")
 	add("groups of a deleted user", sqlTouchGroupsOfUser, "u-1", int64(1))
 	add("tombstone by userName", sqlTombstoneByName+d.LockRow, "user-1@example.com")

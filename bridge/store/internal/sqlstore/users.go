@@ -99,6 +99,15 @@ func displayName(doc map[string]any) string {
 	return strings.ReplaceAll(s, "\x00", "")
 }
 
+// memberName is the name u's memberships hold, which its groups show:
+// its displayName, else its userName.
+func memberName(u store.User) string {
+	if n := displayName(u.Doc); n != "" {
+		return n
+	}
+	return u.UserName
+}
+
 // writeEmails indexes the emails of u; with fresh, u is a new user, which
 // has none indexed yet.
 func (s *Store) writeEmails(ctx context.Context, tx *wtx, u store.User, fresh bool) error {
@@ -250,6 +259,7 @@ var errStale = errors.New("sqlstore: user changed since it was read")
 // the user as it is then.
 func (s *Store) UpdateUser(ctx context.Context, id string, fn func(store.User) (store.User, error)) (store.User, error) {
 	if cur, err := s.getUser(ctx, s.r, id, ""); err == nil {
+		was := memberName(cur) // before fn, which may change cur's document
 		next, err := fn(cur)
 		if err != nil {
 			return store.User{}, err
@@ -259,7 +269,7 @@ func (s *Store) UpdateUser(ctx context.Context, id string, fn func(store.User) (
 			return store.User{}, fmt.Errorf("store: update user %s: %w", id, err)
 		}
 		err = s.write(ctx, func(ctx context.Context, tx *wtx) error {
-			return s.writeUpdate(ctx, tx, cur, next, emails, doc, errStale)
+			return s.writeUpdate(ctx, tx, cur, was, next, emails, doc, errStale)
 		})
 		if err == nil {
 			return next, nil
@@ -278,6 +288,7 @@ func (s *Store) UpdateUser(ctx context.Context, id string, fn func(store.User) (
 		if err != nil {
 			return err
 		}
+		was := memberName(cur) // before fn, which may change cur's document
 		next, err := fn(cur)
 		if err != nil {
 			fnErr = err
@@ -287,7 +298,7 @@ func (s *Store) UpdateUser(ctx context.Context, id string, fn func(store.User) (
 		if err != nil {
 			return err
 		}
-		if err := s.writeUpdate(ctx, tx, cur, next, emails, doc, errCASLost); err != nil {
+		if err := s.writeUpdate(ctx, tx, cur, was, next, emails, doc, errCASLost); err != nil {
 			return err
 		}
 		out = next
@@ -317,8 +328,9 @@ func (s *Store) nextUser(cur store.User, next *store.User) (emails, doc string, 
 }
 
 // writeUpdate writes next over cur, if cur is still the stored version;
-// otherwise it returns stale.
-func (s *Store) writeUpdate(ctx context.Context, tx *wtx, cur, next store.User, emails, doc string, stale error) error {
+// otherwise it returns stale. was is cur's memberName, taken before the
+// update's function could change cur's document in place.
+func (s *Store) writeUpdate(ctx context.Context, tx *wtx, cur store.User, was string, next store.User, emails, doc string, stale error) error {
 	id := cur.ID
 	res, err := tx.ExecContext(ctx, sqlUpdateUser,
 		next.UserName, store.Fold(next.UserName), next.ExternalID, emails, next.ManagerID,
@@ -333,6 +345,11 @@ func (s *Store) writeUpdate(ctx context.Context, tx *wtx, cur, next store.User, 
 	}
 	if err := s.writeEmails(ctx, tx, next, false); err != nil {
 		return err
+	}
+	if name := memberName(next); name != was {
+		if _, err := tx.ExecContext(ctx, sqlRenameMember, id, name); err != nil {
+			return fmt.Errorf("rename in groups: %w", err)
+		}
 	}
 	_, err = tx.ExecContext(ctx, `UPDATE sync_info SET user_name = $2, user_name_lower = $3, state = $4, updated = $5,
 version = version + 1 WHERE user_id = $1 AND tombstone = FALSE`, id, next.UserName, store.Fold(next.UserName), store.StatePending, ts(next.Modified))
