@@ -297,6 +297,23 @@ func ordered(op filter.CompareOperator, c int) bool {
 	return false
 }
 
+// mentions reports whether e (nil: no filter) compares an attribute whose
+// path match accepts; a value path's own filter compares sub-attributes of
+// its path, which is the one tested.
+func mentions(e filter.Expression, match func(p filter.AttributePath) bool) bool {
+	switch x := e.(type) {
+	case *filter.AttributeExpression:
+		return match(x.AttributePath)
+	case *filter.ValuePath:
+		return match(x.AttributePath)
+	case *filter.LogicalExpression:
+		return mentions(x.Left, match) || mentions(x.Right, match)
+	case *filter.NotExpression:
+		return mentions(x.Expression, match)
+	}
+	return false
+}
+
 // narrowUsers returns the conditions of e that the store answers itself
 // (store.Finder), and whether they are the whole of e, so the store's
 // result is the answer; otherwise the users it selects are candidates to

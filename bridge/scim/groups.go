@@ -371,7 +371,9 @@ func (g *groupHandler) list(r *http.Request, expr filter.Expression, startIndex,
 	ctx := r.Context()
 	proj := projectionFrom(r)
 	withMembers := proj.wants("members")
-	testMembers := strings.Contains(strings.ToLower(r.URL.Query().Get("filter")), "members")
+	testMembers := mentions(expr, func(p filter.AttributePath) bool {
+		return isCoreURN(p.URI()) && strings.EqualFold(p.AttributeName, "members")
+	})
 	var sel store.GroupFilter
 	exact := true
 	if expr != nil {

@@ -2,6 +2,7 @@ package scim
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -348,5 +349,58 @@ func TestFiltersAcrossSchemas(t *testing.T) {
 	r := f.do(http.MethodGet, "/scim/v2/Groups?filter="+urlq(`displayName eq "Sales" and `+ent+`department eq "Sales"`), "")
 	if r.status != http.StatusBadRequest || at(r.body, "scimType") != "invalidFilter" {
 		t.Errorf("groups: %d %s", r.status, r.raw)
+	}
+}
+
+// TestFiltersTestedOnGroupsMembersAndSyncState: a filter the store cannot
+// answer alone is tested on each candidate with what it compares loaded:
+// a user's groups, its sync state (the bridge extension, also by its short
+// name), a group's members; wherever the filter arrives from (GET, POST
+// .search, the server root).
+func TestFiltersTestedOnGroupsMembersAndSyncState(t *testing.T) {
+	f := newFixture(t, nil)
+	ann := f.createUser("ann@example.com", `,"title":"Engineer"`)
+	f.createUser("bob@example.com", `,"title":"Manager"`)
+	admins := f.createGroup("Admins", ann)
+	f.createGroup("Others")
+	cases := []struct {
+		path, filter string
+		want         string // the one resource found, by userName or displayName
+	}{
+		{"/Users", `groups.value eq "` + admins + `" or userName eq "nobody"`, "ann@example.com"},
+		{"/Users", `title eq "Engineer" and groups.display eq "Admins"`, "ann@example.com"},
+		{"/Users", `not (groups pr) and title pr`, "bob@example.com"},
+		{"/Users", URNBridge + `:syncState eq "pending" and title eq "Engineer"`, "ann@example.com"},
+		{"/Users", `syncState eq "pending" and title eq "Engineer"`, "ann@example.com"},
+		{"/Groups", `members.value eq "` + ann + `" or displayName eq "zzz"`, "Admins"},
+		{"/Groups", `members pr and displayName sw "A"`, "Admins"},
+	}
+	name := func(r response) string {
+		res, _ := r.body["Resources"].([]any)
+		if len(res) != 1 {
+			return fmt.Sprintf("%d resources", len(res))
+		}
+		if n, ok := at(res[0], "userName").(string); ok {
+			return n
+		}
+		n, _ := at(res[0], "displayName").(string)
+		return n
+	}
+	for _, c := range cases {
+		t.Run(c.path+" "+c.filter, func(t *testing.T) {
+			for _, q := range []string{"", "&attributes=displayName,userName"} {
+				get := f.mustDo(http.StatusOK, http.MethodGet, "/scim/v2"+c.path+"?filter="+urlq(c.filter)+q, "")
+				if got := name(get); got != c.want {
+					t.Errorf("GET%s: %s, want %s: %s", q, got, c.want, get.raw)
+				}
+			}
+			body, _ := json.Marshal(map[string]any{"filter": c.filter})
+			if got := name(f.mustDo(http.StatusOK, http.MethodPost, "/scim/v2"+c.path+"/.search", string(body))); got != c.want {
+				t.Errorf(".search: %s, want %s", got, c.want)
+			}
+			if got := name(f.mustDo(http.StatusOK, http.MethodGet, "/scim/v2/?filter="+urlq(c.filter), "")); got != c.want {
+				t.Errorf("root: %s, want %s", got, c.want)
+			}
+		})
 	}
 }

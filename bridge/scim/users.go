@@ -313,9 +313,10 @@ func (u *userHandler) GetAll(r *http.Request, params elscim.ListRequestParams) (
 func (u *userHandler) list(r *http.Request, expr filter.Expression, startIndex, count int) (elscim.Page, error) {
 	ctx := r.Context()
 	proj := projectionFrom(r)
-	raw := strings.ToLower(r.URL.Query().Get("filter"))
-	needSync := strings.Contains(raw, strings.ToLower(URNBridge))
-	needGroups := strings.Contains(raw, "groups")
+	needSync := mentions(expr, func(p filter.AttributePath) bool { return strings.EqualFold(p.URI(), URNBridge) })
+	needGroups := mentions(expr, func(p filter.AttributePath) bool {
+		return isCoreURN(p.URI()) && strings.EqualFold(p.AttributeName, "groups")
+	})
 	var sel store.UserFilter
 	exact := true
 	if expr != nil {
