@@ -4,6 +4,8 @@ import (
 	"database/sql"
 	"testing"
 
+	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/store/internal/plantest"
+	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/store/internal/sqlstore"
 	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/store/postgres/pgtest"
 )
 
@@ -41,4 +43,21 @@ func TestTxFailed(t *testing.T) {
 		t.Fatal(err)
 	}
 	check("after ROLLBACK", false)
+}
+
+// TestAddMemberStatement: the statement adding a group member fails for a
+// user that does not exist and names the one it adds.
+func TestAddMemberStatement(t *testing.T) {
+	dsn := pgtest.FreshSchema(t)
+	s, err := Open(t.Context(), dsn, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	plantest.CheckAddMember(t, s, db, sqlstore.PlannedQueries(dialect()))
 }

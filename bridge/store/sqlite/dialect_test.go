@@ -4,6 +4,9 @@ import (
 	"database/sql"
 	"path/filepath"
 	"testing"
+
+	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/store/internal/plantest"
+	"github.com/gainsight-scim-bridge/gainsight-scim-bridge/bridge/store/internal/sqlstore"
 )
 
 // TestConstraintKeepsTransaction: the dialect says that a statement a
@@ -47,4 +50,21 @@ func TestConstraintKeepsTransaction(t *testing.T) {
 	if keys != "ad" {
 		t.Errorf("stored %q; want the statements before and after the refused one (ad)", keys)
 	}
+}
+
+// TestAddMemberStatement: the statement adding a group member fails for a
+// user that does not exist and names the one it adds.
+func TestAddMemberStatement(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "add.db")
+	s, err := Open(t.Context(), path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	db, err := sql.Open("sqlite", path+"?_pragma=foreign_keys(1)&_pragma=busy_timeout(5000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	plantest.CheckAddMember(t, s, db, sqlstore.PlannedQueries(dialect()))
 }

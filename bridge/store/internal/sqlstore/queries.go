@@ -14,10 +14,10 @@ const (
 	sqlUserByID   = `SELECT ` + userCols + ` FROM users WHERE id = $1`
 	sqlInsertUser = `INSERT INTO users (id, user_name, user_name_lower, external_id, emails, manager_id, active, source, doc, version, created, modified, display_name)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`
-	// sqlAddMember adds user $2, which exists, to group $1 with its name
-	// (memberName).
+	// sqlAddMember adds user $2 to group $1 with its name (memberName); a
+	// user that does not exist (deleted meanwhile) fails the foreign key.
 	sqlAddMember = `INSERT INTO group_members (group_id, user_id, name)
-SELECT $1, id, COALESCE(NULLIF(display_name, ''), user_name, '') FROM users WHERE id = $2`
+VALUES ($1, $2, COALESCE((SELECT COALESCE(NULLIF(display_name, ''), user_name) FROM users WHERE id = $2), ''))`
 	// sqlRenameMember sets the name user $1's memberships hold to $2.
 	sqlRenameMember = `UPDATE group_members SET name = $2 WHERE user_id = $1`
 	sqlUpdateUser   = `UPDATE users SET user_name = $1, user_name_lower = $2, external_id = $3, emails = $4, manager_id = $5,
@@ -118,9 +118,13 @@ func membersSQL(n int) string {
 }
 
 // membersWithNamesSQL selects the members of n groups with their names
-// (memberName), which each membership holds.
+// (memberName), which each membership holds; one without (added by a
+// replica of an earlier release during a rolling update) is named from
+// its user.
 func membersWithNamesSQL(n int) string {
-	return `SELECT group_id, user_id, name FROM group_members WHERE group_id IN (` + placeholders(1, n) + `) ORDER BY group_id, user_id`
+	return `SELECT group_id, user_id, COALESCE(NULLIF(name, ''),
+(SELECT COALESCE(NULLIF(u.display_name, ''), u.user_name) FROM users u WHERE u.id = group_members.user_id), '')
+FROM group_members WHERE group_id IN (` + placeholders(1, n) + `) ORDER BY group_id, user_id`
 }
 
 // groupsOfSQL selects the groups of n users ($2…), leaving out group $1.
