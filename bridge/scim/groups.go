@@ -374,6 +374,7 @@ func (g *groupHandler) list(r *http.Request, expr filter.Expression, startIndex,
 	testMembers := mentions(expr, func(p filter.AttributePath) bool {
 		return isCoreURN(p.URI()) && strings.EqualFold(p.AttributeName, "members")
 	})
+	base := g.h.baseURL(r)
 	var sel store.GroupFilter
 	exact := true
 	if expr != nil {
@@ -403,7 +404,7 @@ func (g *groupHandler) list(r *http.Request, expr filter.Expression, startIndex,
 			views := make([]map[string]any, len(items))
 			for i, grp := range items {
 				view := groupDoc(grp)
-				describeMembers(view, grp.MemberNames, "")
+				describeMembers(view, grp.MemberNames, base)
 				view["id"] = grp.ID
 				view["meta"] = metaView("Group", grp.Created, grp.Modified, grp.Version)
 				views[i] = view

@@ -355,8 +355,8 @@ func TestFiltersAcrossSchemas(t *testing.T) {
 // TestFiltersTestedOnGroupsMembersAndSyncState: a filter the store cannot
 // answer alone is tested on each candidate with what it compares loaded:
 // a user's groups, its sync state (the bridge extension, also by its short
-// name), a group's members; wherever the filter arrives from (GET, POST
-// .search, the server root).
+// name), a group's members, their $ref and type as a response shows them;
+// wherever the filter arrives from (GET, POST .search, the server root).
 func TestFiltersTestedOnGroupsMembersAndSyncState(t *testing.T) {
 	f := newFixture(t, nil)
 	ann := f.createUser("ann@example.com", `,"title":"Engineer"`)
@@ -374,6 +374,10 @@ func TestFiltersTestedOnGroupsMembersAndSyncState(t *testing.T) {
 		{"/Users", `syncState eq "pending" and title eq "Engineer"`, "ann@example.com"},
 		{"/Groups", `members.value eq "` + ann + `" or displayName eq "zzz"`, "Admins"},
 		{"/Groups", `members pr and displayName sw "A"`, "Admins"},
+		// Tested as answered: with the $ref and type a response shows.
+		{"/Users", `groups.$ref pr or userName eq "nobody"`, "ann@example.com"},
+		{"/Groups", `members.type eq "User" or displayName eq "zzz"`, "Admins"},
+		{"/Groups", `members.$ref ew "/Users/` + ann + `" or displayName eq "zzz"`, "Admins"},
 	}
 	name := func(r response) string {
 		res, _ := r.body["Resources"].([]any)

@@ -317,6 +317,7 @@ func (u *userHandler) list(r *http.Request, expr filter.Expression, startIndex, 
 	needGroups := mentions(expr, func(p filter.AttributePath) bool {
 		return isCoreURN(p.URI()) && strings.EqualFold(p.AttributeName, "groups")
 	})
+	base := u.h.baseURL(r)
 	var sel store.UserFilter
 	exact := true
 	if expr != nil {
@@ -344,7 +345,7 @@ func (u *userHandler) list(r *http.Request, expr filter.Expression, startIndex, 
 			}
 			views := make([]map[string]any, len(items))
 			for i, usr := range items {
-				views[i] = filterView(usr, ex)
+				views[i] = filterView(usr, ex, base)
 			}
 			return views, nil
 		},
@@ -364,7 +365,6 @@ func (u *userHandler) list(r *http.Request, expr filter.Expression, startIndex, 
 	if err != nil {
 		return elscim.Page{}, err
 	}
-	base := u.h.baseURL(r)
 	res := make([]elscim.Resource, 0, len(users))
 	for _, usr := range users {
 		// The page's users were read for this request alone: rendered
@@ -459,8 +459,9 @@ func (u *userHandler) extras(ctx context.Context, users []store.User, withSync, 
 }
 
 // filterView is the representation filters are evaluated against, with
-// the sync extension and groups when ex holds them.
-func filterView(usr store.User, ex userExtras) map[string]any {
+// the sync extension and groups when ex holds them; base is the SCIM base
+// URL the groups' $ref are answered under.
+func filterView(usr store.User, ex userExtras, base string) map[string]any {
 	view := make(map[string]any, len(usr.Doc)+4)
 	for k, v := range usr.Doc {
 		view[k] = v
@@ -475,7 +476,7 @@ func filterView(usr store.User, ex userExtras) map[string]any {
 		view[URNBridge] = syncExtension(info, ok)
 	}
 	if ex.groups != nil {
-		view["groups"] = groupsAttr(ex.groups[usr.ID], "")
+		view["groups"] = groupsAttr(ex.groups[usr.ID], base)
 	}
 	return view
 }
