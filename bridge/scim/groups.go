@@ -375,6 +375,7 @@ func (g *groupHandler) list(r *http.Request, expr filter.Expression, startIndex,
 		return isCoreURN(p.URI()) && strings.EqualFold(p.AttributeName, "members")
 	})
 	base := g.h.baseURL(r)
+	loc := newLocator("/Groups", base)
 	var sel store.GroupFilter
 	exact := true
 	if expr != nil {
@@ -406,7 +407,7 @@ func (g *groupHandler) list(r *http.Request, expr filter.Expression, startIndex,
 				view := groupDoc(grp)
 				describeMembers(view, grp.MemberNames, base)
 				view["id"] = grp.ID
-				view["meta"] = metaView("Group", grp.Created, grp.Modified, grp.Version)
+				view["meta"] = metaView("Group", loc.of(grp.ID), grp.Created, grp.Modified, grp.Version)
 				views[i] = view
 			}
 			return views, nil

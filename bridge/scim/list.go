@@ -106,9 +106,10 @@ func page[T any](all []T, offset, count int) []T {
 }
 
 // metaView is the meta attribute filters are evaluated against.
-func metaView(resourceType string, created, modified time.Time, version int64) map[string]any {
+func metaView(resourceType, location string, created, modified time.Time, version int64) map[string]any {
 	return map[string]any{
 		"resourceType": resourceType,
+		"location":     location,
 		"created":      created.UTC().Format(time.RFC3339Nano),
 		"lastModified": modified.UTC().Format(time.RFC3339Nano),
 		"version":      etag(version),

@@ -355,8 +355,9 @@ func TestFiltersAcrossSchemas(t *testing.T) {
 // TestFiltersTestedOnGroupsMembersAndSyncState: a filter the store cannot
 // answer alone is tested on each candidate with what it compares loaded:
 // a user's groups, its sync state (the bridge extension, also by its short
-// name), a group's members, their $ref and type as a response shows them;
-// wherever the filter arrives from (GET, POST .search, the server root).
+// name), a group's members, and their $ref and type and meta.location as
+// a response shows them; wherever the filter arrives from (GET, POST
+// .search, the server root).
 func TestFiltersTestedOnGroupsMembersAndSyncState(t *testing.T) {
 	f := newFixture(t, nil)
 	ann := f.createUser("ann@example.com", `,"title":"Engineer"`)
@@ -378,6 +379,8 @@ func TestFiltersTestedOnGroupsMembersAndSyncState(t *testing.T) {
 		{"/Users", `groups.$ref pr or userName eq "nobody"`, "ann@example.com"},
 		{"/Groups", `members.type eq "User" or displayName eq "zzz"`, "Admins"},
 		{"/Groups", `members.$ref ew "/Users/` + ann + `" or displayName eq "zzz"`, "Admins"},
+		{"/Users", `meta.location ew "/Users/` + ann + `" or userName eq "nobody"`, "ann@example.com"},
+		{"/Groups", `meta.location ew "/Groups/` + admins + `" or displayName eq "zzz"`, "Admins"},
 	}
 	name := func(r response) string {
 		res, _ := r.body["Resources"].([]any)

@@ -318,6 +318,7 @@ func (u *userHandler) list(r *http.Request, expr filter.Expression, startIndex, 
 		return isCoreURN(p.URI()) && strings.EqualFold(p.AttributeName, "groups")
 	})
 	base := u.h.baseURL(r)
+	loc := newLocator("/Users", base)
 	var sel store.UserFilter
 	exact := true
 	if expr != nil {
@@ -345,7 +346,7 @@ func (u *userHandler) list(r *http.Request, expr filter.Expression, startIndex, 
 			}
 			views := make([]map[string]any, len(items))
 			for i, usr := range items {
-				views[i] = filterView(usr, ex, base)
+				views[i] = filterView(usr, ex, base, loc)
 			}
 			return views, nil
 		},
@@ -460,8 +461,8 @@ func (u *userHandler) extras(ctx context.Context, users []store.User, withSync, 
 
 // filterView is the representation filters are evaluated against, with
 // the sync extension and groups when ex holds them; base is the SCIM base
-// URL the groups' $ref are answered under.
-func filterView(usr store.User, ex userExtras, base string) map[string]any {
+// URL the groups' $ref are answered under, loc the users' meta.location.
+func filterView(usr store.User, ex userExtras, base string, loc locator) map[string]any {
 	view := make(map[string]any, len(usr.Doc)+4)
 	for k, v := range usr.Doc {
 		view[k] = v
@@ -470,7 +471,7 @@ func filterView(usr store.User, ex userExtras, base string) map[string]any {
 	if _, _, ok := getKey(view, "active"); !ok {
 		view["active"] = usr.Active
 	}
-	view["meta"] = metaView("User", usr.Created, usr.Modified, usr.Version)
+	view["meta"] = metaView("User", loc.of(usr.ID), usr.Created, usr.Modified, usr.Version)
 	if ex.sync != nil {
 		info, ok := ex.sync[usr.ID]
 		view[URNBridge] = syncExtension(info, ok)
