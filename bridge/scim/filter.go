@@ -314,6 +314,14 @@ func mentions(e filter.Expression, match func(p filter.AttributePath) bool) bool
 	return false
 }
 
+// coreAttribute matches the paths of the core schema's attribute name,
+// with or without the schema's URN, in any letter case.
+func coreAttribute(name string) func(p filter.AttributePath) bool {
+	return func(p filter.AttributePath) bool {
+		return isCoreURN(p.URI()) && strings.EqualFold(p.AttributeName, name)
+	}
+}
+
 // narrowUsers returns the conditions of e that the store answers itself
 // (store.Finder), and whether they are the whole of e, so the store's
 // result is the answer; otherwise the users it selects are candidates to

@@ -371,11 +371,8 @@ func (g *groupHandler) list(r *http.Request, expr filter.Expression, startIndex,
 	ctx := r.Context()
 	proj := projectionFrom(r)
 	withMembers := proj.wants("members")
-	testMembers := mentions(expr, func(p filter.AttributePath) bool {
-		return isCoreURN(p.URI()) && strings.EqualFold(p.AttributeName, "members")
-	})
-	base := g.h.baseURL(r)
-	loc := newLocator("/Groups", base)
+	testMembers := mentions(expr, coreAttribute("members"))
+	loc := newLocator("/Groups", g.h.baseURL(r))
 	var sel store.GroupFilter
 	exact := true
 	if expr != nil {
@@ -405,7 +402,7 @@ func (g *groupHandler) list(r *http.Request, expr filter.Expression, startIndex,
 			views := make([]map[string]any, len(items))
 			for i, grp := range items {
 				view := groupDoc(grp)
-				describeMembers(view, grp.MemberNames, base)
+				describeMembers(view, grp.MemberNames, loc.base)
 				view["id"] = grp.ID
 				view["meta"] = metaView("Group", loc.of(grp.ID), grp.Created, grp.Modified, grp.Version)
 				views[i] = view

@@ -314,11 +314,8 @@ func (u *userHandler) list(r *http.Request, expr filter.Expression, startIndex, 
 	ctx := r.Context()
 	proj := projectionFrom(r)
 	needSync := mentions(expr, func(p filter.AttributePath) bool { return strings.EqualFold(p.URI(), URNBridge) })
-	needGroups := mentions(expr, func(p filter.AttributePath) bool {
-		return isCoreURN(p.URI()) && strings.EqualFold(p.AttributeName, "groups")
-	})
-	base := u.h.baseURL(r)
-	loc := newLocator("/Users", base)
+	needGroups := mentions(expr, coreAttribute("groups"))
+	loc := newLocator("/Users", u.h.baseURL(r))
 	var sel store.UserFilter
 	exact := true
 	if expr != nil {
@@ -346,7 +343,7 @@ func (u *userHandler) list(r *http.Request, expr filter.Expression, startIndex, 
 			}
 			views := make([]map[string]any, len(items))
 			for i, usr := range items {
-				views[i] = filterView(usr, ex, base, loc)
+				views[i] = filterView(usr, ex, loc)
 			}
 			return views, nil
 		},
@@ -370,7 +367,7 @@ func (u *userHandler) list(r *http.Request, expr filter.Expression, startIndex, 
 	for _, usr := range users {
 		// The page's users were read for this request alone: rendered
 		// in place rather than copied.
-		res = append(res, u.render(usr, usr.Doc, proj, ex, base))
+		res = append(res, u.render(usr, usr.Doc, proj, ex, loc.base))
 	}
 	return elscim.Page{TotalResults: total, Resources: res}, nil
 }
@@ -460,9 +457,9 @@ func (u *userHandler) extras(ctx context.Context, users []store.User, withSync, 
 }
 
 // filterView is the representation filters are evaluated against, with
-// the sync extension and groups when ex holds them; base is the SCIM base
-// URL the groups' $ref are answered under, loc the users' meta.location.
-func filterView(usr store.User, ex userExtras, base string, loc locator) map[string]any {
+// the sync extension and groups when ex holds them, and meta.location and
+// the groups' $ref as loc (the users' locator) answers them.
+func filterView(usr store.User, ex userExtras, loc locator) map[string]any {
 	view := make(map[string]any, len(usr.Doc)+4)
 	for k, v := range usr.Doc {
 		view[k] = v
@@ -477,7 +474,7 @@ func filterView(usr store.User, ex userExtras, base string, loc locator) map[str
 		view[URNBridge] = syncExtension(info, ok)
 	}
 	if ex.groups != nil {
-		view["groups"] = groupsAttr(ex.groups[usr.ID], base)
+		view["groups"] = groupsAttr(ex.groups[usr.ID], loc.base)
 	}
 	return view
 }

@@ -14,10 +14,13 @@ const (
 	sqlUserByID   = `SELECT ` + userCols + ` FROM users WHERE id = $1`
 	sqlInsertUser = `INSERT INTO users (id, user_name, user_name_lower, external_id, emails, manager_id, active, source, doc, version, created, modified, display_name)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`
+	// sqlMemberNameOf, followed by a user id's expression and ")", is the
+	// name of that user (memberName), NULL when there is no such user.
+	sqlMemberNameOf = `(SELECT COALESCE(NULLIF(display_name, ''), user_name) FROM users WHERE id = `
 	// sqlAddMember adds user $2 to group $1 with its name (memberName); a
 	// user that does not exist (deleted meanwhile) fails the foreign key.
 	sqlAddMember = `INSERT INTO group_members (group_id, user_id, name)
-VALUES ($1, $2, COALESCE((SELECT COALESCE(NULLIF(display_name, ''), user_name) FROM users WHERE id = $2), ''))`
+VALUES ($1, $2, COALESCE(` + sqlMemberNameOf + `$2), ''))`
 	// sqlRenameMember sets the name user $1's memberships hold to $2.
 	sqlRenameMember = `UPDATE group_members SET name = $2 WHERE user_id = $1`
 	sqlUpdateUser   = `UPDATE users SET user_name = $1, user_name_lower = $2, external_id = $3, emails = $4, manager_id = $5,
@@ -122,8 +125,7 @@ func membersSQL(n int) string {
 // replica of an earlier release during a rolling update) is named from
 // its user.
 func membersWithNamesSQL(n int) string {
-	return `SELECT group_id, user_id, COALESCE(NULLIF(name, ''),
-(SELECT COALESCE(NULLIF(u.display_name, ''), u.user_name) FROM users u WHERE u.id = group_members.user_id), '')
+	return `SELECT group_id, user_id, COALESCE(NULLIF(name, ''), ` + sqlMemberNameOf + `group_members.user_id), '')
 FROM group_members WHERE group_id IN (` + placeholders(1, n) + `) ORDER BY group_id, user_id`
 }
 
